@@ -1,0 +1,51 @@
+# ClimCRM: `make run` sets everything up and serves the app; `make test` runs the tests.
+SHELL := /bin/bash
+PYTHON_BOOT ?= $(shell for v in 3.12 3.13; do p=$$(command -v python$$v 2>/dev/null || ls -d $$HOME/.pyenv/versions/$$v*/bin/python$$v 2>/dev/null | tail -1); [ -n "$$p" ] && { echo $$p; break; }; done)
+VENV := .venv
+PY := $(VENV)/bin/python
+export DEBUG ?= 1
+PYTEST_ARGS ?=
+
+.PHONY: setup run test test-fast lint messages clean
+
+$(PY):
+	@test -n "$(PYTHON_BOOT)" || { echo "Python 3.12 or 3.13 is required"; exit 1; }
+	$(PYTHON_BOOT) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+
+$(VENV)/.deps: pyproject.toml | $(PY)
+	$(PY) -m pip install --quiet -e . --group dev
+	touch $@
+
+node_modules/.package-lock.json: package.json package-lock.json
+	npm ci --no-audit --no-fund
+	touch $@
+
+static/vendor/.stamp: node_modules/.package-lock.json scripts/vendor_assets.py
+	$(PY) scripts/vendor_assets.py
+	touch $@
+
+setup: $(VENV)/.deps static/vendor/.stamp
+	$(PY) manage.py compilemessages --ignore=.venv --ignore=node_modules -v 0
+	$(PY) manage.py migrate --no-input -v 0
+	$(PY) manage.py seed_demo
+
+run: setup
+	@$(PY) manage.py seed_demo --logins
+	$(PY) manage.py runserver 127.0.0.1:8000
+
+test: $(VENV)/.deps static/vendor/.stamp
+	$(PY) manage.py compilemessages --ignore=.venv --ignore=node_modules -v 0
+	CLIMCRM_TESTING=1 $(PY) -m pytest -n 2 $(PYTEST_ARGS)
+
+lint: $(VENV)/.deps
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	CLIMCRM_TESTING=1 $(PY) manage.py makemigrations --check --dry-run
+	CLIMCRM_TESTING=1 $(PY) manage.py messages --check
+
+messages: $(VENV)/.deps
+	CLIMCRM_TESTING=1 $(PY) manage.py messages
+
+clean:
+	rm -rf $(VENV) node_modules static/vendor staticfiles db.sqlite3

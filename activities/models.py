@@ -1,0 +1,98 @@
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from climcrm.models import TimeStampedModel
+
+
+class ActivityKind(models.TextChoices):
+    CALL = "call", _("Call")
+    MEETING = "meeting", _("Meeting")
+    EMAIL = "email", _("Email")
+    SALES_VISIT = "sales_visit", _("Sales visit")
+    NOTE = "note", _("Note")
+    TASK = "task", _("Task")
+
+
+class Activity(TimeStampedModel):
+    """A call, meeting, visit, note or to-do, linked to one lead, opportunity or account."""
+
+    kind = models.CharField(
+        _("type"), max_length=20, choices=ActivityKind.choices, default=ActivityKind.TASK
+    )
+    subject = models.CharField(_("subject"), max_length=255)
+    description = models.TextField(_("description"), blank=True)
+    due_date = models.DateField(_("due date"), null=True, blank=True)
+    done = models.BooleanField(_("done"), default=False)
+    done_at = models.DateTimeField(_("done at"), null=True, blank=True)
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("assignee"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="assigned_activities",
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("created by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    lead = models.ForeignKey(
+        "leads.Lead",
+        verbose_name=_("lead"),
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="activities",
+    )
+    opportunity = models.ForeignKey(
+        "opportunities.Opportunity",
+        verbose_name=_("opportunity"),
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="activities",
+    )
+    account = models.ForeignKey(
+        "accounts.Account",
+        verbose_name=_("account"),
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="activities",
+    )
+    # Set when the to-do was agreed in a pipeline review (its recap lists them).
+    review = models.ForeignKey(
+        "pipeline_reviews.Review",
+        verbose_name=_("review"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="todos",
+    )
+
+    class Meta:
+        verbose_name = _("activity")
+        verbose_name_plural = _("activities")
+        ordering = ["done", "due_date", "id"]
+        indexes = [
+            models.Index(fields=["assignee", "done", "due_date"], name="act_assignee_open"),
+            models.Index(fields=["opportunity", "done", "due_date"], name="act_opp_open"),
+            models.Index(fields=["lead", "done"], name="act_lead_open"),
+            models.Index(fields=["account", "done"], name="act_account_open"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(lead__isnull=False)
+                | models.Q(opportunity__isnull=False)
+                | models.Q(account__isnull=False),
+                name="activity_linked_to_something",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.subject

@@ -1,0 +1,107 @@
+"""Demo users and partners: the cast every other demo step builds on."""
+
+import datetime
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.contrib.auth.models import Group
+
+DEMO_PASSWORD = "climcrm-demo"
+DEMO_USERS = [
+    ("admin", "administrator (Django admin)"),
+    ("manager", "sales manager (directeur commercial)"),
+    ("rep", "sales rep (commercial)"),
+    ("channel", "channel manager"),
+    ("partner_a", "partner user at Alpinfra Solutions SA"),
+    ("partner_b", "partner user at Léman Bâtiment Sàrl"),
+]
+
+
+@dataclass
+class DemoContext:
+    size: int
+    stdout: Any
+    users: dict = field(default_factory=dict)
+    partners: dict = field(default_factory=dict)
+    extra: dict = field(default_factory=dict)
+
+    def log(self, text: str) -> None:
+        self.stdout.write(f"  {text}")
+
+
+def _user(username, first, last, roles, **extra):
+    from tests.factories import UserFactory
+
+    user = UserFactory(username=username, first_name=first, last_name=last, roles=roles, **extra)
+    return user
+
+
+def seed(ctx: DemoContext) -> None:
+    from tests.factories import AccountFactory, PartnerFactory
+
+    assert Group.objects.filter(name="sales_rep").exists()
+    manager = _user("manager", "Claire", "Rochat", ["sales_manager"])
+    ctx.users["manager"] = manager
+    ctx.users["rep"] = _user("rep", "Julien", "Favre", ["sales_rep"], manager=manager)
+    ctx.users["rep2"] = _user("rep2", "Sophie", "Meylan", ["sales_rep"], manager=manager)
+    ctx.users["rep3"] = _user(
+        "rep3", "Marc", "Bonvin", ["sales_rep"], manager=manager, language="en"
+    )
+    ctx.users["channel"] = _user("channel", "Nadia", "Perret", ["channel_manager"])
+    ctx.users["channel_head"] = _user(
+        "bruno", "Bruno", "Keller", ["channel_manager", "sales_manager"]
+    )
+    ctx.users["admin"] = _user(
+        "admin", "Admin", "ClimCRM", ["admin"], is_staff=True, is_superuser=True, language="en"
+    )
+    alpinfra = PartnerFactory(
+        account=AccountFactory(
+            name="Alpinfra Solutions SA", city="Sion", postal_code="1950", industry="IT"
+        ),
+        channel_manager=ctx.users["channel"],
+        contract_start=datetime.date(2025, 1, 1),
+        contract_end=datetime.date(2027, 12, 31),
+    )
+    leman = PartnerFactory(
+        account=AccountFactory(
+            name="Léman Bâtiment Sàrl", city="Nyon", postal_code="1260", industry="Construction"
+        ),
+        channel_manager=ctx.users["channel"],
+        contract_start=datetime.date(2025, 7, 1),
+        contract_end=datetime.date(2027, 6, 30),
+    )
+    ctx.partners = {"a": alpinfra, "b": leman}
+    ctx.users["partner_a"] = _user(
+        "partner_a",
+        "Luca",
+        "Bianchi",
+        ["partner_user"],
+        partner=alpinfra,
+        partner_title="salesperson",
+    )
+    ctx.users["partner_a_director"] = _user(
+        "partner_a_dir",
+        "Anne",
+        "Zufferey",
+        ["partner_user"],
+        partner=alpinfra,
+        partner_title="sales_director",
+    )
+    ctx.users["partner_b"] = _user(
+        "partner_b",
+        "Thomas",
+        "Girard",
+        ["partner_user"],
+        partner=leman,
+        partner_title="salesperson",
+        language="en",
+    )
+    ctx.users["partner_b_director"] = _user(
+        "partner_b_dir",
+        "Élodie",
+        "Dubois",
+        ["partner_user"],
+        partner=leman,
+        partner_title="sales_director",
+    )
+    ctx.log(f"{len(ctx.users)} users, {len(ctx.partners)} partners")

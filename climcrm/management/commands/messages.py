@@ -1,0 +1,129 @@
+"""Extract the translatable strings of every app into that app's own catalogue.
+
+``templates/<app>/`` goes with ``<app>/locale``; the shared templates and ``climcrm/`` go
+with ``climcrm/locale``. English catalogues are filled with the source text (it is
+English), French ones are translated by hand. ``--check`` fails when a catalogue is out of
+date or a French string is missing.
+"""
+
+import re
+import subprocess
+from pathlib import Path
+
+from django.conf import settings
+from django.core.management.base import CommandError
+from django.core.management.commands import makemessages
+
+APPS = (
+    "climcrm",
+    "accounts",
+    "leads",
+    "opportunities",
+    "activities",
+    "partners",
+    "forecasting",
+    "pipeline_reviews",
+)
+LANGUAGES = ("fr", "en")
+IGNORED = [
+    "node_modules/*",
+    ".venv/*",
+    "tests/*",
+    "staticfiles/*",
+    "static/*",
+    "bench/*",
+    "scripts/*",
+    "build/*",
+]
+_HEADER_DATE = re.compile(r'^"POT-Creation-Date: .*\\n"$', re.MULTILINE)
+
+
+class Command(makemessages.Command):
+    help = "Update the French and English catalogues of every ClimCRM app."
+
+    def add_arguments(self, parser):
+        super().add_arguments(parser)
+        parser.add_argument("--check", action="store_true", help="Fail if anything is missing.")
+
+    def handle(self, *args, **options):
+        base = Path(settings.BASE_DIR)
+        for app in APPS:
+            for language in LANGUAGES:
+                (base / app / "locale" / language / "LC_MESSAGES").mkdir(
+                    parents=True, exist_ok=True
+                )
+        before = {path: path.read_text() for path in self._catalogues(base)}
+        options.update(
+            locale=list(LANGUAGES),
+            ignore_patterns=options["ignore_patterns"] + IGNORED,
+            add_location="file",
+            no_obsolete=True,
+            verbosity=0,
+            all=False,
+            exclude=[],
+            domain="django",
+        )
+        check = options.pop("check")
+        super().handle(*args, **options)
+        problems = []
+        for path in self._catalogues(base):
+            text = _HEADER_DATE.sub(
+                '"POT-Creation-Date: 2026-01-01 00:00+0000\\n"', path.read_text()
+            )
+            path.write_text(text)
+            language = path.parent.parent.name
+            if language == "en":
+                subprocess.run(["msgen", "--no-wrap", "-o", str(path), str(path)], check=True)
+            else:
+                problems += self._untranslated(path)
+        if check:
+            changed = [
+                str(path.relative_to(base))
+                for path in self._catalogues(base)
+                if before.get(path) != path.read_text()
+            ]
+            if changed:
+                problems.append("out of date (run `make messages`): " + ", ".join(changed))
+            if problems:
+                raise CommandError("\n".join(problems))
+
+    def find_files(self, root):
+        base = Path(settings.BASE_DIR).resolve()
+        files = super().find_files(root)
+        for translatable in files:
+            path = Path(translatable.dirpath).resolve() / translatable.file
+            relative = path.relative_to(base).parts
+            app = "climcrm"
+            if relative[0] == "templates" and len(relative) > 2 and relative[1] in APPS:
+                app = relative[1]
+            elif relative[0] in APPS:
+                app = relative[0]
+            translatable.locale_dir = str(base / app / "locale")
+        return files
+
+    @staticmethod
+    def _catalogues(base: Path) -> list[Path]:
+        return sorted(base.glob("*/locale/*/LC_MESSAGES/django.po"))
+
+    @staticmethod
+    def _untranslated(path: Path) -> list[str]:
+        result = subprocess.run(
+            ["msgattrib", "--untranslated", "--no-obsolete", str(path)],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        fuzzy = subprocess.run(
+            ["msgattrib", "--only-fuzzy", "--no-obsolete", str(path)],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        missing = [m for m in re.findall(r'^msgid "(.+)"$', result.stdout, re.MULTILINE)]
+        fuzzy_ids = [m for m in re.findall(r'^msgid "(.+)"$', fuzzy.stdout, re.MULTILINE)]
+        problems = []
+        if missing:
+            problems.append(f"{path}: {len(missing)} untranslated: {missing[:5]}")
+        if fuzzy_ids:
+            problems.append(f"{path}: {len(fuzzy_ids)} fuzzy: {fuzzy_ids[:5]}")
+        return problems

@@ -1,0 +1,31 @@
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+
+from climcrm import views
+
+urlpatterns = [
+    path("", views.dashboard, name="dashboard"),
+    path("healthz", views.healthz, name="healthz"),
+    path("search/", views.search, name="search"),
+    path("language/", views.set_language, name="set_language"),
+    path("login/", views.LoginView.as_view(), name="login"),
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("password/", views.PasswordChangeView.as_view(), name="password_change"),
+    path(
+        "password/done/",
+        auth_views.PasswordChangeDoneView.as_view(),
+        name="password_change_done",
+    ),
+    path("accounts/", include("accounts.urls")),
+    path("leads/", include("leads.urls")),
+    path("opportunities/", include("opportunities.urls")),
+    path("activities/", include("activities.urls")),
+    path("partners/", include("partners.urls")),
+    path("forecast/", include("forecasting.urls")),
+    path("reviews/", include("pipeline_reviews.urls")),
+    path("admin/", admin.site.urls),
+]
+
+admin.site.site_header = "ClimCRM"
+admin.site.site_title = "ClimCRM"

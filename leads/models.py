@@ -1,0 +1,161 @@
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from climcrm.choices import OriginChannel, Source
+from climcrm.models import TimeStampedModel
+
+
+class LeadStatus(models.TextChoices):
+    NEW = "new", _("New")
+    WORKING = "working", _("Working")
+    MQL = "mql", _("Marketing qualified (MQL)")
+    CONVERTED = "converted", _("Converted")
+    DISQUALIFIED = "disqualified", _("Disqualified")
+
+
+OPEN_LEAD_STATUSES = [LeadStatus.NEW.value, LeadStatus.WORKING.value, LeadStatus.MQL.value]
+
+
+class Lead(TimeStampedModel):
+    first_name = models.CharField(_("first name"), max_length=100, blank=True)
+    last_name = models.CharField(_("last name"), max_length=100)
+    email = models.EmailField(_("email"), blank=True, db_index=True)
+    phone = models.CharField(_("phone"), max_length=40, blank=True)
+    company = models.CharField(_("company"), max_length=200, blank=True)
+    job_title = models.CharField(_("job title"), max_length=120, blank=True)
+    source = models.CharField(
+        _("source"), max_length=20, choices=Source.choices, default=Source.OTHER
+    )
+    origin = models.CharField(
+        _("origin channel"),
+        max_length=2,
+        choices=OriginChannel.choices,
+        default=OriginChannel.INTERNAL,
+    )
+    partner = models.ForeignKey(
+        "accounts.Partner",
+        verbose_name=_("partner"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="leads",
+        help_text=_("The partner that brought the lead, when its origin is a partner."),
+    )
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("owner"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="owned_leads",
+    )
+    status = models.CharField(
+        _("status"), max_length=20, choices=LeadStatus.choices, default=LeadStatus.NEW
+    )
+    status_changed_at = models.DateTimeField(_("status changed"), null=True, blank=True)
+    disqualification_reason = models.TextField(_("disqualification reason"), blank=True)
+    notes = models.TextField(_("notes"), blank=True)
+    project_name = models.CharField(
+        _("real-estate project"),
+        max_length=200,
+        blank=True,
+        help_text=_("Name or address of the site, when the interest is one specific project."),
+    )
+    budget_ok = models.BooleanField(_("budget"), default=False)
+    budget_note = models.CharField(_("budget note"), max_length=255, blank=True)
+    authority_ok = models.BooleanField(_("authority"), default=False)
+    authority_note = models.CharField(_("authority note"), max_length=255, blank=True)
+    need_ok = models.BooleanField(_("need"), default=False)
+    need_note = models.CharField(_("need note"), max_length=255, blank=True)
+    timing_ok = models.BooleanField(_("timing"), default=False)
+    timing_note = models.CharField(_("timing note"), max_length=255, blank=True)
+    # The three qualification levels: does the organisation fit, is there an opportunity,
+    # do we reach the right people.
+    organisation_fit = models.BooleanField(_("organisation fit"), default=False)
+    organisation_note = models.CharField(_("organisation note"), max_length=255, blank=True)
+    opportunity_fit = models.BooleanField(_("opportunity identified"), default=False)
+    opportunity_note = models.CharField(_("opportunity note"), max_length=255, blank=True)
+    stakeholder_fit = models.BooleanField(_("stakeholders reached"), default=False)
+    stakeholder_note = models.CharField(_("stakeholder note"), max_length=255, blank=True)
+    planned_actions = models.TextField(_("planned actions"), blank=True)
+    converted_account = models.ForeignKey(
+        "accounts.Account",
+        verbose_name=_("converted account"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    converted_contact = models.ForeignKey(
+        "accounts.Contact",
+        verbose_name=_("converted contact"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    converted_opportunity = models.ForeignKey(
+        "opportunities.Opportunity",
+        verbose_name=_("converted opportunity"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    converted_at = models.DateTimeField(_("converted"), null=True, blank=True)
+    anonymised_at = models.DateTimeField(_("anonymised"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("lead")
+        verbose_name_plural = _("leads")
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(fields=["status", "created_at"], name="lead_status_created"),
+            models.Index(fields=["owner", "status"], name="lead_owner_status"),
+            models.Index(fields=["partner", "status"], name="lead_partner_status"),
+            models.Index(fields=["source"], name="lead_source"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=~models.Q(status=LeadStatus.DISQUALIFIED)
+                | ~models.Q(disqualification_reason=""),
+                name="lead_disqualified_has_reason",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        name = f"{self.first_name} {self.last_name}".strip()
+        return f"{name} ({self.company})" if self.company else name
+
+    @property
+    def is_read_only(self) -> bool:
+        return self.status in (LeadStatus.CONVERTED, LeadStatus.DISQUALIFIED)
+
+
+class LeadStatusChange(models.Model):
+    """Append-only: every status a lead went through, with who and when (funnel metrics)."""
+
+    lead = models.ForeignKey(
+        Lead, on_delete=models.CASCADE, related_name="status_changes", verbose_name=_("lead")
+    )
+    from_status = models.CharField(_("from"), max_length=20, choices=LeadStatus.choices, blank=True)
+    to_status = models.CharField(_("to"), max_length=20, choices=LeadStatus.choices)
+    changed_at = models.DateTimeField(_("changed at"), db_index=True)
+    changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("changed by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+
+    class Meta:
+        verbose_name = _("lead status change")
+        verbose_name_plural = _("lead status changes")
+        ordering = ["lead", "changed_at"]
+        indexes = [models.Index(fields=["to_status", "changed_at"], name="leadstatus_to_at")]
+
+    def __str__(self) -> str:
+        return f"{self.lead_id}: {self.from_status} → {self.to_status}"

@@ -1,0 +1,349 @@
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
+
+from climcrm.choices import Source
+
+
+class Stage(models.TextChoices):
+    QUALIFICATION = "qualification", _("Qualification")
+    NEEDS_ANALYSIS = "needs_analysis", _("Needs Analysis")
+    PROPOSAL = "proposal", _("Proposal")
+    NEGOTIATION = "negotiation", _("Negotiation")
+    CLOSED_WON = "closed_won", _("Closed Won")
+    CLOSED_LOST = "closed_lost", _("Closed Lost")
+
+
+STAGE_ORDER = list(Stage.values)
+OPEN_STAGES = STAGE_ORDER[:4]
+CLOSED_STAGES = [Stage.CLOSED_WON.value, Stage.CLOSED_LOST.value]
+
+
+def stage_number(stage: str) -> int:
+    """'Stage 4' is Negotiation: stages are numbered 1 to 6."""
+    return STAGE_ORDER.index(stage) + 1
+
+
+class ForecastCategory(models.TextChoices):
+    PIPELINE = "pipeline", _("Pipeline")
+    BEST_CASE = "best_case", _("Best Case")
+    COMMIT = "commit", _("Commit")
+    CLOSED = "closed", pgettext_lazy("forecast category", "Closed")
+    OMITTED = "omitted", _("Omitted")
+
+
+class OpportunityType(models.TextChoices):
+    NEW_BUSINESS = "new_business", _("New business")
+    EXISTING_BUSINESS = "existing_business", _("Existing business")
+
+
+class StageSetting(models.Model):
+    """Admin-editable defaults applied when a deal enters a stage."""
+
+    stage = models.CharField(_("stage"), max_length=20, choices=Stage.choices, unique=True)
+    default_probability = models.PositiveSmallIntegerField(_("default probability (%)"))
+    default_forecast_category = models.CharField(
+        _("default forecast category"), max_length=20, choices=ForecastCategory.choices
+    )
+
+    class Meta:
+        verbose_name = _("stage default")
+        verbose_name_plural = _("stage defaults")
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(default_probability__lte=100),
+                name="stage_setting_probability_0_100",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return str(self.get_stage_display())
+
+
+class LossReason(models.Model):
+    code = models.SlugField(_("code"), max_length=40, unique=True)
+    label_en = models.CharField(_("label (English)"), max_length=120)
+    label_fr = models.CharField(_("label (French)"), max_length=120)
+    is_active = models.BooleanField(_("active"), default=True)
+    position = models.PositiveSmallIntegerField(_("position"), default=0)
+
+    class Meta:
+        verbose_name = _("loss reason")
+        verbose_name_plural = _("loss reasons")
+        ordering = ["position", "code"]
+
+    def __str__(self) -> str:
+        from django.utils.translation import get_language
+
+        return self.label_fr if (get_language() or "fr").startswith("fr") else self.label_en
+
+
+class Opportunity(models.Model):
+    name = models.CharField(_("name"), max_length=200)
+    account = models.ForeignKey(
+        "accounts.Account",
+        verbose_name=_("account"),
+        on_delete=models.PROTECT,
+        related_name="opportunities",
+    )
+    primary_contact = models.ForeignKey(
+        "accounts.Contact",
+        verbose_name=_("primary contact"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="opportunities",
+    )
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("owner"),
+        on_delete=models.PROTECT,
+        related_name="owned_opportunities",
+    )
+    partner = models.ForeignKey(
+        "accounts.Partner",
+        verbose_name=_("partner"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="opportunities",
+    )
+    type = models.CharField(
+        _("type"),
+        max_length=20,
+        choices=OpportunityType.choices,
+        default=OpportunityType.NEW_BUSINESS,
+    )
+    stage = models.CharField(
+        _("stage"), max_length=20, choices=Stage.choices, default=Stage.QUALIFICATION
+    )
+    probability = models.PositiveSmallIntegerField(_("probability (%)"), default=10)
+    amount = models.DecimalField(
+        _("amount"), max_digits=14, decimal_places=2, null=True, blank=True
+    )
+    currency = models.CharField(_("currency"), max_length=3, default="CHF", editable=False)
+    close_date = models.DateField(_("close date"))
+    expected_delivery = models.DateField(_("expected delivery"), null=True, blank=True)
+    forecast_category = models.CharField(
+        _("forecast category"),
+        max_length=20,
+        choices=ForecastCategory.choices,
+        default=ForecastCategory.PIPELINE,
+    )
+    # True once someone chose the category by hand: later stage changes keep it.
+    forecast_category_is_manual = models.BooleanField(default=False, editable=False)
+    next_step = models.CharField(_("next step"), max_length=255, blank=True)
+    next_step_date = models.DateField(_("next step date"), null=True, blank=True)
+    budget_ok = models.BooleanField(_("budget"), default=False)
+    budget_note = models.CharField(_("budget note"), max_length=255, blank=True)
+    authority_ok = models.BooleanField(_("authority"), default=False)
+    authority_note = models.CharField(_("authority note"), max_length=255, blank=True)
+    need_ok = models.BooleanField(_("need"), default=False)
+    need_note = models.CharField(_("need note"), max_length=255, blank=True)
+    timing_ok = models.BooleanField(_("timing"), default=False)
+    timing_note = models.CharField(_("timing note"), max_length=255, blank=True)
+    source = models.CharField(_("source"), max_length=20, choices=Source.choices, blank=True)
+    lead = models.ForeignKey(
+        "leads.Lead",
+        verbose_name=_("lead"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="opportunities",
+    )
+    loss_reason = models.ForeignKey(
+        LossReason,
+        verbose_name=_("loss reason"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+    )
+    loss_reason_text = models.TextField(_("loss details"), blank=True)
+    objective_reasons = models.TextField(_("objective reasons"), blank=True)
+    lessons_learned = models.TextField(_("lessons learned"), blank=True)
+    recovery_possible = models.BooleanField(_("recovery possible"), default=False)
+    corrective_actions = models.TextField(_("corrective actions"), blank=True)
+    site_address = models.CharField(_("site address"), max_length=255, blank=True)
+    created_at = models.DateTimeField(_("created"), default=timezone.now, db_index=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+    stage_changed_at = models.DateTimeField(_("stage changed"), default=timezone.now)
+    closed_at = models.DateTimeField(_("closed"), null=True, blank=True)
+    # Optimistic locking: every change increments it; a save made on an older one is refused.
+    version = models.PositiveIntegerField(default=1, editable=False)
+
+    class Meta:
+        verbose_name = _("opportunity")
+        verbose_name_plural = _("opportunities")
+        ordering = ["close_date", "id"]
+        indexes = [
+            models.Index(fields=["stage", "close_date"], name="opp_stage_close"),
+            models.Index(fields=["owner", "stage"], name="opp_owner_stage"),
+            models.Index(fields=["partner", "stage"], name="opp_partner_stage"),
+            models.Index(fields=["account", "stage"], name="opp_account_stage"),
+            models.Index(fields=["close_date"], name="opp_close_date"),
+            models.Index(fields=["closed_at"], name="opp_closed_at"),
+            models.Index(
+                fields=["close_date"],
+                name="opp_open_close_date",
+                condition=models.Q(closed_at__isnull=True),
+            ),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(probability__gte=0, probability__lte=100),
+                name="opp_probability_0_100",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(amount__isnull=True) | models.Q(amount__gte=0),
+                name="opp_amount_non_negative",
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(stage=Stage.CLOSED_LOST) | models.Q(loss_reason__isnull=False),
+                name="opp_lost_has_reason",
+            ),
+            models.CheckConstraint(
+                condition=(
+                    models.Q(stage__in=CLOSED_STAGES, closed_at__isnull=False)
+                    | (~models.Q(stage__in=CLOSED_STAGES) & models.Q(closed_at__isnull=True))
+                ),
+                name="opp_closed_at_iff_closed",
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(stage=Stage.CLOSED_WON)
+                | models.Q(probability=100, amount__gt=0),
+                name="opp_won_is_100_with_amount",
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(stage=Stage.CLOSED_LOST) | models.Q(probability=0),
+                name="opp_lost_is_0",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def is_open(self) -> bool:
+        return self.stage in OPEN_STAGES
+
+    @property
+    def is_closed(self) -> bool:
+        return not self.is_open
+
+    @property
+    def stage_number(self) -> int:
+        return stage_number(self.stage)
+
+    @property
+    def weighted_amount(self):
+        if self.amount is None:
+            return None
+        return self.amount * self.probability / 100
+
+
+# Fields whose every change is kept with its old and new value.
+TRACKED_FIELDS = (
+    "stage",
+    "amount",
+    "probability",
+    "close_date",
+    "forecast_category",
+    "owner",
+    "partner",
+)
+
+
+class OpportunityHistory(models.Model):
+    """One row per change of an opportunity, append-only.
+
+    Each row holds the tracked values *after* the change and *before* it (``prev_*``), so a
+    row reads as "who changed what from what to what". ``valid_until`` is the moment the
+    next row superseded it (NULL for the current row): the values as of a date T are the
+    rows with ``changed_at <= T < valid_until`` — a plain indexed range, no window function,
+    so forecasts and snapshots aggregate it directly in SQL. It is the only column ever
+    written after insert, and only by the service that appends the next row.
+    """
+
+    opportunity = models.ForeignKey(
+        Opportunity, on_delete=models.CASCADE, related_name="history", verbose_name=_("opportunity")
+    )
+    version = models.PositiveIntegerField(_("version"))
+    changed_at = models.DateTimeField(_("changed at"), default=timezone.now)
+    valid_until = models.DateTimeField(null=True, blank=True)
+    changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("changed by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    is_creation = models.BooleanField(default=False)
+    # Every field the change touched, tracked or not (name, next step…): for the timeline
+    # and for telling a second editor what changed under them.
+    changed_fields = models.JSONField(default=list)
+    tag = models.CharField(_("tag"), max_length=64, blank=True, db_index=True)
+
+    stage = models.CharField(max_length=20, choices=Stage.choices)
+    amount = models.DecimalField(max_digits=14, decimal_places=2, null=True)
+    probability = models.PositiveSmallIntegerField()
+    close_date = models.DateField()
+    forecast_category = models.CharField(max_length=20, choices=ForecastCategory.choices)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    partner = models.ForeignKey(
+        "accounts.Partner", null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    prev_stage = models.CharField(max_length=20, choices=Stage.choices, blank=True)
+    prev_amount = models.DecimalField(max_digits=14, decimal_places=2, null=True)
+    prev_probability = models.PositiveSmallIntegerField(null=True)
+    prev_close_date = models.DateField(null=True)
+    prev_forecast_category = models.CharField(
+        max_length=20, choices=ForecastCategory.choices, blank=True
+    )
+    prev_owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    prev_partner = models.ForeignKey(
+        "accounts.Partner", null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        verbose_name = _("opportunity change")
+        verbose_name_plural = _("opportunity history")
+        ordering = ["opportunity", "version"]
+        indexes = [
+            models.Index(fields=["opportunity", "version"], name="opphist_opp_version"),
+            models.Index(fields=["changed_at"], name="opphist_changed_at"),
+            models.Index(fields=["valid_until", "changed_at"], name="opphist_validity"),
+            models.Index(
+                fields=["changed_at"],
+                name="opphist_current",
+                condition=models.Q(valid_until__isnull=True),
+            ),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["opportunity", "version"], name="opphist_unique_version"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(valid_until__isnull=True)
+                | models.Q(valid_until__gte=models.F("changed_at")),
+                name="opphist_valid_range",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.opportunity_id} v{self.version} {self.changed_at:%Y-%m-%d %H:%M}"
+
+    def changes(self) -> list[tuple[str, object, object]]:
+        """(field, old, new) for each tracked field this row changed."""
+        return [
+            (field, getattr(self, f"prev_{field}"), getattr(self, field))
+            for field in TRACKED_FIELDS
+            if field in self.changed_fields
+        ]

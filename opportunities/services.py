@@ -1,0 +1,443 @@
+"""The one way to change a deal.
+
+Every path that creates or changes an opportunity — forms, kanban, reviews, import, admin —
+calls these functions. They apply the stage machine, lock the row, refuse stale versions,
+and append the history row in the same transaction as the change.
+"""
+
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from climcrm.permissions import (
+    can_change_forecast_category,
+    can_edit_opportunity,
+    can_reopen_opportunity,
+    partner_editable_fields,
+)
+from climcrm.roles import is_partner_user
+from opportunities.models import (
+    CLOSED_STAGES,
+    OPEN_STAGES,
+    TRACKED_FIELDS,
+    ForecastCategory,
+    Opportunity,
+    OpportunityHistory,
+    OpportunityType,
+    Stage,
+    StageSetting,
+)
+
+# Values applied whatever the stage defaults say.
+CLOSING_PROBABILITY = {Stage.CLOSED_WON: 100, Stage.CLOSED_LOST: 0}
+CLOSING_CATEGORY = {
+    Stage.CLOSED_WON: ForecastCategory.CLOSED,
+    Stage.CLOSED_LOST: ForecastCategory.OMITTED,
+}
+FALLBACK_DEFAULTS = {
+    Stage.QUALIFICATION: (10, ForecastCategory.PIPELINE),
+    Stage.NEEDS_ANALYSIS: (25, ForecastCategory.PIPELINE),
+    Stage.PROPOSAL: (50, ForecastCategory.BEST_CASE),
+    Stage.NEGOTIATION: (75, ForecastCategory.COMMIT),
+    Stage.CLOSED_WON: (100, ForecastCategory.CLOSED),
+    Stage.CLOSED_LOST: (0, ForecastCategory.OMITTED),
+}
+
+# Fields a change may carry; anything else is ignored by opportunity_update.
+EDITABLE_FIELDS = (
+    "name",
+    "account",
+    "primary_contact",
+    "owner",
+    "partner",
+    "type",
+    "stage",
+    "probability",
+    "amount",
+    "close_date",
+    "expected_delivery",
+    "forecast_category",
+    "next_step",
+    "next_step_date",
+    "budget_ok",
+    "budget_note",
+    "authority_ok",
+    "authority_note",
+    "need_ok",
+    "need_note",
+    "timing_ok",
+    "timing_note",
+    "source",
+    "lead",
+    "loss_reason",
+    "loss_reason_text",
+    "objective_reasons",
+    "lessons_learned",
+    "recovery_possible",
+    "corrective_actions",
+    "site_address",
+)
+
+
+class StaleVersionError(Exception):
+    """The deal changed since the editor loaded it; nothing was written."""
+
+    def __init__(self, opportunity: Opportunity, changes: list["ConcurrentChange"]):
+        self.opportunity = opportunity
+        self.changes = changes
+        names = ", ".join(sorted({c.field_label for c in changes})) or _("the deal")
+        super().__init__(
+            _(
+                "Someone else changed this deal while you were editing it (%(fields)s). "
+                "Nothing was saved: review their change and apply yours again."
+            )
+            % {"fields": names}
+        )
+
+
+@dataclass
+class ConcurrentChange:
+    field: str
+    field_label: str
+    by: str
+    at: Any
+
+
+@dataclass
+class StageDefaults:
+    probability: int
+    forecast_category: str
+
+
+@dataclass
+class ChangeResult:
+    opportunity: Opportunity
+    history: OpportunityHistory | None
+    changed_fields: list[str] = field(default_factory=list)
+
+
+def stage_defaults(stage: str) -> StageDefaults:
+    setting = StageSetting.objects.filter(stage=stage).first()
+    if setting is None:
+        probability, category = FALLBACK_DEFAULTS[Stage(stage)]
+        return StageDefaults(probability, category)
+    return StageDefaults(setting.default_probability, setting.default_forecast_category)
+
+
+def suggested_type(account) -> str:
+    """Existing business when the account already has a won deal."""
+    if (
+        account is not None
+        and account.pk
+        and account.opportunities.filter(stage=Stage.CLOSED_WON).exists()
+    ):
+        return OpportunityType.EXISTING_BUSINESS
+    return OpportunityType.NEW_BUSINESS
+
+
+def _field_label(name: str) -> str:
+    return str(Opportunity._meta.get_field(name).verbose_name)
+
+
+def _validate_values(values: dict[str, Any]) -> None:
+    errors: dict[str, list[str]] = {}
+    probability = values.get("probability")
+    if probability is not None and not (0 <= int(probability) <= 100):
+        errors.setdefault("probability", []).append(_("Probability must be between 0 and 100 %."))
+    amount = values.get("amount")
+    if amount is not None:
+        try:
+            amount = Decimal(amount)
+        except (InvalidOperation, TypeError, ValueError):
+            errors.setdefault("amount", []).append(_("Enter a valid amount."))
+        else:
+            if not amount.is_finite():
+                errors.setdefault("amount", []).append(_("Enter a valid amount."))
+            elif amount < 0:
+                errors.setdefault("amount", []).append(_("The amount cannot be negative."))
+    if values.get("stage") not in Stage.values:
+        errors.setdefault("stage", []).append(_("Choose a valid stage."))
+    if values.get("stage") in OPEN_STAGES and not values.get("close_date"):
+        errors.setdefault("close_date", []).append(_("An open deal needs a close date."))
+    if values.get("stage") == Stage.CLOSED_WON and not (
+        values.get("amount") is not None and Decimal(values["amount"]) > 0
+    ):
+        errors.setdefault("amount", []).append(
+            _("A deal can only be closed won with an amount greater than zero.")
+        )
+    if values.get("stage") == Stage.CLOSED_LOST and not values.get("loss_reason"):
+        errors.setdefault("loss_reason", []).append(
+            _("A deal can only be closed lost with a loss reason.")
+        )
+    if errors:
+        raise ValidationError(errors)
+
+
+def _apply_stage_machine(
+    *, current: dict[str, Any], requested: dict[str, Any], by, now
+) -> dict[str, Any]:
+    """Return the new values of the deal after the rules of the stage machine."""
+    new = {**current, **requested}
+    old_stage, new_stage = current.get("stage"), new["stage"]
+    stage_changed = old_stage != new_stage
+    probability_set = "probability" in requested and requested["probability"] != current.get(
+        "probability"
+    )
+    category_set = "forecast_category" in requested and requested[
+        "forecast_category"
+    ] != current.get("forecast_category")
+
+    if new_stage in CLOSED_STAGES:
+        new["probability"] = CLOSING_PROBABILITY[Stage(new_stage)]
+        new["forecast_category"] = CLOSING_CATEGORY[Stage(new_stage)]
+        new["forecast_category_is_manual"] = False
+        if stage_changed:
+            new["closed_at"] = now
+            if "close_date" not in requested or requested["close_date"] == current.get(
+                "close_date"
+            ):
+                new["close_date"] = timezone.localdate(now)
+        if new_stage == Stage.CLOSED_WON:
+            new["loss_reason"] = None
+        return new
+
+    # Open stage.
+    new["closed_at"] = None
+    if new_stage != Stage.CLOSED_LOST:
+        new["loss_reason"] = new.get("loss_reason") if old_stage == new_stage else None
+    defaults = stage_defaults(new_stage)
+    reopened = old_stage in CLOSED_STAGES
+    if (stage_changed or reopened) and not probability_set:
+        new["probability"] = defaults.probability
+    if category_set:
+        new["forecast_category_is_manual"] = True
+    elif reopened:
+        new["forecast_category"] = defaults.forecast_category
+        new["forecast_category_is_manual"] = False
+    elif stage_changed and not current.get("forecast_category_is_manual"):
+        new["forecast_category"] = defaults.forecast_category
+    if new["forecast_category"] in (ForecastCategory.CLOSED, ForecastCategory.OMITTED) and (
+        new["forecast_category"] != current.get("forecast_category") or reopened
+    ):
+        if category_set:
+            raise ValidationError(
+                {"forecast_category": _("Closed and Omitted are set by closing the deal.")}
+            )
+        new["forecast_category"] = defaults.forecast_category
+    if stage_changed:
+        new["stage_changed_at"] = now
+    return new
+
+
+def _snapshot(opportunity: Opportunity) -> dict[str, Any]:
+    values = {name: getattr(opportunity, name) for name in EDITABLE_FIELDS}
+    values["forecast_category_is_manual"] = opportunity.forecast_category_is_manual
+    values["closed_at"] = opportunity.closed_at
+    values["stage_changed_at"] = opportunity.stage_changed_at
+    return values
+
+
+def _history_row(
+    *, opportunity: Opportunity, before: dict | None, changed: list[str], by, now, tag: str
+) -> OpportunityHistory:
+    row = OpportunityHistory(
+        opportunity=opportunity,
+        version=opportunity.version,
+        changed_at=now,
+        changed_by=by if getattr(by, "pk", None) else None,
+        is_creation=before is None,
+        changed_fields=changed,
+        tag=tag[:64],
+    )
+    for name in TRACKED_FIELDS:
+        setattr(row, name, getattr(opportunity, name))
+        if before is not None:
+            setattr(row, f"prev_{name}", before[name])
+    if before is None:
+        row.prev_stage = ""
+        row.prev_forecast_category = ""
+    return row
+
+
+def _check_permission(
+    *, opportunity: Opportunity | None, by, current: dict, requested: dict
+) -> None:
+    if opportunity is not None and not can_edit_opportunity(by, opportunity):
+        raise PermissionError(_("You may not change this deal."))
+    if is_partner_user(by):
+        forbidden = [
+            name
+            for name in requested
+            if name not in partner_editable_fields() and requested[name] != current.get(name)
+        ]
+        if forbidden:
+            raise PermissionError(
+                _("Partner users cannot change: %(fields)s.")
+                % {"fields": ", ".join(_field_label(n) for n in forbidden)}
+            )
+    if (
+        opportunity is not None
+        and current.get("stage") in CLOSED_STAGES
+        and requested.get("stage", current["stage"]) != current["stage"]
+        and not can_reopen_opportunity(by)
+    ):
+        raise PermissionError(_("Only a sales manager can reopen a closed deal."))
+    if (
+        "forecast_category" in requested
+        and requested["forecast_category"] != current.get("forecast_category")
+        and opportunity is not None
+        and not can_change_forecast_category(by, opportunity)
+    ):
+        raise PermissionError(_("You may not change the forecast category of this deal."))
+
+
+def opportunity_create(*, by, tag: str = "", **values: Any) -> Opportunity:
+    """Create a deal in its first stage (or the stage given) with its first history row."""
+    now = timezone.now()
+    requested = {k: v for k, v in values.items() if k in EDITABLE_FIELDS}
+    requested.setdefault("stage", Stage.QUALIFICATION.value)
+    requested.setdefault("owner", by)
+    if "type" not in requested and requested.get("account") is not None:
+        requested["type"] = suggested_type(requested["account"])
+    if is_partner_user(by):
+        requested["partner"] = by.partner
+    _validate_values(requested)
+    defaults = stage_defaults(requested["stage"])
+    current = {
+        "stage": None,
+        "probability": None,
+        "forecast_category": None,
+        "forecast_category_is_manual": False,
+    }
+    base = {
+        "probability": requested.get("probability", defaults.probability),
+        "forecast_category": requested.get("forecast_category", defaults.forecast_category),
+    }
+    new = _apply_stage_machine(current=current, requested={**base, **requested}, by=by, now=now)
+    if (
+        requested["stage"] in OPEN_STAGES
+        and "forecast_category" in requested
+        and (requested["forecast_category"] != defaults.forecast_category)
+    ):
+        new["forecast_category_is_manual"] = True
+    new["stage_changed_at"] = now
+    with transaction.atomic():
+        opportunity = Opportunity(
+            currency=settings.CRM_CURRENCY, created_at=values.get("created_at", now), version=1
+        )
+        for name, value in new.items():
+            setattr(opportunity, name, value)
+        opportunity.full_clean()
+        opportunity.save()
+        _history_row(
+            opportunity=opportunity, before=None, changed=[], by=by, now=now, tag=tag
+        ).save()
+    return opportunity
+
+
+def opportunity_update(
+    *,
+    opportunity: Opportunity,
+    by,
+    changes: dict[str, Any],
+    expected_version: int | None = None,
+    tag: str = "",
+) -> ChangeResult:
+    """Apply ``changes`` (field name → new value) through the stage machine.
+
+    Raises ``StaleVersionError`` when ``expected_version`` is older than the row,
+    ``PermissionError`` when ``by`` may not make this change, ``ValidationError`` when a
+    rule is broken. Nothing is written in any of those cases.
+    """
+    requested = {k: v for k, v in changes.items() if k in EDITABLE_FIELDS}
+    now = timezone.now()
+    with transaction.atomic():
+        locked = Opportunity.objects.select_for_update().get(pk=opportunity.pk)
+        if expected_version is not None and int(expected_version) != locked.version:
+            raise StaleVersionError(locked, _concurrent_changes(locked, int(expected_version)))
+        current = _snapshot(locked)
+        _check_permission(opportunity=locked, by=by, current=current, requested=requested)
+        new = _apply_stage_machine(current=current, requested=requested, by=by, now=now)
+        _validate_values(new)
+        changed = [name for name in EDITABLE_FIELDS if new.get(name) != current.get(name)]
+        state_changed = changed or any(
+            new.get(k) != current.get(k) for k in ("forecast_category_is_manual",)
+        )
+        if not state_changed:
+            opportunity.refresh_from_db()
+            return ChangeResult(opportunity=opportunity, history=None, changed_fields=[])
+        for name, value in new.items():
+            setattr(locked, name, value)
+        locked.version = current_version = locked.version + 1
+        locked.full_clean()
+        locked.save()
+        OpportunityHistory.objects.filter(
+            opportunity=locked, valid_until__isnull=True, version__lt=current_version
+        ).update(valid_until=now)
+        history = _history_row(
+            opportunity=locked, before=current, changed=changed, by=by, now=now, tag=tag
+        )
+        history.save()
+    opportunity.refresh_from_db()
+    return ChangeResult(opportunity=opportunity, history=history, changed_fields=changed)
+
+
+def opportunity_move_stage(
+    *,
+    opportunity: Opportunity,
+    to_stage: str,
+    by,
+    expected_version: int | None = None,
+    probability: int | None = None,
+    amount: Decimal | None = None,
+    loss_reason=None,
+    loss_reason_text: str = "",
+    close_date: date | None = None,
+    tag: str = "",
+) -> ChangeResult:
+    """Move a deal to another stage (kanban, reviews). Extra values go in the same change."""
+    changes: dict[str, Any] = {"stage": to_stage}
+    if probability is not None:
+        changes["probability"] = probability
+    if amount is not None:
+        changes["amount"] = amount
+    if loss_reason is not None:
+        changes["loss_reason"] = loss_reason
+    if loss_reason_text:
+        changes["loss_reason_text"] = loss_reason_text
+    if close_date is not None:
+        changes["close_date"] = close_date
+    return opportunity_update(
+        opportunity=opportunity,
+        by=by,
+        changes=changes,
+        expected_version=expected_version,
+        tag=tag,
+    )
+
+
+def _concurrent_changes(opportunity: Opportunity, since_version: int) -> list[ConcurrentChange]:
+    rows = (
+        OpportunityHistory.objects.filter(opportunity=opportunity, version__gt=since_version)
+        .select_related("changed_by")
+        .order_by("version")
+    )
+    result = []
+    for row in rows:
+        for name in row.changed_fields:
+            result.append(
+                ConcurrentChange(
+                    field=name,
+                    field_label=_field_label(name),
+                    by=str(row.changed_by or _("someone")),
+                    at=row.changed_at,
+                )
+            )
+    return result
