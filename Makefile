@@ -45,7 +45,7 @@ lint: $(VENV)/.deps
 	CLIMCRM_TESTING=1 $(PY) manage.py messages --check
 
 messages: $(VENV)/.deps
-	CLIMCRM_TESTING=1 $(PY) manage.py messages
+	CLIMCRM_TESTING=1 $(PY) manage.py messages $(if $(APP),--app $(APP),)
 
 clean:
 	rm -rf $(VENV) node_modules static/vendor staticfiles db.sqlite3

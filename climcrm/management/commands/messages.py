@@ -35,7 +35,15 @@ IGNORED = [
     "scripts/*",
     "build/*",
 ]
+_FIXED_DATE = '"POT-Creation-Date: 2026-01-01 00:00+0000\\n"'
 _HEADER_DATE = re.compile(r'^"POT-Creation-Date: .*\\n"$', re.MULTILINE)
+
+
+def _tidy_header(text: str, language: str) -> str:
+    """A fixed creation date (no churn), the language named, the header not fuzzy."""
+    text = _HEADER_DATE.sub(lambda _m: _FIXED_DATE, text, count=1)
+    text = text.replace('#, fuzzy\nmsgid ""', 'msgid ""', 1)
+    return text.replace('"Language: \\n"', f'"Language: {language}\\n"', 1)
 
 
 class Command(makemessages.Command):
@@ -44,6 +52,7 @@ class Command(makemessages.Command):
     def add_arguments(self, parser):
         super().add_arguments(parser)
         parser.add_argument("--check", action="store_true", help="Fail if anything is missing.")
+        parser.add_argument("--app", choices=APPS, help="Only this app's catalogues.")
 
     def handle(self, *args, **options):
         base = Path(settings.BASE_DIR)
@@ -64,14 +73,14 @@ class Command(makemessages.Command):
             domain="django",
         )
         check = options.pop("check")
+        self.only_app = options.pop("app")
         super().handle(*args, **options)
         problems = []
         for path in self._catalogues(base):
-            text = _HEADER_DATE.sub(
-                '"POT-Creation-Date: 2026-01-01 00:00+0000\\n"', path.read_text()
-            )
-            path.write_text(text)
+            if self.only_app and path.parts[-5] != self.only_app:
+                continue
             language = path.parent.parent.name
+            path.write_text(_tidy_header(path.read_text(), language))
             if language == "en":
                 subprocess.run(["msgen", "--no-wrap", "-o", str(path), str(path)], check=True)
             else:
@@ -99,7 +108,9 @@ class Command(makemessages.Command):
             elif relative[0] in APPS:
                 app = relative[0]
             translatable.locale_dir = str(base / app / "locale")
-        return files
+            translatable.app = app
+        only = getattr(self, "only_app", None)
+        return [f for f in files if only is None or f.app == only]
 
     @staticmethod
     def _catalogues(base: Path) -> list[Path]:
