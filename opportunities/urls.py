@@ -1,5 +1,7 @@
-from django.urls import path  # noqa: F401
+from opportunities import kanban_urls
 
 app_name = "opportunities"
 
 urlpatterns: list = []
+# The pipeline board's routes live beside the board.
+urlpatterns += kanban_urls.urlpatterns
