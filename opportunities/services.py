@@ -298,9 +298,12 @@ def _check_permission(
         raise PermissionError(_("You may not change the forecast category of this deal."))
 
 
-def opportunity_create(*, by, tag: str = "", **values: Any) -> Opportunity:
-    """Create a deal in its first stage (or the stage given) with its first history row."""
-    now = timezone.now()
+def opportunity_create(*, by, tag: str = "", at=None, **values: Any) -> Opportunity:
+    """Create a deal in its first stage (or the stage given) with its first history row.
+
+    ``at`` backdates the creation (imports, demo data); it defaults to now.
+    """
+    now = at or timezone.now()
     requested = {k: v for k, v in values.items() if k in EDITABLE_FIELDS}
     requested.setdefault("stage", Stage.QUALIFICATION.value)
     requested.setdefault("owner", by)
@@ -321,17 +324,14 @@ def opportunity_create(*, by, tag: str = "", **values: Any) -> Opportunity:
         "forecast_category": requested.get("forecast_category", defaults.forecast_category),
     }
     new = _apply_stage_machine(current=current, requested={**base, **requested}, by=by, now=now)
-    if (
+    new["forecast_category_is_manual"] = bool(
         requested["stage"] in OPEN_STAGES
         and "forecast_category" in requested
-        and (requested["forecast_category"] != defaults.forecast_category)
-    ):
-        new["forecast_category_is_manual"] = True
+        and requested["forecast_category"] != defaults.forecast_category
+    )
     new["stage_changed_at"] = now
     with transaction.atomic():
-        opportunity = Opportunity(
-            currency=settings.CRM_CURRENCY, created_at=values.get("created_at", now), version=1
-        )
+        opportunity = Opportunity(currency=settings.CRM_CURRENCY, created_at=now, version=1)
         for name, value in new.items():
             setattr(opportunity, name, value)
         opportunity.full_clean()
@@ -349,15 +349,17 @@ def opportunity_update(
     changes: dict[str, Any],
     expected_version: int | None = None,
     tag: str = "",
+    at=None,
 ) -> ChangeResult:
     """Apply ``changes`` (field name → new value) through the stage machine.
 
     Raises ``StaleVersionError`` when ``expected_version`` is older than the row,
     ``PermissionError`` when ``by`` may not make this change, ``ValidationError`` when a
-    rule is broken. Nothing is written in any of those cases.
+    rule is broken. Nothing is written in any of those cases. ``at`` backdates the change
+    (imports, demo data) and must not be earlier than the deal's last change.
     """
     requested = {k: v for k, v in changes.items() if k in EDITABLE_FIELDS}
-    now = timezone.now()
+    now = at or timezone.now()
     with transaction.atomic():
         locked = Opportunity.objects.select_for_update().get(pk=opportunity.pk)
         if expected_version is not None and int(expected_version) != locked.version:
@@ -401,6 +403,7 @@ def opportunity_move_stage(
     loss_reason_text: str = "",
     close_date: date | None = None,
     tag: str = "",
+    at=None,
 ) -> ChangeResult:
     """Move a deal to another stage (kanban, reviews). Extra values go in the same change."""
     changes: dict[str, Any] = {"stage": to_stage}
@@ -420,6 +423,7 @@ def opportunity_move_stage(
         changes=changes,
         expected_version=expected_version,
         tag=tag,
+        at=at,
     )
 
 
