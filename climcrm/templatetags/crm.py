@@ -18,7 +18,8 @@ def money(value, decimals: int = 0):
         amount = Decimal(value)
     except (InvalidOperation, TypeError, ValueError):
         return "—"
-    return f"{settings.CRM_CURRENCY}\u00a0{number_format(amount, int(decimals), use_l10n=True, force_grouping=True)}"
+    formatted = number_format(amount, int(decimals), use_l10n=True, force_grouping=True)
+    return f"{settings.CRM_CURRENCY}\u00a0{formatted}"
 
 
 @register.filter

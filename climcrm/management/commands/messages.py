@@ -130,8 +130,8 @@ class Command(makemessages.Command):
             text=True,
             check=True,
         )
-        missing = [m for m in re.findall(r'^msgid "(.+)"$', result.stdout, re.MULTILINE)]
-        fuzzy_ids = [m for m in re.findall(r'^msgid "(.+)"$', fuzzy.stdout, re.MULTILINE)]
+        missing = re.findall(r'^msgid "(.+)"$', result.stdout, re.MULTILINE)
+        fuzzy_ids = re.findall(r'^msgid "(.+)"$', fuzzy.stdout, re.MULTILINE)
         problems = []
         if missing:
             problems.append(f"{path}: {len(missing)} untranslated: {missing[:5]}")

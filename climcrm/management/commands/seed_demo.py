@@ -58,7 +58,7 @@ class Command(BaseCommand):
 
     def _print_logins(self):
         self.stdout.write("")
-        self.stdout.write("ClimCRM demo logins (password: %s)" % DEMO_PASSWORD)
+        self.stdout.write(f"ClimCRM demo logins (password: {DEMO_PASSWORD})")
         for username, description in DEMO_USERS:
             self.stdout.write(f"  {username:<10} {description}")
         self.stdout.write("Open http://127.0.0.1:8000/")
