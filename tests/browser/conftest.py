@@ -32,6 +32,22 @@ def browser_context_args(browser_context_args):
     return {**browser_context_args, "locale": "fr-CH", "viewport": {"width": 1400, "height": 900}}
 
 
+@pytest.fixture(autouse=True)
+def reference_data(transactional_db):
+    """Transactional tests flush the tables between tests: put back what migrations load."""
+    import importlib
+
+    from django.apps import apps as django_apps
+
+    from climcrm.roles import Role
+
+    reference = importlib.import_module("opportunities.migrations.0002_reference_data")
+    Group = django_apps.get_model("auth", "Group")
+    for name in Role.values:
+        Group.objects.get_or_create(name=name)
+    reference.load(django_apps, None)
+
+
 @pytest.fixture
 def login(page, live_server):
     """login(user) logs in through the real form and returns the page on the dashboard."""

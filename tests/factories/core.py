@@ -29,7 +29,7 @@ class UserFactory(factory.django.DjangoModelFactory):
     def roles(self, create, extracted, **kwargs):
         if create and extracted:
             for name in extracted:
-                self.groups.add(Group.objects.get(name=name))
+                self.groups.add(Group.objects.get_or_create(name=name)[0])
 
 
 class AccountFactory(factory.django.DjangoModelFactory):
