@@ -3,39 +3,43 @@
 import re
 import unicodedata
 
-# Legal forms that say nothing about which company it is.
-LEGAL_SUFFIXES = {
-    "sa",
-    "sarl",
-    "sàrl",
-    "ag",
-    "gmbh",
-    "sas",
-    "sasu",
-    "eurl",
-    "sci",
-    "snc",
-    "ltd",
-    "llc",
-    "inc",
-    "plc",
-    "bv",
-    "nv",
-    "spa",
-    "srl",
-    "kg",
-    "ohg",
-    "co",
-    "cie",
-    "corp",
-    "group",
-    "groupe",
-    "holding",
-    "et",
-    "and",
-    "&",
-}
-_NON_WORD = re.compile(r"[^a-z0-9&]+")
+# Legal forms and connectors that say nothing about which company it is. Compared after
+# accents, case and dots are gone, so "S.à r.l." arrives here as "sarl".
+LEGAL_SUFFIXES = frozenset(
+    {
+        "sa",
+        "sarl",
+        "sagl",
+        "ag",
+        "gmbh",
+        "sas",
+        "sasu",
+        "eurl",
+        "sci",
+        "snc",
+        "ltd",
+        "llc",
+        "inc",
+        "plc",
+        "bv",
+        "nv",
+        "spa",
+        "srl",
+        "kg",
+        "ohg",
+        "co",
+        "cie",
+        "corp",
+        "group",
+        "groupe",
+        "holding",
+        "et",
+        "and",
+        "und",
+        "&",
+    }
+)
+_TOKEN = re.compile(r"[a-z0-9]+|&")
 
 
 def strip_accents(value: str) -> str:
@@ -43,12 +47,31 @@ def strip_accents(value: str) -> str:
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
 
 
+def _merge_initials(tokens: list[str]) -> list[str]:
+    """Glue runs of one-letter tokens: "s a r l" (from "S.à r.l.") becomes "sarl"."""
+    merged: list[str] = []
+    run = ""
+    for token in tokens:
+        if len(token) == 1 and token != "&":
+            run += token
+            continue
+        if run:
+            merged.append(run)
+            run = ""
+        merged.append(token)
+    if run:
+        merged.append(run)
+    return merged
+
+
 def normalize_company_name(name: str) -> str:
-    """'Müller & Fils Sàrl' and 'MULLER ET FILS' both become 'muller fils'."""
-    lowered = strip_accents((name or "").casefold())
-    words = [
-        w for w in _NON_WORD.split(lowered.replace("s.a.", "sa ").replace("s.à r.l.", "sarl ")) if w
-    ]
+    """'Müller & Fils Sàrl', 'MULLER ET FILS S.à r.l.' and 'Muller Fils' give 'muller fils'.
+
+    Accents, case, punctuation, legal forms (SA, Sàrl, AG, GmbH…) and connectors go;
+    what remains is compared for equality to propose likely duplicates.
+    """
+    lowered = strip_accents((name or "").casefold()).replace("'", " ").replace("\u2019", " ")
+    words = _merge_initials(_TOKEN.findall(lowered))
     kept = [w for w in words if w not in LEGAL_SUFFIXES]
     return " ".join(kept or words)[:200]
 
