@@ -34,6 +34,7 @@ INSTALLED_APPS = [
     "partners",
     "forecasting",
     "pipeline_reviews",
+    "privacy",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",

@@ -24,6 +24,7 @@ urlpatterns = [
     path("partners/", include("partners.urls")),
     path("forecast/", include("forecasting.urls")),
     path("reviews/", include("pipeline_reviews.urls")),
+    path("privacy/", include("privacy.urls")),
     path("admin/", admin.site.urls),
 ]
 

@@ -23,6 +23,7 @@ APPS = (
     "partners",
     "forecasting",
     "pipeline_reviews",
+    "privacy",
 )
 LANGUAGES = ("fr", "en")
 IGNORED = [

@@ -1,0 +1,90 @@
+from django.conf import settings
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import NoReverseMatch, reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_http_methods
+
+from climcrm.roles import is_admin
+from climcrm.visibility import get_visible_or_404, visible_contacts, visible_leads
+from opportunities.models import Opportunity
+from privacy import selectors, services
+
+
+def _anonymisable_or_404(request: HttpRequest, queryset, pk: int):
+    """The record, when the user sees it and may anonymise people; 404 otherwise."""
+    if not services.can_anonymise(request.user):
+        raise Http404
+    return get_visible_or_404(queryset, pk=pk)
+
+
+def _detail_url(name: str, pk: int) -> str:
+    try:
+        return reverse(name, args=[pk])
+    except NoReverseMatch:
+        return reverse("dashboard")
+
+
+def _confirm(request: HttpRequest, *, obj, kind: str, anonymise, detail_url_name: str, deals):
+    if request.method == "POST":
+        try:
+            anonymise(obj, request.user, request=request)
+        except (ValidationError, PermissionError) as error:
+            messages.error(request, " ".join(getattr(error, "messages", [str(error)])))
+        else:
+            messages.success(
+                request, _("The personal data was erased. Deals and figures are kept.")
+            )
+        return redirect(_detail_url(detail_url_name, obj.pk))
+    return render(
+        request,
+        "privacy/anonymise_confirm.html",
+        {
+            "object": obj,
+            "kind": kind,
+            "deal_count": deals.count(),
+            "cancel_url": _detail_url(detail_url_name, obj.pk),
+        },
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def anonymise_contact(request: HttpRequest, pk: int) -> HttpResponse:
+    contact = _anonymisable_or_404(request, visible_contacts(request.user), pk)
+    return _confirm(
+        request,
+        obj=contact,
+        kind="contact",
+        anonymise=services.anonymise_contact,
+        detail_url_name="accounts:contact-detail",
+        deals=Opportunity.objects.filter(primary_contact=contact),
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def anonymise_lead(request: HttpRequest, pk: int) -> HttpResponse:
+    lead = _anonymisable_or_404(request, visible_leads(request.user), pk)
+    deals = Opportunity.objects.filter(lead=lead)
+    return _confirm(
+        request,
+        obj=lead,
+        kind="lead",
+        anonymise=services.anonymise_lead,
+        detail_url_name="leads:detail",
+        deals=deals,
+    )
+
+
+@require_GET
+def audit_log(request: HttpRequest) -> HttpResponse:
+    if not is_admin(request.user):
+        raise PermissionDenied
+    filterset, entries = selectors.audit_entries(params=request.GET)
+    page_obj = Paginator(entries, settings.CRM_PAGE_SIZE).get_page(request.GET.get("page"))
+    template = "privacy/audit_log.html"
+    if request.htmx and not request.htmx.boosted:
+        template += "#results"
+    return render(request, template, {"filter": filterset, "page_obj": page_obj})
