@@ -1,7 +1,15 @@
-from opportunities import kanban_urls
+from django.urls import path
+
+from opportunities import kanban_urls, views
 
 app_name = "opportunities"
 
-urlpatterns: list = []
+urlpatterns: list = [
+    path("", views.opportunity_list, name="list"),
+    path("export.csv", views.opportunity_export, name="export"),
+    path("new/", views.opportunity_create_view, name="create"),
+    path("<int:pk>/", views.opportunity_detail, name="detail"),
+    path("<int:pk>/edit/", views.opportunity_edit, name="edit"),
+]
 # The pipeline board's routes live beside the board.
 urlpatterns += kanban_urls.urlpatterns

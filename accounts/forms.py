@@ -1,0 +1,62 @@
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from accounts.models import Account, Contact
+from accounts.services import ACCOUNT_FIELDS, CONTACT_FIELDS
+from climcrm.visibility import visible_accounts
+
+
+class AccountForm(forms.ModelForm):
+    """Validates input only: the view passes cleaned_data to the account services."""
+
+    class Meta:
+        model = Account
+        fields = list(ACCOUNT_FIELDS)
+        widgets = {"notes": forms.Textarea(attrs={"rows": 4})}
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        from opportunities.forms import internal_users
+
+        self.fields["owner"].queryset = internal_users()
+        self.fields["country"].help_text = _("Two-letter code, e.g. CH, FR.")
+
+    def clean_country(self):
+        return (self.cleaned_data.get("country") or "").strip().upper()
+
+    def _post_clean(self):
+        # The services validate the model; nothing is written to the instance here.
+        pass
+
+    def changes(self) -> dict:
+        return {
+            name: self.cleaned_data[name] for name in ACCOUNT_FIELDS if name in self.cleaned_data
+        }
+
+
+class ContactForm(forms.ModelForm):
+    class Meta:
+        model = Contact
+        fields = list(CONTACT_FIELDS)
+        widgets = {"notes": forms.Textarea(attrs={"rows": 4})}
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["account"].queryset = visible_accounts(user).order_by("name")
+        self.fields["email"].help_text = ""
+
+    def _post_clean(self):
+        pass
+
+    def changes(self) -> dict:
+        return {
+            name: self.cleaned_data[name] for name in CONTACT_FIELDS if name in self.cleaned_data
+        }
+
+
+def apply_errors(form: forms.Form, error) -> None:
+    if hasattr(error, "error_dict"):
+        for name, messages in error.message_dict.items():
+            form.add_error(name if name in form.fields else None, messages)
+    else:
+        form.add_error(None, error.messages)

@@ -1,0 +1,128 @@
+"""Reads for the account and contact pages, scoped by the user's visibility."""
+
+from decimal import Decimal
+
+from django.db.models import (
+    Count,
+    DecimalField,
+    Exists,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+    Value,
+)
+from django.db.models.functions import Coalesce
+
+from accounts.filters import AccountFilter, ContactFilter
+from accounts.models import Account, Contact
+from climcrm.visibility import (
+    get_visible_or_404,
+    visible_accounts,
+    visible_contacts,
+    visible_opportunities,
+)
+from opportunities.models import OPEN_STAGES, Stage
+from opportunities.selectors import ordering_for
+
+ACCOUNT_ORDERINGS = {
+    "name": ("name",),
+    "city": ("city", "name"),
+    "industry": ("industry", "name"),
+    "owner": ("owner__last_name", "owner__first_name"),
+    "open_deals": ("open_deals",),
+    "created": ("created_at",),
+}
+CONTACT_ORDERINGS = {
+    "name": ("last_name", "first_name"),
+    "account": ("account__name",),
+    "email": ("email",),
+    "job_title": ("job_title",),
+}
+
+
+def _won_deals(user):
+    return visible_opportunities(user).filter(stage=Stage.CLOSED_WON)
+
+
+def account_list(*, user, params) -> tuple[AccountFilter, QuerySet, str]:
+    open_deals = (
+        visible_opportunities(user)
+        .filter(account=OuterRef("pk"), stage__in=OPEN_STAGES)
+        .order_by()
+        .values("account")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    queryset = (
+        visible_accounts(user)
+        .select_related("owner")
+        .annotate(
+            is_customer=Exists(_won_deals(user).filter(account=OuterRef("pk"))),
+            open_deals=Coalesce(Subquery(open_deals), Value(0)),
+        )
+    )
+    filterset = AccountFilter(params, queryset=queryset)
+    ordering_key, ordering = ordering_for(params.get("ordering"), ACCOUNT_ORDERINGS, "name")
+    return filterset, filterset.qs.order_by(*ordering), ordering_key
+
+
+def account_get(*, user, pk) -> Account:
+    return get_visible_or_404(
+        visible_accounts(user)
+        .select_related("owner")
+        .annotate(is_customer=Exists(_won_deals(user).filter(account=OuterRef("pk")))),
+        pk=pk,
+    )
+
+
+def account_opportunities(*, user, account: Account) -> QuerySet:
+    return (
+        visible_opportunities(user)
+        .filter(account=account)
+        .select_related("owner", "partner__account")
+        .order_by("-close_date", "-pk")
+    )
+
+
+def account_totals(*, user, account: Account) -> dict:
+    zero = Value(Decimal("0"))
+    return (
+        visible_opportunities(user)
+        .filter(account=account)
+        .aggregate(
+            won_total=Coalesce(
+                Sum("amount", filter=Q(stage=Stage.CLOSED_WON)), zero, output_field=DecimalField()
+            ),
+            won_count=Count("pk", filter=Q(stage=Stage.CLOSED_WON)),
+            open_total=Coalesce(
+                Sum("amount", filter=Q(stage__in=OPEN_STAGES)), zero, output_field=DecimalField()
+            ),
+            open_count=Count("pk", filter=Q(stage__in=OPEN_STAGES)),
+        )
+    )
+
+
+def account_contacts(*, user, account: Account) -> QuerySet:
+    return visible_contacts(user).filter(account=account).order_by("last_name", "first_name")
+
+
+def contact_list(*, user, params) -> tuple[ContactFilter, QuerySet, str]:
+    queryset = visible_contacts(user).select_related("account")
+    filterset = ContactFilter(params, queryset=queryset)
+    ordering_key, ordering = ordering_for(params.get("ordering"), CONTACT_ORDERINGS, "name")
+    return filterset, filterset.qs.order_by(*ordering), ordering_key
+
+
+def contact_get(*, user, pk) -> Contact:
+    return get_visible_or_404(visible_contacts(user).select_related("account"), pk=pk)
+
+
+def contact_opportunities(*, user, contact: Contact) -> QuerySet:
+    return (
+        visible_opportunities(user)
+        .filter(primary_contact=contact)
+        .select_related("owner", "account")
+        .order_by("-close_date", "-pk")
+    )

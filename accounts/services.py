@@ -1,0 +1,82 @@
+"""Writes for accounts and contacts: validate, save in one transaction."""
+
+from typing import Any
+
+from django.db import transaction
+
+from accounts.models import Account, Contact
+
+ACCOUNT_FIELDS = (
+    "name",
+    "industry",
+    "website",
+    "street",
+    "postal_code",
+    "city",
+    "country",
+    "owner",
+    "notes",
+)
+CONTACT_FIELDS = (
+    "first_name",
+    "last_name",
+    "email",
+    "phone",
+    "job_title",
+    "account",
+    "is_decision_maker",
+    "notes",
+)
+
+
+def _assign(instance, values: dict[str, Any], allowed: tuple[str, ...]) -> list[str]:
+    changed = []
+    for name, value in values.items():
+        if name not in allowed:
+            raise TypeError(f"{type(instance).__name__} has no editable field {name!r}")
+        if getattr(instance, name) != value:
+            setattr(instance, name, value)
+            changed.append(name)
+    return changed
+
+
+@transaction.atomic
+def account_create(*, by=None, **values: Any) -> Account:
+    account = Account()
+    values.setdefault("owner", by if getattr(by, "pk", None) else None)
+    _assign(account, values, ACCOUNT_FIELDS)
+    account.full_clean(exclude=["normalized_name"])
+    account.save()
+    return account
+
+
+@transaction.atomic
+def account_update(*, account: Account, by=None, changes: dict[str, Any]) -> Account:
+    account = Account.objects.select_for_update().get(pk=account.pk)
+    changed = _assign(account, changes, ACCOUNT_FIELDS)
+    if changed:
+        account.full_clean(exclude=["normalized_name"])
+        account.save()
+    return account
+
+
+@transaction.atomic
+def contact_create(*, by=None, **values: Any) -> Contact:
+    contact = Contact()
+    _assign(contact, values, CONTACT_FIELDS)
+    contact.email = contact.email.strip().lower()
+    contact.full_clean()
+    contact.save()
+    return contact
+
+
+@transaction.atomic
+def contact_update(*, contact: Contact, by=None, changes: dict[str, Any]) -> Contact:
+    contact = Contact.objects.select_for_update().get(pk=contact.pk)
+    if "email" in changes:
+        changes = {**changes, "email": (changes["email"] or "").strip().lower()}
+    changed = _assign(contact, changes, CONTACT_FIELDS)
+    if changed:
+        contact.full_clean()
+        contact.save()
+    return contact

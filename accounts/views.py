@@ -1,0 +1,142 @@
+from django.conf import settings
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_http_methods
+
+from accounts import selectors
+from accounts.forms import AccountForm, ContactForm, apply_errors
+from accounts.services import account_create, account_update, contact_create, contact_update
+from climcrm.roles import is_internal
+
+
+def _require_internal(user) -> None:
+    # Partner users read the accounts of their deals but do not maintain them.
+    if not is_internal(user):
+        raise PermissionDenied
+
+
+def _list_response(request, template: str, context: dict) -> HttpResponse:
+    if request.htmx and not request.htmx.boosted:
+        template += "#results"
+    return render(request, template, context)
+
+
+@require_GET
+def account_list(request: HttpRequest) -> HttpResponse:
+    filterset, queryset, ordering = selectors.account_list(user=request.user, params=request.GET)
+    page_obj = Paginator(queryset, settings.CRM_PAGE_SIZE).get_page(request.GET.get("page"))
+    context = {
+        "filter": filterset,
+        "page_obj": page_obj,
+        "accounts": page_obj.object_list,
+        "ordering": ordering,
+        "can_create": is_internal(request.user),
+    }
+    return _list_response(request, "accounts/account_list.html", context)
+
+
+@require_GET
+def account_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    account = selectors.account_get(user=request.user, pk=pk)
+    context = {
+        "account": account,
+        "contacts": selectors.account_contacts(user=request.user, account=account),
+        "opportunities": selectors.account_opportunities(user=request.user, account=account),
+        "totals": selectors.account_totals(user=request.user, account=account),
+        "can_edit": is_internal(request.user),
+    }
+    return render(request, "accounts/account_detail.html", context)
+
+
+@require_http_methods(["GET", "POST"])
+def account_create_view(request: HttpRequest) -> HttpResponse:
+    _require_internal(request.user)
+    form = AccountForm(request.POST or None, user=request.user, initial={"owner": request.user})
+    if request.method == "POST" and form.is_valid():
+        try:
+            account = account_create(by=request.user, **form.changes())
+        except ValidationError as error:
+            apply_errors(form, error)
+        else:
+            messages.success(request, _("The account was created."))
+            return redirect("accounts:detail", pk=account.pk)
+    return render(request, "accounts/account_form.html", {"form": form, "account": None})
+
+
+@require_http_methods(["GET", "POST"])
+def account_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    account = selectors.account_get(user=request.user, pk=pk)
+    _require_internal(request.user)
+    form = AccountForm(request.POST or None, instance=account, user=request.user)
+    if request.method == "POST" and form.is_valid():
+        try:
+            account_update(account=account, by=request.user, changes=form.changes())
+        except ValidationError as error:
+            apply_errors(form, error)
+        else:
+            messages.success(request, _("The account was saved."))
+            return redirect("accounts:detail", pk=account.pk)
+    return render(request, "accounts/account_form.html", {"form": form, "account": account})
+
+
+@require_GET
+def contact_list(request: HttpRequest) -> HttpResponse:
+    filterset, queryset, ordering = selectors.contact_list(user=request.user, params=request.GET)
+    page_obj = Paginator(queryset, settings.CRM_PAGE_SIZE).get_page(request.GET.get("page"))
+    context = {
+        "filter": filterset,
+        "page_obj": page_obj,
+        "contacts": page_obj.object_list,
+        "ordering": ordering,
+        "can_create": is_internal(request.user),
+    }
+    return _list_response(request, "accounts/contact_list.html", context)
+
+
+@require_GET
+def contact_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    contact = selectors.contact_get(user=request.user, pk=pk)
+    context = {
+        "contact": contact,
+        "opportunities": selectors.contact_opportunities(user=request.user, contact=contact),
+        "can_edit": is_internal(request.user),
+    }
+    return render(request, "accounts/contact_detail.html", context)
+
+
+@require_http_methods(["GET", "POST"])
+def contact_create_view(request: HttpRequest) -> HttpResponse:
+    _require_internal(request.user)
+    initial = {}
+    if request.GET.get("account"):
+        initial["account"] = request.GET["account"]
+    form = ContactForm(request.POST or None, user=request.user, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            contact = contact_create(by=request.user, **form.changes())
+        except ValidationError as error:
+            apply_errors(form, error)
+        else:
+            messages.success(request, _("The contact was created."))
+            return redirect("accounts:contact-detail", pk=contact.pk)
+    return render(request, "accounts/contact_form.html", {"form": form, "contact": None})
+
+
+@require_http_methods(["GET", "POST"])
+def contact_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    contact = selectors.contact_get(user=request.user, pk=pk)
+    _require_internal(request.user)
+    form = ContactForm(request.POST or None, instance=contact, user=request.user)
+    if request.method == "POST" and form.is_valid():
+        try:
+            contact_update(contact=contact, by=request.user, changes=form.changes())
+        except ValidationError as error:
+            apply_errors(form, error)
+        else:
+            messages.success(request, _("The contact was saved."))
+            return redirect("accounts:contact-detail", pk=contact.pk)
+    return render(request, "accounts/contact_form.html", {"form": form, "contact": contact})

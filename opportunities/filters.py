@@ -1,0 +1,105 @@
+"""The opportunity list's filters, shared by the list, its CSV export and the pipeline board."""
+
+import django_filters
+from django import forms
+from django.db.models import Q, QuerySet
+from django.utils.translation import gettext_lazy as _
+
+from climcrm.models import User
+from climcrm.roles import is_partner_user
+from climcrm.visibility import visible_partners
+from opportunities.models import OpportunityType, Stage
+
+
+def _owners(request) -> QuerySet:
+    if request is None:
+        return User.objects.none()
+    return (
+        User.objects.filter(is_active=True, partner__isnull=True)
+        .exclude(groups__name="partner_user")
+        .order_by("first_name", "last_name", "username")
+        .distinct()
+    )
+
+
+def _partners(request) -> QuerySet:
+    if request is None:
+        from accounts.models import Partner
+
+        return Partner.objects.none()
+    return visible_partners(request.user).select_related("account").order_by("account__name")
+
+
+class OpportunityFilter(django_filters.FilterSet):
+    """Filter a queryset of opportunities the user may already see (never widens it)."""
+
+    q = django_filters.CharFilter(method="filter_q", label=_("Search"))
+    stage = django_filters.MultipleChoiceFilter(
+        choices=Stage.choices, label=_("Stage"), widget=forms.SelectMultiple(attrs={"size": 3})
+    )
+    owner = django_filters.ModelChoiceFilter(
+        queryset=_owners, label=_("Owner"), empty_label=_("Any owner")
+    )
+    mine = django_filters.BooleanFilter(
+        method="filter_mine", label=_("Only mine"), widget=forms.CheckboxInput
+    )
+    partner = django_filters.ModelChoiceFilter(
+        queryset=_partners, label=_("Partner"), empty_label=_("Any partner")
+    )
+    direct = django_filters.BooleanFilter(
+        method="filter_direct", label=_("Direct deals only"), widget=forms.CheckboxInput
+    )
+    type = django_filters.ChoiceFilter(
+        choices=OpportunityType.choices, label=_("Type"), empty_label=_("Any type")
+    )
+    close_from = django_filters.DateFilter(
+        field_name="close_date",
+        lookup_expr="gte",
+        label=_("Close date from"),
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+    )
+    close_to = django_filters.DateFilter(
+        field_name="close_date",
+        lookup_expr="lte",
+        label=_("Close date to"),
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+    )
+    amount_min = django_filters.NumberFilter(
+        field_name="amount", lookup_expr="gte", label=_("Amount from")
+    )
+    amount_max = django_filters.NumberFilter(
+        field_name="amount", lookup_expr="lte", label=_("Amount to")
+    )
+
+    class Meta:
+        fields: list[str] = []
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Partner users only ever see their own partner's deals: owner and partner
+        # pickers would only leak names.
+        if self.request is not None and is_partner_user(self.request.user):
+            for name in ("owner", "partner", "direct"):
+                self.filters.pop(name, None)
+                self.form.fields.pop(name, None)
+
+    def filter_q(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        value = (value or "").strip()
+        if not value:
+            return queryset
+        return queryset.filter(
+            Q(name__icontains=value)
+            | Q(account__name__icontains=value)
+            | Q(primary_contact__last_name__icontains=value)
+            | Q(next_step__icontains=value)
+        )
+
+    def filter_mine(self, queryset: QuerySet, name: str, value) -> QuerySet:
+        if value and self.request is not None:
+            return queryset.filter(owner=self.request.user)
+        return queryset
+
+    def filter_direct(self, queryset: QuerySet, name: str, value) -> QuerySet:
+        if value:
+            return queryset.filter(partner__isnull=True)
+        return queryset

@@ -1,0 +1,215 @@
+"""Create and edit forms for deals. They validate input; the services do the writing."""
+
+from django import forms
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.utils.translation import gettext_lazy as _
+
+from climcrm.models import User
+from climcrm.permissions import (
+    can_assign_partner,
+    can_change_forecast_category,
+    partner_editable_fields,
+)
+from climcrm.roles import is_manager, is_partner_user
+from climcrm.visibility import visible_accounts, visible_contacts, visible_partners
+from opportunities.models import (
+    OPEN_STAGES,
+    ForecastCategory,
+    LossReason,
+    Opportunity,
+    Stage,
+)
+from opportunities.services import EDITABLE_FIELDS
+
+# Form fields in display order, grouped for the template.
+FIELDSETS = [
+    (
+        "deal",
+        _("Deal"),
+        ["name", "account", "primary_contact", "owner", "partner", "type", "source"],
+    ),
+    (
+        "forecast",
+        _("Stage and forecast"),
+        [
+            "stage",
+            "probability",
+            "amount",
+            "close_date",
+            "expected_delivery",
+            "forecast_category",
+        ],
+    ),
+    ("next", _("Next step"), ["next_step", "next_step_date", "site_address"]),
+    (
+        "bant",
+        _("BANT qualification"),
+        [
+            "budget_ok",
+            "budget_note",
+            "authority_ok",
+            "authority_note",
+            "need_ok",
+            "need_note",
+            "timing_ok",
+            "timing_note",
+        ],
+    ),
+    ("loss", _("Loss"), ["loss_reason", "loss_reason_text"]),
+    (
+        "closing",
+        _("Closing review"),
+        ["objective_reasons", "lessons_learned", "recovery_possible", "corrective_actions"],
+    ),
+]
+FORM_FIELDS = [name for _key, _label, names in FIELDSETS for name in names]
+DATE_WIDGET = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+
+
+def internal_users():
+    return (
+        User.objects.filter(is_active=True, partner__isnull=True)
+        .exclude(groups__name="partner_user")
+        .order_by("first_name", "last_name", "username")
+        .distinct()
+    )
+
+
+class OpportunityForm(forms.Form):
+    """Builds its fields from the model; which of them a user gets depends on their role."""
+
+    version = forms.IntegerField(widget=forms.HiddenInput, required=False)
+
+    def __init__(self, *args, user, opportunity: Opportunity | None = None, **kwargs):
+        self.user = user
+        self.opportunity = opportunity
+        super().__init__(*args, **kwargs)
+        for name in FORM_FIELDS:
+            model_field = Opportunity._meta.get_field(name)
+            self.fields[name] = model_field.formfield()
+        self._configure()
+        allowed = self.allowed_fields()
+        for name in list(self.fields):
+            if name != "version" and name not in allowed:
+                del self.fields[name]
+
+    def _configure(self) -> None:
+        f = self.fields
+        f["account"].queryset = visible_accounts(self.user).order_by("name")
+        f["primary_contact"].queryset = visible_contacts(self.user).select_related("account")
+        f["owner"].queryset = internal_users()
+        f["partner"].queryset = visible_partners(self.user).select_related("account")
+        f["loss_reason"].queryset = LossReason.objects.filter(is_active=True)
+        f["probability"].validators += [MinValueValidator(0), MaxValueValidator(100)]
+        f["probability"].widget.attrs.update({"min": 0, "max": 100, "step": 1})
+        f["probability"].required = False
+        f["probability"].help_text = _("Leave as is to take the stage's default.")
+        f["amount"].widget.attrs.update({"min": 0, "step": "0.01"})
+        f["amount"].min_value = 0
+        f["amount"].validators.append(MinValueValidator(0))
+        for name in ("close_date", "expected_delivery", "next_step_date"):
+            f[name].widget = DATE_WIDGET
+        f["close_date"].required = False  # required while open: checked in clean()
+        f["forecast_category"].choices = [
+            (value, label)
+            for value, label in ForecastCategory.choices
+            if value not in (ForecastCategory.CLOSED, ForecastCategory.OMITTED)
+            or (self.opportunity is not None and self.opportunity.forecast_category == value)
+        ]
+        f["forecast_category"].required = False
+        f["forecast_category"].help_text = _(
+            "Set from the stage unless you choose one; your choice is kept until the deal closes."
+        )
+        f["stage"].widget.attrs["data-stage-select"] = "1"
+        f["loss_reason"].empty_label = _("Choose a reason")
+        for name in ("loss_reason_text", "objective_reasons", "lessons_learned"):
+            f[name].widget.attrs["rows"] = 3
+        f["corrective_actions"].widget.attrs["rows"] = 2
+        if self.opportunity is None:
+            f["owner"].initial = self.user.pk
+            f["stage"].initial = Stage.QUALIFICATION
+
+    def allowed_fields(self) -> set[str]:
+        if is_partner_user(self.user):
+            return set(partner_editable_fields()) & set(FORM_FIELDS)
+        allowed = set(FORM_FIELDS)
+        if not can_assign_partner(self.user):
+            allowed.discard("partner")
+        if not is_manager(self.user) and self.opportunity is not None:
+            allowed.discard("owner")
+        if self.opportunity is not None and not can_change_forecast_category(
+            self.user, self.opportunity
+        ):
+            allowed.discard("forecast_category")
+        return allowed
+
+    def fieldsets(self):
+        """(key, label, [bound fields]) for the fields this user has, in order."""
+        result = []
+        for key, label, names in FIELDSETS:
+            bound = [self[name] for name in names if name in self.fields]
+            if bound:
+                result.append((key, label, bound))
+        return result
+
+    def clean(self):
+        cleaned = super().clean()
+        stage = cleaned.get("stage") or (self.opportunity.stage if self.opportunity else None)
+        if stage in OPEN_STAGES and "close_date" in self.fields and not cleaned.get("close_date"):
+            self.add_error("close_date", _("An open deal needs a close date."))
+        if stage == Stage.CLOSED_LOST and "loss_reason" in self.fields:
+            if not cleaned.get("loss_reason"):
+                self.add_error("loss_reason", _("Choose why the deal was lost."))
+        if stage == Stage.CLOSED_WON and "amount" in self.fields:
+            amount = cleaned.get("amount")
+            if amount is None or amount <= 0:
+                self.add_error("amount", _("A won deal needs an amount greater than zero."))
+        return cleaned
+
+    def changes(self) -> dict:
+        """The fields that differ from the deal as loaded (for an edit) or all of them."""
+        values = {
+            name: value
+            for name, value in self.cleaned_data.items()
+            if name in EDITABLE_FIELDS and name in self.fields
+        }
+        if values.get("probability") is None:
+            values.pop("probability", None)
+        if not values.get("forecast_category"):
+            values.pop("forecast_category", None)
+        if self.opportunity is None:
+            return values
+        return {
+            name: value
+            for name, value in values.items()
+            if name in self.changed_data or _differs(self.opportunity, name, value)
+        }
+
+    def apply_errors(self, error) -> None:
+        """Put a service's ValidationError on the matching fields (others go on top)."""
+        if hasattr(error, "error_dict"):
+            for name, messages in error.message_dict.items():
+                self.add_error(name if name in self.fields else None, messages)
+        else:
+            self.add_error(None, error.messages)
+
+
+def _is_fk(name: str) -> bool:
+    return Opportunity._meta.get_field(name).is_relation
+
+
+def _differs(opportunity: Opportunity, name: str, value) -> bool:
+    if _is_fk(name):
+        current = getattr(opportunity, f"{name}_id")
+        return current != (value.pk if value is not None else None)
+    return getattr(opportunity, name) != value
+
+
+def initial_from(opportunity: Opportunity) -> dict:
+    initial = {"version": opportunity.version}
+    for name in FORM_FIELDS:
+        if _is_fk(name):
+            initial[name] = getattr(opportunity, f"{name}_id")
+        else:
+            initial[name] = getattr(opportunity, name)
+    return initial

@@ -1,0 +1,192 @@
+"""Reads for the opportunity pages: every one starts from the user's visible deals."""
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from django.db.models import Count, DecimalField, QuerySet, Sum, Value
+from django.db.models.functions import Coalesce
+from django.utils.formats import date_format
+from django.utils.translation import gettext as _
+
+from climcrm.selectors import weighted_amount_expression
+from climcrm.templatetags.crm import money
+from climcrm.visibility import get_visible_or_404, visible_opportunities
+from opportunities.filters import OpportunityFilter
+from opportunities.models import (
+    TRACKED_FIELDS,
+    ForecastCategory,
+    Opportunity,
+    OpportunityHistory,
+    Stage,
+)
+
+# Sort key in the query string → ORM ordering (a stable tie-breaker is added).
+OPPORTUNITY_ORDERINGS = {
+    "name": ("name",),
+    "account": ("account__name",),
+    "stage": ("stage",),
+    "amount": ("amount",),
+    "probability": ("probability",),
+    "close_date": ("close_date",),
+    "owner": ("owner__last_name", "owner__first_name"),
+    "partner": ("partner__account__name",),
+    "created": ("created_at",),
+}
+DEFAULT_OPPORTUNITY_ORDERING = "close_date"
+
+
+def opportunity_base_queryset(user) -> QuerySet:
+    return visible_opportunities(user).select_related(
+        "account", "owner", "partner__account", "primary_contact"
+    )
+
+
+def ordering_for(key: str | None, allowed: dict, default: str) -> tuple[str, list[str]]:
+    """The ordering asked for if it is allowed (``-`` prefix for descending), else default."""
+    key = key or default
+    descending = key.startswith("-")
+    bare = key.lstrip("-")
+    if bare not in allowed:
+        key, descending, bare = default, default.startswith("-"), default.lstrip("-")
+    prefix = "-" if descending else ""
+    return key, [f"{prefix}{column}" for column in allowed[bare]] + [f"{prefix}pk"]
+
+
+def opportunity_list(*, user, params, request=None) -> tuple[OpportunityFilter, QuerySet, str]:
+    """The filterset, the filtered and sorted deals, and the ordering key applied."""
+    filterset = OpportunityFilter(params, queryset=opportunity_base_queryset(user), request=request)
+    queryset = filterset.qs
+    ordering_key, ordering = ordering_for(
+        params.get("ordering"), OPPORTUNITY_ORDERINGS, DEFAULT_OPPORTUNITY_ORDERING
+    )
+    return filterset, queryset.order_by(*ordering), ordering_key
+
+
+def opportunity_totals(queryset: QuerySet) -> dict:
+    """Count, amount and weighted amount of the filtered set, in one SQL aggregate."""
+    zero = Value(Decimal("0"))
+    return queryset.order_by().aggregate(
+        count=Count("pk"),
+        total=Coalesce(Sum("amount"), zero, output_field=DecimalField()),
+        weighted=Coalesce(Sum(weighted_amount_expression()), zero, output_field=DecimalField()),
+    )
+
+
+def opportunity_export_rows(queryset: QuerySet):
+    """The filtered deals for the CSV export, read in chunks (the export streams)."""
+    return queryset.select_related(
+        "account", "owner", "partner__account", "primary_contact", "loss_reason"
+    ).iterator(chunk_size=1000)
+
+
+def opportunity_get(*, user, pk) -> Opportunity:
+    return get_visible_or_404(
+        visible_opportunities(user).select_related(
+            "account",
+            "owner",
+            "partner__account",
+            "primary_contact",
+            "loss_reason",
+            "lead",
+        ),
+        pk=pk,
+    )
+
+
+def opportunity_for_edit(*, user, pk) -> Opportunity:
+    return get_visible_or_404(
+        visible_opportunities(user).select_related("account", "partner__channel_manager"), pk=pk
+    )
+
+
+@dataclass
+class HistoryChange:
+    label: str
+    old: str
+    new: str
+
+
+@dataclass
+class HistoryEntry:
+    row: OpportunityHistory
+    changes: list[HistoryChange] = field(default_factory=list)
+    other_fields: list[str] = field(default_factory=list)
+
+
+def _display(field_name: str, value, row: OpportunityHistory, prefix: str) -> str:
+    if value is None or value == "":
+        return "—"
+    if field_name == "stage":
+        return str(Stage(value).label)
+    if field_name == "forecast_category":
+        return str(ForecastCategory(value).label)
+    if field_name == "amount":
+        return money(value, 2)
+    if field_name == "probability":
+        return f"{value}\u00a0%"
+    if field_name == "close_date":
+        return date_format(value, "SHORT_DATE_FORMAT")
+    if field_name in ("owner", "partner"):
+        related = getattr(row, f"{prefix}{field_name}")
+        return str(related) if related is not None else "—"
+    return str(value)
+
+
+def opportunity_history(*, opportunity: Opportunity) -> list[HistoryEntry]:
+    """The deal's history, newest first, with each change as label / old / new text."""
+    rows = (
+        OpportunityHistory.objects.filter(opportunity=opportunity)
+        .select_related(
+            "changed_by",
+            "owner",
+            "prev_owner",
+            "partner__account",
+            "prev_partner__account",
+        )
+        .order_by("-version")
+    )
+    entries = []
+    for row in rows:
+        entry = HistoryEntry(row=row)
+        for name in TRACKED_FIELDS:
+            if name not in row.changed_fields:
+                continue
+            old = getattr(
+                row, f"prev_{name}_id" if name in ("owner", "partner") else f"prev_{name}"
+            )
+            new = getattr(row, f"{name}_id" if name in ("owner", "partner") else name)
+            entry.changes.append(
+                HistoryChange(
+                    label=str(Opportunity._meta.get_field(name).verbose_name),
+                    old=_display(name, old, row, "prev_"),
+                    new=_display(name, new, row, ""),
+                )
+            )
+        entry.other_fields = [
+            str(Opportunity._meta.get_field(name).verbose_name)
+            for name in row.changed_fields
+            if name not in TRACKED_FIELDS and _is_field(name)
+        ]
+        entries.append(entry)
+    return entries
+
+
+def _is_field(name: str) -> bool:
+    try:
+        Opportunity._meta.get_field(name)
+    except Exception:  # noqa: BLE001 - a field removed since the row was written
+        return False
+    return True
+
+
+def bant_checklist(opportunity: Opportunity) -> list[dict]:
+    return [
+        {"label": _("Budget"), "ok": opportunity.budget_ok, "note": opportunity.budget_note},
+        {
+            "label": _("Authority"),
+            "ok": opportunity.authority_ok,
+            "note": opportunity.authority_note,
+        },
+        {"label": _("Need"), "ok": opportunity.need_ok, "note": opportunity.need_note},
+        {"label": _("Timing"), "ok": opportunity.timing_ok, "note": opportunity.timing_note},
+    ]
