@@ -1,5 +1,22 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from partners import views
 
 app_name = "partners"
 
-urlpatterns: list = []
+urlpatterns = [
+    path("", views.partner_list, name="list"),
+    path("<int:pk>/", views.partner_detail, name="detail"),
+    path("<int:pk>/business-plan/", views.partner_targets, name="targets"),
+    path("portal/", views.portal, name="portal"),
+    path("registrations/", views.registration_list, name="registration-queue"),
+    path("registrations/new/", views.registration_create, name="registration-create"),
+    path("registrations/<int:pk>/", views.registration_detail, name="registration-detail"),
+    path("registrations/<int:pk>/edit/", views.registration_edit, name="registration-edit"),
+    path("registrations/<int:pk>/accept/", views.registration_accept, name="registration-accept"),
+    path("registrations/<int:pk>/reject/", views.registration_reject, name="registration-reject"),
+    path("registrations/<int:pk>/return/", views.registration_return, name="registration-return"),
+    path("registrations/<int:pk>/renew/", views.registration_renew, name="registration-renew"),
+    path("assign/", views.assign, name="assign"),
+    path("assign/<int:pk>/", views.assign_one, name="assign-one"),
+]

@@ -1,0 +1,402 @@
+"""Writes of the partner channel: registrations, their decisions, business plans, assignment.
+
+Deals are only ever created or changed through ``opportunities.services``; this module
+adds the partner rules around them and schedules the partner's emails after commit.
+"""
+
+import datetime
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from accounts.models import Account, Contact, Partner, PartnerTarget
+from climcrm.roles import is_channel_manager, is_internal, is_partner_user
+from climcrm.text import normalize_company_name
+from opportunities.models import Opportunity
+from opportunities.services import StaleVersionError, opportunity_create, opportunity_update
+from partners.models import (
+    EDITABLE_STATUSES,
+    DealRegistration,
+    RegistrationEvent,
+    RegistrationStatus,
+)
+
+REGISTRATION_FIELDS = (
+    "company_name",
+    "contact_first_name",
+    "contact_last_name",
+    "contact_email",
+    "contact_phone",
+    "need",
+    "estimated_amount",
+    "expected_close_date",
+    "project_name",
+    "site_address",
+)
+ASSIGNMENT_TAG = "partner-assignment"
+REGISTRATION_TAG = "deal-registration"
+
+
+def missing_mandatory_fields(registration: DealRegistration) -> list[str]:
+    """Labels of the mandatory fields still empty; acceptance needs none missing."""
+    missing = []
+    if not registration.company_name.strip():
+        missing.append(_("company"))
+    if not registration.contact_last_name.strip() or not (
+        registration.contact_email.strip() or registration.contact_phone.strip()
+    ):
+        missing.append(_("contact (name and email or phone)"))
+    if not registration.need.strip():
+        missing.append(_("need"))
+    if registration.estimated_amount is None or registration.estimated_amount <= 0:
+        missing.append(_("estimated amount"))
+    if registration.expected_close_date is None:
+        missing.append(_("expected close date"))
+    return missing
+
+
+def can_decide_registrations(user) -> bool:
+    return is_channel_manager(user)
+
+
+def can_register_for(user, partner: Partner) -> bool:
+    if is_partner_user(user):
+        return user.partner_id == partner.pk
+    return is_internal(user)
+
+
+def can_edit_registration(user, registration: DealRegistration) -> bool:
+    if registration.status not in EDITABLE_STATUSES:
+        return False
+    if is_partner_user(user):
+        return registration.partner_id == user.partner_id
+    return is_internal(user)
+
+
+def _record(registration, *, from_status: str, by, note: str = "", at=None) -> None:
+    RegistrationEvent.objects.create(
+        registration=registration,
+        from_status=from_status,
+        to_status=registration.status,
+        by=by if getattr(by, "pk", None) else None,
+        note=note,
+        at=at or timezone.now(),
+    )
+
+
+def _clean(values: dict[str, Any]) -> dict[str, Any]:
+    cleaned = {k: v for k, v in values.items() if k in REGISTRATION_FIELDS}
+    for name in REGISTRATION_FIELDS:
+        if (
+            name in cleaned
+            and cleaned[name] is None
+            and name
+            not in (
+                "estimated_amount",
+                "expected_close_date",
+            )
+        ):
+            cleaned[name] = ""
+    amount = cleaned.get("estimated_amount")
+    if amount is not None and Decimal(amount) < 0:
+        raise ValidationError({"estimated_amount": _("The amount cannot be negative.")})
+    return cleaned
+
+
+def registration_submit(
+    *, by, partner: Partner | None = None, at=None, **values: Any
+) -> DealRegistration:
+    """A partner user registers a deal for their partner; internal staff choose the partner."""
+    if is_partner_user(by):
+        partner = by.partner
+    if partner is None:
+        raise ValidationError({"partner": _("Choose the partner this deal is registered for.")})
+    if not can_register_for(by, partner):
+        raise PermissionError(_("You may not register deals for this partner."))
+    cleaned = _clean(values)
+    if not cleaned.get("company_name", "").strip():
+        raise ValidationError({"company_name": _("Enter the company name.")})
+    now = at or timezone.now()
+    with transaction.atomic():
+        registration = DealRegistration(
+            partner=partner,
+            registered_by=by,
+            submitted_at=now,
+            status=RegistrationStatus.SUBMITTED,
+            **cleaned,
+        )
+        registration.normalized_company = normalize_company_name(registration.company_name)
+        registration.full_clean()
+        registration.save()
+        _record(registration, from_status="", by=by, at=now)
+    return registration
+
+
+def registration_update(
+    *, registration: DealRegistration, by, changes: dict[str, Any]
+) -> DealRegistration:
+    """Edit a submitted or returned registration; a returned one goes back to the queue."""
+    cleaned = _clean(changes)
+    with transaction.atomic():
+        locked = DealRegistration.objects.select_for_update().get(pk=registration.pk)
+        if not can_edit_registration(by, locked):
+            raise PermissionError(_("This registration can no longer be changed."))
+        for name, value in cleaned.items():
+            setattr(locked, name, value)
+        if not locked.company_name.strip():
+            raise ValidationError({"company_name": _("Enter the company name.")})
+        locked.normalized_company = normalize_company_name(locked.company_name)
+        previous = locked.status
+        if previous == RegistrationStatus.RETURNED:
+            locked.status = RegistrationStatus.SUBMITTED
+            locked.submitted_at = timezone.now()
+        locked.full_clean()
+        locked.save()
+        if previous != locked.status:
+            _record(locked, from_status=previous, by=by, note=_("Resubmitted"))
+    registration.refresh_from_db()
+    return registration
+
+
+def _lock_for_decision(registration: DealRegistration, by) -> DealRegistration:
+    if not can_decide_registrations(by):
+        raise PermissionError(_("Only channel managers decide on deal registrations."))
+    locked = DealRegistration.objects.select_for_update().get(pk=registration.pk)
+    if locked.status != RegistrationStatus.SUBMITTED:
+        raise ValidationError(
+            _("This registration was already decided (%(status)s).")
+            % {"status": locked.get_status_display()}
+        )
+    return locked
+
+
+@dataclass
+class AcceptResult:
+    registration: DealRegistration
+    account: Account
+    contact: Contact
+    opportunity: Opportunity
+    created: list[str] = field(default_factory=list)
+
+
+def protection_end(start: datetime.date) -> datetime.date:
+    return start + datetime.timedelta(days=settings.CRM_REGISTRATION_PROTECTION_DAYS)
+
+
+def registration_accept(
+    *,
+    registration: DealRegistration,
+    by,
+    owner=None,
+    account: Account | None = None,
+    contact: Contact | None = None,
+    at=None,
+) -> AcceptResult:
+    """Accept a complete registration: link or create the account and the contact, and
+    create the deal assigned to the partner (owner: the chosen internal user, else the
+    channel manager deciding)."""
+    now = at or timezone.now()
+    with transaction.atomic():
+        locked = _lock_for_decision(registration, by)
+        missing = missing_mandatory_fields(locked)
+        if missing:
+            raise ValidationError(
+                _("Every mandatory field must be filled before acceptance. Missing: %(fields)s.")
+                % {"fields": ", ".join(missing)}
+            )
+        owner = owner or by
+        if owner is None or not is_internal(owner):
+            raise ValidationError({"owner": _("The deal owner must be an internal user.")})
+        created = []
+        if contact is not None and account is None:
+            account = contact.account
+        if contact is not None and contact.account_id != account.pk:
+            raise ValidationError({"contact": _("The contact must belong to the chosen account.")})
+        if account is None:
+            account = Account(name=locked.company_name.strip(), owner=owner)
+            account.full_clean()
+            account.save()
+            created.append("account")
+        if contact is None:
+            contact = Contact(
+                account=account,
+                first_name=locked.contact_first_name.strip(),
+                last_name=locked.contact_last_name.strip(),
+                email=locked.contact_email.strip(),
+                phone=locked.contact_phone.strip(),
+            )
+            contact.full_clean()
+            contact.save()
+            created.append("contact")
+        name = locked.project_name.strip() or locked.company_name.strip()
+        opportunity = opportunity_create(
+            by=by,
+            tag=REGISTRATION_TAG,
+            at=now,
+            name=name[:200],
+            account=account,
+            primary_contact=contact,
+            owner=owner,
+            partner=locked.partner,
+            amount=locked.estimated_amount,
+            close_date=locked.expected_close_date,
+            need_ok=True,
+            need_note=locked.need.strip()[:255],
+            site_address=locked.site_address.strip(),
+        )
+        created.append("opportunity")
+        previous = locked.status
+        locked.status = RegistrationStatus.ACCEPTED
+        locked.decided_by = by
+        locked.decided_at = now
+        locked.decision_reason = ""
+        locked.protected_until = protection_end(timezone.localdate(now))
+        locked.account = account
+        locked.contact = contact
+        locked.opportunity = opportunity
+        locked.save()
+        _record(locked, from_status=previous, by=by, at=now)
+        _notify_partner(locked)
+    registration.refresh_from_db()
+    return AcceptResult(registration, account, contact, opportunity, created)
+
+
+def _decide_with_reason(
+    *, registration: DealRegistration, by, reason: str, to_status: str, at=None
+) -> DealRegistration:
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError({"reason": _("Give the reason: the partner will read it.")})
+    now = at or timezone.now()
+    with transaction.atomic():
+        locked = _lock_for_decision(registration, by)
+        previous = locked.status
+        locked.status = to_status
+        locked.decision_reason = reason
+        locked.decided_by = by
+        locked.decided_at = now
+        locked.save()
+        _record(locked, from_status=previous, by=by, note=reason, at=now)
+        _notify_partner(locked)
+    registration.refresh_from_db()
+    return registration
+
+
+def registration_reject(
+    *, registration: DealRegistration, by, reason: str, at=None
+) -> DealRegistration:
+    return _decide_with_reason(
+        registration=registration,
+        by=by,
+        reason=reason,
+        to_status=RegistrationStatus.REJECTED,
+        at=at,
+    )
+
+
+def registration_return(
+    *, registration: DealRegistration, by, reason: str, at=None
+) -> DealRegistration:
+    """Send back to the partner for more information; they edit and resubmit it."""
+    return _decide_with_reason(
+        registration=registration,
+        by=by,
+        reason=reason,
+        to_status=RegistrationStatus.RETURNED,
+        at=at,
+    )
+
+
+def registration_renew(*, registration: DealRegistration, by) -> DealRegistration:
+    """Extend the protection of an accepted registration from today."""
+    if not can_decide_registrations(by):
+        raise PermissionError(_("Only channel managers renew deal registrations."))
+    with transaction.atomic():
+        locked = DealRegistration.objects.select_for_update().get(pk=registration.pk)
+        if locked.status != RegistrationStatus.ACCEPTED:
+            raise ValidationError(_("Only an accepted registration can be renewed."))
+        locked.protected_until = protection_end(timezone.localdate())
+        locked.renewed_at = timezone.now()
+        locked.save(update_fields=["protected_until", "renewed_at", "updated_at"])
+        _record(
+            locked,
+            from_status=locked.status,
+            by=by,
+            note=_("Protection renewed until %(date)s") % {"date": locked.protected_until},
+        )
+    registration.refresh_from_db()
+    return registration
+
+
+def _notify_partner(registration: DealRegistration) -> None:
+    from partners.emails import send_registration_decision
+
+    registration_id = registration.pk
+    transaction.on_commit(lambda: send_registration_decision(registration_id))
+
+
+def partner_targets_save(*, partner: Partner, by, year: int, rows: list[dict]) -> None:
+    """Write the four quarters of a year's business plan."""
+    if not is_channel_manager(by):
+        raise PermissionError(_("Only channel managers and admins edit business plans."))
+    with transaction.atomic():
+        for row in rows:
+            PartnerTarget.objects.update_or_create(
+                partner=partner,
+                year=year,
+                quarter=row["quarter"],
+                defaults={
+                    "revenue": row.get("revenue") or 0,
+                    "new_customers": row.get("new_customers") or 0,
+                    "leads": row.get("leads") or 0,
+                },
+            )
+
+
+@dataclass
+class AssignmentResult:
+    changed: list[Opportunity] = field(default_factory=list)
+    unchanged: list[Opportunity] = field(default_factory=list)
+    failed: list[tuple[Opportunity, str]] = field(default_factory=list)
+
+
+def opportunity_assign_partner(
+    *, opportunity: Opportunity, partner: Partner | None, by, expected_version: int | None = None
+) -> bool:
+    """Assign (or re-assign, or take back with ``partner=None``) one deal; True if changed.
+
+    The partner that loses the deal loses access to it at once: visibility follows the
+    deal's partner field. The change lands in the deal's history.
+    """
+    if not is_channel_manager(by):
+        raise PermissionError(_("Only channel managers assign deals to partners."))
+    result = opportunity_update(
+        opportunity=opportunity,
+        by=by,
+        changes={"partner": partner},
+        expected_version=expected_version,
+        tag=ASSIGNMENT_TAG,
+    )
+    return bool(result.changed_fields)
+
+
+def opportunities_assign_partner(*, opportunities, partner: Partner | None, by) -> AssignmentResult:
+    """Bulk assignment; each deal is its own change so one refusal does not undo others."""
+    if not is_channel_manager(by):
+        raise PermissionError(_("Only channel managers assign deals to partners."))
+    result = AssignmentResult()
+    for opportunity in opportunities:
+        try:
+            changed = opportunity_assign_partner(opportunity=opportunity, partner=partner, by=by)
+        except (PermissionError, ValidationError, StaleVersionError) as exc:
+            message = " ".join(getattr(exc, "messages", [str(exc)]))
+            result.failed.append((opportunity, message))
+            continue
+        (result.changed if changed else result.unchanged).append(opportunity)
+    return result

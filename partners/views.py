@@ -1,0 +1,461 @@
+from django.conf import settings
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import NoReverseMatch, reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from climcrm.permissions import can_edit_opportunity
+from climcrm.roles import is_channel_manager, is_internal, is_partner_user
+from climcrm.visibility import get_visible_or_404, visible_opportunities
+from opportunities.services import StaleVersionError
+from partners import selectors, services
+from partners.forms import (
+    AcceptRegistrationForm,
+    AssignFilterForm,
+    AssignForm,
+    DealRegistrationForm,
+    DecisionReasonForm,
+    RegistrationFilterForm,
+    TargetFormSet,
+)
+from partners.models import RegistrationStatus
+
+
+def _internal_or_404(request: HttpRequest) -> None:
+    """Partner management is internal: anyone else must not learn the page exists."""
+    if not is_internal(request.user):
+        raise Http404
+
+
+def _channel_manager_or_404(request: HttpRequest) -> None:
+    if not is_channel_manager(request.user):
+        raise Http404
+
+
+def _url_or_none(name: str, *args) -> str | None:
+    try:
+        return reverse(name, args=args)
+    except NoReverseMatch:
+        return None
+
+
+def _error_text(exc: Exception) -> str:
+    if isinstance(exc, ValidationError):
+        return " ".join(exc.messages)
+    return str(exc)
+
+
+def _page(request: HttpRequest, queryset):
+    return Paginator(queryset, settings.CRM_PAGE_SIZE).get_page(request.GET.get("page"))
+
+
+def _template(request: HttpRequest, name: str, partial: str = "results") -> str:
+    if request.htmx and not request.htmx.boosted:
+        return f"{name}#{partial}"
+    return name
+
+
+# Partner management -----------------------------------------------------------------
+
+
+@require_GET
+def partner_list(request: HttpRequest) -> HttpResponse:
+    _internal_or_404(request)
+    partners = selectors.partner_list(user=request.user, params=request.GET)
+    return render(
+        request,
+        _template(request, "partners/partner_list.html"),
+        {
+            "page_obj": _page(request, partners),
+            "ordering": request.GET.get("ordering", "account__name"),
+            "query": request.GET.get("q", ""),
+            "show_all": request.GET.get("active") == "all",
+            "mine": bool(request.GET.get("mine")),
+        },
+    )
+
+
+def _plan_year(request: HttpRequest) -> int:
+    raw = request.POST.get("year") or request.GET.get("year") or ""
+    year = int(raw) if raw.isdigit() else timezone.localdate().year
+    return min(max(year, 2000), 2100)
+
+
+def _detail_context(request: HttpRequest, partner, year: int, formset=None) -> dict:
+    plan = selectors.business_plan(partner=partner, year=year)
+    can_edit_plan = is_channel_manager(request.user)
+    if can_edit_plan and formset is None:
+        formset = TargetFormSet(
+            initial=[
+                {
+                    "quarter": row["quarter"],
+                    "revenue": row["revenue"],
+                    "new_customers": row["new_customers"],
+                    "leads": row["leads"],
+                }
+                for row in plan
+            ]
+        )
+    return {
+        "partner": partner,
+        "users": selectors.partner_users(partner),
+        "by_stage": selectors.partner_pipeline(user=request.user, partner=partner),
+        "plan": plan,
+        "plan_totals": {
+            "revenue": sum(row["revenue"] or 0 for row in plan),
+            "new_customers": sum(row["new_customers"] or 0 for row in plan),
+            "leads": sum(row["leads"] or 0 for row in plan),
+            "won_revenue": sum(row["won_revenue"] for row in plan),
+            "registrations": sum(row["registrations"] for row in plan),
+        },
+        "year": year,
+        "years": [year - 1, year + 1],
+        "formset": formset if can_edit_plan else None,
+        "pending": selectors.registration_queue(
+            user=request.user, params={"partner": str(partner.pk)}
+        )[:10],
+        "reviews_url": _url_or_none("pipeline_reviews:list"),
+    }
+
+
+@require_GET
+def partner_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    _internal_or_404(request)
+    partner = selectors.partner_get(user=request.user, pk=pk)
+    return render(
+        request,
+        "partners/partner_detail.html",
+        _detail_context(request, partner, _plan_year(request)),
+    )
+
+
+@require_POST
+def partner_targets(request: HttpRequest, pk: int) -> HttpResponse:
+    _channel_manager_or_404(request)
+    partner = selectors.partner_get(user=request.user, pk=pk)
+    year = _plan_year(request)
+    formset = TargetFormSet(request.POST)
+    if formset.is_valid():
+        try:
+            services.partner_targets_save(
+                partner=partner, by=request.user, year=year, rows=formset.cleaned_data
+            )
+        except PermissionError as exc:
+            messages.error(request, str(exc))
+        else:
+            messages.success(request, _("Business plan %(year)s saved.") % {"year": year})
+            return redirect(f"{reverse('partners:detail', args=[partner.pk])}?year={year}#plan")
+    return render(
+        request,
+        "partners/partner_detail.html",
+        _detail_context(request, partner, year, formset=formset),
+        status=200,
+    )
+
+
+# Partner portal ---------------------------------------------------------------------
+
+
+@require_GET
+def portal(request: HttpRequest) -> HttpResponse:
+    if is_internal(request.user):
+        return redirect("partners:list")
+    if not is_partner_user(request.user):
+        raise Http404
+    context = selectors.portal_context(user=request.user)
+    context["partner"] = request.user.partner
+    context["reviews_url"] = _url_or_none("pipeline_reviews:list")
+    context["kanban_url"] = _url_or_none("opportunities:kanban")
+    context["edit_available"] = _url_or_none("opportunities:edit", 0) is not None
+    context["detail_available"] = _url_or_none("opportunities:detail", 0) is not None
+    return render(request, "partners/portal.html", context)
+
+
+# Deal registration ------------------------------------------------------------------
+
+
+@require_GET
+def registration_list(request: HttpRequest) -> HttpResponse:
+    params = request.GET.copy()
+    if "status" not in params and is_partner_user(request.user):
+        params["status"] = ""
+    filters = RegistrationFilterForm(params or None, user=request.user)
+    filters.is_valid()
+    queue = selectors.registration_queue(user=request.user, params=params)
+    return render(
+        request,
+        _template(request, "partners/registration_list.html"),
+        {
+            "filters": filters,
+            "page_obj": _page(request, queue),
+            "ordering": request.GET.get("ordering", "-submitted_at"),
+            "can_decide": services.can_decide_registrations(request.user),
+            "status": params.get("status", RegistrationStatus.SUBMITTED.value),
+        },
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def registration_create(request: HttpRequest) -> HttpResponse:
+    if not (is_partner_user(request.user) or is_internal(request.user)):
+        raise Http404
+    form = DealRegistrationForm(request.POST or None, user=request.user)
+    if request.method == "POST" and form.is_valid():
+        try:
+            registration = services.registration_submit(
+                by=request.user, partner=form.cleaned_data.get("partner"), **form.values()
+            )
+        except (ValidationError, PermissionError) as exc:
+            form.add_error(None, _error_text(exc))
+        else:
+            messages.success(
+                request,
+                _("Your registration for %(company)s was submitted to the channel manager.")
+                % {"company": registration.company_name},
+            )
+            return redirect("partners:registration-detail", pk=registration.pk)
+    return render(request, "partners/registration_form.html", {"form": form})
+
+
+def _decision_context(request: HttpRequest, registration, **forms) -> dict:
+    context = {
+        "registration": registration,
+        "missing": services.missing_mandatory_fields(registration),
+        "events": registration.events.select_related("by"),
+        "can_edit": services.can_edit_registration(request.user, registration),
+        "can_decide": services.can_decide_registrations(request.user)
+        and registration.status == RegistrationStatus.SUBMITTED,
+        "can_renew": services.can_decide_registrations(request.user)
+        and registration.status == RegistrationStatus.ACCEPTED,
+        "opportunity_url": _url_or_none("opportunities:detail", registration.opportunity_id)
+        if registration.opportunity_id
+        and visible_opportunities(request.user).filter(pk=registration.opportunity_id).exists()
+        else None,
+    }
+    if is_internal(request.user):
+        context["conflicts"] = selectors.registration_conflicts(
+            user=request.user, registration=registration
+        )
+    if context["can_decide"]:
+        accounts = selectors.duplicate_accounts(user=request.user, registration=registration)
+        contacts = selectors.duplicate_contacts(user=request.user, registration=registration)
+        context["duplicate_accounts"] = accounts
+        context["accept_form"] = forms.get("accept_form") or AcceptRegistrationForm(
+            registration=registration, accounts=accounts, contacts=contacts, user=request.user
+        )
+        context["reject_form"] = forms.get("reject_form") or DecisionReasonForm(prefix="reject")
+        context["return_form"] = forms.get("return_form") or DecisionReasonForm(prefix="return")
+    return context
+
+
+@require_GET
+def registration_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    registration = selectors.registration_get(user=request.user, pk=pk)
+    return render(
+        request, "partners/registration_detail.html", _decision_context(request, registration)
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def registration_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    registration = selectors.registration_get(user=request.user, pk=pk)
+    if not services.can_edit_registration(request.user, registration):
+        messages.error(request, _("This registration can no longer be changed."))
+        return redirect("partners:registration-detail", pk=registration.pk)
+    form = DealRegistrationForm(request.POST or None, instance=registration, user=request.user)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.registration_update(
+                registration=registration, by=request.user, changes=form.values()
+            )
+        except (ValidationError, PermissionError) as exc:
+            form.add_error(None, _error_text(exc))
+        else:
+            messages.success(request, _("The registration was saved."))
+            return redirect("partners:registration-detail", pk=registration.pk)
+    return render(
+        request, "partners/registration_form.html", {"form": form, "registration": registration}
+    )
+
+
+def _decision_failed(request, registration, exc, **forms) -> HttpResponse:
+    messages.error(request, _error_text(exc))
+    registration.refresh_from_db()
+    return render(
+        request,
+        "partners/registration_detail.html",
+        _decision_context(request, registration, **forms),
+        status=200,
+    )
+
+
+@require_POST
+def registration_accept(request: HttpRequest, pk: int) -> HttpResponse:
+    _channel_manager_or_404(request)
+    registration = selectors.registration_get(user=request.user, pk=pk)
+    accounts = selectors.duplicate_accounts(user=request.user, registration=registration)
+    contacts = selectors.duplicate_contacts(user=request.user, registration=registration)
+    form = AcceptRegistrationForm(
+        request.POST,
+        registration=registration,
+        accounts=accounts,
+        contacts=contacts,
+        user=request.user,
+    )
+    if not form.is_valid():
+        return _decision_failed(
+            request,
+            registration,
+            ValidationError(_("Check the acceptance form.")),
+            accept_form=form,
+        )
+    try:
+        result = services.registration_accept(
+            registration=registration,
+            by=request.user,
+            owner=form.cleaned_data["owner"],
+            account=form.chosen_account(),
+            contact=form.chosen_contact(),
+        )
+    except (ValidationError, PermissionError) as exc:
+        return _decision_failed(request, registration, exc, accept_form=form)
+    messages.success(
+        request,
+        _("Registration accepted: the deal “%(deal)s” is assigned to %(partner)s.")
+        % {"deal": result.opportunity.name, "partner": registration.partner},
+    )
+    return redirect("partners:registration-detail", pk=registration.pk)
+
+
+def _decide_with_reason(request: HttpRequest, pk: int, *, prefix: str, service, done: str):
+    _channel_manager_or_404(request)
+    registration = selectors.registration_get(user=request.user, pk=pk)
+    form = DecisionReasonForm(request.POST, prefix=prefix)
+    if not form.is_valid():
+        return _decision_failed(
+            request,
+            registration,
+            ValidationError(_("Give the reason: the partner will read it.")),
+            **{f"{prefix}_form": form},
+        )
+    try:
+        service(registration=registration, by=request.user, reason=form.cleaned_data["reason"])
+    except (ValidationError, PermissionError) as exc:
+        return _decision_failed(request, registration, exc, **{f"{prefix}_form": form})
+    messages.success(request, done)
+    return redirect("partners:registration-queue")
+
+
+@require_POST
+def registration_reject(request: HttpRequest, pk: int) -> HttpResponse:
+    return _decide_with_reason(
+        request,
+        pk,
+        prefix="reject",
+        service=services.registration_reject,
+        done=_("Registration rejected; the partner was told why."),
+    )
+
+
+@require_POST
+def registration_return(request: HttpRequest, pk: int) -> HttpResponse:
+    return _decide_with_reason(
+        request,
+        pk,
+        prefix="return",
+        service=services.registration_return,
+        done=_("Registration returned to the partner for more information."),
+    )
+
+
+@require_POST
+def registration_renew(request: HttpRequest, pk: int) -> HttpResponse:
+    _channel_manager_or_404(request)
+    registration = selectors.registration_get(user=request.user, pk=pk)
+    try:
+        services.registration_renew(registration=registration, by=request.user)
+    except (ValidationError, PermissionError) as exc:
+        messages.error(request, _error_text(exc))
+    else:
+        messages.success(request, _("Protection renewed."))
+    return redirect("partners:registration-detail", pk=registration.pk)
+
+
+# Assignment -------------------------------------------------------------------------
+
+
+@require_http_methods(["GET", "POST"])
+def assign(request: HttpRequest) -> HttpResponse:
+    """Assign or re-assign many deals at once to a partner."""
+    _channel_manager_or_404(request)
+    if request.method == "POST":
+        form = AssignForm(request.POST)
+        ids = [int(v) for v in request.POST.getlist("opportunities") if v.isdigit()]
+        if not ids:
+            messages.error(request, _("Select at least one deal."))
+        elif form.is_valid():
+            deals = visible_opportunities(request.user).filter(pk__in=ids).select_related("partner")
+            result = services.opportunities_assign_partner(
+                opportunities=list(deals), partner=form.cleaned_data["partner"], by=request.user
+            )
+            if result.changed:
+                messages.success(
+                    request,
+                    _("%(count)s deal(s) assigned.") % {"count": len(result.changed)},
+                )
+            for deal, reason in result.failed:
+                messages.error(request, f"{deal.name}: {reason}")
+        else:
+            messages.error(request, _("Choose a valid partner."))
+        return redirect(f"{reverse('partners:assign')}?{request.GET.urlencode()}")
+    filters = AssignFilterForm(request.GET or None)
+    deals = selectors.assignable_opportunities(user=request.user, params=request.GET)
+    return render(
+        request,
+        _template(request, "partners/assign_list.html"),
+        {
+            "filters": filters,
+            "assign_form": AssignForm(),
+            "page_obj": _page(request, deals),
+            "ordering": request.GET.get("ordering", "close_date"),
+        },
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def assign_one(request: HttpRequest, pk: int) -> HttpResponse:
+    _channel_manager_or_404(request)
+    deal = get_visible_or_404(
+        visible_opportunities(request.user).select_related("account", "partner__account", "owner"),
+        pk=pk,
+    )
+    form = AssignForm(request.POST or None, initial={"partner": deal.partner_id})
+    if request.method == "POST" and form.is_valid():
+        try:
+            changed = services.opportunity_assign_partner(
+                opportunity=deal,
+                partner=form.cleaned_data["partner"],
+                by=request.user,
+                expected_version=request.POST.get("version") or None,
+            )
+        except (ValidationError, PermissionError, StaleVersionError) as exc:
+            form.add_error(None, _error_text(exc))
+        else:
+            if changed:
+                messages.success(request, _("The deal's partner was changed."))
+            return redirect(_url_or_none("opportunities:detail", deal.pk) or "partners:assign")
+    return render(
+        request,
+        "partners/assign_one.html",
+        {
+            "deal": deal,
+            "form": form,
+            "deal_url": _url_or_none("opportunities:detail", deal.pk),
+            "may_edit": can_edit_opportunity(request.user, deal),
+        },
+    )
