@@ -33,7 +33,9 @@ def _partners(request) -> QuerySet:
 class OpportunityFilter(django_filters.FilterSet):
     """Filter a queryset of opportunities the user may already see (never widens it)."""
 
-    q = django_filters.CharFilter(method="filter_q", label=_("Search"))
+    q = django_filters.CharFilter(
+        method="filter_q", label=_("Search"), widget=forms.TextInput(attrs={"type": "search"})
+    )
     stage = django_filters.MultipleChoiceFilter(
         choices=Stage.choices, label=_("Stage"), widget=forms.SelectMultiple(attrs={"size": 3})
     )

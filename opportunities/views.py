@@ -40,6 +40,7 @@ def opportunity_list(request: HttpRequest) -> HttpResponse:
         "ordering": ordering,
         "can_create": is_internal(request.user),
         "query_string": request.GET.urlencode(),
+        "today": timezone.localdate(),
     }
     template = "opportunities/opportunity_list.html"
     if request.htmx and not request.htmx.boosted:
