@@ -1,0 +1,436 @@
+"""The pipeline board: one column per stage, cards loaded per column, moves by drag and drop.
+
+Reads (selectors) first, then the views. Every read starts from ``visible_opportunities``;
+the move goes through ``opportunity_move_stage`` like every other change of a deal.
+"""
+
+import datetime
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+from urllib.parse import quote
+
+from django import forms
+from django.conf import settings
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.db.models import (
+    Case,
+    CharField,
+    Count,
+    DecimalField,
+    Exists,
+    F,
+    IntegerField,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+    Value,
+    When,
+)
+from django.db.models.functions import Coalesce
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_GET, require_http_methods
+from django_htmx.http import trigger_client_event
+
+from activities.models import Activity
+from climcrm.permissions import can_edit_opportunity
+from climcrm.selectors import weighted_amount_expression
+from climcrm.visibility import get_visible_or_404, visible_opportunities
+from opportunities.filters import OpportunityFilter
+from opportunities.models import CLOSED_STAGES, LossReason, Opportunity, Stage
+from opportunities.services import StaleVersionError, opportunity_move_stage
+
+COLUMN_SIZE = 20
+# Closed columns show the deals closed in this many days, not the whole history.
+CLOSED_RECENT_DAYS = 90
+TODO_STATES = ("overdue", "today", "planned", "none")
+
+
+# --------------------------------------------------------------------------- filters
+
+
+class BoardFilter(OpportunityFilter):
+    """The opportunity list's filters without the stage: the columns are the stages."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.filters.pop("stage", None)
+        self.form.fields.pop("stage", None)
+
+
+# --------------------------------------------------------------------------- selectors
+
+
+@dataclass
+class Column:
+    stage: str
+    label: str
+    is_closed: bool
+    count: int = 0
+    total: Decimal = Decimal(0)
+    weighted: Decimal = Decimal(0)
+    todo: dict[str, int] = field(default_factory=lambda: dict.fromkeys(TODO_STATES, 0))
+    cards: list = field(default_factory=list)
+    next_cursor: str = ""
+
+    @property
+    def todo_bar(self) -> list[dict[str, Any]]:
+        """The share of cards per to-do state, for the header's stacked bar."""
+        labels = {
+            "overdue": _("Overdue to-do"),
+            "today": _("To-do due today"),
+            "planned": _("To-do planned"),
+            "none": _("No open to-do"),
+        }
+        return [
+            {
+                "state": state,
+                "label": labels[state],
+                "count": self.todo[state],
+                "percent": round(self.todo[state] * 100 / self.count, 1) if self.count else 0,
+            }
+            for state in TODO_STATES
+        ]
+
+
+def closed_since(now=None) -> datetime.datetime:
+    return (now or timezone.now()) - datetime.timedelta(days=CLOSED_RECENT_DAYS)
+
+
+def board_queryset(*, user, data=None, request=None) -> tuple[QuerySet, BoardFilter]:
+    """The deals on the user's board after the filters, and the bound filter set.
+
+    Closed columns only hold the deals closed recently: a board lists work in progress.
+    """
+    base = visible_opportunities(user).filter(
+        Q(closed_at__isnull=True) | Q(closed_at__gte=closed_since())
+    )
+    board_filter = BoardFilter(data=data or None, queryset=base, request=request)
+    queryset = board_filter.qs if board_filter.is_valid() else base
+    return queryset.order_by(), board_filter
+
+
+def _open_todos():
+    return Activity.objects.filter(opportunity=OuterRef("pk"), done=False)
+
+
+def todo_state_expression(today: datetime.date):
+    """'overdue', 'today', 'planned' or 'none': the most urgent open to-do of the deal."""
+    return Case(
+        When(Exists(_open_todos().filter(due_date__lt=today)), then=Value("overdue")),
+        When(Exists(_open_todos().filter(due_date=today)), then=Value("today")),
+        When(Exists(_open_todos()), then=Value("planned")),
+        default=Value("none"),
+        output_field=CharField(),
+    )
+
+
+def board_totals(queryset: QuerySet) -> dict[str, dict[str, Any]]:
+    """Count, amount, weighted amount and to-do states per stage: one SQL query."""
+    today = timezone.localdate()
+    rows = (
+        queryset.order_by()
+        .annotate(todo_state=todo_state_expression(today))
+        .values("stage")
+        .annotate(
+            count=Count("id"),
+            total=Coalesce(Sum("amount"), Value(0), output_field=DecimalField()),
+            weighted=Coalesce(
+                Sum(weighted_amount_expression()), Value(0), output_field=DecimalField()
+            ),
+            **{f"todo_{state}": Count("id", filter=Q(todo_state=state)) for state in TODO_STATES},
+        )
+    )
+    return {row["stage"]: row for row in rows}
+
+
+def board_columns(queryset: QuerySet) -> list[Column]:
+    """Every stage's column with its totals (no cards)."""
+    totals = board_totals(queryset)
+    columns = []
+    for stage, label in Stage.choices:
+        row = totals.get(stage, {})
+        column = Column(stage=stage, label=str(label), is_closed=stage in CLOSED_STAGES)
+        if row:
+            column.count = row["count"]
+            column.total = row["total"]
+            column.weighted = row["weighted"]
+            column.todo = {state: row[f"todo_{state}"] for state in TODO_STATES}
+        columns.append(column)
+    return columns
+
+
+def _descending(stage: str) -> bool:
+    # Open columns: the next deal to close first. Closed columns: the latest closed first.
+    return stage in CLOSED_STAGES
+
+
+def card_queryset(queryset: QuerySet) -> QuerySet:
+    """Deals with what a card shows: account, owner, partner, to-dos, staleness."""
+    today = timezone.localdate()
+    stale_since = timezone.now() - datetime.timedelta(days=settings.CRM_STALE_DAYS)
+    next_todo = _open_todos().order_by(F("due_date").asc(nulls_last=True), "id")
+    todo_count = _open_todos().order_by().values("opportunity").annotate(n=Count("id")).values("n")
+    recent_activity = Activity.objects.filter(
+        opportunity=OuterRef("pk"), updated_at__gte=stale_since
+    )
+    return queryset.select_related("account", "owner", "partner__account").annotate(
+        open_todos=Coalesce(Subquery(todo_count, output_field=IntegerField()), Value(0)),
+        next_todo_subject=Subquery(next_todo.values("subject")[:1]),
+        next_todo_due=Subquery(next_todo.values("due_date")[:1]),
+        todo_state=todo_state_expression(today),
+        is_stale=Case(
+            When(
+                Q(closed_at__isnull=True, updated_at__lt=stale_since) & ~Exists(recent_activity),
+                then=Value(True),
+            ),
+            default=Value(False),
+        ),
+    )
+
+
+def _parse_cursor(cursor: str) -> tuple[datetime.date, int] | None:
+    try:
+        day, pk = cursor.split("_", 1)
+        return datetime.date.fromisoformat(day), int(pk)
+    except (ValueError, AttributeError):
+        return None
+
+
+def column_cards(
+    queryset: QuerySet, *, stage: str, after: str = "", size: int = COLUMN_SIZE
+) -> tuple[list[Opportunity], str]:
+    """One page of a column's cards (keyset pagination) and the cursor of the next page."""
+    descending = _descending(stage)
+    cards = card_queryset(queryset.filter(stage=stage))
+    position = _parse_cursor(after) if after else None
+    if position:
+        day, pk = position
+        if descending:
+            cards = cards.filter(Q(close_date__lt=day) | Q(close_date=day, pk__lt=pk))
+        else:
+            cards = cards.filter(Q(close_date__gt=day) | Q(close_date=day, pk__gt=pk))
+    ordering = ("-close_date", "-id") if descending else ("close_date", "id")
+    page = list(cards.order_by(*ordering)[: size + 1])
+    next_cursor = ""
+    if len(page) > size:
+        page = page[:size]
+        last = page[-1]
+        next_cursor = f"{last.close_date.isoformat()}_{last.pk}"
+    return page, next_cursor
+
+
+def board_card(queryset: QuerySet, pk: int) -> Opportunity | None:
+    return card_queryset(queryset.filter(pk=pk)).first()
+
+
+def loss_reasons() -> QuerySet:
+    return LossReason.objects.filter(is_active=True)
+
+
+# --------------------------------------------------------------------------- forms
+
+
+class MoveForm(forms.Form):
+    stage = forms.ChoiceField(label=gettext_lazy("Move to stage"), choices=Stage.choices)
+    version = forms.IntegerField(widget=forms.HiddenInput, required=False, min_value=1)
+    amount = forms.DecimalField(
+        label=gettext_lazy("Amount"), required=False, min_value=0, max_digits=14, decimal_places=2
+    )
+    loss_reason = forms.ModelChoiceField(
+        label=gettext_lazy("Loss reason"), queryset=LossReason.objects.none(), required=False
+    )
+    loss_reason_text = forms.CharField(
+        label=gettext_lazy("Loss details"), required=False, widget=forms.Textarea(attrs={"rows": 3})
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["loss_reason"].queryset = loss_reasons()
+
+
+# --------------------------------------------------------------------------- views
+
+TEMPLATE = "opportunities/kanban.html"
+
+
+def _board_query(request: HttpRequest) -> str:
+    """The filters of the board's URL, to keep them on every fragment and redirect."""
+    query = request.GET.copy()
+    for key in ("after", "next"):
+        query.pop(key, None)
+    return query.urlencode()
+
+
+def _card_context() -> dict[str, Any]:
+    return {
+        "stage_choices": Stage.choices,
+        "today": timezone.localdate(),
+        "stale_days": settings.CRM_STALE_DAYS,
+    }
+
+
+@require_GET
+def board(request: HttpRequest) -> HttpResponse:
+    queryset, board_filter = board_queryset(user=request.user, data=request.GET, request=request)
+    columns = board_columns(queryset)
+    for column in columns:
+        column.cards, column.next_cursor = column_cards(queryset, stage=column.stage)
+    context = {
+        "columns": columns,
+        "filter": board_filter,
+        "board_query": _board_query(request),
+        "loss_reasons": loss_reasons(),
+        "closed_days": CLOSED_RECENT_DAYS,
+        "currency": settings.CRM_CURRENCY,
+        "kanban_texts": {
+            "offline": _("The server cannot be reached. The card was put back."),
+            "error": _("The deal could not be moved."),
+        },
+        **_card_context(),
+    }
+    template = TEMPLATE
+    if request.htmx and not request.htmx.boosted and request.htmx.target == "kanban-board":
+        template += "#board"
+    return render(request, template, context)
+
+
+@require_GET
+def column(request: HttpRequest, stage: str) -> HttpResponse:
+    """The next cards of one column (the "show more" button and infinite scroll)."""
+    if stage not in Stage.values:
+        raise Http404
+    queryset, _filter = board_queryset(user=request.user, data=request.GET, request=request)
+    cards, next_cursor = column_cards(queryset, stage=stage, after=request.GET.get("after", ""))
+    context = {
+        "column": Column(
+            stage=stage,
+            label=str(Stage(stage).label),
+            is_closed=stage in CLOSED_STAGES,
+            cards=cards,
+            next_cursor=next_cursor,
+        ),
+        "board_query": _board_query(request),
+        **_card_context(),
+    }
+    if request.htmx:
+        return render(request, TEMPLATE + "#cards", context)
+    # Without JavaScript the "show more" link opens the rest of the column as a page.
+    return render(request, "opportunities/kanban_column.html", context)
+
+
+def _board_url(request: HttpRequest) -> str:
+    target = request.POST.get("next") or request.GET.get("next") or ""
+    if target and url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return target
+    return reverse("opportunities:kanban")
+
+
+def _refusal(request: HttpRequest, message: str, status: int) -> HttpResponse:
+    """A move refused: the card goes back and the message shows in a toast."""
+    response = HttpResponse(message, status=status, content_type="text/plain; charset=utf-8")
+    response["X-Error-Message"] = quote(message)
+    return response
+
+
+def _validation_message(error: ValidationError) -> str:
+    if hasattr(error, "message_dict"):
+        return " ".join(str(m) for messages_ in error.message_dict.values() for m in messages_)
+    return " ".join(str(m) for m in error.messages)
+
+
+@require_http_methods(["GET", "POST"])
+def move(request: HttpRequest, pk: int) -> HttpResponse:
+    """Move a deal to a stage: drag and drop (HTMX) or the "move to stage" form (page)."""
+    deal = get_visible_or_404(visible_opportunities(request.user).select_related("partner"), pk=pk)
+    if request.method == "GET":
+        form = MoveForm(
+            initial={"stage": request.GET.get("stage") or deal.stage, "version": deal.version}
+        )
+        return _move_page(request, deal, form)
+
+    form = MoveForm(request.POST)
+    if not form.is_valid():
+        if request.htmx:
+            return _refusal(request, _form_message(form), 400)
+        return _move_page(request, deal, form, status=400)
+    data = form.cleaned_data
+    try:
+        opportunity_move_stage(
+            opportunity=deal,
+            to_stage=data["stage"],
+            by=request.user,
+            expected_version=data["version"],
+            amount=data["amount"],
+            loss_reason=data["loss_reason"],
+            loss_reason_text=data["loss_reason_text"],
+            tag="kanban",
+        )
+    except ValidationError as error:
+        if request.htmx:
+            return _refusal(request, _validation_message(error), 400)
+        _add_service_errors(form, error)
+        return _move_page(request, deal, form, status=400)
+    except StaleVersionError as error:
+        if request.htmx:
+            return _refusal(request, str(error), 409)
+        messages.error(request, str(error))
+        return redirect(_board_url(request))
+    except PermissionError as error:
+        if request.htmx:
+            return _refusal(request, str(error), 403)
+        messages.error(request, str(error))
+        return redirect(_board_url(request))
+
+    label = Stage(data["stage"]).label
+    text = _("“%(deal)s” moved to %(stage)s.") % {"deal": deal.name, "stage": label}
+    if not request.htmx:
+        messages.success(request, text)
+        return redirect(_board_url(request))
+    return _move_result(request, deal.pk, text)
+
+
+def _move_result(request: HttpRequest, pk: int, text: str) -> HttpResponse:
+    """The moved card and every column header (out of band), for the board to swap in."""
+    queryset, _filter = board_queryset(user=request.user, data=request.GET, request=request)
+    card = board_card(visible_opportunities(request.user), pk)
+    context = {
+        "card": card,
+        "columns": board_columns(queryset),
+        "board_query": _board_query(request),
+        **_card_context(),
+    }
+    response = render(request, "opportunities/kanban_move_result.html", context)
+    return trigger_client_event(response, "toast", {"text": text, "kind": "success"})
+
+
+def _form_message(form: forms.Form) -> str:
+    return " ".join(str(error) for errors in form.errors.values() for error in errors)
+
+
+def _add_service_errors(form: MoveForm, error: ValidationError) -> None:
+    for name, errors in getattr(error, "message_dict", {"__all__": error.messages}).items():
+        target = name if name in form.fields else None
+        for message in errors:
+            form.add_error(target, message)
+
+
+def _move_page(request, deal, form, status: int = 200) -> HttpResponse:
+    context = {
+        "deal": deal,
+        "form": form,
+        "can_edit": can_edit_opportunity(request.user, deal),
+        "next": _board_url(request),
+    }
+    return render(request, "opportunities/kanban_move.html", context, status=status)
