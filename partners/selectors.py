@@ -177,9 +177,12 @@ def _conflicting_registrations(partner_ref, name_ref) -> QuerySet:
 
 
 def _conflicting_deals(partner_ref, name_ref) -> QuerySet:
+    # Spelled out: "partner differs" must keep direct deals (NULL partner) in SQL too.
     return Opportunity.objects.filter(
-        account__normalized_name=name_ref, stage__in=OPEN_STAGES
-    ).exclude(partner_id=partner_ref)
+        Q(partner__isnull=True) | ~Q(partner_id=partner_ref),
+        account__normalized_name=name_ref,
+        stage__in=OPEN_STAGES,
+    )
 
 
 def with_conflict_flags(qs: QuerySet) -> QuerySet:
@@ -192,7 +195,7 @@ def with_conflict_flags(qs: QuerySet) -> QuerySet:
         account__normalized_name=""
     )
     # An accepted registration's own deal is not a conflict with itself.
-    open_deals = open_deals.exclude(pk=OuterRef("opportunity_id"))
+    open_deals = open_deals.exclude(pk=Coalesce(OuterRef("opportunity_id"), Value(0)))
     return qs.annotate(
         other_partner_claim=Exists(other_registrations),
         open_deal_exists=Exists(open_deals),

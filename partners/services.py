@@ -16,6 +16,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import Account, Contact, Partner, PartnerTarget
+from accounts.services import account_create
 from climcrm.roles import is_channel_manager, is_internal, is_partner_user
 from climcrm.text import normalize_company_name
 from opportunities.models import Opportunity
@@ -219,16 +220,16 @@ def registration_accept(
         if contact is not None and contact.account_id != account.pk:
             raise ValidationError({"contact": _("The contact must belong to the chosen account.")})
         if account is None:
-            account = Account(name=locked.company_name.strip(), owner=owner)
-            account.full_clean()
-            account.save()
+            account = account_create(by=by, name=locked.company_name.strip(), owner=owner)
             created.append("account")
         if contact is None:
+            # Built here rather than through accounts.services.contact_create, which cannot
+            # take an account on a new contact yet.
             contact = Contact(
                 account=account,
                 first_name=locked.contact_first_name.strip(),
                 last_name=locked.contact_last_name.strip(),
-                email=locked.contact_email.strip(),
+                email=locked.contact_email.strip().lower(),
                 phone=locked.contact_phone.strip(),
             )
             contact.full_clean()
