@@ -19,6 +19,7 @@ urlpatterns = [
     ),
     path("accounts/", include("accounts.urls")),
     path("leads/", include("leads.urls")),
+    path("", include("leads.public_urls")),
     path("opportunities/", include("opportunities.urls")),
     path("activities/", include("activities.urls")),
     path("partners/", include("partners.urls")),

@@ -159,3 +159,76 @@ class LeadStatusChange(models.Model):
 
     def __str__(self) -> str:
         return f"{self.lead_id}: {self.from_status} → {self.to_status}"
+
+
+class PublicFormSubmission(models.Model):
+    """One post of the public web-to-lead form: the per-IP rate limit counts these rows.
+
+    Kept in the database so every web server sees the same count.
+    """
+
+    ip_address = models.GenericIPAddressField(_("IP address"))
+    submitted_at = models.DateTimeField(_("submitted at"))
+
+    class Meta:
+        verbose_name = _("web form submission")
+        verbose_name_plural = _("web form submissions")
+        indexes = [models.Index(fields=["ip_address", "submitted_at"], name="leadform_ip_at")]
+
+    def __str__(self) -> str:
+        return f"{self.ip_address} {self.submitted_at:%Y-%m-%d %H:%M}"
+
+
+class ImportJob(models.Model):
+    """An uploaded CSV file between preview and import.
+
+    The decoded text lives in the database so that the preview and the confirmation may
+    be served by different web servers.
+    """
+
+    class Status(models.TextChoices):
+        PREVIEWED = "previewed", _("Previewed")
+        IMPORTING = "importing", _("Importing")
+        DONE = "done", _("Done")
+
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("uploaded by"),
+        on_delete=models.CASCADE,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(_("uploaded at"), auto_now_add=True)
+    filename = models.CharField(_("file name"), max_length=255)
+    encoding = models.CharField(_("encoding"), max_length=20)
+    delimiter = models.CharField(_("separator"), max_length=1)
+    content = models.TextField(_("content"))
+    # Column index → lead field, read from the header row.
+    mapping = models.JSONField(_("column mapping"), default=dict)
+    status = models.CharField(
+        _("status"), max_length=20, choices=Status.choices, default=Status.PREVIEWED
+    )
+    total_rows = models.PositiveIntegerField(_("rows"), default=0)
+    valid_rows = models.PositiveIntegerField(_("valid rows"), default=0)
+    # Progress of the import: data rows read so far, leads written so far.
+    processed_rows = models.PositiveIntegerField(_("rows processed"), default=0)
+    # Character offset in ``content`` where the next chunk starts.
+    position = models.PositiveBigIntegerField(default=0, editable=False)
+    imported_rows = models.PositiveIntegerField(_("rows imported"), default=0)
+    rejected_rows = models.PositiveIntegerField(_("rows rejected"), default=0)
+    # The rejected rows with their reasons, as a CSV text (filled while importing).
+    rejected_content = models.TextField(_("rejected rows"), blank=True)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("lead import")
+        verbose_name_plural = _("lead imports")
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return self.filename
+
+    @property
+    def progress_percent(self) -> int:
+        if not self.total_rows:
+            return 100
+        return min(100, round(100 * self.processed_rows / self.total_rows))

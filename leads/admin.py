@@ -1,0 +1,81 @@
+from django.contrib import admin
+
+from leads.models import ImportJob, Lead, LeadStatusChange, PublicFormSubmission
+
+
+class LeadStatusChangeInline(admin.TabularInline):
+    model = LeadStatusChange
+    extra = 0
+    can_delete = False
+    readonly_fields = ("from_status", "to_status", "changed_at", "changed_by")
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Lead)
+class LeadAdmin(admin.ModelAdmin):
+    """Read-mostly: status changes and conversions go through the lead pages (services)."""
+
+    list_display = (
+        "__str__",
+        "email",
+        "status",
+        "source",
+        "origin",
+        "partner",
+        "owner",
+        "created_at",
+    )
+    list_filter = ("status", "source", "origin", "partner")
+    search_fields = ("first_name", "last_name", "email", "company")
+    list_select_related = ("partner__account", "owner")
+    raw_id_fields = ("owner", "converted_account", "converted_contact", "converted_opportunity")
+    readonly_fields = (
+        "status",
+        "status_changed_at",
+        "disqualification_reason",
+        "converted_account",
+        "converted_contact",
+        "converted_opportunity",
+        "converted_at",
+        "created_at",
+        "updated_at",
+    )
+    inlines = [LeadStatusChangeInline]
+    date_hierarchy = "created_at"
+
+
+@admin.register(ImportJob)
+class ImportJobAdmin(admin.ModelAdmin):
+    list_display = (
+        "filename",
+        "created_by",
+        "created_at",
+        "status",
+        "total_rows",
+        "imported_rows",
+        "rejected_rows",
+    )
+    list_filter = ("status",)
+    exclude = ("content", "rejected_content")
+    readonly_fields = (
+        "created_by",
+        "filename",
+        "encoding",
+        "delimiter",
+        "mapping",
+        "status",
+        "total_rows",
+        "valid_rows",
+        "processed_rows",
+        "imported_rows",
+        "rejected_rows",
+        "finished_at",
+    )
+
+
+@admin.register(PublicFormSubmission)
+class PublicFormSubmissionAdmin(admin.ModelAdmin):
+    list_display = ("ip_address", "submitted_at")
+    readonly_fields = ("ip_address", "submitted_at")

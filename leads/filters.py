@@ -1,0 +1,83 @@
+"""The lead list's filters and sorting (query string → queryset)."""
+
+import django_filters
+from django import forms
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from climcrm.choices import OriginChannel, Source
+from climcrm.models import User
+from leads.models import Lead, LeadStatus
+
+SORT_FIELDS = (
+    ("created_at", "created_at"),
+    ("last_name", "last_name"),
+    ("company", "company"),
+    ("status", "status"),
+    ("source", "source"),
+    ("owner__last_name", "owner"),
+)
+
+
+def owner_choices():
+    return (
+        User.objects.filter(is_active=True, partner__isnull=True)
+        .exclude(groups__name="partner_user")
+        .order_by("first_name", "last_name", "username")
+    )
+
+
+class LeadFilter(django_filters.FilterSet):
+    q = django_filters.CharFilter(label=_("Search"), method="search")
+    status = django_filters.ChoiceFilter(label=_("Status"), choices=LeadStatus.choices)
+    source = django_filters.ChoiceFilter(label=_("Source"), choices=Source.choices)
+    origin = django_filters.ChoiceFilter(label=_("Origin"), choices=OriginChannel.choices)
+    owner = django_filters.ModelChoiceFilter(label=_("Owner"), queryset=owner_choices)
+    created_after = django_filters.DateFilter(
+        label=_("Created from"),
+        field_name="created_at",
+        lookup_expr="date__gte",
+        widget=forms.DateInput(attrs={"type": "date"}),
+    )
+    created_before = django_filters.DateFilter(
+        label=_("Created until"),
+        field_name="created_at",
+        lookup_expr="date__lte",
+        widget=forms.DateInput(attrs={"type": "date"}),
+    )
+    ordering = django_filters.OrderingFilter(fields=SORT_FIELDS, label=_("Sort"))
+
+    class Meta:
+        model = Lead
+        fields: list[str] = []
+
+    def __init__(self, *args, user=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.user = user
+        # Partner users do not pick among internal owners.
+        if user is not None and user.partner_id:
+            del self.filters["owner"]
+
+    def search(self, queryset, name, value):
+        value = (value or "").strip()[:100]
+        if not value:
+            return queryset
+        condition = Q()
+        for word in value.split()[:5]:
+            condition &= (
+                Q(first_name__icontains=word)
+                | Q(last_name__icontains=word)
+                | Q(email__icontains=word)
+                | Q(company__icontains=word)
+                | Q(phone__icontains=word)
+            )
+        return queryset.filter(condition)
+
+    @property
+    def qs(self):
+        queryset = super().qs
+        if not queryset.query.order_by:
+            queryset = queryset.order_by("-created_at", "-pk")
+        else:
+            queryset = queryset.order_by(*queryset.query.order_by, "-pk")
+        return queryset

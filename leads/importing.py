@@ -1,0 +1,405 @@
+"""CSV import of leads: read an Excel-made file, check every row, import the good ones.
+
+The file is decoded once at upload and kept in an ``ImportJob`` row (any web server can
+serve the next step). Rows are read with a streaming csv reader and written in batches
+with ``bulk_create``; the import advances chunk by chunk from a stored offset so that a
+page can poll its progress and memory stays bounded.
+"""
+
+import csv
+import io
+import unicodedata
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from climcrm.choices import OriginChannel, Source
+from leads.models import ImportJob, Lead, LeadStatus, LeadStatusChange
+
+CHUNK_ROWS = 5000
+BATCH_SIZE = 1000
+PREVIEW_ERRORS = 100
+PREVIEW_SAMPLE = 10
+
+# Lead field → accepted headers (compared without accents, case, spaces or punctuation).
+HEADER_ALIASES: dict[str, tuple[str, ...]] = {
+    "first_name": ("prénom", "prenom", "first name", "firstname", "given name"),
+    "last_name": ("nom", "nom de famille", "last name", "lastname", "surname", "family name"),
+    "email": ("email", "e-mail", "courriel", "mail", "adresse e-mail", "email address"),
+    "phone": ("téléphone", "telephone", "tél", "tel", "phone", "mobile", "portable"),
+    "company": ("entreprise", "société", "company", "organisation", "organization"),
+    "job_title": ("fonction", "poste", "job title", "title", "titre"),
+    "source": ("source",),
+    "notes": ("notes", "note", "remarques", "commentaire", "commentaires", "comments"),
+    "project_name": ("projet", "projet immobilier", "project", "real-estate project"),
+}
+FIELD_LABELS = {
+    "first_name": gettext_lazy("First name"),
+    "last_name": gettext_lazy("Last name"),
+    "email": gettext_lazy("Email"),
+    "phone": gettext_lazy("Phone"),
+    "company": gettext_lazy("Company"),
+    "job_title": gettext_lazy("Job title"),
+    "source": gettext_lazy("Source"),
+    "notes": gettext_lazy("Notes"),
+    "project_name": gettext_lazy("Real-estate project"),
+}
+MAX_LENGTHS = {
+    name: Lead._meta.get_field(name).max_length
+    for name in HEADER_ALIASES
+    if Lead._meta.get_field(name).max_length
+}
+TEMPLATE_HEADERS = {
+    "fr": ["Prénom", "Nom", "E-mail", "Téléphone", "Entreprise", "Fonction", "Source", "Notes"],
+    "en": ["First name", "Last name", "Email", "Phone", "Company", "Job title", "Source", "Notes"],
+}
+TEMPLATE_EXAMPLE = {
+    "fr": ["Anne", "Dupuis", "anne.dupuis@regie-exemple.ch", "+41 21 555 01 01",
+           "Régie Exemple SA", "Gérante", "Salon", "Rencontrée au salon Habitat"],
+    "en": ["Anne", "Dupuis", "anne.dupuis@regie-exemple.ch", "+41 21 555 01 01",
+           "Régie Exemple SA", "Property manager", "Event", "Met at the Habitat fair"],
+}  # fmt: skip
+
+
+def _key(text: str) -> str:
+    decomposed = unicodedata.normalize("NFKD", (text or "").casefold())
+    return "".join(ch for ch in decomposed if ch.isalnum())
+
+
+_HEADER_INDEX = {_key(alias): name for name, aliases in HEADER_ALIASES.items() for alias in aliases}
+# Sources by code, English label and French label.
+_SOURCE_WORDS = {
+    "webform": Source.WEB_FORM,
+    "web": Source.WEB_FORM,
+    "formulaireweb": Source.WEB_FORM,
+    "siteweb": Source.WEB_FORM,
+    "website": Source.WEB_FORM,
+    "event": Source.EVENT,
+    "evenement": Source.EVENT,
+    "salon": Source.EVENT,
+    "linkedin": Source.LINKEDIN,
+    "emailcampaign": Source.EMAIL_CAMPAIGN,
+    "campagneemail": Source.EMAIL_CAMPAIGN,
+    "campagnee-mail": Source.EMAIL_CAMPAIGN,
+    "campagnemail": Source.EMAIL_CAMPAIGN,
+    "emailing": Source.EMAIL_CAMPAIGN,
+    "referral": Source.REFERRAL,
+    "recommandation": Source.REFERRAL,
+    "partner": Source.PARTNER,
+    "partenaire": Source.PARTNER,
+    "other": Source.OTHER,
+    "autre": Source.OTHER,
+}
+
+
+def source_from_text(text: str) -> str | None:
+    """The Source code for a cell ('' → Other), or None when it is unknown."""
+    key = _key(text)
+    if not key:
+        return Source.OTHER
+    if key in _SOURCE_WORDS:
+        return _SOURCE_WORDS[key]
+    for value, label in Source.choices:
+        if key == _key(value) or key == _key(str(label)):
+            return value
+    return None
+
+
+# --- reading the file -----------------------------------------------------------------
+
+
+class ImportFileError(Exception):
+    """The file as a whole cannot be read (encoding, no header, no last name column)."""
+
+
+def decode(raw: bytes) -> tuple[str, str]:
+    """UTF-8 (with or without BOM) or, failing that, Windows-1252 as Excel writes it."""
+    try:
+        return raw.decode("utf-8-sig"), "utf-8"
+    except UnicodeDecodeError:
+        return raw.decode("cp1252", errors="replace"), "windows-1252"
+
+
+def detect_delimiter(text: str) -> str:
+    """Count separators on the header line (csv.Sniffer guesses wrong on short files)."""
+    first_line = text.split("\n", 1)[0]
+    counts = {sep: first_line.count(sep) for sep in (";", ",", "\t")}
+    best = max(counts, key=lambda sep: counts[sep])
+    return best if counts[best] else ";"
+
+
+def map_headers(header: list[str]) -> tuple[dict[str, str], list[str]]:
+    """Column index (as text, for JSON) → lead field, and the headers that were ignored."""
+    mapping: dict[str, str] = {}
+    ignored: list[str] = []
+    for index, title in enumerate(header):
+        name = _HEADER_INDEX.get(_key(title))
+        if name and name not in mapping.values():
+            mapping[str(index)] = name
+        elif title.strip():
+            ignored.append(title.strip())
+    return mapping, ignored
+
+
+def create_job(*, upload, by) -> tuple[ImportJob, list[str]]:
+    """Decode and store an uploaded file; returns the job and the ignored headers."""
+    raw = upload.read()
+    text, encoding = decode(raw)
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    if not text.strip():
+        raise ImportFileError(_("The file is empty."))
+    delimiter = detect_delimiter(text)
+    header = next(csv.reader(io.StringIO(text), delimiter=delimiter), [])
+    mapping, ignored = map_headers(header)
+    if "last_name" not in mapping.values():
+        raise ImportFileError(
+            _(
+                "No last name column was found. The first row must hold the column names, "
+                "for example: %(headers)s."
+            )
+            % {"headers": ", ".join(TEMPLATE_HEADERS["fr"][:3] + TEMPLATE_HEADERS["en"][:3])}
+        )
+    job = ImportJob.objects.create(
+        created_by=by,
+        filename=(getattr(upload, "name", "") or "import.csv")[:255],
+        encoding=encoding,
+        delimiter=delimiter,
+        content=text,
+        mapping=mapping,
+    )
+    return job, ignored
+
+
+def _data_rows(job: ImportJob, start: int = 0) -> Iterator[tuple[int, list[str], int]]:
+    """(line number as in a spreadsheet, cells, offset after the row) for each data row."""
+    stream = io.StringIO(job.content)
+    reader = csv.reader(stream, delimiter=job.delimiter)
+    if start:
+        stream.seek(start)
+        lines_before = job.content.count("\n", 0, start)
+    else:
+        next(reader, None)
+        lines_before = 0
+    for cells in reader:
+        if not any(cell.strip() for cell in cells):
+            continue
+        yield lines_before + reader.line_num, cells, stream.tell()
+
+
+def _values(job: ImportJob, cells: list[str]) -> dict[str, str]:
+    values = {}
+    for index, name in job.mapping.items():
+        position = int(index)
+        values[name] = cells[position].strip() if position < len(cells) else ""
+    return values
+
+
+# --- checking rows --------------------------------------------------------------------
+
+
+@dataclass
+class RowResult:
+    number: int | None
+    values: dict[str, str]
+    errors: list[str]
+    cells: list[str]
+    source: str = ""
+
+
+@dataclass
+class Preview:
+    total: int = 0
+    valid: int = 0
+    rejected: int = 0
+    errors: list[RowResult] = field(default_factory=list)
+    sample: list[RowResult] = field(default_factory=list)
+
+    @property
+    def more_errors(self) -> int:
+        return max(0, self.rejected - len(self.errors))
+
+
+class RowChecker:
+    """Checks rows chunk by chunk; remembers the emails already seen in the file."""
+
+    def __init__(self):
+        self.seen: dict[str, int | None] = {}
+
+    def check(self, rows: list[tuple[int | None, list[str], dict[str, str]]]) -> list[RowResult]:
+        emails = {values.get("email", "").lower() for _n, _c, values in rows} - {""}
+        existing = (
+            set(Lead.objects.filter(email__in=list(emails)).values_list("email", flat=True))
+            if emails
+            else set()
+        )
+        existing = {email.lower() for email in existing}
+        results = []
+        for number, cells, values in rows:
+            errors = []
+            if not values.get("last_name"):
+                errors.append(_("The last name is missing."))
+            email = values.get("email", "").lower()
+            if email:
+                try:
+                    validate_email(email)
+                except ValidationError:
+                    errors.append(_("“%(email)s” is not a valid email address.") % {"email": email})
+                    email = ""
+            source = source_from_text(values.get("source", ""))
+            if source is None:
+                errors.append(_("Unknown source “%(source)s”.") % {"source": values["source"]})
+            for name, limit in MAX_LENGTHS.items():
+                if len(values.get(name, "")) > limit:
+                    errors.append(
+                        _("%(field)s is longer than %(max)s characters.")
+                        % {"field": FIELD_LABELS[name], "max": limit}
+                    )
+            if email and email in existing:
+                errors.append(_("A lead with this email already exists."))
+            elif email and email in self.seen:
+                errors.append(
+                    _("Same email as row %(row)s of the file.") % {"row": self.seen[email]}
+                )
+            if email and not errors:
+                self.seen[email] = number
+            results.append(RowResult(number, values, errors, cells, source or ""))
+        return results
+
+
+def _chunks(job: ImportJob, start: int = 0, limit: int | None = None):
+    """Lists of (number, cells, values) of at most BATCH_SIZE rows, and the end offset."""
+    batch: list = []
+    for taken, (number, cells, offset) in enumerate(_data_rows(job, start), start=1):
+        batch.append((number, cells, _values(job, cells)))
+        if len(batch) >= BATCH_SIZE or (limit and taken >= limit):
+            yield batch, offset
+            batch = []
+            if limit and taken >= limit:
+                return
+    if batch:
+        yield batch, len(job.content)
+
+
+def iter_results(job: ImportJob) -> Iterator[RowResult]:
+    checker = RowChecker()
+    for batch, _offset in _chunks(job):
+        yield from checker.check(batch)
+
+
+def preview(job: ImportJob) -> Preview:
+    """Check every row without writing any lead; keeps the counts on the job."""
+    summary = Preview()
+    for result in iter_results(job):
+        summary.total += 1
+        if result.errors:
+            summary.rejected += 1
+            if len(summary.errors) < PREVIEW_ERRORS:
+                summary.errors.append(result)
+        else:
+            summary.valid += 1
+            if len(summary.sample) < PREVIEW_SAMPLE:
+                summary.sample.append(result)
+    ImportJob.objects.filter(pk=job.pk).update(total_rows=summary.total, valid_rows=summary.valid)
+    job.total_rows, job.valid_rows = summary.total, summary.valid
+    return summary
+
+
+# --- importing ------------------------------------------------------------------------
+
+
+def rejected_header(job: ImportJob) -> list[str]:
+    header = next(csv.reader(io.StringIO(job.content), delimiter=job.delimiter), [])
+    return [_("Row"), *header, _("Reasons")]
+
+
+def rejected_line(result: RowResult) -> list[str]:
+    return [str(result.number or ""), *result.cells, " ".join(result.errors)]
+
+
+def _csv_text(rows: list[list[str]]) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, delimiter=";")
+    writer.writerows(rows)
+    return buffer.getvalue()
+
+
+def import_step(*, job: ImportJob, by, chunk_rows: int = CHUNK_ROWS) -> ImportJob:
+    """Import the next chunk of rows; call again until ``job.status`` is done.
+
+    The job row is locked so that two requests never import the same rows twice.
+    """
+    now = timezone.now()
+    with transaction.atomic():
+        locked = ImportJob.objects.select_for_update().get(pk=job.pk)
+        if locked.status == ImportJob.Status.DONE:
+            return locked
+        if locked.status == ImportJob.Status.PREVIEWED:
+            locked.status = ImportJob.Status.IMPORTING
+            locked.rejected_content = _csv_text([rejected_header(locked)])
+        checker = RowChecker()
+        # Emails imported by earlier chunks are leads by now: the check finds them.
+        rejected: list[list[str]] = []
+        read_any = False
+        for batch, offset in _chunks(locked, start=locked.position, limit=chunk_rows):
+            read_any = True
+            leads = []
+            for result in checker.check(batch):
+                if result.errors:
+                    rejected.append(rejected_line(result))
+                    continue
+                values = {k: v for k, v in result.values.items() if k != "source"}
+                if values.get("email"):
+                    values["email"] = values["email"].lower()
+                leads.append(
+                    Lead(
+                        **values,
+                        source=result.source,
+                        origin=OriginChannel.INTERNAL,
+                        owner=by,
+                        status=LeadStatus.NEW,
+                        status_changed_at=now,
+                    )
+                )
+            created = Lead.objects.bulk_create(leads, batch_size=BATCH_SIZE)
+            LeadStatusChange.objects.bulk_create(
+                [
+                    LeadStatusChange(
+                        lead=lead,
+                        from_status="",
+                        to_status=LeadStatus.NEW,
+                        changed_at=now,
+                        changed_by=by,
+                    )
+                    for lead in created
+                ],
+                batch_size=BATCH_SIZE,
+            )
+            locked.processed_rows += len(batch)
+            locked.imported_rows += len(created)
+            locked.position = offset
+        finished = not read_any or locked.position >= len(locked.content)
+        locked.rejected_rows += len(rejected)
+        if rejected:
+            locked.rejected_content += _csv_text(rejected)
+        if finished:
+            locked.status = ImportJob.Status.DONE
+            locked.finished_at = timezone.now()
+        locked.save()
+    return locked
+
+
+def import_all(*, job: ImportJob, by) -> ImportJob:
+    while job.status != ImportJob.Status.DONE:
+        job = import_step(job=job, by=by)
+    return job
+
+
+def template_csv(language: str) -> str:
+    language = language if language in TEMPLATE_HEADERS else "en"
+    return _csv_text([TEMPLATE_HEADERS[language], TEMPLATE_EXAMPLE[language]])

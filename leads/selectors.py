@@ -1,0 +1,92 @@
+"""Reads on leads, always starting from what the user may see."""
+
+from django.db.models import Q, QuerySet
+
+from accounts.models import Contact
+from climcrm.text import FREEMAIL_DOMAINS, email_domain, normalize_company_name
+from climcrm.visibility import (
+    get_visible_or_404,
+    visible_accounts,
+    visible_activities,
+    visible_contacts,
+    visible_leads,
+)
+from leads.filters import LeadFilter
+from leads.models import Lead
+
+DUPLICATE_LIMIT = 10
+
+
+def lead_list(*, user, params=None) -> LeadFilter:
+    """The user's leads filtered and sorted by ``params`` (the query string)."""
+    queryset = visible_leads(user).select_related("owner", "partner__account")
+    return LeadFilter(params or None, queryset=queryset, user=user)
+
+
+def lead_get(*, user, pk) -> Lead:
+    queryset = visible_leads(user).select_related(
+        "owner",
+        "partner__account",
+        "converted_account",
+        "converted_contact",
+        "converted_opportunity",
+    )
+    return get_visible_or_404(queryset, pk=pk)
+
+
+def lead_status_changes(*, lead: Lead) -> QuerySet:
+    return lead.status_changes.select_related("changed_by").order_by("changed_at", "pk")
+
+
+def lead_activities(*, user, lead: Lead) -> QuerySet:
+    return (
+        visible_activities(user)
+        .filter(lead=lead)
+        .select_related("assignee")
+        .order_by("done", "due_date", "-created_at")
+    )
+
+
+def company_domain(lead: Lead) -> str:
+    """The lead's email domain when it says which company it is (not a freemail)."""
+    domain = email_domain(lead.email)
+    return "" if not domain or domain in FREEMAIL_DOMAINS else domain
+
+
+def likely_duplicate_accounts(*, user, lead: Lead) -> QuerySet:
+    """Accounts with the same normalised name, or whose website or contacts share the
+    lead's email domain."""
+    condition = Q(pk__in=[])
+    normalized = normalize_company_name(lead.company) if lead.company else ""
+    if normalized:
+        condition |= Q(normalized_name=normalized)
+    domain = company_domain(lead)
+    if domain:
+        domain_contacts = Contact.objects.filter(email__iendswith=f"@{domain}").values("account_id")
+        condition |= Q(website__iregex=rf"^(https?://)?(www\.)?{_regex_escape(domain)}(/|$)") | Q(
+            pk__in=domain_contacts
+        )
+    return visible_accounts(user).filter(condition).order_by("name")[:DUPLICATE_LIMIT]
+
+
+def likely_duplicate_contacts(*, user, lead: Lead) -> QuerySet:
+    if not lead.email:
+        return Contact.objects.none()
+    return (
+        visible_contacts(user)
+        .filter(email__iexact=lead.email)
+        .select_related("account")
+        .order_by("last_name")[:DUPLICATE_LIMIT]
+    )
+
+
+def conversion_account_choices(*, user) -> QuerySet:
+    return visible_accounts(user)
+
+
+def conversion_contact_choices(*, user) -> QuerySet:
+    return visible_contacts(user).select_related("account")
+
+
+def _regex_escape(text: str) -> str:
+    return "".join("\\" + ch if not ch.isalnum() and ch != "-" else ch for ch in text)
