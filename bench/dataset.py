@@ -1,0 +1,1066 @@
+"""A synthetic CRM of N opportunities, loaded fast (PostgreSQL COPY, indexes built after).
+
+Proportions (N deals): N/5 customer accounts, 2 contacts each, 2N leads, about 5 history rows
+per deal over five years (consistent versions, ``prev_*`` values and ``valid_until`` chain),
+3 activities per deal, 20 partners with monthly reviews and quarterly targets, 50 users in
+the role groups (9 of them partner users), all with the demo password.
+
+Rows come from one seeded generator, so the same N gives the same data on every machine.
+On PostgreSQL they are streamed with ``COPY`` while secondary indexes and unique constraints
+are dropped and foreign-key triggers are off for the session, then the indexes are rebuilt,
+sequences reset and the tables vacuumed and analysed. Other databases (SQLite, for the tests)
+get the same rows through batched INSERTs.
+
+Every column the generator does not set takes the model field's default, so fields added
+to the models later do not break the build as long as they have a default or are nullable.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import random
+import time
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+
+from django.apps import apps
+from django.contrib.auth.hashers import make_password
+from django.contrib.auth.models import Group
+from django.core.management.color import no_style
+from django.db import connection, models, transaction
+from django.utils import timezone
+
+from climcrm.text import normalize_company_name
+
+DEMO_PASSWORD = "climcrm-demo"
+PARTNERS = 20
+USERS = 50
+YEARS = 5
+# Apps whose tables --reset empties (reference data of opportunities excepted).
+CRM_APPS = (
+    "climcrm",
+    "accounts",
+    "leads",
+    "opportunities",
+    "activities",
+    "partners",
+    "forecasting",
+    "pipeline_reviews",
+    "privacy",
+)
+KEPT_MODELS = {"opportunities.stagesetting", "opportunities.lossreason"}
+EXTRA_TABLES = ("django_session", "django_admin_log")
+
+OPEN = ["qualification", "needs_analysis", "proposal", "negotiation"]
+FALLBACK_DEFAULTS = {
+    "qualification": (10, "pipeline"),
+    "needs_analysis": (25, "pipeline"),
+    "proposal": (50, "best_case"),
+    "negotiation": (75, "commit"),
+    "closed_won": (100, "closed"),
+    "closed_lost": (0, "omitted"),
+}
+SOURCES = ["web_form", "event", "linkedin", "email_campaign", "referral", "partner", "other"]
+KINDS = ["call", "meeting", "email", "sales_visit", "note", "task"]
+SUBJECTS = {
+    "call": "Follow-up call",
+    "meeting": "Project meeting",
+    "email": "Offer sent by email",
+    "sales_visit": "Site visit",
+    "note": "Note on the project",
+    "task": "Prepare the offer",
+}
+FIRST = ["Claire", "Julien", "Sophie", "Marc", "Nadia", "Luca", "Anne", "Thomas", "Élodie", "Paul"]
+LAST = ["Rochat", "Favre", "Meylan", "Bonvin", "Perret", "Bianchi", "Zufferey", "Girard", "Keller"]
+WORDS = ["Alpes", "Léman", "Jura", "Rhône", "Lavaux", "Valais", "Sarine", "Aar", "Gruyère"]
+TRADES = ["Climatisation", "Immobilier", "Construction", "Hôtellerie", "Santé", "Logistique"]
+FORMS = ["SA", "Sàrl", "AG", "GmbH", "SA", "SA"]
+CITIES = [
+    ("Lausanne", "1003"),
+    ("Genève", "1201"),
+    ("Sion", "1950"),
+    ("Fribourg", "1700"),
+    ("Neuchâtel", "2000"),
+    ("Nyon", "1260"),
+]
+
+
+def parse_size(text: str | int) -> int:
+    """'1k' → 1000, '1M' → 1000000, '250' → 250."""
+    if isinstance(text, int):
+        return text
+    value = text.strip().lower().replace("_", "")
+    factor = 1
+    if value.endswith("k"):
+        factor, value = 1000, value[:-1]
+    elif value.endswith("m"):
+        factor, value = 1_000_000, value[:-1]
+    number = int(float(value) * factor)
+    if number < 1:
+        raise ValueError("size must be positive")
+    return number
+
+
+def size_label(n: int) -> str:
+    if n >= 1_000_000 and n % 1_000_000 == 0:
+        return f"{n // 1_000_000}M"
+    if n >= 1000 and n % 1000 == 0:
+        return f"{n // 1000}k"
+    return str(n)
+
+
+# --------------------------------------------------------------------------- tables
+
+
+def crm_models() -> list[type[models.Model]]:
+    found = []
+    for label in CRM_APPS:
+        try:
+            config = apps.get_app_config(label)
+        except LookupError:
+            continue
+        for model in config.get_models(include_auto_created=True):
+            if model._meta.label_lower not in KEPT_MODELS and not model._meta.proxy:
+                found.append(model)
+    return found
+
+
+def crm_tables() -> list[str]:
+    existing = set(connection.introspection.table_names())
+    tables = [m._meta.db_table for m in crm_models()] + list(EXTRA_TABLES)
+    tables += [t for t in existing if t.startswith("axes_")]
+    return sorted({t for t in tables if t in existing})
+
+
+def is_empty() -> bool:
+    from accounts.models import Account
+    from climcrm.models import User
+    from leads.models import Lead
+    from opportunities.models import Opportunity
+
+    return not any(m.objects.exists() for m in (User, Account, Opportunity, Lead))
+
+
+def reset_tables() -> None:
+    tables = crm_tables()
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            quoted = ", ".join(connection.ops.quote_name(t) for t in tables)
+            cursor.execute(f"TRUNCATE {quoted} RESTART IDENTITY CASCADE")
+        else:
+            for sql in connection.ops.sql_flush(
+                no_style(), tables, reset_sequences=True, allow_cascade=True
+            ):
+                cursor.execute(sql)
+
+
+# --------------------------------------------------------------------------- loading
+
+
+def _default_for(f: models.Field, now: dt.datetime):
+    if f.has_default():
+        return f.get_default()
+    if getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False):
+        return now
+    if f.null:
+        return None
+    if f.empty_strings_allowed:
+        return ""
+    raise ValueError(
+        f"{f.model._meta.label}.{f.name} has no default: teach bench/dataset.py to fill it."
+    )
+
+
+class Loader:
+    """Writes rows (tuples in a declared column order) into a model's table."""
+
+    def __init__(self, now: dt.datetime, log: Callable[[str], None]):
+        self.pg = connection.vendor == "postgresql"
+        self.now = now
+        self.log = log
+        self.counts: dict[str, int] = {}
+
+    def load(self, model, columns: list[str], rows: Iterable[tuple]) -> int:
+        started = time.monotonic()
+        opts = model._meta
+        by_column = {f.column: f for f in opts.concrete_fields}
+        keep = [i for i, c in enumerate(columns) if c in by_column]
+        if len(keep) == len(columns):
+            keep = None
+        columns = [c for c in columns if c in by_column]
+        missing = [f for f in opts.concrete_fields if f.column not in columns]
+        defaults = tuple(_default_for(f, self.now) for f in missing)
+        all_columns = columns + [f.column for f in missing]
+        fields = [by_column[c] for c in all_columns]
+        json_at = [i for i, f in enumerate(fields) if isinstance(f, models.JSONField)]
+        n = 0
+        if self.pg:
+            defaults = tuple(
+                json.dumps(v) if isinstance(f, models.JSONField) else v
+                for f, v in zip(missing, defaults, strict=True)
+            )
+            json_at = [i for i in json_at if i < len(columns)]
+            quoted = ", ".join(connection.ops.quote_name(c) for c in all_columns)
+            sql = f"COPY {connection.ops.quote_name(opts.db_table)} ({quoted}) FROM STDIN"
+            with connection.cursor() as cursor, cursor.copy(sql) as copy:
+                write = copy.write_row
+                for row in rows:
+                    if keep is not None:
+                        row = tuple(row[i] for i in keep)
+                    if json_at:
+                        row = list(row)
+                        for i in json_at:
+                            row[i] = json.dumps(row[i])
+                        row = tuple(row)
+                    write(row + defaults)
+                    n += 1
+        else:
+            placeholders = ", ".join(["%s"] * len(all_columns))
+            quoted = ", ".join(connection.ops.quote_name(c) for c in all_columns)
+            table = connection.ops.quote_name(opts.db_table)
+            sql = f"INSERT INTO {table} ({quoted}) VALUES ({placeholders})"
+            batch: list[list] = []
+            with connection.cursor() as cursor:
+                for row in rows:
+                    if keep is not None:
+                        row = tuple(row[i] for i in keep)
+                    batch.append(
+                        [
+                            f.get_db_prep_save(v, connection)
+                            for f, v in zip(fields, row + defaults, strict=True)
+                        ]
+                    )
+                    n += 1
+                    if len(batch) >= 1000:
+                        cursor.executemany(sql, batch)
+                        batch = []
+                if batch:
+                    cursor.executemany(sql, batch)
+        self.counts[opts.db_table] = n
+        self.log(f"{opts.db_table}: {n:,} rows in {time.monotonic() - started:.1f} s")
+        return n
+
+
+@dataclass
+class DroppedIndexes:
+    """Secondary indexes and unique constraints of the big tables, dropped during the load."""
+
+    indexes: list[str] = field(default_factory=list)
+    constraints: list[tuple[str, str, str]] = field(default_factory=list)
+
+    @classmethod
+    def drop(cls, tables: list[str]) -> DroppedIndexes:
+        dropped = cls()
+        with connection.cursor() as cursor:
+            cursor.execute(
+                """
+                SELECT t.relname, ic.relname, pg_get_indexdef(i.indexrelid),
+                       con.conname, pg_get_constraintdef(con.oid)
+                FROM pg_index i
+                JOIN pg_class t ON t.oid = i.indrelid
+                JOIN pg_class ic ON ic.oid = i.indexrelid
+                JOIN pg_namespace ns ON ns.oid = t.relnamespace
+                LEFT JOIN pg_constraint con ON con.conindid = i.indexrelid
+                    AND con.contype IN ('u', 'x') AND con.conrelid = t.oid
+                WHERE NOT i.indisprimary AND t.relname = ANY(%s)
+                  AND ns.nspname = current_schema()
+                """,
+                [tables],
+            )
+            for table, index, indexdef, conname, condef in cursor.fetchall():
+                cursor.execute("SAVEPOINT bench_drop")
+                try:
+                    if conname:
+                        cursor.execute(
+                            f"ALTER TABLE {connection.ops.quote_name(table)} "
+                            f"DROP CONSTRAINT {connection.ops.quote_name(conname)}"
+                        )
+                        dropped.constraints.append((table, conname, condef))
+                    else:
+                        cursor.execute(f"DROP INDEX {connection.ops.quote_name(index)}")
+                        dropped.indexes.append(indexdef)
+                    cursor.execute("RELEASE SAVEPOINT bench_drop")
+                except Exception:  # noqa: BLE001 - an index something depends on stays
+                    cursor.execute("ROLLBACK TO SAVEPOINT bench_drop")
+        return dropped
+
+    def rebuild(self, log: Callable[[str], None]) -> None:
+        started = time.monotonic()
+        with connection.cursor() as cursor:
+            for table, conname, condef in self.constraints:
+                cursor.execute(
+                    f"ALTER TABLE {connection.ops.quote_name(table)} "
+                    f"ADD CONSTRAINT {connection.ops.quote_name(conname)} {condef}"
+                )
+            for indexdef in self.indexes:
+                cursor.execute(indexdef)
+        log(
+            f"rebuilt {len(self.indexes)} indexes and {len(self.constraints)} unique "
+            f"constraints in {time.monotonic() - started:.1f} s"
+        )
+
+
+# --------------------------------------------------------------------------- generation
+
+
+@dataclass
+class Plan:
+    n: int
+    now: dt.datetime
+    seed: int = 42
+    accounts: int = 0
+    leads: int = 0
+
+    def __post_init__(self):
+        self.accounts = max(self.n // 5, 10)
+        self.leads = 2 * self.n
+
+    # ids: partner accounts 1..20, customer accounts 21..20+accounts
+    def customer_account(self, index: int) -> int:
+        return PARTNERS + 1 + index
+
+
+class Generator:
+    """Deterministic rows for every table, as tuples in the order of ``*_COLUMNS``."""
+
+    USER_COLUMNS = [
+        "id",
+        "password",
+        "last_login",
+        "is_superuser",
+        "username",
+        "first_name",
+        "last_name",
+        "email",
+        "is_staff",
+        "is_active",
+        "date_joined",
+        "language",
+        "manager_id",
+        "partner_id",
+        "partner_title",
+    ]
+
+    def __init__(self, plan: Plan, groups: dict[str, int], loss_reasons: list[int], stage_defaults):
+        self.plan = plan
+        self.groups = groups
+        self.loss_reasons = loss_reasons or [None]
+        self.defaults = stage_defaults
+        self.rng = random.Random(plan.seed)
+        self.now = plan.now
+        self.today = plan.now.date()
+        self.users: list[tuple] = []
+        self.user_groups: list[tuple[int, str]] = []
+        self.reps: list[int] = []
+        self.managers: list[int] = []
+        self.channel_managers: list[int] = []
+        self._build_users()
+
+    # -- people ---------------------------------------------------------------------------
+
+    def _build_users(self) -> None:
+        password = make_password(DEMO_PASSWORD)
+        joined = self.now - dt.timedelta(days=365 * YEARS + 30)
+        users = []
+
+        def add(username, first, last, roles, *, manager=None, partner=None, title="", su=False):
+            uid = len(users) + 1
+            users.append(
+                (
+                    uid,
+                    password,
+                    None,
+                    su,
+                    username,
+                    first,
+                    last,
+                    f"{username}@climcrm.test",
+                    su,
+                    True,
+                    joined,
+                    "fr" if uid % 4 else "en",
+                    manager,
+                    partner,
+                    title,
+                )
+            )
+            for role in roles:
+                self.user_groups.append((uid, role))
+            return uid
+
+        add("admin", "Admin", "ClimCRM", ["admin"], su=True)
+        for i in range(3):
+            name = "manager" if i == 0 else f"manager{i + 1}"
+            self.managers.append(add(name, FIRST[i], LAST[i], ["sales_manager"]))
+        for i in range(3):
+            name = "channel" if i == 0 else f"channel{i + 1}"
+            self.channel_managers.append(add(name, FIRST[i + 3], LAST[i + 3], ["channel_manager"]))
+        partner_users = [
+            ("partner_a", 1, "salesperson"),
+            ("partner_a_dir", 1, "sales_director"),
+            ("partner_b", 2, "salesperson"),
+            ("partner_b_dir", 2, "sales_director"),
+        ] + [(f"partner{p:02d}", p, "salesperson") for p in range(3, 8)]
+        rep_count = USERS - len(users) - len(partner_users)
+        for i in range(rep_count):
+            name = "rep" if i == 0 else f"rep{i + 1:02d}"
+            manager = self.managers[i % len(self.managers)]
+            self.reps.append(
+                add(
+                    name, FIRST[i % len(FIRST)], LAST[i % len(LAST)], ["sales_rep"], manager=manager
+                )
+            )
+        for name, partner, title in partner_users:
+            add(name, "Partner", name.title(), ["partner_user"], partner=partner, title=title)
+        self.users = users
+
+    def user_rows(self) -> Iterator[tuple]:
+        yield from self.users
+
+    def user_group_rows(self) -> Iterator[tuple]:
+        for i, (uid, role) in enumerate(self.user_groups, start=1):
+            yield (i, uid, self.groups[role])
+
+    # -- companies ------------------------------------------------------------------------
+
+    ACCOUNT_COLUMNS = [
+        "id",
+        "created_at",
+        "updated_at",
+        "name",
+        "normalized_name",
+        "industry",
+        "website",
+        "street",
+        "postal_code",
+        "city",
+        "country",
+        "owner_id",
+        "notes",
+    ]
+
+    def account_rows(self) -> Iterator[tuple]:
+        rng = self.rng
+        start = self.now - dt.timedelta(days=365 * YEARS + 20)
+        for aid in range(1, PARTNERS + self.plan.accounts + 1):
+            partner = aid <= PARTNERS
+            word = WORDS[aid % len(WORDS)]
+            trade = TRADES[(aid // len(WORDS)) % len(TRADES)]
+            if partner:
+                name = f"{word} Partenaire {aid:02d} {FORMS[aid % len(FORMS)]}"
+            else:
+                name = f"{word} {trade} {aid:07d} {FORMS[aid % len(FORMS)]}"
+            city, postal = CITIES[aid % len(CITIES)]
+            created = start + dt.timedelta(seconds=rng.random() * 86400 * 30)
+            yield (
+                aid,
+                created,
+                created,
+                name,
+                normalize_company_name(name),
+                trade,
+                "",
+                f"Rue du Lac {aid % 200 + 1}",
+                postal,
+                city,
+                "CH",
+                None if partner else self.reps[aid % len(self.reps)],
+                "",
+            )
+
+    CONTACT_COLUMNS = [
+        "id",
+        "created_at",
+        "updated_at",
+        "first_name",
+        "last_name",
+        "email",
+        "phone",
+        "job_title",
+        "account_id",
+        "is_decision_maker",
+        "notes",
+        "anonymised_at",
+    ]
+
+    def contact_rows(self) -> Iterator[tuple]:
+        created = self.now - dt.timedelta(days=365 * YEARS)
+        cid = 0
+        for index in range(self.plan.accounts):
+            aid = self.plan.customer_account(index)
+            for k in range(2):
+                cid += 1
+                yield (
+                    cid,
+                    created,
+                    created,
+                    FIRST[cid % len(FIRST)],
+                    LAST[cid % len(LAST)],
+                    f"contact{cid}@example.ch",
+                    "+41 21 000 00 00",
+                    "Directeur technique" if k == 0 else "Acheteur",
+                    aid,
+                    k == 0,
+                    "",
+                    None,
+                )
+
+    PARTNER_COLUMNS = [
+        "id",
+        "created_at",
+        "updated_at",
+        "account_id",
+        "channel_manager_id",
+        "contract_start",
+        "contract_end",
+        "is_active",
+    ]
+
+    def partner_rows(self) -> Iterator[tuple]:
+        created = self.now - dt.timedelta(days=365 * YEARS)
+        for pid in range(1, PARTNERS + 1):
+            yield (
+                pid,
+                created,
+                created,
+                pid,
+                self.channel_managers[pid % len(self.channel_managers)],
+                dt.date(self.today.year - YEARS, 1, 1),
+                dt.date(self.today.year + 2, 12, 31),
+                pid != PARTNERS,
+            )
+
+    TARGET_COLUMNS = ["id", "partner_id", "year", "quarter", "revenue", "new_customers", "leads"]
+
+    def target_rows(self) -> Iterator[tuple]:
+        tid = 0
+        per_quarter = max(self.plan.n * 60_000 // PARTNERS // (YEARS * 4), 10_000)
+        for pid in range(1, PARTNERS + 1):
+            for year in range(self.today.year - YEARS + 1, self.today.year + 1):
+                for quarter in range(1, 5):
+                    tid += 1
+                    yield (tid, pid, year, quarter, per_quarter, 3, 12)
+
+    REVIEW_COLUMNS = ["id", "kind", "partner_id", "period_start", "status", "created_by_id"]
+    REVIEW_TIMES = ["created_at", "closed_at"]
+
+    def review_rows(self) -> Iterator[tuple]:
+        rid = 0
+        for pid in range(1, PARTNERS + 1):
+            manager = self.channel_managers[pid % len(self.channel_managers)]
+            for back in range(11, -1, -1):
+                month = self.today.month - back
+                year = self.today.year + (month - 1) // 12
+                month = (month - 1) % 12 + 1
+                start = dt.date(year, month, 1)
+                at = dt.datetime(year, month, 10, 9, tzinfo=dt.UTC)
+                rid += 1
+                closed = back > 0
+                yield (
+                    rid,
+                    "monthly_partner",
+                    pid,
+                    start,
+                    "closed" if closed else "draft",
+                    manager,
+                    at,
+                    at + dt.timedelta(hours=2) if closed else None,
+                )
+
+    # -- deals ----------------------------------------------------------------------------
+
+    OPPORTUNITY_COLUMNS = [
+        "id",
+        "name",
+        "account_id",
+        "primary_contact_id",
+        "owner_id",
+        "partner_id",
+        "type",
+        "stage",
+        "probability",
+        "amount",
+        "currency",
+        "close_date",
+        "expected_delivery",
+        "forecast_category",
+        "forecast_category_is_manual",
+        "next_step",
+        "next_step_date",
+        "budget_ok",
+        "authority_ok",
+        "need_ok",
+        "timing_ok",
+        "source",
+        "lead_id",
+        "loss_reason_id",
+        "loss_reason_text",
+        "created_at",
+        "updated_at",
+        "stage_changed_at",
+        "closed_at",
+        "version",
+    ]
+    HISTORY_COLUMNS = [
+        "id",
+        "opportunity_id",
+        "version",
+        "changed_at",
+        "valid_until",
+        "changed_by_id",
+        "is_creation",
+        "changed_fields",
+        "tag",
+        "stage",
+        "amount",
+        "probability",
+        "close_date",
+        "forecast_category",
+        "owner_id",
+        "partner_id",
+        "prev_stage",
+        "prev_amount",
+        "prev_probability",
+        "prev_close_date",
+        "prev_forecast_category",
+        "prev_owner_id",
+        "prev_partner_id",
+    ]
+    ACTIVITY_COLUMNS = [
+        "id",
+        "created_at",
+        "updated_at",
+        "kind",
+        "subject",
+        "description",
+        "due_date",
+        "done",
+        "done_at",
+        "assignee_id",
+        "created_by_id",
+        "lead_id",
+        "opportunity_id",
+        "account_id",
+        "review_id",
+    ]
+
+    def deals(self) -> Iterator[tuple[tuple, list[tuple], list[tuple]]]:
+        """(opportunity row, its history rows, its activity rows) for every deal."""
+        rng = self.rng
+        rand, randint, choice = rng.random, rng.randint, rng.choice
+        now, today = self.now, self.today
+        span = 365 * YEARS * 86400
+        defaults = self.defaults
+        reps, partners_n = self.reps, PARTNERS
+        accounts = self.plan.accounts
+        tracked_creation: list = []
+        day = dt.timedelta(days=1)
+        hid = 0
+        aid_seq = 0
+        for oid in range(1, self.plan.n + 1):
+            created = now - dt.timedelta(seconds=rand() * span)
+            age = (now - created).days
+            closed_p = 0.92 if age > 270 else (0.5 if age > 90 else 0.15)
+            closed = rand() < closed_p
+            k = randint(3, 7)
+            account_index = randint(0, accounts - 1)
+            account = PARTNERS + 1 + account_index
+            contact = 2 * account_index + 1 + (oid & 1)
+            owner = reps[randint(0, len(reps) - 1)]
+            partner = randint(1, partners_n) if rand() < 0.3 else None
+            amount = randint(5, 400) * 1000
+            close_date = (created + dt.timedelta(days=randint(30, 180))).date()
+            if closed:
+                end = created + dt.timedelta(days=randint(20, max(21, min(age, 365))))
+                if end > now:
+                    end = now - dt.timedelta(minutes=5)
+            else:
+                end = now - dt.timedelta(minutes=randint(5, 60 * 24 * 20))
+                if end <= created:
+                    end = created + dt.timedelta(seconds=(now - created).total_seconds() * 0.9)
+            window = (end - created).total_seconds()
+            offsets = sorted(rand() for _ in range(k - 1))
+            times = [created] + [
+                created + dt.timedelta(seconds=max(1.0, o * window) + j)
+                for j, o in enumerate(offsets)
+            ]
+            if closed:
+                times[-1] = max(end, times[-2] + dt.timedelta(seconds=1))
+            changes = k - 1 - (1 if closed else 0)
+            target = randint(0, 3)
+            advances = set(rng.sample(range(changes), min(target, changes)))
+            stage_i = 0
+            stage = "qualification"
+            probability, category = defaults[stage]
+            stage_changed = created
+            state = (stage, amount, probability, close_date, category, owner, partner)
+            rows = []
+            hid += 1
+            rows.append(
+                (hid, oid, 1, created, None, owner, True, tracked_creation, "", *state)
+                + ("", None, None, None, "", None, None)
+            )
+            loss_reason = None
+            closed_at = None
+            for j in range(1, k):
+                at = times[j]
+                prev = state
+                if closed and j == k - 1:
+                    won = rand() < 0.35
+                    stage = "closed_won" if won else "closed_lost"
+                    probability, category = (100, "closed") if won else (0, "omitted")
+                    close_date = at.date()
+                    changed = ["stage", "probability", "forecast_category", "close_date"]
+                    if not won:
+                        loss_reason = choice(self.loss_reasons)
+                        changed.append("loss_reason")
+                    stage_changed = closed_at = at
+                elif (j - 1) in advances:
+                    stage_i += 1
+                    stage = OPEN[stage_i]
+                    probability, category = defaults[stage]
+                    changed = ["stage", "probability", "forecast_category"]
+                    stage_changed = at
+                else:
+                    roll = rand()
+                    if roll < 0.45:
+                        amount = max(1000, amount + randint(-20, 20) * 1000)
+                        changed = ["amount"]
+                    elif roll < 0.9:
+                        close_date = close_date + day * randint(15, 60)
+                        changed = ["close_date"]
+                    else:
+                        owner = reps[randint(0, len(reps) - 1)]
+                        changed = ["owner"]
+                state = (stage, amount, probability, close_date, category, owner, partner)
+                hid += 1
+                rows.append((hid, oid, j + 1, at, None, owner, False, changed, "", *state, *prev))
+            # valid_until chains each row to the next one; the last stays open.
+            rows = [
+                row[:4] + (rows[i + 1][3],) + row[5:] if i + 1 < len(rows) else row
+                for i, row in enumerate(rows)
+            ]
+            last_at = times[-1]
+            is_open = not closed
+            next_step_date = today + day * randint(-10, 30) if is_open else None
+            opportunity = (
+                oid,
+                f"{WORDS[oid % len(WORDS)]} {TRADES[oid % len(TRADES)]} projet {oid}",
+                account,
+                contact,
+                owner,
+                partner,
+                "new_business" if oid % 3 else "existing_business",
+                stage,
+                probability,
+                amount,
+                "CHF",
+                close_date,
+                None,
+                category,
+                False,
+                "Relancer le client" if is_open else "",
+                next_step_date,
+                oid % 2 == 0,
+                oid % 3 == 0,
+                True,
+                oid % 5 != 0,
+                SOURCES[oid % len(SOURCES)],
+                None,
+                loss_reason,
+                "Prix trop élevé" if loss_reason else "",
+                created,
+                last_at,
+                stage_changed,
+                closed_at,
+                k,
+            )
+            activities = []
+            for a in range(3):
+                aid_seq += 1
+                kind = KINDS[(oid + a) % len(KINDS)]
+                if is_open and a == 2:
+                    due = today + day * randint(-5, 30)
+                    done, done_at = False, None
+                    made = last_at
+                else:
+                    made = times[min(a, k - 1)]
+                    due = made.date() + day * randint(0, 7)
+                    done = True
+                    done_at = made + dt.timedelta(days=randint(0, 7))
+                    if done_at > now:
+                        done_at = now
+                activities.append(
+                    (
+                        aid_seq,
+                        made,
+                        made,
+                        kind,
+                        SUBJECTS[kind],
+                        "",
+                        due,
+                        done,
+                        done_at,
+                        owner,
+                        owner,
+                        None,
+                        oid,
+                        None,
+                        None,
+                    )
+                )
+            yield opportunity, rows, activities
+
+    # -- leads ----------------------------------------------------------------------------
+
+    LEAD_COLUMNS = [
+        "id",
+        "created_at",
+        "updated_at",
+        "first_name",
+        "last_name",
+        "email",
+        "phone",
+        "company",
+        "job_title",
+        "source",
+        "origin",
+        "partner_id",
+        "owner_id",
+        "status",
+        "status_changed_at",
+        "disqualification_reason",
+        "notes",
+        "project_name",
+        "budget_ok",
+        "authority_ok",
+        "need_ok",
+        "timing_ok",
+        "organisation_fit",
+        "opportunity_fit",
+        "stakeholder_fit",
+        "planned_actions",
+        "converted_account_id",
+        "converted_contact_id",
+        "converted_opportunity_id",
+        "converted_at",
+        "anonymised_at",
+    ]
+    STATUS_CHANGE_COLUMNS = [
+        "id",
+        "lead_id",
+        "from_status",
+        "to_status",
+        "changed_at",
+        "changed_by_id",
+    ]
+
+    def leads(self) -> Iterator[tuple[tuple, tuple | None]]:
+        rng = self.rng
+        rand, randint = rng.random, rng.randint
+        now = self.now
+        span = 365 * YEARS * 86400
+        reps = self.reps
+        accounts, n = self.plan.accounts, self.plan.n
+        sid = 0
+        for lid in range(1, self.plan.leads + 1):
+            created = now - dt.timedelta(seconds=rand() * span)
+            age = (now - created).days
+            roll = rand()
+            if age > 180:
+                status = "converted" if roll < 0.3 else ("disqualified" if roll < 0.8 else None)
+                if status is None:
+                    status = ("new", "working", "mql")[randint(0, 2)]
+            else:
+                status = (
+                    "new"
+                    if roll < 0.4
+                    else "working"
+                    if roll < 0.7
+                    else "mql"
+                    if roll < 0.85
+                    else "converted"
+                    if roll < 0.95
+                    else "disqualified"
+                )
+            partner = randint(1, PARTNERS) if rand() < 0.25 else None
+            owner = None if (status == "new" and rand() < 0.3) else reps[randint(0, len(reps) - 1)]
+            changed_at = (
+                created + dt.timedelta(seconds=rand() * min(age * 86400, 90 * 86400))
+                if status != "new"
+                else None
+            )
+            converted = status == "converted"
+            account_index = randint(0, accounts - 1)
+            word = WORDS[lid % len(WORDS)]
+            lead = (
+                lid,
+                created,
+                changed_at or created,
+                FIRST[lid % len(FIRST)],
+                f"{LAST[lid % len(LAST)]} {lid}",
+                f"lead{lid}@example.ch",
+                "+41 22 000 00 00",
+                f"{word} {TRADES[lid % len(TRADES)]} {lid} SA",
+                "Responsable technique",
+                SOURCES[lid % len(SOURCES)] if partner is None else "partner",
+                "bp" if partner else "rs",
+                partner,
+                owner,
+                status,
+                changed_at,
+                "Pas de projet à court terme" if status == "disqualified" else "",
+                "",
+                "",
+                lid % 2 == 0,
+                lid % 3 == 0,
+                lid % 4 != 0,
+                lid % 5 == 0,
+                status in ("mql", "converted"),
+                status in ("mql", "converted"),
+                converted,
+                "",
+                PARTNERS + 1 + account_index if converted else None,
+                2 * account_index + 1 if converted else None,
+                randint(1, n) if converted else None,
+                changed_at if converted else None,
+                None,
+            )
+            change = None
+            if status != "new":
+                sid += 1
+                change = (sid, lid, "new", status, changed_at, owner)
+            yield lead, change
+
+
+# --------------------------------------------------------------------------- build
+
+
+def _split(items: Iterator[tuple], sinks: list[list]) -> Iterator[tuple]:
+    """Yields the first element of each item and keeps the others for later tables."""
+    for first, *rest in items:
+        for sink, value in zip(sinks, rest, strict=True):
+            if isinstance(value, list):
+                sink.extend(value)
+            elif value is not None:
+                sink.append(value)
+        yield first
+
+
+def build(n: int, *, reset: bool = False, seed: int = 42, log=print) -> dict:
+    """Fill the database with the dataset of ``n`` deals; returns row counts and timings."""
+    from accounts.models import Account, Contact, Partner, PartnerTarget
+    from activities.models import Activity
+    from climcrm.models import User
+    from leads.models import Lead, LeadStatusChange
+    from opportunities.models import LossReason, Opportunity, OpportunityHistory, StageSetting
+    from pipeline_reviews.models import Review
+
+    started = time.monotonic()
+    pg = connection.vendor == "postgresql"
+    if not is_empty() and not reset:
+        raise RuntimeError(
+            "The database already holds CRM data: use an empty database, or --reset to "
+            "empty the CRM tables first."
+        )
+    now = timezone.now().replace(microsecond=0)
+    groups = {}
+    for role in ("sales_rep", "sales_manager", "channel_manager", "partner_user", "admin"):
+        groups[role] = Group.objects.get_or_create(name=role)[0].pk
+    if not LossReason.objects.exists():
+        LossReason.objects.create(code="price", label_en="Price", label_fr="Prix")
+    loss_reasons = list(LossReason.objects.filter(is_active=True).values_list("pk", flat=True))
+    stage_defaults = dict(FALLBACK_DEFAULTS)
+    for setting in StageSetting.objects.all():
+        stage_defaults[setting.stage] = (
+            setting.default_probability,
+            setting.default_forecast_category,
+        )
+    plan = Plan(n=n, now=now, seed=seed)
+    gen = Generator(plan, groups, loss_reasons, stage_defaults)
+    loader = Loader(now, log)
+    big = [
+        m._meta.db_table
+        for m in (
+            Account,
+            Contact,
+            Opportunity,
+            OpportunityHistory,
+            Activity,
+            Lead,
+            LeadStatusChange,
+        )
+    ]
+    with transaction.atomic():
+        if reset:
+            log("emptying the CRM tables")
+            reset_tables()
+        dropped = None
+        if pg:
+            with connection.cursor() as cursor:
+                cursor.execute("SET LOCAL synchronous_commit = off")
+                cursor.execute("SET LOCAL maintenance_work_mem = '512MB'")
+                cursor.execute("SAVEPOINT bench_role")
+                try:
+                    # Foreign-key triggers off for this transaction: the rows are built
+                    # consistent, and checking 12 million references one by one is slow.
+                    cursor.execute("SET LOCAL session_replication_role = replica")
+                    cursor.execute("RELEASE SAVEPOINT bench_role")
+                except Exception:  # noqa: BLE001 - not a superuser: keep the checks
+                    cursor.execute("ROLLBACK TO SAVEPOINT bench_role")
+            dropped = DroppedIndexes.drop(big)
+        loader.load(User, gen.USER_COLUMNS, gen.user_rows())
+        loader.load(User.groups.through, ["id", "user_id", "group_id"], gen.user_group_rows())
+        loader.load(Account, gen.ACCOUNT_COLUMNS, gen.account_rows())
+        loader.load(Contact, gen.CONTACT_COLUMNS, gen.contact_rows())
+        loader.load(Partner, gen.PARTNER_COLUMNS, gen.partner_rows())
+        loader.load(PartnerTarget, gen.TARGET_COLUMNS, gen.target_rows())
+        loader.load(Review, gen.REVIEW_COLUMNS + gen.REVIEW_TIMES, gen.review_rows())
+        # Deals stream into COPY while their history and activities are kept in memory
+        # as tuples (about 1 GB at a million deals) for the next two COPYs.
+        history: list[tuple] = []
+        activities: list[tuple] = []
+        loader.load(
+            Opportunity, gen.OPPORTUNITY_COLUMNS, _split(gen.deals(), [history, activities])
+        )
+        loader.load(OpportunityHistory, gen.HISTORY_COLUMNS, history)
+        del history
+        loader.load(Activity, gen.ACTIVITY_COLUMNS, activities)
+        del activities
+        changes: list[tuple] = []
+        loader.load(Lead, gen.LEAD_COLUMNS, _split(gen.leads(), [changes]))
+        loader.load(LeadStatusChange, gen.STATUS_CHANGE_COLUMNS, changes)
+        del changes
+        if dropped is not None:
+            dropped.rebuild(log)
+            with connection.cursor() as cursor:
+                cursor.execute("SET LOCAL session_replication_role = origin")
+        with connection.cursor() as cursor:
+            loaded = [
+                User,
+                User.groups.through,
+                Account,
+                Contact,
+                Partner,
+                PartnerTarget,
+                Review,
+                Opportunity,
+                OpportunityHistory,
+                Activity,
+                Lead,
+                LeadStatusChange,
+            ]
+            for sql in connection.ops.sequence_reset_sql(no_style(), loaded):
+                cursor.execute(sql)
+    analyse_started = time.monotonic()
+    with connection.cursor() as cursor:
+        if pg and not connection.in_atomic_block:
+            for table in loader.counts:
+                cursor.execute(f"VACUUM (ANALYZE) {connection.ops.quote_name(table)}")
+        else:
+            cursor.execute("ANALYZE")
+    log(f"vacuum/analyse in {time.monotonic() - analyse_started:.1f} s")
+    total = time.monotonic() - started
+    log(f"dataset of {n:,} deals built in {total:.1f} s")
+    return {"size": n, "rows": dict(loader.counts), "seconds": round(total, 1)}

@@ -1,0 +1,508 @@
+"""Server-side timings of the main pages over the current database.
+
+Each page is requested in-process through Django's test client, logged in as the user a
+real visit would have (manager, rep or partner user), a few times to warm up and then
+``requests`` times. For every page: median and 95th percentile of the wall time, the number
+of SQL queries and the time spent in them (``connection.execute_wrapper``). The floor page
+(``healthz`` with a session: session, user and one ``SELECT 1``) gives the cost of the
+stack itself in the same run.
+
+Pages are found by URL name; a page whose name does not resolve is reported as "not
+available", so the suite covers new pages as soon as their URL exists.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import statistics
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import django
+from django.conf import settings
+from django.db import connection
+from django.urls import NoReverseMatch, reverse
+from django.utils import timezone
+
+from bench.dataset import size_label
+
+RESULTS_DIR = Path(__file__).resolve().parent / "results"
+LATEST_MD = Path(__file__).resolve().parent / "latest.md"
+
+
+@dataclass(frozen=True)
+class Page:
+    key: str
+    label: str
+    url_names: tuple[str, ...]
+    user: str = "manager"  # manager | rep | partner | channel
+    query: tuple[tuple[str, str], ...] = ()
+    target: str = ""  # which object the URL takes: account | deal | review | lead | partner
+
+
+# The pages of the suite, in report order. ``{rep}``/``{partner}``/``{year}``/``{quarter}``
+# in query values are filled from the dataset.
+PAGES: tuple[Page, ...] = (
+    Page("floor", "floor (healthz, logged in)", ("healthz",)),
+    Page("dashboard", "dashboard (rep)", ("dashboard",), user="rep"),
+    Page("opp_list", "opportunity list", ("opportunities:list",)),
+    Page(
+        "opp_list_filtered",
+        "opportunity list, filtered (stage + owner)",
+        ("opportunities:list",),
+        query=(("stage", "proposal"), ("stage", "negotiation"), ("owner", "{rep}")),
+    ),
+    Page(
+        "opp_list_partner",
+        "opportunity list (partner user)",
+        ("opportunities:list",),
+        user="partner",
+    ),
+    Page("opp_detail", "opportunity detail", ("opportunities:detail",), target="deal"),
+    Page("kanban", "kanban", ("opportunities:kanban", "opportunities:board")),
+    Page(
+        "kanban_filtered",
+        "kanban, filtered (owner)",
+        ("opportunities:kanban", "opportunities:board"),
+        query=(("owner", "{rep}"),),
+    ),
+    Page(
+        "forecast",
+        "forecast (quarter)",
+        ("forecasting:forecast", "forecasting:index", "forecasting:quarter"),
+        query=(("period", "quarter"),),
+    ),
+    Page("metrics", "metrics", ("forecasting:metrics", "forecasting:pipeline-metrics")),
+    Page(
+        "changes",
+        "what changed",
+        ("forecasting:changes", "forecasting:what-changed", "forecasting:what_changed"),
+    ),
+    Page(
+        "review",
+        "partner review screen",
+        ("pipeline_reviews:detail", "pipeline_reviews:review", "pipeline_reviews:meeting"),
+        user="channel",
+        target="review",
+    ),
+    Page("lead_list", "lead list", ("leads:list",)),
+    Page("account_detail", "account detail", ("accounts:detail",), target="account"),
+    Page("portal", "partner portal (partner user)", ("partners:portal",), user="partner"),
+    Page(
+        "tasks",
+        "my tasks (rep)",
+        ("activities:my-tasks", "activities:tasks", "activities:list"),
+        user="rep",
+    ),
+)
+
+
+@dataclass
+class Result:
+    key: str
+    label: str
+    url: str = ""
+    user: str = ""
+    status: int | None = None
+    available: bool = True
+    queries: int | None = None
+    queries_min: int | None = None
+    median_ms: float | None = None
+    p95_ms: float | None = None
+    sql_median_ms: float | None = None
+    sql_share: float | None = None
+    bytes: int | None = None
+    ratio_10k: float | None = None
+    note: str = ""
+    samples_ms: list[float] = field(default_factory=list)
+
+
+class SqlMeter:
+    """Counts queries and the time they take, for the block it wraps around."""
+
+    def __init__(self):
+        self.count = 0
+        self.seconds = 0.0
+
+    def __call__(self, execute, sql, params, many, context):
+        started = time.perf_counter()
+        try:
+            return execute(sql, params, many, context)
+        finally:
+            self.seconds += time.perf_counter() - started
+            self.count += 1
+
+
+def percentile(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    if not ordered:
+        return 0.0
+    rank = (len(ordered) - 1) * p
+    low = int(rank)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (rank - low)
+
+
+# --------------------------------------------------------------------------- context
+
+
+def bench_users() -> dict:
+    """The users the pages are measured as: manager, rep, partner user, channel manager."""
+    from climcrm.models import User
+
+    def pick(username: str, group: str, **extra):
+        user = User.objects.filter(username=username, is_active=True).first()
+        if user is None:
+            user = (
+                User.objects.filter(groups__name=group, is_active=True, **extra)
+                .order_by("pk")
+                .first()
+            )
+        return user
+
+    return {
+        "manager": pick("manager", "sales_manager"),
+        "rep": pick("rep", "sales_rep"),
+        "partner": pick("partner_a", "partner_user", partner__isnull=False),
+        "channel": pick("channel", "channel_manager"),
+    }
+
+
+def bench_targets(users: dict) -> dict:
+    """Objects of constant shape at every size: the account with the most deals, an open deal
+    with a long history, the partner user's current review."""
+    from django.db.models import Count
+
+    from accounts.models import Account
+    from leads.models import Lead
+    from opportunities.models import Opportunity
+    from pipeline_reviews.models import Review
+
+    targets = {}
+    account = (
+        Account.objects.filter(partner__isnull=True)
+        .annotate(n=Count("opportunities"))
+        .order_by("-n", "pk")
+        .values_list("pk", flat=True)
+        .first()
+    )
+    targets["account"] = account
+    deal = (
+        Opportunity.objects.filter(closed_at__isnull=True)
+        .order_by("-version", "pk")
+        .values_list("pk", flat=True)
+        .first()
+    )
+    targets["deal"] = deal
+    partner = users.get("partner")
+    partner_id = getattr(partner, "partner_id", None)
+    reviews = Review.objects.order_by("-period_start", "-pk")
+    if partner_id:
+        reviews = reviews.filter(partner_id=partner_id)
+    targets["review"] = reviews.values_list("pk", flat=True).first()
+    targets["lead"] = Lead.objects.order_by("-pk").values_list("pk", flat=True).first()
+    targets["partner"] = partner_id
+    return targets
+
+
+def resolve(page: Page, users: dict, targets: dict) -> tuple[str | None, str]:
+    """The page's URL, or None and why it cannot be measured."""
+    args = []
+    if page.target:
+        obj = targets.get(page.target)
+        if obj is None:
+            return None, f"no {page.target} in the database"
+        args = [obj]
+    url = None
+    for name in page.url_names:
+        try:
+            url = reverse(name, args=args)
+            break
+        except NoReverseMatch:
+            continue
+    if url is None:
+        return None, "not available"
+    if page.query:
+        today = timezone.localdate()
+        values = {
+            "rep": getattr(users.get("rep"), "pk", ""),
+            "partner": targets.get("partner") or "",
+            "year": today.year,
+            "quarter": (today.month - 1) // 3 + 1,
+        }
+        from urllib.parse import urlencode
+
+        url += "?" + urlencode([(k, v.format(**values)) for k, v in page.query])
+    return url, ""
+
+
+def dataset_size() -> int:
+    from opportunities.models import Opportunity
+
+    return Opportunity.objects.count()
+
+
+def machine() -> dict:
+    info = {
+        "python": sys.version.split()[0],
+        "django": django.get_version(),
+        "platform": platform.platform(),
+        "cpus": os.cpu_count(),
+        "database": connection.vendor,
+        "debug": settings.DEBUG,
+    }
+    try:
+        with open("/proc/cpuinfo") as fh:
+            for line in fh:
+                if line.startswith("model name"):
+                    info["cpu"] = line.split(":", 1)[1].strip()
+                    break
+        with open("/proc/meminfo") as fh:
+            info["memory_gb"] = round(int(fh.readline().split()[1]) / 1024 / 1024, 1)
+    except OSError:
+        pass
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SHOW server_version")
+            info["postgresql"] = cursor.fetchone()[0]
+            cursor.execute("SHOW shared_buffers")
+            info["shared_buffers"] = cursor.fetchone()[0]
+    return info
+
+
+# --------------------------------------------------------------------------- measuring
+
+
+def measure_page(client, url: str, *, warmup: int, requests: int) -> Result:
+    from django.contrib.auth.models import AnonymousUser  # noqa: F401 - Django ready
+
+    result = Result(key="", label="", url=url)
+    host = _host()
+    for _ in range(warmup):
+        client.get(url, secure=True, HTTP_HOST=host)
+    samples, sql_samples, counts = [], [], []
+    total_sql = total = 0.0
+    status = None
+    size = 0
+    for _ in range(requests):
+        meter = SqlMeter()
+        with connection.execute_wrapper(meter):
+            started = time.perf_counter()
+            response = client.get(url, secure=True, HTTP_HOST=host)
+            if getattr(response, "streaming", False):
+                size = sum(len(chunk) for chunk in response.streaming_content)
+            else:
+                size = len(response.content)
+            elapsed = time.perf_counter() - started
+        status = response.status_code
+        samples.append(elapsed * 1000)
+        sql_samples.append(meter.seconds * 1000)
+        counts.append(meter.count)
+        total += elapsed
+        total_sql += meter.seconds
+    result.status = status
+    result.bytes = size
+    result.queries = max(counts)
+    result.queries_min = min(counts)
+    result.median_ms = round(statistics.median(samples), 2)
+    result.p95_ms = round(percentile(samples, 0.95), 2)
+    result.sql_median_ms = round(statistics.median(sql_samples), 2)
+    result.sql_share = round(total_sql / total, 3) if total else 0.0
+    result.samples_ms = [round(s, 2) for s in samples]
+    return result
+
+
+def _host() -> str:
+    for host in settings.ALLOWED_HOSTS:
+        if host and "*" not in host and not host.startswith("."):
+            return host
+    return "127.0.0.1"
+
+
+def run(
+    *,
+    requests: int = 20,
+    warmup: int = 3,
+    only: list[str] | None = None,
+    log=print,
+) -> dict:
+    import logging
+
+    from django.test import Client
+
+    # A failing page shows as its HTTP status in the table, not as 20 tracebacks.
+    request_logger = logging.getLogger("django.request")
+    previous_level = request_logger.level
+    request_logger.setLevel(logging.CRITICAL)
+    try:
+        return _run(Client, requests=requests, warmup=warmup, only=only, log=log)
+    finally:
+        request_logger.setLevel(previous_level)
+
+
+def _run(Client, *, requests: int, warmup: int, only: list[str] | None, log) -> dict:
+    users = bench_users()
+    targets = bench_targets(users)
+    n = dataset_size()
+    label = size_label(n)
+    baseline = load_result("10k")
+    base_medians = {p["key"]: p.get("median_ms") for p in (baseline or {}).get("pages", [])}
+    clients = {}
+    results = []
+    for page in PAGES:
+        if only and page.key not in only:
+            continue
+        url, why = resolve(page, users, targets)
+        user = users.get(page.user)
+        if url is not None and user is None:
+            url, why = None, f"no {page.user} user"
+        if url is None:
+            log(f"  {page.label}: {why}")
+            results.append(Result(page.key, page.label, available=False, note=why))
+            continue
+        if page.user not in clients:
+            client = Client(raise_request_exception=False)
+            client.force_login(user)
+            clients[page.user] = client
+        result = measure_page(clients[page.user], url, warmup=warmup, requests=requests)
+        result.key, result.label, result.user = page.key, page.label, user.username
+        if result.status != 200:
+            result.note = f"HTTP {result.status}"
+        base = base_medians.get(page.key)
+        if base and result.median_ms is not None:
+            result.ratio_10k = round(result.median_ms / base, 2)
+        log(
+            f"  {page.label}: {result.queries} queries, median {result.median_ms} ms, "
+            f"p95 {result.p95_ms} ms, SQL {result.sql_share:.0%}"
+            + (f" ({result.note})" if result.note else "")
+        )
+        results.append(result)
+    return {
+        "size": label,
+        "opportunities": n,
+        "requests": requests,
+        "warmup": warmup,
+        "at": timezone.now().isoformat(timespec="seconds"),
+        "machine": machine(),
+        "targets": targets,
+        "pages": [asdict(r) for r in results],
+    }
+
+
+# --------------------------------------------------------------------------- reporting
+
+
+def result_path(label: str, suffix: str = "", directory: Path | None = None) -> Path:
+    return (directory or RESULTS_DIR) / f"{label}{suffix}.json"
+
+
+def load_result(label: str, suffix: str = "", directory: Path | None = None) -> dict | None:
+    path = result_path(label, suffix, directory)
+    if not path.exists():
+        return None
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def save_result(data: dict, suffix: str = "", directory: Path | None = None) -> Path:
+    path = result_path(data["size"], suffix, directory)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(data, indent=2, default=str))
+    return path
+
+
+def _fmt(value, pattern="{:.1f}", empty="–"):
+    return empty if value is None else pattern.format(value)
+
+
+def markdown_table(runs: list[dict]) -> str:
+    """One table over one or several sizes: page, size, queries, median, p95, SQL share,
+    ratio to 10k."""
+    lines = [
+        "| page | size | queries | median ms | p95 ms | SQL share | × 10k | note |",
+        "|---|---:|---:|---:|---:|---:|---:|---|",
+    ]
+    keys = []
+    for data in runs:
+        for page in data["pages"]:
+            if page["key"] not in keys:
+                keys.append(page["key"])
+    for key in keys:
+        for data in runs:
+            page = next((p for p in data["pages"] if p["key"] == key), None)
+            if page is None:
+                continue
+            if not page.get("available", True):
+                lines.append(
+                    f"| {page['label']} | {data['size']} | | | | | | {page.get('note', '')} |"
+                )
+                continue
+            queries = page["queries"]
+            if page.get("queries_min") not in (None, queries):
+                queries = f"{page['queries_min']}–{queries}"
+            lines.append(
+                f"| {page['label']} | {data['size']} | {queries} | {_fmt(page['median_ms'])} | "
+                f"{_fmt(page['p95_ms'])} | {_fmt(page['sql_share'], '{:.0%}')} | "
+                f"{_fmt(page.get('ratio_10k'), '{:.2f}')} | {page.get('note', '')} |"
+            )
+    return "\n".join(lines)
+
+
+def load_table(runs: list[dict]) -> str:
+    lines = [
+        "| page | size | req/s | p50 ms | p90 ms | p99 ms | max ms | requests | errors |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for data in runs:
+        for page in data["pages"]:
+            if not page.get("available", True) or page.get("rps") is None:
+                lines.append(
+                    f"| {page['label']} | {data['size']} | | | | | | | {page.get('note', '')} |"
+                )
+                continue
+            lines.append(
+                f"| {page['label']} | {data['size']} | {page['rps']:.1f} | "
+                f"{_fmt(page['p50_ms'])} | {_fmt(page['p90_ms'])} | {_fmt(page['p99_ms'])} | "
+                f"{_fmt(page['max_ms'])} | {page['requests']} | {page['errors']} |"
+            )
+    return "\n".join(lines)
+
+
+def summary(directory: Path | None = None) -> str:
+    """Every saved run (in-process and load), smallest size first, as markdown."""
+    directory = directory or RESULTS_DIR
+    runs, loads = [], []
+    for path in sorted(directory.glob("*.json")):
+        try:
+            data = json.loads(path.read_text())
+        except (OSError, ValueError):
+            continue
+        (loads if path.stem.endswith("-load") else runs).append(data)
+    runs.sort(key=lambda d: d.get("opportunities", 0))
+    loads.sort(key=lambda d: d.get("opportunities", 0))
+    parts = []
+    if runs:
+        info = runs[-1].get("machine", {})
+        parts.append(
+            f"Machine: {info.get('cpu', '?')}, {info.get('cpus', '?')} cores, "
+            f"{info.get('memory_gb', '?')} GB; PostgreSQL {info.get('postgresql', '?')} "
+            f"(shared_buffers {info.get('shared_buffers', '?')}); Python {info.get('python')}, "
+            f"Django {info.get('django')}; DEBUG {'on' if info.get('debug') else 'off'}. "
+            f"{runs[-1].get('requests')} requests per page after {runs[-1].get('warmup')} "
+            "warm-up requests, in-process (Django test client)."
+        )
+        parts.append(markdown_table(runs))
+    if loads:
+        info = loads[-1]
+        parts.append(
+            f"Under load: gunicorn {info.get('workers')} workers × {info.get('threads')} threads, "
+            f"wrk {info.get('connections')} connections for {info.get('duration')} s per page."
+        )
+        parts.append(load_table(loads))
+    return "\n\n".join(parts) + "\n"

@@ -1,0 +1,88 @@
+"""The benchmark commands work end to end on a tiny dataset (SQLite and PostgreSQL)."""
+
+import json
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.db.models import Count, Max, Q
+
+from accounts.models import Account, Contact, Partner
+from activities.models import Activity
+from climcrm.models import User
+from leads.models import Lead
+from opportunities.models import Opportunity, OpportunityHistory
+
+pytestmark = pytest.mark.django_db
+
+
+def test_build_dataset_makes_consistent_history_and_refuses_a_filled_database():
+    call_command("build_dataset", size="50", verbosity=0)
+
+    assert Opportunity.objects.count() == 50
+    assert Account.objects.count() == 10 + 20
+    assert Contact.objects.count() == 20
+    assert Lead.objects.count() == 100
+    assert Activity.objects.count() == 150
+    assert Partner.objects.count() == 20
+    assert User.objects.count() == 50
+    assert User.objects.filter(partner__isnull=False, groups__name="partner_user").count() >= 3
+    manager = User.objects.get(username="manager")
+    assert manager.check_password("climcrm-demo")
+    assert manager.groups.filter(name="sales_manager").exists()
+
+    per_deal = Opportunity.objects.annotate(
+        rows=Count("history"),
+        last=Max("history__version"),
+        current=Count("history", filter=Q(history__valid_until__isnull=True)),
+    )
+    for deal in per_deal:
+        assert deal.current == 1
+        assert deal.rows == deal.last == deal.version
+        rows = list(deal.history.order_by("version"))
+        assert [r.version for r in rows] == list(range(1, deal.version + 1))
+        assert rows[0].is_creation and rows[0].prev_stage == ""
+        for before, after in zip(rows, rows[1:], strict=False):
+            assert before.valid_until == after.changed_at
+            assert after.prev_stage == before.stage
+            assert after.prev_amount == before.amount
+            assert after.prev_close_date == before.close_date
+        assert (rows[-1].stage, rows[-1].amount, rows[-1].close_date) == (
+            deal.stage,
+            deal.amount,
+            deal.close_date,
+        )
+    assert 3 * 50 <= OpportunityHistory.objects.count() <= 7 * 50
+
+    with pytest.raises(CommandError, match="--reset"):
+        call_command("build_dataset", size="50", verbosity=0)
+    call_command("build_dataset", size="20", reset=True, verbosity=0)
+    assert Opportunity.objects.count() == 20
+    assert User.objects.count() == 50
+
+
+def test_bench_pages_measures_the_floor_page_and_writes_json(tmp_path, capsys):
+    call_command("build_dataset", size="50", verbosity=0)
+
+    call_command("bench_pages", requests=2, warmup=0, output_dir=str(tmp_path))
+
+    data = json.loads((tmp_path / "50.json").read_text())
+    assert data["opportunities"] == 50
+    pages = {page["key"]: page for page in data["pages"]}
+    floor = pages["floor"]
+    assert floor["status"] == 200
+    assert len(floor["samples_ms"]) == 2
+    assert 1 <= floor["queries"] <= 5
+    assert 0 < floor["sql_share"] <= 1
+    measured = [p for p in pages.values() if p["available"]]
+    assert all(p["median_ms"] > 0 and p["queries"] >= 1 for p in measured)
+    output = capsys.readouterr().out
+    assert "| page | size | queries | median ms | p95 ms | SQL share | × 10k |" in output
+
+    call_command("bench_pages", summary=True, output_dir=str(tmp_path))
+    assert "floor (healthz, logged in)" in capsys.readouterr().out
+    assert "floor (healthz, logged in)" in (tmp_path / "latest.md").read_text()
+
+
+def test_bench_pages_rejects_an_unknown_page(tmp_path):
+    with pytest.raises(CommandError, match="Unknown page"):
+        call_command("bench_pages", page=["nope"], output_dir=str(tmp_path))
