@@ -1,4 +1,5 @@
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -14,6 +15,11 @@ class ReviewStatus(models.TextChoices):
     CLOSED = "closed", _("Closed")
 
 
+class ReviewFormat(models.TextChoices):
+    CALL = "call", _("Call")
+    MEETING = "meeting", _("Meeting")
+
+
 class Review(models.Model):
     kind = models.CharField(_("kind"), max_length=20, choices=ReviewKind.choices)
     partner = models.ForeignKey(
@@ -24,6 +30,7 @@ class Review(models.Model):
         on_delete=models.PROTECT,
         related_name="reviews",
     )
+    # First day of the month (monthly reviews) or of the quarter (quarterly) reviewed.
     period_start = models.DateField(_("period"))
     status = models.CharField(
         _("status"), max_length=10, choices=ReviewStatus.choices, default=ReviewStatus.DRAFT
@@ -37,12 +44,282 @@ class Review(models.Model):
     )
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     closed_at = models.DateTimeField(_("closed"), null=True, blank=True)
+    closed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("closed by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    format = models.CharField(
+        _("format"), max_length=10, choices=ReviewFormat.choices, default=ReviewFormat.CALL
+    )
+    attendees = models.ManyToManyField(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("attendees"),
+        blank=True,
+        related_name="attended_reviews",
+    )
+    commit_amount = models.DecimalField(
+        _("new commit"), max_digits=14, decimal_places=2, null=True, blank=True
+    )
+    commit_note = models.TextField(_("commit note"), blank=True)
+    notes = models.TextField(_("notes"), blank=True)
 
     class Meta:
         verbose_name = _("review")
         verbose_name_plural = _("reviews")
         ordering = ["-period_start", "-id"]
-        indexes = [models.Index(fields=["partner", "kind", "period_start"], name="review_partner")]
+        indexes = [
+            models.Index(fields=["partner", "kind", "period_start"], name="review_partner"),
+            models.Index(fields=["kind", "status", "period_start"], name="review_kind_status"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(kind="channel_manager") | models.Q(partner__isnull=False),
+                name="review_partner_required",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(status="draft", closed_at__isnull=True)
+                | models.Q(status="closed", closed_at__isnull=False),
+                name="review_closed_at_iff_closed",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(commit_amount__isnull=True) | models.Q(commit_amount__gte=0),
+                name="review_commit_non_negative",
+            ),
+            models.UniqueConstraint(
+                fields=["kind", "partner", "period_start"],
+                name="review_unique_partner_period",
+                condition=models.Q(partner__isnull=False),
+            ),
+            models.UniqueConstraint(
+                fields=["kind", "period_start"],
+                name="review_unique_cm_period",
+                condition=models.Q(partner__isnull=True),
+            ),
+        ]
 
     def __str__(self) -> str:
-        return f"{self.get_kind_display()} {self.partner or ''} {self.period_start:%Y-%m}"
+        return f"{self.get_kind_display()} {self.partner or ''} {self.period_start:%Y-%m}".replace(
+            "  ", " "
+        )
+
+    @property
+    def is_closed(self) -> bool:
+        return self.status == ReviewStatus.CLOSED
+
+    @property
+    def is_monthly(self) -> bool:
+        return self.kind == ReviewKind.MONTHLY_PARTNER
+
+    @property
+    def is_quarterly(self) -> bool:
+        return self.kind == ReviewKind.QUARTERLY
+
+    @property
+    def is_channel_manager_review(self) -> bool:
+        return self.kind == ReviewKind.CHANNEL_MANAGER
+
+    @property
+    def tag(self) -> str:
+        """The tag every deal change made during the review carries in its history."""
+        return f"review:{self.pk}"
+
+    @property
+    def quarter(self) -> int:
+        return (self.period_start.month - 1) // 3 + 1
+
+
+class ReviewSnapshot(models.Model):
+    """What the review saw when it was closed: written once, in the closing transaction.
+
+    ``data`` holds the summary by stage, every open deal's values, the commit and the
+    to-dos (or, for the other kinds, the figures computed for the review).
+    """
+
+    review = models.OneToOneField(
+        Review, verbose_name=_("review"), on_delete=models.CASCADE, related_name="snapshot"
+    )
+    taken_at = models.DateTimeField(_("taken at"))
+    data = models.JSONField(_("data"))
+
+    class Meta:
+        verbose_name = _("review snapshot")
+        verbose_name_plural = _("review snapshots")
+
+    def __str__(self) -> str:
+        return f"{self.review} @ {self.taken_at:%Y-%m-%d %H:%M}"
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            raise ValidationError(_("A review snapshot cannot be changed."))
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise ValidationError(_("A review snapshot cannot be deleted."))
+
+
+class RecapEmail(models.Model):
+    """The outbox: one recap per recipient, rendered at closing in their language.
+
+    ``sent_at`` is set once, under a row lock, in the transaction that sent it: a row is
+    never sent twice; a failed send keeps it pending for the next run of
+    ``send_review_recaps``.
+    """
+
+    review = models.ForeignKey(
+        Review, verbose_name=_("review"), on_delete=models.CASCADE, related_name="recaps"
+    )
+    recipient = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("recipient"),
+        null=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    email = models.EmailField(_("email"))
+    language = models.CharField(_("language"), max_length=8)
+    subject = models.CharField(_("subject"), max_length=255)
+    text_body = models.TextField(_("text"))
+    html_body = models.TextField(_("HTML"))
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    sent_at = models.DateTimeField(_("sent"), null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    last_error = models.CharField(_("last error"), max_length=500, blank=True)
+
+    class Meta:
+        verbose_name = _("recap email")
+        verbose_name_plural = _("recap emails")
+        ordering = ["review", "id"]
+        indexes = [
+            models.Index(
+                fields=["created_at"],
+                name="recap_pending",
+                condition=models.Q(sent_at__isnull=True),
+            )
+        ]
+        constraints = [
+            models.UniqueConstraint(fields=["review", "email"], name="recap_unique_recipient")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.review} → {self.email}"
+
+
+class PartnerReviewNote(models.Model):
+    """The channel-manager review's notes on one partner (kept with the review)."""
+
+    review = models.ForeignKey(
+        Review, verbose_name=_("review"), on_delete=models.CASCADE, related_name="partner_notes"
+    )
+    partner = models.ForeignKey(
+        "accounts.Partner", verbose_name=_("partner"), on_delete=models.CASCADE, related_name="+"
+    )
+    difficulties = models.TextField(_("difficulties"), blank=True)
+    progress_areas = models.TextField(_("areas of progress"), blank=True)
+    support_requested = models.TextField(_("support requested"), blank=True)
+    corrective_actions = models.TextField(_("corrective actions requested"), blank=True)
+
+    class Meta:
+        verbose_name = _("partner note")
+        verbose_name_plural = _("partner notes")
+        constraints = [
+            models.UniqueConstraint(fields=["review", "partner"], name="partner_note_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.review} / {self.partner}"
+
+
+class QuarterlyDetails(models.Model):
+    """The sections of the quarterly business review that are entered, not computed."""
+
+    review = models.OneToOneField(
+        Review, verbose_name=_("review"), on_delete=models.CASCADE, related_name="quarterly"
+    )
+    # 1. Training
+    training_last_quarter = models.TextField(_("training: last quarter"), blank=True)
+    training_gap = models.TextField(_("training: gap against the business plan"), blank=True)
+    registrations_sales = models.PositiveSmallIntegerField(
+        _("registrations: salespeople"), default=0
+    )
+    registrations_consultants = models.PositiveSmallIntegerField(
+        _("registrations: consultants"), default=0
+    )
+    registrations_telemarketers = models.PositiveSmallIntegerField(
+        _("registrations: telemarketers"), default=0
+    )
+    # 2. Marketing (planned actions are MarketingAction rows)
+    marketing_last_quarter = models.TextField(_("marketing: last quarter"), blank=True)
+    marketing_gap = models.TextField(_("marketing: gap against the business plan"), blank=True)
+    # 3. Contract
+    contract = models.TextField(_("contract"), blank=True)
+    business_plan = models.TextField(_("business plan"), blank=True)
+    payment_status = models.TextField(_("payment status"), blank=True)
+    process_compliance = models.TextField(
+        _("process compliance (leads declared, reviews held)"), blank=True
+    )
+    sales_administration = models.TextField(_("sales administration (contracts…)"), blank=True)
+    # 4. Business analysis: the figures are computed; these are the entered parts.
+    share_of_partner_business = models.PositiveSmallIntegerField(
+        _("share of the partner's whole business (%)"), null=True, blank=True
+    )
+    sales_motivation = models.TextField(_("motivation of the salespeople"), blank=True)
+    sales_skills = models.TextField(
+        _("sales skills (selling our solutions, qualification, proposals, demos, pricing)"),
+        blank=True,
+    )
+    support_days = models.DecimalField(
+        _("vendor support: days"), max_digits=6, decimal_places=1, null=True, blank=True
+    )
+    support_nature = models.TextField(_("vendor support: nature of the work"), blank=True)
+    # 5. After sales
+    satisfaction_installations = models.TextField(_("installations in progress"), blank=True)
+    satisfaction_architectures = models.TextField(_("qualification of architectures"), blank=True)
+    satisfaction_information = models.TextField(_("access to information"), blank=True)
+    satisfaction_support = models.TextField(_("access to support resources"), blank=True)
+    satisfaction_overall = models.TextField(_("overall assessment"), blank=True)
+    satisfaction_training_needs = models.TextField(_("training needs"), blank=True)
+    satisfaction_support_requests = models.TextField(
+        _("support requests from the partner"), blank=True
+    )
+    # 6 and 7
+    difficulties = models.TextField(_("difficulties met by the partner"), blank=True)
+    priorities = models.TextField(_("priorities and requests of the partner"), blank=True)
+
+    class Meta:
+        verbose_name = _("quarterly review details")
+        verbose_name_plural = _("quarterly review details")
+
+    def __str__(self) -> str:
+        return str(self.review)
+
+
+class MarketingAction(models.Model):
+    """A marketing action planned for the coming quarter in a quarterly review."""
+
+    review = models.ForeignKey(
+        Review,
+        verbose_name=_("review"),
+        on_delete=models.CASCADE,
+        related_name="marketing_actions",
+    )
+    action_type = models.CharField(_("type of action"), max_length=120)
+    budget = models.DecimalField(_("budget"), max_digits=12, decimal_places=2, default=0)
+    expected_leads = models.PositiveIntegerField(_("expected leads"), default=0)
+    resources = models.CharField(_("resources needed"), max_length=255, blank=True)
+
+    class Meta:
+        verbose_name = _("planned marketing action")
+        verbose_name_plural = _("planned marketing actions")
+        ordering = ["review", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(budget__gte=0), name="marketing_action_budget_non_negative"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.action_type

@@ -1,0 +1,45 @@
+"""The recap email of a monthly review: rendered per recipient, in their language."""
+
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives
+from django.template.loader import render_to_string
+from django.utils import translation
+from django.utils.translation import gettext as _
+
+from pipeline_reviews.models import RecapEmail, Review
+
+
+def render_recap(*, review: Review, data: dict, recipient) -> dict[str, str]:
+    """Subject, text and HTML of the recap for ``recipient`` (frozen in the outbox row)."""
+    from pipeline_reviews.selectors import hydrate
+
+    language = recipient.language if recipient.language in ("fr", "en") else "fr"
+    with translation.override(language):
+        context = {
+            "review": review,
+            "partner": review.partner,
+            "recap": hydrate(data),
+            "recipient": recipient,
+            "site_url": getattr(settings, "SITE_URL", ""),
+        }
+        subject = _("Pipeline review %(partner)s, %(period)s: recap") % {
+            "partner": review.partner,
+            "period": review.period_start.strftime("%m.%Y"),
+        }
+        return {
+            "subject": subject,
+            "text_body": render_to_string("emails/pipeline_reviews/recap.txt", context),
+            "html_body": render_to_string("emails/pipeline_reviews/recap.html", context),
+        }
+
+
+def build_message(row: RecapEmail) -> EmailMultiAlternatives:
+    message = EmailMultiAlternatives(
+        subject=row.subject,
+        body=row.text_body,
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        to=[row.email],
+        headers={"X-ClimCRM-Recap": str(row.pk)},
+    )
+    message.attach_alternative(row.html_body, "text/html")
+    return message

@@ -1,0 +1,690 @@
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django_htmx.http import HttpResponseClientRedirect, trigger_client_event
+
+from climcrm.roles import is_partner_user
+from climcrm.visibility import (
+    get_visible_or_404,
+    visible_leads,
+    visible_opportunities,
+    visible_partners,
+    visible_reviews,
+)
+from opportunities.models import CLOSED_STAGES
+from opportunities.services import StaleVersionError
+from pipeline_reviews import selectors, services
+from pipeline_reviews.forms import (
+    ArchiveFilterForm,
+    CommitForm,
+    DealReviewForm,
+    LeadReviewForm,
+    MarketingActionForm,
+    OutcomeForm,
+    PartnerNoteForm,
+    QuarterlyForm,
+    ReviewCreateForm,
+    ReviewSetupForm,
+    TodoForm,
+)
+from pipeline_reviews.models import PartnerReviewNote, Review, ReviewKind
+from pipeline_reviews.services import ReviewClosedError
+
+TEMPLATES = {
+    ReviewKind.MONTHLY_PARTNER: "pipeline_reviews/review_monthly.html",
+    ReviewKind.CHANNEL_MANAGER: "pipeline_reviews/review_channel_manager.html",
+    ReviewKind.QUARTERLY: "pipeline_reviews/review_quarterly.html",
+}
+
+
+# --- access ---------------------------------------------------------------------------
+
+
+def _get_review(request: HttpRequest, pk: int, *, write: bool = False) -> Review:
+    """The review if the user may see it (else 404); for writes, if they may run it."""
+    review = get_visible_or_404(
+        visible_reviews(request.user).select_related(
+            "partner__account", "partner__channel_manager", "created_by", "closed_by"
+        ),
+        pk=pk,
+    )
+    if is_partner_user(request.user) and review.kind == ReviewKind.CHANNEL_MANAGER:
+        raise Http404
+    if write:
+        if is_partner_user(request.user):
+            raise Http404
+        if not services.can_run_review(request.user, review):
+            raise PermissionDenied(_("You may not change this review."))
+    return review
+
+
+def _refused(request: HttpRequest, review: Review, text: str, status: int = 409) -> HttpResponse:
+    if request.htmx:
+        response = HttpResponse(status=status)
+        trigger_client_event(response, "toast", {"text": text, "kind": "error"})
+        return response
+    messages.error(request, text)
+    return redirect("pipeline_reviews:detail", review.pk)
+
+
+def _errors_text(exc: ValidationError) -> str:
+    if hasattr(exc, "message_dict"):
+        return " ".join(m for msgs in exc.message_dict.values() for m in msgs)
+    return " ".join(exc.messages)
+
+
+# --- archive and creation ---------------------------------------------------------------
+
+
+@require_GET
+def review_list(request: HttpRequest) -> HttpResponse:
+    form = ArchiveFilterForm(request.GET or None, user=request.user)
+    partner_id = kind = ""
+    if form.is_valid():
+        partner = form.cleaned_data.get("partner")
+        partner_id = partner.pk if partner else ""
+        kind = form.cleaned_data.get("kind") or ""
+    sort = request.GET.get("ordering") or "-period"
+    reviews = selectors.review_list(
+        user=request.user,
+        partner_id=partner_id,
+        kind=kind,
+        status=request.GET.get("status", ""),
+        sort=sort,
+    )
+    page = Paginator(reviews, 50).get_page(request.GET.get("page"))
+    context = {
+        "filter_form": form,
+        "page_obj": page,
+        "reviews": page.object_list,
+        "ordering": sort,
+        "can_create": not is_partner_user(request.user) and visible_partners(request.user).exists(),
+    }
+    template = "pipeline_reviews/review_list.html"
+    if request.htmx and not request.htmx.boosted:
+        template += "#review-table"
+    return render(request, template, context)
+
+
+@require_http_methods(["GET", "POST"])
+def review_create(request: HttpRequest) -> HttpResponse:
+    if is_partner_user(request.user):
+        raise Http404
+    form = ReviewCreateForm(request.POST or None, user=request.user, initial=request.GET.dict())
+    if request.method == "POST" and form.is_valid():
+        try:
+            review = services.review_create(
+                by=request.user,
+                kind=form.cleaned_data["kind"],
+                partner=form.cleaned_data.get("partner"),
+                period=form.cleaned_data["period"],
+                format=form.cleaned_data["format"],
+            )
+        except PermissionError as exc:
+            form.add_error(None, str(exc))
+        except ValidationError as exc:
+            for field, errors in exc.message_dict.items():
+                form.add_error(field if field in form.fields else None, errors)
+        else:
+            messages.success(request, _("Review created."))
+            return redirect("pipeline_reviews:detail", review.pk)
+    return render(request, "pipeline_reviews/review_create.html", {"form": form})
+
+
+# --- the review screen ------------------------------------------------------------------
+
+
+def _deal_panel_context(request, review: Review, *, position=None, deal_id=None, **extra) -> dict:
+    ids = selectors.open_deal_ids(user=request.user, review=review)
+    if deal_id is not None and deal_id in ids:
+        position = ids.index(deal_id) + 1
+    try:
+        position = int(position or 1)
+    except (TypeError, ValueError):
+        position = 1
+    position = max(1, min(position, len(ids))) if ids else 0
+    deal = None
+    if ids:
+        deal = selectors.deal_for_review(
+            user=request.user, review=review, deal_id=ids[position - 1]
+        )
+    context = {
+        "review": review,
+        "deal_count": len(ids),
+        "position": position,
+        "deal": deal,
+        "previous_position": position - 1 if position > 1 else None,
+        "next_position": position + 1 if position < len(ids) else None,
+        "can_edit": not review.is_closed,
+    }
+    if deal is not None:
+        context["deal_form"] = extra.pop("deal_form", None) or DealReviewForm.for_deal(deal)
+        context["todo_form"] = extra.pop("todo_form", None) or TodoForm(review=review)
+        context["deal_todos"] = selectors.deal_todos(
+            user=request.user, review=review, deal_id=deal.pk
+        )
+    context.update(extra)
+    return context
+
+
+def _monthly_context(request, review: Review) -> dict:
+    previous = selectors.previous_review(review)
+    since, until = selectors.review_window(review, previous)
+    leads = selectors.new_leads(user=request.user, review=review, since=since, until=until)
+    closed = selectors.closed_deals(user=request.user, review=review, since=since, until=until)
+    context = {
+        "previous": previous,
+        "since": since,
+        "lead_rows": [
+            (lead, LeadReviewForm(instance=lead, prefix=f"lead{lead.pk}")) for lead in leads
+        ],
+        "outcome_rows": [
+            (
+                deal,
+                OutcomeForm(
+                    instance=deal, initial={"version": deal.version}, prefix=f"deal{deal.pk}"
+                ),
+            )
+            for deal in closed
+        ],
+        "setup_form": ReviewSetupForm(
+            review=review,
+            initial={
+                "format": review.format,
+                "attendees": list(review.attendees.all()),
+                "notes": review.notes,
+            },
+        ),
+        **_pipeline_context(request, review, previous),
+        **_commit_context(request, review),
+        **_deal_panel_context(request, review, position=request.GET.get("position")),
+    }
+    return context
+
+
+def _pipeline_context(request, review: Review, previous=None) -> dict:
+    previous = previous if previous is not None else selectors.previous_review(review)
+    since, until = selectors.review_window(review, previous)
+    current = selectors.stage_summary(
+        selectors.partner_open_deals(user=request.user, partner_id=review.partner_id)
+    )
+    before = None
+    if previous is not None and hasattr(previous, "snapshot"):
+        before = previous.snapshot.data.get("by_stage")
+    won = selectors.won_between(
+        user=request.user, partner_id=review.partner_id, since=since, until=until
+    )
+    return {
+        "review": review,
+        "previous": previous,
+        "today": timezone.localdate(),
+        "pipeline_rows": selectors.compare_summaries(current, before),
+        "pipeline_totals": selectors.totals(current),
+        "previous_totals": selectors.totals(before) if before else None,
+        "carried_todos": selectors.carried_todos(
+            user=request.user, review=review, previous=previous
+        ),
+        "previous_commit": previous.commit_amount if previous else None,
+        "won_since_previous": won["total"],
+        "won_count": won["count"],
+    }
+
+
+def _commit_context(request, review: Review, form=None) -> dict:
+    proposed = selectors.proposed_commit(user=request.user, partner_id=review.partner_id)
+    return {
+        "review": review,
+        "proposed_commit": proposed,
+        "commit_form": form
+        or CommitForm(
+            initial={
+                "commit_amount": review.commit_amount
+                if review.commit_amount is not None
+                else proposed,
+                "commit_note": review.commit_note,
+            }
+        ),
+    }
+
+
+def _channel_manager_context(request, review: Review) -> dict:
+    data = selectors.review_recap(user=request.user, review=review)
+    notes = {note.partner_id: note for note in review.partner_notes.all()}
+    for manager in data["managers"]:
+        for partner in manager["partners"]:
+            note = notes.get(partner["id"]) or PartnerReviewNote(partner_id=partner["id"])
+            partner["note"] = note
+            partner["form"] = PartnerNoteForm(instance=note, prefix=f"p{partner['id']}")
+    return {"recap": data}
+
+
+def _quarterly_context(request, review: Review) -> dict:
+    details = getattr(review, "quarterly", None)
+    return {
+        "recap": selectors.review_recap(user=request.user, review=review),
+        "details": details,
+        "quarterly_form": QuarterlyForm(instance=details),
+        "marketing_actions": review.marketing_actions.all(),
+        "marketing_form": MarketingActionForm(),
+    }
+
+
+@require_GET
+def review_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    review = _get_review(request, pk)
+    if review.is_closed or is_partner_user(request.user):
+        return review_recap(request, pk)
+    context = {"review": review, "can_run": services.can_run_review(request.user, review)}
+    if review.is_monthly:
+        context.update(_monthly_context(request, review))
+    elif review.is_quarterly:
+        context.update(_quarterly_context(request, review))
+    else:
+        context.update(_channel_manager_context(request, review))
+    return render(request, TEMPLATES[review.kind], context)
+
+
+@require_GET
+def review_recap(request: HttpRequest, pk: int) -> HttpResponse:
+    review = _get_review(request, pk)
+    context = {
+        "review": review,
+        "recap": selectors.review_recap(user=request.user, review=review),
+        "attendees": review.attendees.all(),
+        "can_run": not is_partner_user(request.user)
+        and services.can_run_review(request.user, review),
+    }
+    if review.is_channel_manager_review:
+        notes = {note.partner_id: note for note in review.partner_notes.all()}
+        for manager in context["recap"]["managers"]:
+            for partner in manager["partners"]:
+                partner["note"] = notes.get(partner["id"])
+    if review.is_quarterly:
+        context["details"] = getattr(review, "quarterly", None)
+        context["marketing_actions"] = review.marketing_actions.all()
+    if review.is_monthly:
+        context["recap_emails"] = review.recaps.all() if not is_partner_user(request.user) else []
+    return render(request, "pipeline_reviews/review_recap.html", context)
+
+
+@require_POST
+def review_setup(request: HttpRequest, pk: int) -> HttpResponse:
+    review = _get_review(request, pk, write=True)
+    form = ReviewSetupForm(request.POST, review=review)
+    if not form.is_valid():
+        return _refused(request, review, _errors_text(ValidationError(form.errors)), status=422)
+    try:
+        services.review_update_setup(
+            review=review,
+            by=request.user,
+            format=form.cleaned_data["format"],
+            attendees=form.cleaned_data["attendees"],
+            notes=form.cleaned_data["notes"],
+        )
+    except ReviewClosedError as exc:
+        return _refused(request, review, str(exc))
+    except ValidationError as exc:
+        return _refused(request, review, _errors_text(exc), status=422)
+    messages.success(request, _("Review set up."))
+    return redirect("pipeline_reviews:detail", review.pk)
+
+
+@require_POST
+def review_lead(request: HttpRequest, pk: int, lead_pk: int) -> HttpResponse:
+    review = _get_review(request, pk, write=True)
+    lead = get_visible_or_404(
+        visible_leads(request.user).filter(partner_id=review.partner_id), pk=lead_pk
+    )
+    form = LeadReviewForm(request.POST, instance=lead, prefix=f"lead{lead.pk}")
+    status = 200
+    if form.is_valid():
+        try:
+            lead = services.review_lead_update(
+                review=review, by=request.user, lead=lead, changes=form.cleaned_data
+            )
+        except ReviewClosedError as exc:
+            return _refused(request, review, str(exc))
+        except PermissionError as exc:
+            return _refused(request, review, str(exc), status=403)
+        except Exception as exc:  # the lead service's own refusals (read-only lead…)
+            if (
+                not isinstance(exc, ValidationError)
+                and exc.__class__.__name__ != "LeadReadOnlyError"
+            ):
+                raise
+            form.add_error(
+                None, _errors_text(exc) if isinstance(exc, ValidationError) else str(exc)
+            )
+            status = 422
+        else:
+            form = LeadReviewForm(instance=lead, prefix=f"lead{lead.pk}")
+    else:
+        status = 422
+    if not request.htmx:
+        return redirect(reverse("pipeline_reviews:detail", args=[review.pk]) + "#leads")
+    response = render(
+        request,
+        "pipeline_reviews/review_monthly.html#lead-row",
+        {"review": review, "lead": lead, "form": form, "saved": status == 200},
+        status=200 if status == 200 else 422,
+    )
+    if status == 200:
+        trigger_client_event(response, "toast", {"text": _("Lead saved."), "kind": "success"})
+    return response
+
+
+@require_POST
+def review_outcome(request: HttpRequest, pk: int, deal_pk: int) -> HttpResponse:
+    review = _get_review(request, pk, write=True)
+    deal = get_visible_or_404(
+        visible_opportunities(request.user)
+        .filter(partner_id=review.partner_id, stage__in=CLOSED_STAGES)
+        .select_related("account", "loss_reason"),
+        pk=deal_pk,
+    )
+    form = OutcomeForm(request.POST, instance=deal, prefix=f"deal{deal.pk}")
+    status = 200
+    if form.is_valid():
+        changes = {name: form.cleaned_data[name] for name in services.OUTCOME_FIELDS}
+        try:
+            result = services.review_outcome_update(
+                review=review,
+                by=request.user,
+                deal=deal,
+                changes=changes,
+                expected_version=form.cleaned_data["version"],
+            )
+        except ReviewClosedError as exc:
+            return _refused(request, review, str(exc))
+        except (PermissionError, StaleVersionError) as exc:
+            deal.refresh_from_db()
+            form = OutcomeForm(
+                instance=deal, initial={"version": deal.version}, prefix=f"deal{deal.pk}"
+            )
+            form.add_error(None, str(exc))
+            status = 409
+        except ValidationError as exc:
+            form.add_error(None, _errors_text(exc))
+            status = 422
+        else:
+            deal = result.opportunity
+            form = OutcomeForm(
+                instance=deal, initial={"version": deal.version}, prefix=f"deal{deal.pk}"
+            )
+    else:
+        status = 422
+    if not request.htmx:
+        if status != 200:
+            messages.error(
+                request, " ".join(form.non_field_errors()) or _("Please correct the errors.")
+            )
+        return redirect(reverse("pipeline_reviews:detail", args=[review.pk]) + "#outcomes")
+    response = render(
+        request,
+        "pipeline_reviews/review_monthly.html#outcome-row",
+        {"review": review, "deal": deal, "form": form},
+        status=status,
+    )
+    if status == 200:
+        trigger_client_event(response, "toast", {"text": _("Deal saved."), "kind": "success"})
+    return response
+
+
+@require_GET
+def review_deal_panel(request: HttpRequest, pk: int) -> HttpResponse:
+    review = _get_review(request, pk, write=True)
+    if not request.htmx:
+        position = request.GET.get("position", "1")
+        return redirect(
+            reverse("pipeline_reviews:detail", args=[review.pk]) + f"?position={position}#deals"
+        )
+    context = _deal_panel_context(request, review, position=request.GET.get("position"))
+    return render(request, "pipeline_reviews/review_monthly.html#deal-panel", context)
+
+
+def _deal_panel_response(request, review, context, status=200, toast=None, changed=False):
+    if not request.htmx:
+        if toast and toast[1] == "error":
+            messages.error(request, toast[0])
+        elif toast:
+            messages.success(request, toast[0])
+        url = reverse("pipeline_reviews:detail", args=[review.pk])
+        return redirect(f"{url}?position={context.get('position') or 1}#deals")
+    response = render(
+        request, "pipeline_reviews/review_monthly.html#deal-panel", context, status=status
+    )
+    if toast:
+        trigger_client_event(response, "toast", {"text": toast[0], "kind": toast[1]})
+    if changed:
+        trigger_client_event(response, "review-pipeline-changed", {})
+    return response
+
+
+@require_POST
+def review_deal(request: HttpRequest, pk: int, deal_pk: int) -> HttpResponse:
+    review = _get_review(request, pk, write=True)
+    deal = get_visible_or_404(
+        visible_opportunities(request.user).filter(partner_id=review.partner_id), pk=deal_pk
+    )
+    form = DealReviewForm(request.POST)
+    if not form.is_valid():
+        context = _deal_panel_context(request, review, deal_id=deal.pk, deal_form=form)
+        return _deal_panel_response(
+            request, review, context, status=422, toast=(_("Please correct the errors."), "error")
+        )
+    try:
+        services.review_deal_update(
+            review=review,
+            by=request.user,
+            deal=deal,
+            changes=form.changes(),
+            expected_version=form.cleaned_data["version"],
+        )
+    except ReviewClosedError as exc:
+        return _refused(request, review, str(exc))
+    except (StaleVersionError, PermissionError) as exc:
+        deal.refresh_from_db()
+        fresh = DealReviewForm.for_deal(deal)
+        context = _deal_panel_context(
+            request, review, deal_id=deal.pk, deal_form=fresh, deal_error=str(exc)
+        )
+        return _deal_panel_response(request, review, context, status=409, toast=(str(exc), "error"))
+    except ValidationError as exc:
+        for field, errors in exc.message_dict.items():
+            form.add_error(field if field in form.fields else None, errors)
+        context = _deal_panel_context(request, review, deal_id=deal.pk, deal_form=form)
+        return _deal_panel_response(
+            request, review, context, status=422, toast=(_errors_text(exc), "error")
+        )
+    position = request.POST.get("position")
+    context = _deal_panel_context(request, review, deal_id=deal.pk, position=position)
+    return _deal_panel_response(
+        request, review, context, toast=(_("Deal saved."), "success"), changed=True
+    )
+
+
+@require_POST
+def review_todo(request: HttpRequest, pk: int, deal_pk: int) -> HttpResponse:
+    review = _get_review(request, pk, write=True)
+    deal = get_visible_or_404(
+        visible_opportunities(request.user).filter(partner_id=review.partner_id), pk=deal_pk
+    )
+    form = TodoForm(request.POST, review=review)
+    if not form.is_valid():
+        context = _deal_panel_context(request, review, deal_id=deal.pk, todo_form=form)
+        return _deal_panel_response(
+            request, review, context, status=422, toast=(_("Please correct the errors."), "error")
+        )
+    try:
+        services.review_todo_add(
+            review=review,
+            by=request.user,
+            deal=deal,
+            subject=form.cleaned_data["subject"],
+            assignee=form.cleaned_data["assignee"],
+            due_date=form.cleaned_data["due_date"],
+        )
+    except ReviewClosedError as exc:
+        return _refused(request, review, str(exc))
+    except PermissionError as exc:
+        return _refused(request, review, str(exc), status=403)
+    context = _deal_panel_context(request, review, deal_id=deal.pk)
+    return _deal_panel_response(request, review, context, toast=(_("To-do added."), "success"))
+
+
+@require_GET
+def review_section(request: HttpRequest, pk: int, name: str) -> HttpResponse:
+    review = _get_review(request, pk, write=True)
+    if not review.is_monthly or name not in ("pipeline", "commit"):
+        raise Http404
+    if not request.htmx:
+        return redirect(reverse("pipeline_reviews:detail", args=[review.pk]) + f"#{name}")
+    context = (
+        _pipeline_context(request, review)
+        if name == "pipeline"
+        else _commit_context(request, review)
+    )
+    context["can_edit"] = not review.is_closed
+    return render(request, f"pipeline_reviews/review_monthly.html#{name}", context)
+
+
+@require_POST
+def review_commit(request: HttpRequest, pk: int) -> HttpResponse:
+    review = _get_review(request, pk, write=True)
+    form = CommitForm(request.POST)
+    status = 200
+    if form.is_valid():
+        try:
+            review = services.review_commit_set(
+                review=review,
+                by=request.user,
+                amount=form.cleaned_data["commit_amount"],
+                note=form.cleaned_data["commit_note"],
+            )
+        except ReviewClosedError as exc:
+            return _refused(request, review, str(exc))
+        except ValidationError as exc:
+            form.add_error("commit_amount", _errors_text(exc))
+            status = 422
+        else:
+            form = None
+    else:
+        status = 422
+    if not request.htmx:
+        if status == 200:
+            messages.success(request, _("Commit saved."))
+        else:
+            messages.error(request, _("Please correct the errors."))
+        return redirect(reverse("pipeline_reviews:detail", args=[review.pk]) + "#commit")
+    context = _commit_context(request, review, form=form)
+    context["can_edit"] = True
+    context["saved"] = status == 200
+    response = render(
+        request, "pipeline_reviews/review_monthly.html#commit", context, status=status
+    )
+    if status == 200:
+        trigger_client_event(response, "toast", {"text": _("Commit saved."), "kind": "success"})
+    return response
+
+
+@require_POST
+def review_close(request: HttpRequest, pk: int) -> HttpResponse:
+    review = _get_review(request, pk, write=True)
+    try:
+        services.review_close(review=review, by=request.user)
+    except ReviewClosedError as exc:
+        return _refused(request, review, str(exc))
+    messages.success(
+        request, _("Review closed: the snapshot is frozen and the recap is on its way.")
+    )
+    url = reverse("pipeline_reviews:recap", args=[review.pk])
+    if request.htmx:
+        return HttpResponseClientRedirect(url)
+    return redirect(url)
+
+
+@require_POST
+def review_partner_note(request: HttpRequest, pk: int, partner_pk: int) -> HttpResponse:
+    review = _get_review(request, pk, write=True)
+    partner = get_visible_or_404(visible_partners(request.user), pk=partner_pk)
+    form = PartnerNoteForm(request.POST, prefix=f"p{partner.pk}")
+    if not form.is_valid():
+        return _refused(request, review, _("Please correct the errors."), status=422)
+    try:
+        services.partner_note_update(
+            review=review, by=request.user, partner=partner, values=form.cleaned_data
+        )
+    except ReviewClosedError as exc:
+        return _refused(request, review, str(exc))
+    except PermissionError as exc:
+        return _refused(request, review, str(exc), status=403)
+    if request.htmx:
+        response = HttpResponse(status=204)
+        trigger_client_event(response, "toast", {"text": _("Notes saved."), "kind": "success"})
+        return response
+    messages.success(request, _("Notes saved."))
+    return redirect(reverse("pipeline_reviews:detail", args=[review.pk]) + f"#partner-{partner.pk}")
+
+
+@require_POST
+def review_quarterly(request: HttpRequest, pk: int) -> HttpResponse:
+    review = _get_review(request, pk, write=True)
+    if not review.is_quarterly:
+        raise Http404
+    form = QuarterlyForm(request.POST, instance=getattr(review, "quarterly", None))
+    if form.is_valid():
+        try:
+            services.quarterly_update(review=review, by=request.user, values=form.cleaned_data)
+        except ReviewClosedError as exc:
+            return _refused(request, review, str(exc))
+        except ValidationError as exc:
+            return _refused(request, review, _errors_text(exc), status=422)
+        messages.success(request, _("Review saved."))
+        return redirect("pipeline_reviews:detail", review.pk)
+    context = {
+        "review": review,
+        "can_run": True,
+        **_quarterly_context(request, review),
+        "quarterly_form": form,
+    }
+    return render(request, TEMPLATES[review.kind], context, status=422)
+
+
+@require_POST
+def review_marketing_add(request: HttpRequest, pk: int) -> HttpResponse:
+    review = _get_review(request, pk, write=True)
+    if not review.is_quarterly:
+        raise Http404
+    form = MarketingActionForm(request.POST)
+    if form.is_valid():
+        try:
+            services.marketing_action_add(review=review, by=request.user, **form.cleaned_data)
+        except ReviewClosedError as exc:
+            return _refused(request, review, str(exc))
+        except ValidationError as exc:
+            return _refused(request, review, _errors_text(exc), status=422)
+        messages.success(request, _("Marketing action added."))
+        return redirect(reverse("pipeline_reviews:detail", args=[review.pk]) + "#marketing")
+    context = {
+        "review": review,
+        "can_run": True,
+        **_quarterly_context(request, review),
+        "marketing_form": form,
+    }
+    return render(request, TEMPLATES[review.kind], context, status=422)
+
+
+@require_POST
+def review_marketing_delete(request: HttpRequest, pk: int, action_pk: int) -> HttpResponse:
+    review = _get_review(request, pk, write=True)
+    try:
+        services.marketing_action_delete(review=review, by=request.user, action_id=action_pk)
+    except ReviewClosedError as exc:
+        return _refused(request, review, str(exc))
+    return redirect(reverse("pipeline_reviews:detail", args=[review.pk]) + "#marketing")
