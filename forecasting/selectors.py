@@ -1,0 +1,1129 @@
+"""Reads for the forecast, metrics, "what changed" and accuracy pages.
+
+Every figure is a SQL aggregate (conditional ``Sum``/``Count`` with ``filter=Q(...)``) over
+the current deals or the history rows valid at a moment: the number of queries does not
+grow with the number of deals. Pure reports read from ``settings.REPORTS_DB_ALIAS``.
+"""
+
+from dataclasses import dataclass, field
+from datetime import timedelta
+from decimal import Decimal
+
+from django.conf import settings
+from django.db.models import (
+    Case,
+    Count,
+    DecimalField,
+    Exists,
+    F,
+    IntegerField,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+    Value,
+    When,
+)
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from climcrm.roles import is_internal, is_partner_user
+from climcrm.selectors import weighted_amount_expression
+from climcrm.visibility import visible_opportunities
+from forecasting.periods import Period
+from forecasting.scopes import ALL, CHANNEL, PARTNER, REP, TEAM, Scope, display_name
+from opportunities.history import values_as_of
+from opportunities.models import (
+    OPEN_STAGES,
+    ForecastCategory,
+    Opportunity,
+    OpportunityHistory,
+    Stage,
+)
+
+ZERO = Decimal("0")
+MONEY = DecimalField(max_digits=18, decimal_places=2)
+# "Qualified pipeline" (SQL): Needs Analysis or beyond, lost excluded.
+SQL_STAGES = [Stage.NEEDS_ANALYSIS, Stage.PROPOSAL, Stage.NEGOTIATION, Stage.CLOSED_WON]
+QUALIFIED_OPEN_STAGES = [Stage.NEEDS_ANALYSIS, Stage.PROPOSAL, Stage.NEGOTIATION]
+
+FIGURES = ("closed", "commit", "best_case", "pipeline", "weighted")
+# Drill-down columns: the deals behind each figure.
+COLUMN_FILTERS = {
+    "closed": Q(stage=Stage.CLOSED_WON),
+    "commit": Q(stage__in=OPEN_STAGES, forecast_category=ForecastCategory.COMMIT),
+    "best_case": Q(stage__in=OPEN_STAGES, forecast_category=ForecastCategory.BEST_CASE),
+    "pipeline": Q(stage__in=OPEN_STAGES, forecast_category=ForecastCategory.PIPELINE),
+    "open": Q(stage__in=OPEN_STAGES)
+    & Q(
+        forecast_category__in=[
+            ForecastCategory.COMMIT,
+            ForecastCategory.BEST_CASE,
+            ForecastCategory.PIPELINE,
+        ]
+    ),
+    "weighted": Q(stage__in=OPEN_STAGES),
+    "commit_forecast": Q(stage=Stage.CLOSED_WON)
+    | Q(stage__in=OPEN_STAGES, forecast_category=ForecastCategory.COMMIT),
+    "best_case_forecast": Q(stage=Stage.CLOSED_WON)
+    | Q(
+        stage__in=OPEN_STAGES,
+        forecast_category__in=[ForecastCategory.COMMIT, ForecastCategory.BEST_CASE],
+    ),
+    "all": Q(),
+}
+
+# Rows of the forecast table: the grouping key and the fields naming it.
+GROUPS = {
+    REP: ("owner_id", "owner__"),
+    TEAM: ("owner__manager_id", "owner__manager__"),
+    PARTNER: ("partner_id", "partner__account__name"),
+    CHANNEL: ("partner__channel_manager_id", "partner__channel_manager__"),
+}
+
+
+def reports_db() -> str:
+    return settings.REPORTS_DB_ALIAS
+
+
+def money_sum(expression, condition: Q | None = None):
+    return Coalesce(Sum(expression, filter=condition), Value(ZERO), output_field=MONEY)
+
+
+def figure_aggregates(prefix: str = "") -> dict:
+    """Closed, Commit, Best Case, Pipeline, weighted and counts, as conditional sums.
+
+    Works on deals and on history rows (the same column names). Deals without amount
+    count as zero in the sums and are counted apart.
+    """
+    open_q = Q(**{f"{prefix}stage__in": OPEN_STAGES})
+
+    def category(name):
+        return open_q & Q(**{f"{prefix}forecast_category": name})
+
+    amount = f"{prefix}amount"
+    return {
+        "closed": money_sum(amount, Q(**{f"{prefix}stage": Stage.CLOSED_WON})),
+        "commit": money_sum(amount, category(ForecastCategory.COMMIT)),
+        "best_case": money_sum(amount, category(ForecastCategory.BEST_CASE)),
+        "pipeline": money_sum(amount, category(ForecastCategory.PIPELINE)),
+        "weighted": money_sum(weighted_amount_expression(), open_q),
+        "open_count": Count("pk", filter=open_q),
+        "won_count": Count("pk", filter=Q(**{f"{prefix}stage": Stage.CLOSED_WON})),
+        "no_amount_count": Count("pk", filter=open_q & Q(**{f"{prefix}amount__isnull": True})),
+    }
+
+
+def with_rollups(row: dict, target: Decimal | None = None) -> dict:
+    """Add the cumulative roll-ups of SPEC and the coverage to a row of figures."""
+    row["commit_forecast"] = row["commit"] + row["closed"]
+    row["best_case_forecast"] = row["best_case"] + row["commit"] + row["closed"]
+    row["open_pipeline"] = row["pipeline"] + row["best_case"] + row["commit"]
+    row["target"] = target
+    row["coverage"] = (row["open_pipeline"] / target) if target else None
+    row["attainment"] = (row["closed"] / target * 100) if target else None
+    return row
+
+
+def empty_figures() -> dict:
+    return dict.fromkeys(FIGURES, ZERO) | {
+        "open_count": 0,
+        "won_count": 0,
+        "no_amount_count": 0,
+    }
+
+
+# ---------------------------------------------------------------- scoping
+
+
+def scoped_deals(user, scope: Scope, *, alias: str | None = None) -> QuerySet:
+    """The user's visible deals within the scope, on the reports database."""
+    return visible_opportunities(user).using(alias or reports_db()).filter(scope.deal_q())
+
+
+def scoped_history(user, scope: Scope, *, alias: str | None = None) -> QuerySet:
+    """History rows of the user's visible deals, in the scope as it was at the time."""
+    rows = OpportunityHistory.objects.using(alias or reports_db()).filter(scope.deal_q())
+    if is_partner_user(user):
+        # Only the partner's rows, and only deals still theirs: nothing of another
+        # partner leaks through a deal that changed hands.
+        return rows.filter(partner_id=user.partner_id, opportunity__partner_id=user.partner_id)
+    if not is_internal(user):
+        return rows.none()
+    return rows
+
+
+def scoped_leads(user, scope: Scope, *, alias: str | None = None) -> QuerySet:
+    from climcrm.visibility import visible_leads
+
+    return visible_leads(user).using(alias or reports_db()).filter(scope.lead_q())
+
+
+# ---------------------------------------------------------------- targets
+
+
+def _target_maps(period: Period, alias: str) -> dict:
+    """Targets of the period per rep, team, partner and channel manager (three queries).
+
+    Partner rows take the partner's own ``Target`` for a quarter when there is one, else
+    the revenue of its business plan (``PartnerTarget``).
+    """
+    from accounts.models import PartnerTarget
+    from forecasting.models import Target
+
+    share = Decimal(str(period.target_share))
+    in_period = Q(year=period.year, quarter__in=period.quarters)
+    maps: dict[str, dict] = {REP: {}, TEAM: {}, PARTNER: {}, CHANNEL: {}}
+    for row in (
+        Target.objects.using(alias)
+        .filter(in_period, user__isnull=False)
+        .values("user_id", "user__manager_id")
+        .annotate(total=Sum("amount"))
+    ):
+        value = row["total"] * share
+        maps[REP][row["user_id"]] = maps[REP].get(row["user_id"], ZERO) + value
+        maps[TEAM][row["user__manager_id"]] = maps[TEAM].get(row["user__manager_id"], ZERO) + value
+    per_quarter: dict[tuple, tuple] = {}
+    for row in (
+        PartnerTarget.objects.using(alias)
+        .filter(in_period)
+        .values("partner_id", "quarter", "revenue", "partner__channel_manager_id")
+    ):
+        per_quarter[(row["partner_id"], row["quarter"])] = (
+            row["revenue"],
+            row["partner__channel_manager_id"],
+        )
+    for row in (
+        Target.objects.using(alias)
+        .filter(in_period, partner__isnull=False)
+        .values("partner_id", "quarter", "amount", "partner__channel_manager_id")
+    ):
+        per_quarter[(row["partner_id"], row["quarter"])] = (
+            row["amount"],
+            row["partner__channel_manager_id"],
+        )
+    for (partner_id, _quarter), (amount, channel_id) in per_quarter.items():
+        value = amount * share
+        maps[PARTNER][partner_id] = maps[PARTNER].get(partner_id, ZERO) + value
+        maps[CHANNEL][channel_id] = maps[CHANNEL].get(channel_id, ZERO) + value
+    return maps
+
+
+def _scope_target(maps: dict, scope: Scope) -> Decimal | None:
+    if scope.kind == ALL:
+        total = sum(maps[REP].values(), ZERO)
+        return total or None
+    return maps[scope.kind].get(scope.pk)
+
+
+# ---------------------------------------------------------------- forecast
+
+
+@dataclass
+class ForecastReport:
+    period: Period
+    group: str
+    scope: Scope
+    rows: list[dict] = field(default_factory=list)
+    total: dict = field(default_factory=dict)
+    last_week: dict = field(default_factory=dict)
+
+
+def period_deals(user, period: Period, scope: Scope, *, alias: str | None = None) -> QuerySet:
+    """Deals whose close date falls in the period (the forecast's basis)."""
+    return scoped_deals(user, scope, alias=alias).filter(
+        close_date__gte=period.start, close_date__lt=period.end
+    )
+
+
+def _row_label(row: dict, group: str, fallback: str) -> str:
+    key_field, name_field = GROUPS[group]
+    if row[key_field] is None:
+        return fallback
+    if group == PARTNER:
+        return row[name_field]
+    return display_name(row, name_field)
+
+
+def forecast_report(
+    *, user, period: Period, group: str = REP, scope: Scope | None = None
+) -> ForecastReport:
+    """Forecast of the period grouped by rep, team, partner or channel manager.
+
+    Four queries whatever the number of deals: the grouped figures, the targets (three
+    small queries over targets only) and last week's totals from the history.
+    """
+    from django.utils.translation import gettext as _
+
+    alias = reports_db()
+    scope = scope or Scope()
+    if is_partner_user(user):
+        group = PARTNER
+    if group not in GROUPS:
+        group = REP
+    key_field, name_field = GROUPS[group]
+    if group == PARTNER:
+        label_fields = [name_field]
+    else:
+        label_fields = [
+            f"{name_field}first_name",
+            f"{name_field}last_name",
+            f"{name_field}username",
+        ]
+    grouped = (
+        period_deals(user, period, scope, alias=alias)
+        .order_by()
+        .values(key_field, *label_fields)
+        .annotate(**figure_aggregates())
+    )
+    maps = _target_maps(period, alias)
+    fallback = {
+        REP: _("No owner"),
+        TEAM: _("No team"),
+        PARTNER: _("Direct (no partner)"),
+        CHANNEL: _("No channel manager"),
+    }[group]
+    rows = []
+    for row in grouped:
+        key = row[key_field]
+        target = maps[group].get(key) if key is not None else None
+        rows.append(
+            with_rollups(
+                {
+                    "key": "none" if key is None else str(key),
+                    "label": _row_label(row, group, str(fallback)),
+                    **{name: row[name] for name in figure_aggregates()},
+                },
+                target,
+            )
+        )
+    # Groups with a target but no deal still show, so a rep with nothing is visible.
+    present = {row["key"] for row in rows}
+    missing_keys = [k for k in maps[group] if k is not None and str(k) not in present]
+    if missing_keys and scope.kind == ALL and not is_partner_user(user):
+        names = _names_for(group, missing_keys, alias)
+        for key in missing_keys:
+            if key in names:
+                rows.append(
+                    with_rollups(
+                        {"key": str(key), "label": names[key], **empty_figures()},
+                        maps[group][key],
+                    )
+                )
+    rows.sort(key=lambda r: (r["key"] == "none", r["label"].lower()))
+    total = empty_figures()
+    for row in rows:
+        for name in total:
+            total[name] += row[name]
+    if is_partner_user(user):
+        scope_target = maps[PARTNER].get(user.partner_id)
+    elif scope.kind == ALL:
+        scope_target = sum(maps[group].values(), ZERO) or None
+    else:
+        scope_target = _scope_target(maps, scope)
+    with_rollups(total, scope_target)
+    week_ago = timezone.now() - timedelta(days=7)
+    last_week = with_rollups(
+        values_as_of(week_ago, scoped_history(user, scope, alias=alias))
+        .filter(close_date__gte=period.start, close_date__lt=period.end)
+        .aggregate(**figure_aggregates()),
+        scope_target,
+    )
+    return ForecastReport(
+        period=period, group=group, scope=scope, rows=rows, total=total, last_week=last_week
+    )
+
+
+def _names_for(group: str, keys: list[int], alias: str) -> dict[int, str]:
+    from accounts.models import Partner
+    from climcrm.models import User
+
+    if group == PARTNER:
+        return {
+            p["pk"]: p["account__name"]
+            for p in Partner.objects.using(alias).filter(pk__in=keys).values("pk", "account__name")
+        }
+    return {
+        u["pk"]: display_name(u)
+        for u in User.objects.using(alias)
+        .filter(pk__in=keys)
+        .values("pk", "first_name", "last_name", "username")
+    }
+
+
+def forecast_drilldown(
+    *, user, period: Period, group: str, key: str, column: str, scope: Scope | None = None
+) -> QuerySet:
+    """The deals behind one figure of the forecast table (``key`` "total" for the total row)."""
+    scope = scope or Scope()
+    if is_partner_user(user):
+        group = PARTNER
+    deals = period_deals(user, period, scope)
+    if group in GROUPS and key != "total":
+        key_field = GROUPS[group][0]
+        if key == "none":
+            deals = deals.filter(**{f"{key_field.removesuffix('_id')}__isnull": True})
+        elif key.isdigit():
+            deals = deals.filter(**{key_field: int(key)})
+        else:
+            deals = deals.none()
+    deals = deals.filter(COLUMN_FILTERS.get(column, COLUMN_FILTERS["all"]))
+    return deals.select_related("account", "owner", "partner__account").order_by("close_date", "pk")
+
+
+def deal_totals(queryset: QuerySet) -> dict:
+    return queryset.order_by().aggregate(
+        count=Count("pk"),
+        total=money_sum("amount"),
+        weighted=money_sum(weighted_amount_expression()),
+        no_amount=Count("pk", filter=Q(amount__isnull=True)),
+    )
+
+
+def scope_forecast(*, user, period: Period, scope: Scope, alias: str | None = None) -> dict:
+    """The forecast totals of one scope (two queries: figures, targets)."""
+    alias = alias or reports_db()
+    figures = period_deals(user, period, scope, alias=alias).aggregate(**figure_aggregates())
+    maps = _target_maps(period, alias)
+    if is_partner_user(user):
+        target = maps[PARTNER].get(user.partner_id)
+    else:
+        target = _scope_target(maps, scope)
+    return with_rollups(figures, target)
+
+
+# ---------------------------------------------------------------- metrics
+
+
+@dataclass
+class MetricsReport:
+    period: Period
+    scope: Scope
+    stages: list[dict]
+    qualified: dict
+    velocity: list[dict]
+    cycle: dict
+    funnel: list[dict]
+    stage_conversion: list[dict]
+    win_rates: list[dict]
+    trends: dict
+
+
+def _stage_label(stage: str) -> str:
+    return str(Stage(stage).label)
+
+
+def _rate(numerator, denominator):
+    if not denominator:
+        return None
+    return Decimal(numerator) * 100 / Decimal(denominator)
+
+
+def _scope_sql(queryset: QuerySet, alias: str) -> tuple[str, tuple]:
+    sql, params = queryset.values("pk").query.get_compiler(using=alias).as_sql()
+    return sql, tuple(params)
+
+
+def _days(connection, later: str, earlier: str) -> str:
+    if connection.vendor == "postgresql":
+        return f"EXTRACT(EPOCH FROM ({later} - {earlier})) / 86400.0"
+    return f"(julianday({later}) - julianday({earlier}))"
+
+
+def velocity(*, user, period: Period, scope: Scope) -> tuple[list[dict], dict]:
+    """Average days spent in each stage, and sales-cycle length, over the period.
+
+    A stay in a stage runs from the history row that entered it to the next row that
+    changed the stage (``LEAD`` over the deal's versions); stays that ended in the period
+    are averaged. The sales cycle runs from creation to close for deals closed in the
+    period, split won/lost and new/existing business. Two queries.
+    """
+    from django.db import connections
+
+    alias = reports_db()
+    connection = connections[alias]
+    deals = scoped_deals(user, scope, alias=alias)
+    scope_sql, scope_params = _scope_sql(deals, alias)
+    history_table = OpportunityHistory._meta.db_table
+    deal_table = Opportunity._meta.db_table
+    start = connection.ops.adapt_datetimefield_value(period.start_moment())
+    end = connection.ops.adapt_datetimefield_value(min(period.end_moment(), timezone.now()))
+    placeholders = ", ".join(["%s"] * len(OPEN_STAGES))
+    stays_sql = f"""
+        WITH entries AS (
+            SELECT h.opportunity_id, h.stage, h.changed_at AS entered_at,
+                   LEAD(h.changed_at) OVER (
+                       PARTITION BY h.opportunity_id ORDER BY h.version
+                   ) AS left_at
+            FROM {history_table} h
+            WHERE (h.is_creation OR h.stage <> h.prev_stage)
+              AND h.opportunity_id IN ({scope_sql})
+        )
+        SELECT stage, COUNT(*), AVG({_days(connection, "left_at", "entered_at")})
+        FROM entries
+        WHERE left_at IS NOT NULL AND left_at >= %s AND left_at < %s
+          AND stage IN ({placeholders})
+        GROUP BY stage
+    """
+    cycle_sql = f"""
+        SELECT o.stage, o.type, COUNT(*), AVG({_days(connection, "o.closed_at", "o.created_at")})
+        FROM {deal_table} o
+        WHERE o.closed_at >= %s AND o.closed_at < %s AND o.id IN ({scope_sql})
+        GROUP BY o.stage, o.type
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(stays_sql, (*scope_params, start, end, *OPEN_STAGES))
+        stays = {stage: (count, days) for stage, count, days in cursor.fetchall()}
+        cursor.execute(cycle_sql, (start, end, *scope_params))
+        cycles = cursor.fetchall()
+    rows = [
+        {
+            "stage": stage,
+            "label": _stage_label(stage),
+            "count": stays.get(stage, (0, None))[0],
+            "days": _round_days(stays.get(stage, (0, None))[1]),
+        }
+        for stage in OPEN_STAGES
+    ]
+    cycle: dict = {}
+    for stage, kind, count, days in cycles:
+        entry = cycle.setdefault(stage, {"count": 0, "day_sum": 0.0, "by_type": {}})
+        entry["count"] += count
+        entry["day_sum"] += float(days or 0) * count
+        entry["by_type"][kind] = {"count": count, "days": _round_days(days)}
+    for entry in cycle.values():
+        entry["days"] = _round_days(entry["day_sum"] / entry["count"]) if entry["count"] else None
+    return rows, cycle
+
+
+def _round_days(value) -> Decimal | None:
+    if value is None:
+        return None
+    return Decimal(str(round(float(value), 1)))
+
+
+def _reached(stages, outer: str = "pk") -> Exists:
+    """The deal ``outer`` has a history row in one of ``stages``: it reached them once."""
+    return Exists(
+        OpportunityHistory.objects.filter(opportunity_id=OuterRef(outer), stage__in=stages)
+    )
+
+
+def conversion(*, user, period: Period, scope: Scope) -> tuple[list, list, list]:
+    """Lead funnel, stage-to-stage conversion and win rates of the period (three queries).
+
+    * Funnel: leads created in the period, then how many reached MQL (status mql once),
+      SRL (converted, their deal was in Qualification), SQL (the deal reached Needs
+      Analysis or beyond) and won.
+    * Stage to stage: deals created in the period, how many reached each stage or beyond.
+    * Win rates on the qualified pipeline: deals closed in the period that had reached
+      SQL, won against won + lost, by count and by amount, new vs existing business.
+    """
+    from leads.models import LeadStatus, LeadStatusChange
+
+    alias = reports_db()
+    start, end = period.start_moment(), period.end_moment()
+    leads = scoped_leads(user, scope, alias=alias).filter(created_at__gte=start, created_at__lt=end)
+    reached_mql = Exists(
+        LeadStatusChange.objects.filter(lead_id=OuterRef("pk"), to_status=LeadStatus.MQL)
+    )
+    funnel_counts = leads.aggregate(
+        leads=Count("pk"),
+        mql=Count("pk", filter=Q(reached_mql)),
+        srl=Count(
+            "pk",
+            filter=Q(_reached([Stage.QUALIFICATION], "converted_opportunity_id")),
+        ),
+        sql=Count("pk", filter=Q(_reached(SQL_STAGES, "converted_opportunity_id"))),
+        won=Count("pk", filter=Q(converted_opportunity__stage=Stage.CLOSED_WON)),
+    )
+    from django.utils.translation import gettext as _
+
+    funnel_steps = [
+        ("leads", _("Leads"), None),
+        ("mql", _("MQL"), None),
+        ("srl", _("SRL"), (Decimal(20), Decimal(40))),
+        ("sql", _("SQL"), (Decimal(80), Decimal(90))),
+        ("won", _("Won"), None),
+    ]
+    funnel = []
+    previous = None
+    for key, label, benchmark in funnel_steps:
+        count = funnel_counts[key]
+        funnel.append(
+            {
+                "key": key,
+                "label": label,
+                "count": count,
+                "rate": _rate(count, previous) if previous is not None else None,
+                "benchmark": benchmark,
+            }
+        )
+        previous = count
+
+    created = scoped_deals(user, scope, alias=alias).filter(
+        created_at__gte=start, created_at__lt=end
+    )
+    ladder = [
+        (Stage.QUALIFICATION, list(Stage.values[0:4]) + [Stage.CLOSED_WON]),
+        (Stage.NEEDS_ANALYSIS, SQL_STAGES),
+        (Stage.PROPOSAL, SQL_STAGES[1:]),
+        (Stage.NEGOTIATION, SQL_STAGES[2:]),
+        (Stage.CLOSED_WON, [Stage.CLOSED_WON]),
+    ]
+    reached = created.aggregate(
+        **{
+            f"s{index}": Count("pk", filter=Q(_reached(stages)))
+            for index, (_stage, stages) in enumerate(ladder)
+        }
+    )
+    stage_conversion = []
+    for index, (stage, _stages) in enumerate(ladder):
+        count = reached[f"s{index}"]
+        stage_conversion.append(
+            {
+                "stage": stage,
+                "label": _stage_label(stage),
+                "count": count,
+                "rate": _rate(count, reached[f"s{index - 1}"]) if index else None,
+            }
+        )
+
+    closed = scoped_deals(user, scope, alias=alias).filter(closed_at__gte=start, closed_at__lt=end)
+    qualified = Q(_reached(SQL_STAGES))
+    won_q, lost_q = Q(stage=Stage.CLOSED_WON), Q(stage=Stage.CLOSED_LOST)
+    aggregates = {}
+    for kind in ("new_business", "existing_business"):
+        type_q = Q(type=kind) & qualified
+        aggregates[f"{kind}_won"] = Count("pk", filter=type_q & won_q)
+        aggregates[f"{kind}_lost"] = Count("pk", filter=type_q & lost_q)
+        aggregates[f"{kind}_won_amount"] = money_sum("amount", type_q & won_q)
+        aggregates[f"{kind}_lost_amount"] = money_sum("amount", type_q & lost_q)
+    values = closed.aggregate(**aggregates)
+    benchmarks = {"new_business": Decimal(30), "existing_business": Decimal(75)}
+    labels = {"new_business": _("New business"), "existing_business": _("Existing business")}
+    win_rates = []
+    totals = {"won": 0, "lost": 0, "won_amount": ZERO, "lost_amount": ZERO}
+    for kind in ("new_business", "existing_business"):
+        row = {
+            "key": kind,
+            "label": labels[kind],
+            "won": values[f"{kind}_won"],
+            "lost": values[f"{kind}_lost"],
+            "won_amount": values[f"{kind}_won_amount"],
+            "lost_amount": values[f"{kind}_lost_amount"],
+            "benchmark": benchmarks[kind],
+        }
+        for name in totals:
+            totals[name] += row[name]
+        win_rates.append(row)
+    win_rates.append({"key": "all", "label": _("All business"), **totals, "benchmark": None})
+    for row in win_rates:
+        row["rate_count"] = _rate(row["won"], row["won"] + row["lost"])
+        row["rate_amount"] = _rate(row["won_amount"], row["won_amount"] + row["lost_amount"])
+    return funnel, stage_conversion, win_rates
+
+
+def qualified_pipeline(*, user, period: Period, scope: Scope) -> tuple[list[dict], dict]:
+    """Volume and value of the pipeline by stage, as of the end of the period (one query)."""
+    alias = reports_db()
+    moment = min(period.end_moment(), timezone.now())
+    rows = (
+        values_as_of(moment, scoped_history(user, scope, alias=alias))
+        .filter(stage__in=OPEN_STAGES)
+        .order_by()
+        .values("stage", "opportunity__type")
+        .annotate(
+            count=Count("pk"),
+            total=money_sum("amount"),
+            weighted=money_sum(weighted_amount_expression()),
+        )
+    )
+    by_stage = {
+        stage: {
+            "stage": stage,
+            "label": _stage_label(stage),
+            "count": 0,
+            "amount": ZERO,
+            "weighted": ZERO,
+            "qualified": stage in QUALIFIED_OPEN_STAGES,
+            "new_business": 0,
+            "existing_business": 0,
+        }
+        for stage in OPEN_STAGES
+    }
+    for row in rows:
+        entry = by_stage[row["stage"]]
+        entry["count"] += row["count"]
+        entry["amount"] += row["total"]
+        entry["weighted"] += row["weighted"]
+        entry[row["opportunity__type"]] = entry.get(row["opportunity__type"], 0) + row["count"]
+    stages = list(by_stage.values())
+    qualified = {
+        "count": sum(s["count"] for s in stages if s["qualified"]),
+        "amount": sum((s["amount"] for s in stages if s["qualified"]), ZERO),
+        "weighted": sum((s["weighted"] for s in stages if s["qualified"]), ZERO),
+        "new_business": sum(s["new_business"] for s in stages if s["qualified"]),
+        "existing_business": sum(s["existing_business"] for s in stages if s["qualified"]),
+        "as_of": timezone.localtime(moment),
+    }
+    return stages, qualified
+
+
+def _month_key(value) -> str:
+    if hasattr(value, "hour") and timezone.is_aware(value):
+        value = timezone.localtime(value)
+    return f"{value.year}-{value.month:02d}"
+
+
+def trends(*, user, scope: Scope, months: int = 12) -> dict:
+    """The last ``months`` months: new pipeline, won, win rate, qualified pipeline at
+    month end. Three queries."""
+    from django.db.models.functions import TruncMonth
+
+    from forecasting.periods import MONTH, last_periods
+
+    alias = reports_db()
+    periods = last_periods(MONTH, months)
+    first = periods[0].start_moment()
+    deals = scoped_deals(user, scope, alias=alias)
+    created = {
+        _month_key(row["month"]): row
+        for row in deals.filter(created_at__gte=first)
+        .annotate(month=TruncMonth("created_at"))
+        .order_by()
+        .values("month")
+        .annotate(count=Count("pk"), total=money_sum("amount"))
+    }
+    qualified = Q(_reached(SQL_STAGES))
+    closed = {
+        _month_key(row["month"]): row
+        for row in deals.filter(closed_at__gte=first)
+        .annotate(month=TruncMonth("closed_at"))
+        .order_by()
+        .values("month")
+        .annotate(
+            won=Count("pk", filter=Q(stage=Stage.CLOSED_WON)),
+            won_amount=money_sum("amount", Q(stage=Stage.CLOSED_WON)),
+            qualified_won=Count("pk", filter=Q(stage=Stage.CLOSED_WON) & qualified),
+            qualified_lost=Count("pk", filter=Q(stage=Stage.CLOSED_LOST) & qualified),
+        )
+    }
+    now = timezone.now()
+    month_ends = [min(p.end_moment(), now) for p in periods]
+    history = scoped_history(user, scope, alias=alias).filter(stage__in=QUALIFIED_OPEN_STAGES)
+    pipeline = history.aggregate(
+        **{
+            f"m{index}": money_sum(
+                "amount",
+                Q(changed_at__lte=moment)
+                & (Q(valid_until__isnull=True) | Q(valid_until__gt=moment)),
+            )
+            for index, moment in enumerate(month_ends)
+        }
+    )
+    rows = []
+    for index, period in enumerate(periods):
+        made = created.get(period.key, {})
+        done = closed.get(period.key, {})
+        q_won, q_lost = done.get("qualified_won", 0), done.get("qualified_lost", 0)
+        rows.append(
+            {
+                "key": period.key,
+                "label": period.label,
+                "created_count": made.get("count", 0),
+                "created_amount": made.get("total", ZERO),
+                "won_count": done.get("won", 0),
+                "won_amount": done.get("won_amount", ZERO),
+                "win_rate": _rate(q_won, q_won + q_lost),
+                "qualified_pipeline": pipeline[f"m{index}"],
+            }
+        )
+    return {"rows": rows, "charts": _trend_charts(rows)}
+
+
+def _trend_charts(rows: list[dict]) -> dict:
+    """Chart.js data (labels, datasets) for json_script; the tables show the same rows."""
+    from django.utils.translation import gettext as _
+
+    labels = [row["label"] for row in rows]
+
+    def series(name):
+        return [None if row[name] is None else float(row[name]) for row in rows]
+
+    return {
+        "pipeline_won": {
+            "type": "bar",
+            "labels": labels,
+            "datasets": [
+                {"label": _("New pipeline"), "data": series("created_amount")},
+                {"label": _("Won"), "data": series("won_amount")},
+            ],
+        },
+        "win_rate": {
+            "type": "line",
+            "labels": labels,
+            "percent": True,
+            "datasets": [{"label": _("Win rate (count)"), "data": series("win_rate")}],
+        },
+        "qualified": {
+            "type": "line",
+            "labels": labels,
+            "datasets": [
+                {
+                    "label": _("Qualified pipeline at month end"),
+                    "data": series("qualified_pipeline"),
+                }
+            ],
+        },
+    }
+
+
+def metrics_report(*, user, period: Period, scope: Scope) -> MetricsReport:
+    stages, qualified = qualified_pipeline(user=user, period=period, scope=scope)
+    velocity_rows, cycle = velocity(user=user, period=period, scope=scope)
+    funnel, stage_conversion, win_rates = conversion(user=user, period=period, scope=scope)
+    return MetricsReport(
+        period=period,
+        scope=scope,
+        stages=stages,
+        qualified=qualified,
+        velocity=velocity_rows,
+        cycle=cycle,
+        funnel=funnel,
+        stage_conversion=stage_conversion,
+        win_rates=win_rates,
+        trends=trends(user=user, scope=scope),
+    )
+
+
+# ---------------------------------------------------------------- what changed
+
+
+def _rank(field_name: str) -> Case:
+    """Stage order of an annotated stage (open stages 1–4, won 5, lost 6)."""
+    return Case(
+        *[
+            When(**{field_name: stage}, then=Value(index + 1))
+            for index, stage in enumerate(Stage.values)
+        ],
+        default=Value(0),
+        output_field=IntegerField(),
+    )
+
+
+def _in_scope(scope: Scope, moment: str) -> Q:
+    """The deal was in the scope at ``start`` or ``end`` (owner and partner then)."""
+    from accounts.models import Partner
+    from climcrm.models import User
+
+    owner, partner = f"owner_{moment}", f"partner_{moment}"
+    existed = Q(**{f"stage_{moment}__isnull": False})
+    if scope.kind == ALL:
+        return existed
+    if scope.kind == REP:
+        return existed & Q(**{owner: scope.pk})
+    if scope.kind == TEAM:
+        return existed & Q(
+            **{f"{owner}__in": User.objects.filter(manager_id=scope.pk).values("pk")}
+        )
+    if scope.kind == PARTNER:
+        return existed & Q(**{partner: scope.pk})
+    return existed & Q(
+        **{f"{partner}__in": Partner.objects.filter(channel_manager_id=scope.pk).values("pk")}
+    )
+
+
+CHANGE_KINDS = (
+    "new",
+    "advanced",
+    "moved_back",
+    "won",
+    "lost",
+    "slipped",
+    "amount_up",
+    "amount_down",
+    "moved_in",
+    "moved_out",
+)
+
+
+def change_filters(scope: Scope, end_day) -> dict[str, Q]:
+    """One condition per kind of change, over ``compare_states`` annotations."""
+    in_start, in_end = _in_scope(scope, "start"), _in_scope(scope, "end")
+    both = in_start & in_end
+    open_end = Q(stage_end__in=OPEN_STAGES)
+    open_start = Q(stage_start__in=OPEN_STAGES)
+    return {
+        "new": Q(stage_start__isnull=True) & in_end,
+        "advanced": both & open_end & Q(rank_end__gt=F("rank_start")) & open_start,
+        "moved_back": both & open_end & Q(rank_end__lt=F("rank_start")),
+        "won": in_end & Q(stage_end=Stage.CLOSED_WON) & ~Q(stage_start=Stage.CLOSED_WON),
+        "lost": in_end & Q(stage_end=Stage.CLOSED_LOST) & ~Q(stage_start=Stage.CLOSED_LOST),
+        "slipped": both & open_end & Q(close_date_start__lte=end_day, close_date_end__gt=end_day),
+        "amount_up": both & Q(amount_end_value__gt=F("amount_start_value")),
+        "amount_down": both & Q(amount_end_value__lt=F("amount_start_value")),
+        "moved_in": in_end & ~in_start & Q(stage_start__isnull=False),
+        "moved_out": in_start & ~in_end,
+    }
+
+
+def compared_deals(*, user, start, end) -> QuerySet:
+    """Visible deals changed in [start, end) with their state at both ends."""
+    from opportunities.history import compare_states
+
+    deals = visible_opportunities(user).using(reports_db())
+    return compare_states(start, end, deals).annotate(
+        rank_start=_rank("stage_start"),
+        rank_end=_rank("stage_end"),
+        amount_start_value=Coalesce(F("amount_start"), Value(ZERO), output_field=MONEY),
+        amount_end_value=Coalesce(F("amount_end"), Value(ZERO), output_field=MONEY),
+    )
+
+
+def what_changed(*, user, start_day, end_day, scope: Scope) -> dict:
+    """Counts and amounts of each kind of change between two days (one query).
+
+    ``end_day`` is included: the window is [start_day 00:00, end_day + 1 day 00:00).
+    Amounts are the deal's amount at the end (at the start for "moved out"); amount
+    up/down give the net change.
+    """
+    from opportunities.history import as_datetime
+
+    start = as_datetime(start_day)
+    end = as_datetime(end_day + timedelta(days=1))
+    deals = compared_deals(user=user, start=start, end=end)
+    filters = change_filters(scope, end_day)
+    aggregates = {}
+    for kind, condition in filters.items():
+        aggregates[f"{kind}_count"] = Count("pk", filter=condition)
+        if kind in ("amount_up", "amount_down"):
+            amount = F("amount_end_value") - F("amount_start_value")
+        elif kind == "moved_out":
+            amount = F("amount_start_value")
+        else:
+            amount = F("amount_end_value")
+        aggregates[f"{kind}_amount"] = money_sum(amount, condition)
+    values = deals.aggregate(**aggregates)
+    return {
+        kind: {"count": values[f"{kind}_count"], "amount": values[f"{kind}_amount"]}
+        for kind in CHANGE_KINDS
+    }
+
+
+def changed_deals(*, user, start_day, end_day, scope: Scope, kind: str) -> QuerySet:
+    """The deals behind one kind of change, with their state at both ends."""
+    from opportunities.history import as_datetime
+
+    start = as_datetime(start_day)
+    end = as_datetime(end_day + timedelta(days=1))
+    deals = compared_deals(user=user, start=start, end=end)
+    condition = change_filters(scope, end_day).get(kind)
+    if condition is None:
+        return deals.none()
+    return deals.filter(condition).select_related("account").order_by("name", "pk")
+
+
+# ---------------------------------------------------------------- accuracy
+
+
+@dataclass
+class AccuracyRow:
+    period: Period
+    commit: Decimal
+    source: str  # "snapshot" or "history"
+    won: Decimal
+    won_count: int
+    estimated: Decimal
+    realised: Decimal
+
+    @property
+    def accuracy(self):
+        return _rate(self.won, self.commit)
+
+    @property
+    def estimate_ratio(self):
+        return _rate(self.realised, self.estimated)
+
+    @property
+    def gap(self):
+        return self.won - self.commit
+
+
+def commit_at_start(*, user, periods: list[Period], scope: Scope) -> list[Decimal]:
+    """Commit forecast (Commit + Closed) of each period as the history stood at its start.
+
+    One query: one conditional sum per period over the history rows valid then.
+    """
+    alias = reports_db()
+    rows = scoped_history(user, scope, alias=alias)
+    committed = Q(stage=Stage.CLOSED_WON) | Q(
+        stage__in=OPEN_STAGES, forecast_category=ForecastCategory.COMMIT
+    )
+    aggregates = {}
+    for index, period in enumerate(periods):
+        moment = period.start_moment()
+        aggregates[f"p{index}"] = money_sum(
+            "amount",
+            committed
+            & Q(close_date__gte=period.start, close_date__lt=period.end)
+            & Q(changed_at__lte=moment)
+            & (Q(valid_until__isnull=True) | Q(valid_until__gt=moment)),
+        )
+    values = rows.aggregate(**aggregates)
+    return [values[f"p{index}"] for index in range(len(periods))]
+
+
+def _snapshot_commits(*, user, periods: list[Period], scope: Scope) -> dict:
+    """Commit forecasts frozen by snapshots, per period start (one query)."""
+    from climcrm.models import User
+    from forecasting.models import ForecastSnapshot, SnapshotScope
+
+    if not periods:
+        return {}
+    snapshots = ForecastSnapshot.objects.using(reports_db()).filter(
+        period_kind=periods[0].kind, period_start__in=[p.start for p in periods]
+    )
+    if is_partner_user(user):
+        snapshots = snapshots.filter(scope=SnapshotScope.PARTNER, partner_id=user.partner_id)
+    elif scope.kind == ALL:
+        snapshots = snapshots.filter(scope=SnapshotScope.ALL)
+    elif scope.kind == REP:
+        snapshots = snapshots.filter(scope=SnapshotScope.REP, user_id=scope.pk)
+    elif scope.kind == TEAM:
+        snapshots = snapshots.filter(
+            scope=SnapshotScope.REP,
+            user__in=User.objects.filter(manager_id=scope.pk).values("pk"),
+        )
+    elif scope.kind == PARTNER:
+        snapshots = snapshots.filter(scope=SnapshotScope.PARTNER, partner_id=scope.pk)
+    else:
+        snapshots = snapshots.filter(
+            scope=SnapshotScope.PARTNER, partner__channel_manager_id=scope.pk
+        )
+    return {
+        row["period_start"]: row["commit"] + row["closed"]
+        for row in snapshots.order_by()
+        .values("period_start")
+        .annotate(commit=Sum("commit"), closed=Sum("closed"))
+    }
+
+
+def won_estimates(*, user, periods: list[Period], scope: Scope) -> dict[int, dict]:
+    """Per period: won amount and count, and the estimate of those won deals.
+
+    The estimate of a won deal is its amount when it entered Commit (first time), else
+    its amount at the period start, else its amount at creation. One query.
+    """
+    if not periods:
+        return {}
+    bucket = Case(
+        *[
+            When(close_date__gte=p.start, close_date__lt=p.end, then=Value(index))
+            for index, p in enumerate(periods)
+        ],
+        default=Value(-1),
+        output_field=IntegerField(),
+    )
+    from django.db.models import DateTimeField
+
+    bucket_start = Case(
+        *[
+            When(close_date__gte=p.start, close_date__lt=p.end, then=Value(p.start_moment()))
+            for p in periods
+        ],
+        output_field=DateTimeField(),
+    )
+    history = OpportunityHistory.objects.filter(opportunity_id=OuterRef("pk"))
+    entered_commit = (
+        history.filter(forecast_category=ForecastCategory.COMMIT)
+        .exclude(prev_forecast_category=ForecastCategory.COMMIT)
+        .order_by("version")
+        .values("amount")[:1]
+    )
+    at_start = (
+        history.filter(changed_at__lte=OuterRef("bucket_start"))
+        .order_by("-version")
+        .values("amount")[:1]
+    )
+    at_creation = history.order_by("version").values("amount")[:1]
+    won = (
+        scoped_deals(user, scope)
+        .filter(
+            stage=Stage.CLOSED_WON, close_date__gte=periods[0].start, close_date__lt=periods[-1].end
+        )
+        .annotate(bucket=bucket, bucket_start=bucket_start)
+        .annotate(
+            estimate=Coalesce(
+                Subquery(entered_commit),
+                Subquery(at_start),
+                Subquery(at_creation),
+                Value(ZERO),
+                output_field=MONEY,
+            )
+        )
+        .order_by()
+        .values("bucket")
+        .annotate(
+            count=Count("pk"),
+            won=money_sum("amount"),
+            estimated=money_sum("estimate"),
+        )
+    )
+    return {row["bucket"]: row for row in won}
+
+
+def forecast_accuracy(*, user, periods: list[Period], scope: Scope) -> list[AccuracyRow]:
+    """Per period: commit at its start (snapshot, else history) against won. Three queries."""
+    snapshots = _snapshot_commits(user=user, periods=periods, scope=scope)
+    reconstructed = commit_at_start(user=user, periods=periods, scope=scope)
+    won = won_estimates(user=user, periods=periods, scope=scope)
+    rows = []
+    for index, period in enumerate(periods):
+        result = won.get(index, {})
+        from_snapshot = period.start in snapshots
+        rows.append(
+            AccuracyRow(
+                period=period,
+                commit=snapshots[period.start] if from_snapshot else reconstructed[index],
+                source="snapshot" if from_snapshot else "history",
+                won=result.get("won", ZERO),
+                won_count=result.get("count", 0),
+                estimated=result.get("estimated", ZERO),
+                realised=result.get("won", ZERO),
+            )
+        )
+    return rows
+
+
+def accuracy_deals(*, user, period: Period, scope: Scope) -> QuerySet:
+    """The won deals of a period with their estimate, for the drill-down."""
+    history = OpportunityHistory.objects.filter(opportunity_id=OuterRef("pk"))
+    entered_commit = (
+        history.filter(forecast_category=ForecastCategory.COMMIT)
+        .exclude(prev_forecast_category=ForecastCategory.COMMIT)
+        .order_by("version")
+        .values("amount")[:1]
+    )
+    at_start = (
+        history.filter(changed_at__lte=period.start_moment())
+        .order_by("-version")
+        .values("amount")[:1]
+    )
+    at_creation = history.order_by("version").values("amount")[:1]
+    return (
+        period_deals(user, period, scope)
+        .filter(stage=Stage.CLOSED_WON)
+        .annotate(
+            estimate=Coalesce(
+                Subquery(entered_commit),
+                Subquery(at_start),
+                Subquery(at_creation),
+                Value(ZERO),
+                output_field=MONEY,
+            )
+        )
+        .select_related("account", "owner", "partner__account")
+        .order_by("close_date", "pk")
+    )

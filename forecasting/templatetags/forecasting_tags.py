@@ -1,0 +1,16 @@
+from django import template
+
+register = template.Library()
+
+
+@register.filter
+def stage_label(value):
+    """The translated name of a stage value (history annotations hold raw values)."""
+    from opportunities.models import Stage
+
+    if not value:
+        return "—"
+    try:
+        return Stage(value).label
+    except ValueError:
+        return value
