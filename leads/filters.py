@@ -19,7 +19,7 @@ SORT_FIELDS = (
 )
 
 
-def owner_choices():
+def owner_choices(request=None):
     return (
         User.objects.filter(is_active=True, partner__isnull=True)
         .exclude(groups__name="partner_user")

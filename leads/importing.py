@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -329,12 +329,70 @@ def _csv_text(rows: list[list[str]]) -> str:
     return buffer.getvalue()
 
 
-def import_step(*, job: ImportJob, by, chunk_rows: int = CHUNK_ROWS) -> ImportJob:
+_FIXED_COLUMNS = {
+    "origin": OriginChannel.INTERNAL.value,
+    "status": LeadStatus.NEW.value,
+}
+
+
+def _insert_leads(rows: list[dict[str, str]], *, job: ImportJob, by, now) -> int:
+    """Insert leads and their first status row with two statements per batch.
+
+    The ORM's bulk_create spends most of its time preparing 40 values per row in Python;
+    an ``executemany`` of plain values is an order of magnitude faster at 50,000 rows.
+    """
+    if not rows:
+        return 0
+    fields = [f for f in Lead._meta.concrete_fields if not f.primary_key]
+    timestamp = Lead._meta.get_field("created_at").get_db_prep_save(now, connection)
+    constants = {
+        **_FIXED_COLUMNS,
+        "created_at": timestamp,
+        "updated_at": timestamp,
+        "status_changed_at": timestamp,
+        "owner_id": by.pk,
+        "import_job_id": job.pk,
+    }
+    defaults = {f.attname: f.get_default() for f in fields}
+    quote = connection.ops.quote_name
+    columns = ", ".join(quote(f.column) for f in fields)
+    placeholders = ", ".join(["%s"] * len(fields))
+    sql = f"INSERT INTO {quote(Lead._meta.db_table)} ({columns}) VALUES ({placeholders})"
+    params = [
+        [
+            constants[f.attname]
+            if f.attname in constants
+            else row.get(f.attname, defaults[f.attname])
+            for f in fields
+        ]
+        for row in rows
+    ]
+    last_id = (
+        Lead.objects.filter(import_job=job).order_by("-pk").values_list("pk", flat=True).first()
+        or 0
+    )
+    change = LeadStatusChange._meta
+    with connection.cursor() as cursor:
+        cursor.executemany(sql, params)
+        cursor.execute(
+            f"INSERT INTO {quote(change.db_table)} "
+            f"({quote(change.get_field('lead').column)}, {quote('from_status')}, "
+            f"{quote('to_status')}, {quote('changed_at')}, "
+            f"{quote(change.get_field('changed_by').column)}) "
+            f"SELECT {quote('id')}, %s, %s, %s, %s FROM {quote(Lead._meta.db_table)} "
+            f"WHERE {quote('import_job_id')} = %s AND {quote('id')} > %s",
+            ["", LeadStatus.NEW.value, timestamp, by.pk, job.pk, last_id],
+        )
+    return len(rows)
+
+
+def import_step(*, job: ImportJob, by, chunk_rows: int | None = None) -> ImportJob:
     """Import the next chunk of rows; call again until ``job.status`` is done.
 
     The job row is locked so that two requests never import the same rows twice.
     """
     now = timezone.now()
+    chunk_rows = chunk_rows or CHUNK_ROWS
     with transaction.atomic():
         locked = ImportJob.objects.select_for_update().get(pk=job.pk)
         if locked.status == ImportJob.Status.DONE:
@@ -348,7 +406,7 @@ def import_step(*, job: ImportJob, by, chunk_rows: int = CHUNK_ROWS) -> ImportJo
         read_any = False
         for batch, offset in _chunks(locked, start=locked.position, limit=chunk_rows):
             read_any = True
-            leads = []
+            rows = []
             for result in checker.check(batch):
                 if result.errors:
                     rejected.append(rejected_line(result))
@@ -356,32 +414,10 @@ def import_step(*, job: ImportJob, by, chunk_rows: int = CHUNK_ROWS) -> ImportJo
                 values = {k: v for k, v in result.values.items() if k != "source"}
                 if values.get("email"):
                     values["email"] = values["email"].lower()
-                leads.append(
-                    Lead(
-                        **values,
-                        source=result.source,
-                        origin=OriginChannel.INTERNAL,
-                        owner=by,
-                        status=LeadStatus.NEW,
-                        status_changed_at=now,
-                    )
-                )
-            created = Lead.objects.bulk_create(leads, batch_size=BATCH_SIZE)
-            LeadStatusChange.objects.bulk_create(
-                [
-                    LeadStatusChange(
-                        lead=lead,
-                        from_status="",
-                        to_status=LeadStatus.NEW,
-                        changed_at=now,
-                        changed_by=by,
-                    )
-                    for lead in created
-                ],
-                batch_size=BATCH_SIZE,
-            )
+                rows.append({**values, "source": result.source})
+            created = _insert_leads(rows, job=locked, by=by, now=now)
             locked.processed_rows += len(batch)
-            locked.imported_rows += len(created)
+            locked.imported_rows += created
             locked.position = offset
         finished = not read_any or locked.position >= len(locked.content)
         locked.rejected_rows += len(rejected)

@@ -105,6 +105,15 @@ class Lead(TimeStampedModel):
     )
     converted_at = models.DateTimeField(_("converted"), null=True, blank=True)
     anonymised_at = models.DateTimeField(_("anonymised"), null=True, blank=True)
+    import_job = models.ForeignKey(
+        "leads.ImportJob",
+        verbose_name=_("imported by"),
+        null=True,
+        blank=True,
+        editable=False,
+        on_delete=models.SET_NULL,
+        related_name="leads",
+    )
 
     class Meta:
         verbose_name = _("lead")

@@ -1,0 +1,208 @@
+import csv
+import io
+import time
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import override_settings
+from django.urls import reverse
+
+from leads import importing
+from leads.models import ImportJob, Lead, LeadStatusChange
+from tests.factories.leads import OpenLeadFactory
+
+pytestmark = pytest.mark.django_db
+
+HEADER_FR = ["Prénom", "Nom", "Courriel", "Téléphone", "Société", "Fonction", "Source", "Remarques"]
+HEADER_EN = [
+    "First name",
+    "Last name",
+    "E-mail",
+    "Phone",
+    "Company",
+    "Job title",
+    "Source",
+    "Notes",
+]
+ROWS = [
+    [
+        "Anne",
+        "Dupuis",
+        "anne@regie-exemple.ch",
+        "021 000 00 00",
+        "Régie Exemple SA",
+        "Gérante",
+        "Salon",
+        "Très intéressée",
+    ],
+    ["Jürg", "Müller", "jurg@muller-ag.ch", "", "Müller AG", "CEO", "LinkedIn", ""],
+    ["Zoé", "", "zoe@exemple.ch", "", "Sans Nom Sàrl", "", "", ""],  # no last name
+    ["Marc", "Bonvin", "pas-un-email", "", "Bonvin SA", "", "", ""],  # bad email
+    ["Léa", "Perret", "lea@perret.ch", "", "Perret SA", "", "Pigeon voyageur", ""],  # source
+    ["Paul", "Existant", "deja@connu.ch", "", "Connu SA", "", "", ""],  # existing lead
+    ["Anne", "Dupuis bis", "ANNE@regie-exemple.ch", "", "", "", "", ""],  # same as row 2
+    [
+        "Élodie",
+        "Fässler",
+        "",
+        "",
+        "Café Crème Sàrl",
+        "",
+        "Event",
+        "Notes; avec point-virgule, et virgule",
+    ],
+]
+GOOD_NAMES = {"Dupuis", "Müller", "Fässler"}
+
+
+def _csv_bytes(header, rows, delimiter, encoding):
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, delimiter=delimiter, lineterminator="\r\n")
+    writer.writerow(header)
+    writer.writerows(rows)
+    return buffer.getvalue().encode(encoding)
+
+
+@pytest.fixture
+def existing_lead(db):
+    return OpenLeadFactory(email="deja@connu.ch", last_name="Connu")
+
+
+def _upload(client, content, name="leads.csv"):
+    return client.post(
+        reverse("leads:import"), {"file": SimpleUploadedFile(name, content, "text/csv")}
+    )
+
+
+@pytest.mark.parametrize(
+    ("header", "delimiter", "encoding"),
+    [
+        (HEADER_FR, ";", "utf-8-sig"),
+        (HEADER_FR, ",", "utf-8"),
+        (HEADER_EN, ";", "cp1252"),
+        (HEADER_EN, ",", "cp1252"),
+        (HEADER_EN, ",", "utf-8-sig"),
+    ],
+)
+def test_preview_writes_nothing_and_confirm_imports_exactly_the_good_rows(
+    client_for, rep, existing_lead, header, delimiter, encoding
+):
+    client = client_for(rep)
+    response = _upload(client, _csv_bytes(header, ROWS, delimiter, encoding))
+    job = ImportJob.objects.get()
+    assert response.url == reverse("leads:import-preview", args=[job.pk])
+    assert job.delimiter == delimiter
+    assert job.encoding == ("windows-1252" if encoding == "cp1252" else "utf-8")
+
+    preview = client.get(response.url)
+    summary = preview.context["summary"]
+    assert (summary.total, summary.valid, summary.rejected) == (8, 3, 5)
+    reasons = {row.number: " ".join(row.errors) for row in summary.errors}
+    assert set(reasons) == {4, 5, 6, 7, 8}
+    assert "last name" in reasons[4]
+    assert "pas-un-email" in reasons[5]
+    assert "Pigeon voyageur" in reasons[6]
+    assert "already exists" in reasons[7]
+    assert "row 2" in reasons[8]
+    assert Lead.objects.count() == 1  # nothing written before confirm
+
+    rejected = client.get(reverse("leads:import-rejected", args=[job.pk]))
+    rejected_text = b"".join(rejected.streaming_content).decode("utf-8")
+    assert rejected_text.startswith("\ufeff") and rejected_text.count("\n") == 6
+
+    confirm = client.post(reverse("leads:import-confirm", args=[job.pk]))
+    assert confirm.url == reverse("leads:import-result", args=[job.pk])
+    imported = Lead.objects.exclude(pk=existing_lead.pk)
+    assert set(imported.values_list("last_name", flat=True)) == GOOD_NAMES
+    anne = imported.get(last_name="Dupuis")
+    assert (anne.first_name, anne.company, anne.source, anne.notes) == (
+        "Anne",
+        "Régie Exemple SA",
+        "event",
+        "Très intéressée",
+    )
+    assert imported.get(last_name="Fässler").notes == "Notes; avec point-virgule, et virgule"
+    assert LeadStatusChange.objects.filter(lead__in=imported).count() == 3
+    job.refresh_from_db()
+    assert (job.status, job.imported_rows, job.rejected_rows) == ("done", 3, 5)
+
+    # Confirming again imports nothing more.
+    client.post(reverse("leads:import-confirm", args=[job.pk]))
+    assert imported.count() == 3
+    result_file = client.get(reverse("leads:import-rejected", args=[job.pk])).content.decode(
+        "utf-8"
+    )
+    assert "Pigeon voyageur" in result_file and "Dupuis" in result_file  # "Dupuis bis"
+
+
+def test_htmx_confirm_imports_chunk_by_chunk(client_for, rep, monkeypatch):
+    monkeypatch.setattr(importing, "CHUNK_ROWS", 2)
+    client = client_for(rep)
+    rows = [["A", f"Nom{i}", f"n{i}@exemple.ch", "", "", "", "", ""] for i in range(5)]
+    _upload(client, _csv_bytes(HEADER_FR, rows, ";", "utf-8"))
+    job = ImportJob.objects.get()
+    client.get(reverse("leads:import-preview", args=[job.pk]))
+    url = reverse("leads:import-confirm", args=[job.pk])
+    first = client.post(url, headers={"HX-Request": "true"})
+    assert 'id="progress"' in first.content.decode() and "<html" not in first.content.decode()
+    assert Lead.objects.count() == 2
+    client.post(url, headers={"HX-Request": "true"})
+    last = client.post(url, headers={"HX-Request": "true"})
+    assert last.headers["HX-Redirect"] == reverse("leads:import-result", args=[job.pk])
+    assert Lead.objects.count() == 5
+
+
+def test_file_without_last_name_column_is_refused(client_for, rep):
+    response = _upload(client_for(rep), b"Foo;Bar\n1;2\n")
+    assert response.status_code == 200
+    assert "file" in response.context["form"].errors
+    assert not ImportJob.objects.exists()
+
+
+@override_settings(CRM_MAX_UPLOAD_BYTES=100)
+def test_too_large_file_is_refused(client_for, rep):
+    response = _upload(client_for(rep), _csv_bytes(HEADER_FR, ROWS * 5, ";", "utf-8"))
+    assert response.status_code in (200, 413)
+    assert "file" in response.context["form"].errors or response.context["form"].non_field_errors()
+    assert not ImportJob.objects.exists()
+
+
+def test_template_download(client_for, rep):
+    response = client_for(rep).get(reverse("leads:import-template"))
+    text = response.content.decode("utf-8")
+    assert text.startswith("\ufeff") and "Nom" in text
+
+
+def test_partner_users_cannot_import_nor_see_jobs(client_for, rep, partner_a_user):
+    client = client_for(rep)
+    _upload(client, _csv_bytes(HEADER_FR, ROWS[:1], ";", "utf-8"))
+    job = ImportJob.objects.get()
+    partner = client_for(partner_a_user)
+    assert partner.get(reverse("leads:import")).status_code == 404
+    assert partner.get(reverse("leads:import-preview", args=[job.pk])).status_code == 404
+    assert partner.post(reverse("leads:import-confirm", args=[job.pk])).status_code == 404
+
+
+def test_another_users_job_is_404(client_for, rep, other_rep):
+    _upload(client_for(rep), _csv_bytes(HEADER_FR, ROWS[:1], ";", "utf-8"))
+    job = ImportJob.objects.get()
+    assert (
+        client_for(other_rep).get(reverse("leads:import-preview", args=[job.pk])).status_code == 404
+    )
+
+
+def test_fifty_thousand_rows_import_in_seconds(rep):
+    rows = [
+        [f"P{i}", f"Nom{i}", f"lead{i}@exemple{i % 97}.ch", "", f"Société {i} SA", "", "", ""]
+        for i in range(50_000)
+    ]
+    upload = SimpleUploadedFile("big.csv", _csv_bytes(HEADER_FR, rows, ";", "utf-8"))
+    started = time.monotonic()
+    job, _ignored = importing.create_job(upload=upload, by=rep)
+    summary = importing.preview(job)
+    assert summary.valid == 50_000
+    job = importing.import_all(job=job, by=rep)
+    elapsed = time.monotonic() - started
+    assert Lead.objects.count() == 50_000
+    assert job.imported_rows == 50_000
+    assert elapsed < 60, elapsed
