@@ -59,24 +59,184 @@ def pipeline_by_stage(queryset) -> list[dict]:
     ]
 
 
+ATTENTION_LIMIT = 10
+TASK_LIMIT = 10
+
+
+def _attention_deals(open_deals, *, today):
+    """Open deals past their close date, or untouched (no activity, no stage change) for
+    ``CRM_STALE_DAYS``: the first ones by close date and how many there are (two queries)."""
+    from datetime import timedelta
+
+    from django.conf import settings
+    from django.db.models import Exists, OuterRef
+
+    from activities.models import Activity
+
+    cutoff = timezone.now() - timedelta(days=settings.CRM_STALE_DAYS)
+    recent_activity = Activity.objects.filter(opportunity_id=OuterRef("pk")).filter(
+        Q(created_at__gte=cutoff) | Q(done_at__gte=cutoff)
+    )
+    stale = Q(stage_changed_at__lt=cutoff) & ~Q(Exists(recent_activity))
+    deals = (
+        open_deals.filter(Q(close_date__lt=today) | stale)
+        .annotate(is_overdue=Q(close_date__lt=today), is_stale=stale)
+        .select_related("account", "owner")
+        .order_by("close_date", "pk")
+    )
+    return {"deals": list(deals[:ATTENTION_LIMIT]), "count": deals.count()}
+
+
+def _tasks_due(activities, *, today):
+    """To-dos not done, due within a week (or overdue): the first ones and the count."""
+    from datetime import timedelta
+
+    due = (
+        activities.filter(done=False, due_date__lte=today + timedelta(days=7))
+        .select_related("opportunity", "lead", "account", "assignee")
+        .order_by("due_date", "pk")
+    )
+    return {"items": list(due[:TASK_LIMIT]), "count": due.count()}
+
+
+def _registrations_waiting(user):
+    """Deal registrations submitted to this channel manager (none when the partners app
+    has no registration model)."""
+    from django.apps import apps
+
+    from climcrm.roles import is_admin
+
+    try:
+        model = apps.get_model("partners", "DealRegistration")
+    except LookupError:
+        return None
+    waiting = model.objects.filter(status="submitted").select_related("partner__account")
+    if not is_admin(user):
+        waiting = waiting.filter(partner__channel_manager=user)
+    waiting = waiting.order_by("submitted_at", "pk")
+    return {"items": list(waiting[:TASK_LIMIT]), "count": waiting.count()}
+
+
+def _partner_pipelines(user, *, period):
+    """Per managed partner: open pipeline, weighted, commit of the quarter and whether this
+    month's partner review is still to be held (one query)."""
+    from django.db.models import Exists, OuterRef
+
+    from climcrm.roles import is_admin
+    from climcrm.visibility import visible_partners
+    from opportunities.models import OPEN_STAGES, ForecastCategory, Stage
+    from pipeline_reviews.models import Review
+
+    partners = visible_partners(user).filter(is_active=True)
+    if not is_admin(user):
+        partners = partners.filter(channel_manager=user)
+    month_start = timezone.localdate().replace(day=1)
+    review_held = Review.objects.filter(
+        partner_id=OuterRef("pk"), kind="monthly_partner", period_start=month_start
+    )
+    open_q = Q(opportunities__stage__in=OPEN_STAGES)
+    in_quarter = Q(
+        opportunities__close_date__gte=period.start, opportunities__close_date__lt=period.end
+    )
+    zero = Value(0)
+    money = DecimalField(max_digits=18, decimal_places=2)
+    return list(
+        partners.select_related("account")
+        .annotate(
+            open_count=Count("opportunities", filter=open_q),
+            open_amount=Coalesce(
+                Sum("opportunities__amount", filter=open_q), zero, output_field=money
+            ),
+            commit_amount=Coalesce(
+                Sum(
+                    "opportunities__amount",
+                    filter=open_q
+                    & in_quarter
+                    & Q(opportunities__forecast_category=ForecastCategory.COMMIT),
+                ),
+                zero,
+                output_field=money,
+            ),
+            won_amount=Coalesce(
+                Sum(
+                    "opportunities__amount",
+                    filter=in_quarter & Q(opportunities__stage=Stage.CLOSED_WON),
+                ),
+                zero,
+                output_field=money,
+            ),
+            review_due=~Exists(review_held),
+        )
+        .order_by("account__name")
+    )
+
+
 def dashboard_context(*, user) -> dict:
+    """The home page of each role, a fixed number of queries whatever the data size.
+
+    Everyone internal gets their own open deals by stage, tasks due within a week, their
+    quarter forecast and the deals needing attention; a manager also their team's; a
+    channel manager the registrations waiting, the partners whose monthly review is due
+    and the partners' pipelines; a partner user their partner's pipeline and to-dos.
+    """
+    from climcrm.models import User
+    from climcrm.roles import is_channel_manager, is_internal, is_manager
+    from climcrm.visibility import visible_activities
+    from forecasting.periods import QUARTER, period_containing
+    from forecasting.scopes import PARTNER, REP, TEAM, Scope
+    from forecasting.selectors import forecast_report, scope_forecast
     from opportunities.models import OPEN_STAGES
 
-    deals = visible_opportunities(user)
-    if not is_partner_user(user):
-        deals = deals.filter(owner=user)
-    open_deals = deals.filter(stage__in=OPEN_STAGES)
     today = timezone.localdate()
-    overdue = (
-        open_deals.filter(close_date__lt=today)
-        .select_related("account")
-        .order_by("close_date")[:10]
-    )
-    return {
-        "by_stage": [row for row in pipeline_by_stage(open_deals) if row["count"]],
-        "overdue_deals": overdue,
-        "today": today,
+    quarter = period_containing(QUARTER, today)
+    context: dict = {"today": today, "quarter": quarter, "sections": []}
+    deals = visible_opportunities(user)
+    if is_partner_user(user):
+        open_deals = deals.filter(stage__in=OPEN_STAGES)
+        context["partner"] = {
+            "by_stage": [row for row in pipeline_by_stage(open_deals) if row["count"]],
+            "forecast": scope_forecast(
+                user=user, period=quarter, scope=Scope(PARTNER, user.partner_id)
+            ),
+            "tasks": _tasks_due(
+                visible_activities(user).filter(Q(assignee=user) | Q(assignee__isnull=True)),
+                today=today,
+            ),
+            "attention": _attention_deals(open_deals, today=today),
+        }
+        context["sections"].append("partner")
+        return context
+    if not is_internal(user):
+        return context
+    mine = deals.filter(owner=user, stage__in=OPEN_STAGES)
+    context["mine"] = {
+        "by_stage": [row for row in pipeline_by_stage(mine) if row["count"]],
+        "tasks": _tasks_due(visible_activities(user).filter(assignee=user), today=today),
+        "forecast": scope_forecast(user=user, period=quarter, scope=Scope(REP, user.pk)),
+        "attention": _attention_deals(mine, today=today),
     }
+    context["sections"].append("mine")
+    if is_manager(user) and User.objects.filter(manager=user).exists():
+        team_deals = deals.filter(owner__manager=user, stage__in=OPEN_STAGES)
+        team_scope = Scope(TEAM, user.pk)
+        context["team"] = {
+            "by_stage": [row for row in pipeline_by_stage(team_deals) if row["count"]],
+            "tasks": _tasks_due(
+                visible_activities(user).filter(assignee__manager=user), today=today
+            ),
+            "forecast": forecast_report(user=user, period=quarter, group=REP, scope=team_scope),
+            "attention": _attention_deals(team_deals, today=today),
+        }
+        context["sections"].append("team")
+    if is_channel_manager(user):
+        pipelines = _partner_pipelines(user, period=quarter)
+        context["channel"] = {
+            "registrations": _registrations_waiting(user),
+            "partners": pipelines,
+            "reviews_due": [partner for partner in pipelines if partner.review_due],
+        }
+        context["sections"].append("channel")
+    return context
 
 
 def global_search(*, user, query: str) -> list[SearchHit]:
