@@ -1,0 +1,122 @@
+"""Reads of activities: a record's panel, "My tasks", and who may be assigned."""
+
+import datetime
+from dataclasses import dataclass
+
+from django.db.models import F, Q, QuerySet
+from django.http import Http404
+from django.utils import timezone
+
+from activities.models import Activity
+from climcrm.models import User
+from climcrm.roles import INTERNAL_ROLES, is_partner_user
+from climcrm.visibility import (
+    get_visible_or_404,
+    visible_accounts,
+    visible_activities,
+    visible_leads,
+    visible_opportunities,
+)
+
+PANEL_DONE_LIMIT = 10
+
+
+@dataclass
+class Target:
+    """What a panel is about: one deal, lead or account."""
+
+    kind: str  # "opportunity" | "lead" | "account"
+    obj: object
+
+    @property
+    def pk(self) -> int:
+        return self.obj.pk
+
+    @property
+    def key(self) -> str:
+        return f"{self.kind}-{self.obj.pk}"
+
+    @property
+    def lookup(self) -> dict:
+        return {self.kind: self.obj}
+
+
+_SCOPES = {
+    "opportunity": visible_opportunities,
+    "lead": visible_leads,
+    "account": visible_accounts,
+}
+
+
+def panel_target(*, user, params) -> Target:
+    """The deal, lead or account named in ``params`` (?opportunity=<id> …), or 404."""
+    for kind, scope in _SCOPES.items():
+        value = params.get(kind)
+        if value:
+            return Target(kind, get_visible_or_404(scope(user), pk=value))
+    raise Http404
+
+
+def _with_people(queryset: QuerySet) -> QuerySet:
+    return queryset.select_related("assignee", "created_by")
+
+
+def panel_activities(*, user, target: Target) -> dict:
+    """Open activities first (by due date), then the latest done ones."""
+    scoped = visible_activities(user).filter(**target.lookup)
+    open_items = _with_people(scoped.filter(done=False)).order_by(
+        F("due_date").asc(nulls_last=True), "id"
+    )
+    done_items = _with_people(scoped.filter(done=True)).order_by("-done_at", "-id")
+    done_list = list(done_items[: PANEL_DONE_LIMIT + 1])
+    return {
+        "open_items": list(open_items),
+        "done_items": done_list[:PANEL_DONE_LIMIT],
+        "more_done": len(done_list) > PANEL_DONE_LIMIT,
+    }
+
+
+def _my_open(user) -> QuerySet:
+    scoped = visible_activities(user).filter(done=False)
+    if is_partner_user(user):
+        # Partner users share their partner's to-dos: the team works them together.
+        return scoped
+    return scoped.filter(assignee=user)
+
+
+def my_tasks(*, user, today: datetime.date | None = None) -> dict[str, QuerySet]:
+    """The user's open to-dos: overdue, due today, upcoming and without a date."""
+    today = today or timezone.localdate()
+    base = _with_people(_my_open(user)).select_related(
+        "opportunity", "lead", "account", "opportunity__account"
+    )
+    return {
+        "overdue": base.filter(due_date__lt=today).order_by("due_date", "id"),
+        "today": base.filter(due_date=today).order_by("id"),
+        "upcoming": base.filter(Q(due_date__gt=today) | Q(due_date__isnull=True)).order_by(
+            F("due_date").asc(nulls_last=True), "id"
+        ),
+    }
+
+
+def assignable_users(*, user, target: Target | None = None) -> QuerySet:
+    """Who a to-do may be given to: colleagues (internal) or the partner's team."""
+    users = User.objects.filter(is_active=True).order_by("first_name", "last_name", "username")
+    if is_partner_user(user):
+        return users.filter(partner_id=user.partner_id)
+    internal = users.filter(
+        partner__isnull=True, groups__name__in=[r.value for r in INTERNAL_ROLES]
+    )
+    partner_id = getattr(target.obj, "partner_id", None) if target else None
+    if partner_id:
+        return users.filter(Q(pk__in=internal.values("pk")) | Q(partner_id=partner_id))
+    return users.filter(pk__in=internal.values("pk"))
+
+
+def activity_for_user_or_404(*, user, pk) -> Activity:
+    return get_visible_or_404(
+        visible_activities(user).select_related(
+            "assignee", "opportunity", "lead", "account", "created_by"
+        ),
+        pk=pk,
+    )

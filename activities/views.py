@@ -1,0 +1,176 @@
+from django.conf import settings
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django_htmx.http import trigger_client_event
+
+from activities import selectors, services
+from activities.forms import ActivityForm
+from activities.selectors import Target
+
+PANEL = "activities/_panel.html"
+PANEL_PAGE = "activities/activity_list.html"
+
+
+def _safe_next(request: HttpRequest, fallback: str) -> str:
+    candidates = [request.POST.get("next"), request.GET.get("next")]
+    if request.htmx:
+        candidates.append(request.htmx.current_url)
+    for target in candidates:
+        if target and url_has_allowed_host_and_scheme(
+            target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+        ):
+            return target
+    return fallback
+
+
+def _panel_url(target: Target) -> str:
+    return f"{reverse('activities:panel')}?{target.kind}={target.pk}"
+
+
+def _panel_context(request: HttpRequest, target: Target, form: ActivityForm | None = None):
+    assignees = selectors.assignable_users(user=request.user, target=target)
+    return {
+        "target": target,
+        "form": form or ActivityForm(assignees=assignees),
+        "next": _safe_next(request, _panel_url(target)),
+        "today": timezone.localdate(),
+        **selectors.panel_activities(user=request.user, target=target),
+    }
+
+
+@require_GET
+def panel(request: HttpRequest) -> HttpResponse:
+    """The activities of one deal, lead or account: HTMX fragment or a page of its own."""
+    target = selectors.panel_target(user=request.user, params=request.GET)
+    context = _panel_context(request, target)
+    return render(request, PANEL if request.htmx else PANEL_PAGE, context)
+
+
+@require_POST
+def create(request: HttpRequest) -> HttpResponse:
+    target = selectors.panel_target(user=request.user, params=request.POST)
+    assignees = selectors.assignable_users(user=request.user, target=target)
+    form = ActivityForm(request.POST, assignees=assignees)
+    if form.is_valid():
+        try:
+            activity = services.activity_create(
+                by=request.user, **form.cleaned_data, **target.lookup
+            )
+        except ValidationError as error:
+            _add_errors(form, error)
+        except PermissionError as error:
+            form.add_error(None, str(error))
+        else:
+            text = _("“%(subject)s” added.") % {"subject": activity.subject}
+            if request.htmx:
+                response = render(request, PANEL, _panel_context(request, target))
+                return trigger_client_event(response, "toast", {"text": text, "kind": "success"})
+            messages.success(request, text)
+            return redirect(_safe_next(request, _panel_url(target)))
+    context = _panel_context(request, target, form=form)
+    if request.htmx:
+        return render(request, PANEL, context)
+    return render(request, PANEL_PAGE, context, status=400)
+
+
+@require_POST
+def toggle_done(request: HttpRequest, pk: int) -> HttpResponse:
+    """The done checkbox: checked completes the to-do, unchecked reopens it."""
+    activity = selectors.activity_for_user_or_404(user=request.user, pk=pk)
+    done = request.POST.get("done") in ("on", "1", "true")
+    try:
+        if done:
+            services.activity_complete(activity=activity, by=request.user)
+        else:
+            services.activity_reopen(activity=activity, by=request.user)
+    except PermissionError as error:
+        if request.htmx:
+            response = render(
+                request,
+                "activities/_item.html",
+                {
+                    "activity": activity,
+                    "today": timezone.localdate(),
+                    "show_target": _show(request),
+                },
+            )
+            return trigger_client_event(response, "toast", {"text": str(error), "kind": "error"})
+        messages.error(request, str(error))
+        return redirect(_safe_next(request, reverse("activities:my-tasks")))
+    if request.htmx:
+        context = {
+            "activity": activity,
+            "today": timezone.localdate(),
+            "show_target": _show(request),
+        }
+        return render(request, "activities/_item.html", context)
+    return redirect(_safe_next(request, reverse("activities:my-tasks")))
+
+
+def _show(request: HttpRequest) -> bool:
+    return request.POST.get("show_target") == "1"
+
+
+@require_http_methods(["GET", "POST"])
+def edit(request: HttpRequest, pk: int) -> HttpResponse:
+    activity = selectors.activity_for_user_or_404(user=request.user, pk=pk)
+    target = _target_of(activity)
+    assignees = selectors.assignable_users(user=request.user, target=target)
+    if request.method == "POST":
+        form = ActivityForm(request.POST, assignees=assignees, with_done=False)
+        if form.is_valid():
+            changes = dict(form.cleaned_data)
+            changes["assignee"] = changes.get("assignee") or activity.assignee or request.user
+            try:
+                services.activity_update(activity=activity, by=request.user, changes=changes)
+            except ValidationError as error:
+                _add_errors(form, error)
+            except PermissionError as error:
+                form.add_error(None, str(error))
+            else:
+                messages.success(request, _("Activity saved."))
+                return redirect(_safe_next(request, _panel_url(target)))
+        status = 400
+    else:
+        form = ActivityForm.for_activity(activity, assignees=assignees)
+        status = 200
+    context = {"activity": activity, "form": form, "next": _safe_next(request, _panel_url(target))}
+    return render(request, "activities/activity_form.html", context, status=status)
+
+
+@require_GET
+def my_tasks(request: HttpRequest) -> HttpResponse:
+    groups = selectors.my_tasks(user=request.user)
+    upcoming = Paginator(groups["upcoming"], settings.CRM_PAGE_SIZE).get_page(
+        request.GET.get("page")
+    )
+    context = {
+        "overdue": groups["overdue"],
+        "due_today": groups["today"],
+        "page_obj": upcoming,
+        "upcoming": upcoming.object_list,
+        "today": timezone.localdate(),
+    }
+    return render(request, "activities/my_tasks.html", context)
+
+
+def _target_of(activity) -> Target:
+    for kind in ("opportunity", "lead", "account"):
+        obj = getattr(activity, kind)
+        if obj is not None:
+            return Target(kind, obj)
+    raise ValueError("activity without target")
+
+
+def _add_errors(form, error: ValidationError) -> None:
+    for name, errors in getattr(error, "message_dict", {"__all__": error.messages}).items():
+        for message in errors:
+            form.add_error(name if name in form.fields else None, message)
