@@ -16,6 +16,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import Account, Contact
+from accounts.services import account_create, contact_create
 from climcrm.choices import OriginChannel, Source
 from climcrm.roles import Role, is_admin, is_internal, is_partner_user, roles_of
 from leads.models import Lead, LeadStatus, LeadStatusChange
@@ -345,13 +346,12 @@ def lead_convert(
             name = (account_name or locked.company or str(locked)).strip()[:200]
             if not name:
                 raise ValidationError({"account_name": _("Enter the account's name.")})
-            account = Account(name=name, owner=locked.owner or by)
-            account.full_clean(exclude=["normalized_name"])
-            account.save()
+            account = account_create(by=by, name=name, owner=locked.owner or by)
 
         created_contact = contact is None
         if created_contact:
-            contact = Contact(
+            contact = contact_create(
+                by=by,
                 first_name=locked.first_name,
                 last_name=locked.last_name,
                 email=locked.email,
@@ -360,8 +360,6 @@ def lead_convert(
                 account=account,
                 is_decision_maker=locked.authority_ok,
             )
-            contact.full_clean()
-            contact.save()
 
         opportunity = None
         if create_opportunity:

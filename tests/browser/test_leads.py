@@ -1,0 +1,64 @@
+import re
+
+import pytest
+from playwright.sync_api import expect
+
+from leads.models import Lead, LeadStatus
+from opportunities.models import Opportunity, Stage
+from tests.factories import AccountFactory
+from tests.factories.leads import OpenLeadFactory
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+def test_convert_a_lead_end_to_end_lands_on_the_new_opportunity(page, live_server, login, rep):
+    AccountFactory(name="Autre Régie SA")
+    lead = OpenLeadFactory(
+        owner=rep,
+        first_name="Anne",
+        last_name="Dupuis",
+        email="anne@regie-exemple.ch",
+        company="Régie Exemple SA",
+        status=LeadStatus.MQL,
+        budget_ok=True,
+        budget_note="Budget voté",
+    )
+    login(rep)
+    page.goto(f"{live_server.url}/leads/")
+    page.click(f"a[href='/leads/{lead.pk}/']")
+    page.click("#convert-link")
+    expect(page.locator("h1")).to_be_visible()
+    expect(page.locator("#account-new")).to_be_checked()
+    expect(page.locator("#id_opportunity_name")).to_have_value("Régie Exemple SA")
+    page.fill("#id_amount", "48000")
+    page.click("#convert-submit")
+
+    page.wait_for_url(re.compile(r"/opportunities/\d+/$"))
+    opportunity = Opportunity.objects.get()
+    assert page.url.endswith(f"/opportunities/{opportunity.pk}/")
+    assert opportunity.stage == Stage.QUALIFICATION
+    assert str(opportunity.amount) == "48000.00"
+    assert opportunity.budget_ok and opportunity.budget_note == "Budget voté"
+    expect(page.locator("body")).to_contain_text("Régie Exemple SA")
+    lead.refresh_from_db()
+    assert lead.status == LeadStatus.CONVERTED
+    assert lead.converted_opportunity == opportunity
+
+    # Back to the form and submitting again creates nothing new.
+    page.go_back()
+    page.goto(f"{live_server.url}/leads/{lead.pk}/convert/")
+    page.wait_for_url(re.compile(rf"/opportunities/{opportunity.pk}/$"))
+    assert Opportunity.objects.count() == 1
+    assert Lead.objects.get(pk=lead.pk).status_changes.filter(to_status="converted").count() == 1
+
+
+def test_bulk_status_change_from_the_list(page, live_server, login, rep):
+    leads = [OpenLeadFactory(owner=rep, last_name=f"Bulk{i}") for i in range(3)]
+    login(rep)
+    page.goto(f"{live_server.url}/leads/")
+    page.check("#select-all")
+    page.select_option("select[name=action]", "status")
+    page.select_option("#bulk-form select[name=status]", "working")
+    page.click("#bulk-form button[type=submit]")
+    expect(page.locator(".messages")).to_contain_text("3")
+    assert all(Lead.objects.get(pk=lead.pk).status == LeadStatus.WORKING for lead in leads)
