@@ -12,6 +12,7 @@ from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
@@ -32,19 +33,19 @@ from leads.models import ImportJob, Lead, LeadStatus
 from opportunities.services import suggested_type
 
 EXPORT_COLUMNS = (
-    ("first_name", "First name"),
-    ("last_name", "Last name"),
-    ("email", "Email"),
-    ("phone", "Phone"),
-    ("company", "Company"),
-    ("job_title", "Job title"),
-    ("status", "Status"),
-    ("source", "Source"),
-    ("origin", "Origin"),
-    ("partner", "Partner"),
-    ("owner", "Owner"),
-    ("created_at", "Created"),
-    ("status_changed_at", "Status changed"),
+    ("first_name", gettext_lazy("First name")),
+    ("last_name", gettext_lazy("Last name")),
+    ("email", gettext_lazy("Email")),
+    ("phone", gettext_lazy("Phone")),
+    ("company", gettext_lazy("Company")),
+    ("job_title", gettext_lazy("Job title")),
+    ("status", gettext_lazy("Status")),
+    ("source", gettext_lazy("Source")),
+    ("origin", gettext_lazy("Origin")),
+    ("partner", gettext_lazy("Partner")),
+    ("owner", gettext_lazy("Owner")),
+    ("created_at", gettext_lazy("Created")),
+    ("status_changed_at", gettext_lazy("Status changed")),
 )
 
 
@@ -177,7 +178,7 @@ def lead_export(request: HttpRequest) -> StreamingHttpResponse:
 
     def rows():
         yield "\ufeff"
-        yield writer.writerow([_(label) for _name, label in EXPORT_COLUMNS])
+        yield writer.writerow([str(label) for _name, label in EXPORT_COLUMNS])
         for lead in queryset.iterator(chunk_size=2000):
             yield writer.writerow(
                 [
