@@ -34,7 +34,10 @@ def _assign(instance, values: dict[str, Any], allowed: tuple[str, ...]) -> list[
     for name, value in values.items():
         if name not in allowed:
             raise TypeError(f"{type(instance).__name__} has no editable field {name!r}")
-        if getattr(instance, name) != value:
+        field = instance._meta.get_field(name)
+        current = getattr(instance, field.attname)
+        new = value.pk if field.is_relation and value is not None else value
+        if current != new or instance.pk is None:
             setattr(instance, name, value)
             changed.append(name)
     return changed

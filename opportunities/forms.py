@@ -157,9 +157,9 @@ class OpportunityForm(forms.Form):
         stage = cleaned.get("stage") or (self.opportunity.stage if self.opportunity else None)
         if stage in OPEN_STAGES and "close_date" in self.fields and not cleaned.get("close_date"):
             self.add_error("close_date", _("An open deal needs a close date."))
-        if stage == Stage.CLOSED_LOST and "loss_reason" in self.fields:
-            if not cleaned.get("loss_reason"):
-                self.add_error("loss_reason", _("Choose why the deal was lost."))
+        lost = stage == Stage.CLOSED_LOST and "loss_reason" in self.fields
+        if lost and not cleaned.get("loss_reason"):
+            self.add_error("loss_reason", _("Choose why the deal was lost."))
         if stage == Stage.CLOSED_WON and "amount" in self.fields:
             amount = cleaned.get("amount")
             if amount is None or amount <= 0:

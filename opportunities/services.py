@@ -12,7 +12,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -236,6 +236,27 @@ def _apply_stage_machine(
     return new
 
 
+_RELATION_FIELDS = tuple(
+    name for name in EDITABLE_FIELDS if Opportunity._meta.get_field(name).is_relation
+)
+
+
+def _save_checked(opportunity: Opportunity) -> None:
+    """Save; a database constraint the rules above missed becomes a ValidationError.
+
+    The check constraints are not evaluated in Python first (full_clean would run one query
+    per constraint on every change): the stage machine and ``_validate_values`` establish
+    them, and the database stays the final guard.
+    """
+    # Called inside the service's atomic block, which rolls back when this raises.
+    try:
+        opportunity.save()
+    except IntegrityError as exc:
+        raise ValidationError(
+            _("This change breaks a rule of the deal (%(detail)s).") % {"detail": exc}
+        ) from exc
+
+
 def _snapshot(opportunity: Opportunity) -> dict[str, Any]:
     values = {name: getattr(opportunity, name) for name in EDITABLE_FIELDS}
     values["forecast_category_is_manual"] = opportunity.forecast_category_is_manual
@@ -334,8 +355,8 @@ def opportunity_create(*, by, tag: str = "", at=None, **values: Any) -> Opportun
         opportunity = Opportunity(currency=settings.CRM_CURRENCY, created_at=now, version=1)
         for name, value in new.items():
             setattr(opportunity, name, value)
-        opportunity.full_clean()
-        opportunity.save()
+        opportunity.full_clean(validate_constraints=False)
+        _save_checked(opportunity)
         _history_row(
             opportunity=opportunity, before=None, changed=[], by=by, now=now, tag=tag
         ).save()
@@ -361,7 +382,13 @@ def opportunity_update(
     requested = {k: v for k, v in changes.items() if k in EDITABLE_FIELDS}
     now = at or timezone.now()
     with transaction.atomic():
-        locked = Opportunity.objects.select_for_update().get(pk=opportunity.pk)
+        # The related rows come in the same query: the snapshot and the history row read
+        # them, and only the deal's own row is locked.
+        locked = (
+            Opportunity.objects.select_for_update(of=("self",))
+            .select_related("account", "primary_contact", "owner", "partner", "loss_reason")
+            .get(pk=opportunity.pk)
+        )
         if expected_version is not None and int(expected_version) != locked.version:
             raise StaleVersionError(locked, _concurrent_changes(locked, int(expected_version)))
         current = _snapshot(locked)
@@ -378,8 +405,12 @@ def opportunity_update(
         for name, value in new.items():
             setattr(locked, name, value)
         locked.version = current_version = locked.version + 1
-        locked.full_clean()
-        locked.save()
+        # Only what changed is validated again (an unchanged foreign key needs no query).
+        locked.full_clean(
+            exclude=[name for name in _RELATION_FIELDS if name not in changed],
+            validate_constraints=False,
+        )
+        _save_checked(locked)
         OpportunityHistory.objects.filter(
             opportunity=locked, valid_until__isnull=True, version__lt=current_version
         ).update(valid_until=now)
