@@ -181,11 +181,15 @@ def review_lead_update(*, review: Review, by, lead, changes: dict[str, Any]):
         if lead.partner_id != review.partner_id:
             raise PermissionError(_("This lead is not one of the partner's."))
         try:
-            from leads.services import lead_update
+            from leads import services as lead_services
         except ImportError:  # pragma: no cover - the leads services ship with the leads app
-            lead_update = None
-        if lead_update is not None:
-            return lead_update(lead=lead, by=by, changes=requested)
+            lead_services = None
+        if lead_services is not None and hasattr(lead_services, "lead_update"):
+            read_only = getattr(lead_services, "LeadReadOnlyError", ())
+            try:
+                return lead_services.lead_update(lead=lead, by=by, changes=requested)
+            except read_only as exc:
+                raise ValidationError(str(exc)) from exc
         from leads.models import Lead
 
         locked = Lead.objects.select_for_update().get(pk=lead.pk)

@@ -352,15 +352,8 @@ def review_lead(request: HttpRequest, pk: int, lead_pk: int) -> HttpResponse:
             return _refused(request, review, str(exc))
         except PermissionError as exc:
             return _refused(request, review, str(exc), status=403)
-        except Exception as exc:  # the lead service's own refusals (read-only lead…)
-            if (
-                not isinstance(exc, ValidationError)
-                and exc.__class__.__name__ != "LeadReadOnlyError"
-            ):
-                raise
-            form.add_error(
-                None, _errors_text(exc) if isinstance(exc, ValidationError) else str(exc)
-            )
+        except ValidationError as exc:
+            form.add_error(None, _errors_text(exc))
             status = 422
         else:
             form = LeadReviewForm(instance=lead, prefix=f"lead{lead.pk}")

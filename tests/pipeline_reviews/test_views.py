@@ -1,4 +1,5 @@
 import datetime
+import json
 from decimal import Decimal
 
 import pytest
@@ -263,7 +264,8 @@ class TestMonthlyScreen:
             url("commit", review_a), {"commit_amount": "5"}, HTTP_HX_REQUEST="true"
         )
         assert refused.status_code == 409
-        assert "closed" in refused["HX-Trigger"] or "clôturée" in refused["HX-Trigger"]
+        toast = json.loads(refused["HX-Trigger"])["toast"]
+        assert toast["kind"] == "error" and "clôturée" in toast["text"]
         deal = partner_a_deals[0]
         refused = client.post(
             url("deal", review_a, deal.pk),
