@@ -178,8 +178,8 @@
     if (typeof window.Sortable === "undefined") return;
     var lists = (root || document).querySelectorAll(".kanban .kanban-list[id]");
     Array.prototype.forEach.call(lists, function (list) {
-      if (list.getAttribute("data-sortable") === "on") return;
-      list.setAttribute("data-sortable", "on");
+      // Sortable.get, not a marker attribute: htmx's history snapshots keep attributes.
+      if (window.Sortable.get(list)) return;
       window.Sortable.create(list, {
         group: "kanban",
         draggable: ".kanban-card",
@@ -252,4 +252,5 @@
   });
   // The filters swap the whole board in.
   document.addEventListener("htmx:afterSettle", function () { init(document); });
+  document.addEventListener("htmx:historyRestore", function () { init(document); });
 })();

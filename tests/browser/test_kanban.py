@@ -1,0 +1,216 @@
+import re
+from decimal import Decimal
+
+import pytest
+from playwright.sync_api import expect
+
+from opportunities.models import Opportunity, OpportunityHistory, Stage
+from tests.factories import OpportunityFactory
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+def drag(page, source, target):
+    """A real drag: press on the card, move in small steps over the column, release."""
+    source.scroll_into_view_if_needed()
+    start = source.locator(".kanban-card-figures").bounding_box()
+    end = target.bounding_box()
+    x, y = start["x"] + start["width"] / 2, start["y"] + start["height"] / 2
+    page.mouse.move(x, y)
+    page.mouse.down()
+    page.mouse.move(x + 8, y + 8, steps=4)
+    page.mouse.move(end["x"] + end["width"] / 2, end["y"] + 20, steps=25)
+    page.mouse.move(end["x"] + end["width"] / 2, end["y"] + 24, steps=3)
+    page.mouse.up()
+
+
+def open_board(page, live_server, login, user):
+    login(user)
+    page.goto(f"{live_server.url}/opportunities/pipeline/")
+    expect(page.locator("#kanban-board")).to_be_visible()
+    page.wait_for_function("window.Sortable !== undefined")
+
+
+def test_drag_a_card_moves_the_deal_updates_totals_and_survives_a_reload(
+    page, live_server, login, rep
+):
+    deal = OpportunityFactory(owner=rep, name="Climatisation Hôtel du Lac", amount=Decimal("12000"))
+    OpportunityFactory(owner=rep, name="Pompe à chaleur Collège", amount=Decimal("3000"))
+    open_board(page, live_server, login, rep)
+    card = page.locator(f"#deal-{deal.pk}")
+    proposal_head = page.locator("#kanban-head-proposal")
+    expect(proposal_head.locator(".kanban-count")).to_have_text("0")
+
+    drag(page, card, page.locator("#kanban-list-proposal"))
+
+    expect(page.locator(f"#kanban-list-proposal #deal-{deal.pk}")).to_have_attribute(
+        "data-stage", "proposal"
+    )
+    expect(proposal_head.locator(".kanban-count")).to_have_text("1")
+    expect(proposal_head.locator(".kanban-total")).to_contain_text("12")
+    expect(page.locator("#kanban-head-qualification .kanban-count")).to_have_text("1")
+    expect(page.locator("#toast")).to_be_visible()
+    # The new version is on the card: a second move is not refused as stale.
+    expect(page.locator(f"#deal-{deal.pk}")).to_have_attribute("data-version", "2")
+    deal.refresh_from_db()
+    assert (deal.stage, deal.probability) == (Stage.PROPOSAL, 50)
+    assert OpportunityHistory.objects.filter(opportunity=deal, tag="kanban").count() == 1
+
+    page.reload()
+    expect(page.locator(f"#kanban-list-proposal #deal-{deal.pk}")).to_have_attribute(
+        "data-stage", "proposal"
+    )
+    expect(page.locator("#kanban-head-proposal .kanban-count")).to_have_text("1")
+
+
+def test_drop_on_closed_lost_asks_the_reason(page, live_server, login, rep):
+    deal = OpportunityFactory(owner=rep, name="Ventilation Garage Martin")
+    open_board(page, live_server, login, rep)
+
+    drag(page, page.locator(f"#deal-{deal.pk}"), page.locator("#kanban-list-closed_lost"))
+
+    dialog = page.locator("#kanban-lost-dialog")
+    expect(dialog).to_be_visible()
+    expect(dialog.locator(".kanban-dialog-deal")).to_have_text("Ventilation Garage Martin")
+    dialog.locator("select[name=loss_reason]").select_option(label="Concurrent")
+    dialog.locator("textarea").fill("Offre concurrente 10 % moins chère")
+    dialog.locator("button[type=submit]").click()
+
+    expect(dialog).to_be_hidden()
+    expect(page.locator(f"#kanban-list-closed_lost #deal-{deal.pk}")).to_have_attribute(
+        "data-stage", "closed_lost"
+    )
+    expect(page.locator("#kanban-head-closed_lost .kanban-count")).to_have_text("1")
+    deal.refresh_from_db()
+    assert deal.stage == Stage.CLOSED_LOST
+    assert deal.loss_reason.code == "competitor"
+    assert deal.loss_reason_text == "Offre concurrente 10 % moins chère"
+
+
+def test_cancelling_the_loss_reason_puts_the_card_back(page, live_server, login, rep):
+    deal = OpportunityFactory(owner=rep, name="Chauffage Ferme Rossier")
+    open_board(page, live_server, login, rep)
+
+    drag(page, page.locator(f"#deal-{deal.pk}"), page.locator("#kanban-list-closed_lost"))
+    dialog = page.locator("#kanban-lost-dialog")
+    expect(dialog).to_be_visible()
+    dialog.locator("[data-dialog-cancel]").click()
+
+    expect(dialog).to_be_hidden()
+    expect(page.locator(f"#kanban-list-qualification #deal-{deal.pk}")).to_be_visible()
+    expect(page.locator("#kanban-head-closed_lost .kanban-count")).to_have_text("0")
+    deal.refresh_from_db()
+    assert deal.stage == Stage.QUALIFICATION
+
+
+def test_drop_on_closed_won_without_amount_asks_for_it(page, live_server, login, rep):
+    deal = OpportunityFactory(owner=rep, name="Rafraîchissement Serveurs", amount=None)
+    open_board(page, live_server, login, rep)
+
+    drag(page, page.locator(f"#deal-{deal.pk}"), page.locator("#kanban-list-closed_won"))
+    dialog = page.locator("#kanban-won-dialog")
+    expect(dialog).to_be_visible()
+    dialog.locator("input[name=amount]").fill("48500")
+    dialog.locator("button[type=submit]").click()
+
+    expect(page.locator(f"#kanban-list-closed_won #deal-{deal.pk}")).to_have_attribute(
+        "data-stage", "closed_won"
+    )
+    deal.refresh_from_db()
+    assert (deal.stage, deal.amount) == (Stage.CLOSED_WON, Decimal("48500"))
+
+
+def test_a_refused_move_puts_the_card_back_and_says_why(page, live_server, login, rep, other_rep):
+    deal = OpportunityFactory(owner=other_rep, name="Affaire d'un collègue")
+    open_board(page, live_server, login, rep)
+
+    drag(page, page.locator(f"#deal-{deal.pk}"), page.locator("#kanban-list-negotiation"))
+
+    expect(page.locator("#toast")).to_be_visible()
+    expect(page.locator("#toast")).to_have_class(re.compile("toast-error"))
+    expect(page.locator(f"#kanban-list-qualification #deal-{deal.pk}")).to_be_visible()
+    assert Opportunity.objects.get(pk=deal.pk).stage == Stage.QUALIFICATION
+
+
+def test_a_stale_card_is_refused(page, live_server, login, rep, manager):
+    deal = OpportunityFactory(owner=rep, name="Affaire modifiée ailleurs")
+    open_board(page, live_server, login, rep)
+    from opportunities.services import opportunity_update
+
+    opportunity_update(opportunity=deal, by=manager, changes={"amount": Decimal("99000")})
+
+    drag(page, page.locator(f"#deal-{deal.pk}"), page.locator("#kanban-list-proposal"))
+
+    expect(page.locator("#toast")).to_have_class(re.compile("toast-error"))
+    expect(page.locator(f"#kanban-list-qualification #deal-{deal.pk}")).to_be_visible()
+    deal.refresh_from_db()
+    assert deal.stage == Stage.QUALIFICATION
+
+
+def test_move_menu_is_the_keyboard_alternative(page, live_server, login, rep):
+    deal = OpportunityFactory(owner=rep, name="Affaire au clavier", amount=Decimal("7000"))
+    open_board(page, live_server, login, rep)
+
+    menu = page.locator(f"#move-{deal.pk}")
+    menu.focus()
+    menu.select_option(Stage.NEGOTIATION.value)
+    page.keyboard.press("Tab")
+    page.keyboard.press("Enter")
+
+    expect(page.locator(f"#kanban-list-negotiation #deal-{deal.pk}")).to_have_attribute(
+        "data-stage", "negotiation"
+    )
+    expect(page.locator("#kanban-head-negotiation .kanban-count")).to_have_text("1")
+    deal.refresh_from_db()
+    assert deal.stage == Stage.NEGOTIATION
+
+
+def test_partner_user_sees_and_moves_only_their_partners_deals(
+    page, live_server, login, partner_a_user, partner_a, partner_b
+):
+    mine = OpportunityFactory(partner=partner_a, name="Affaire Alpha")
+    OpportunityFactory(partner=partner_b, name="Affaire Beta")
+    open_board(page, live_server, login, partner_a_user)
+    expect(page.locator(".kanban-card")).to_have_count(1)
+
+    drag(page, page.locator(f"#deal-{mine.pk}"), page.locator("#kanban-list-needs_analysis"))
+
+    expect(page.locator(f"#kanban-list-needs_analysis #deal-{mine.pk}")).to_have_attribute(
+        "data-stage", "needs_analysis"
+    )
+    mine.refresh_from_db()
+    assert mine.stage == Stage.NEEDS_ANALYSIS
+
+
+def test_filters_swap_the_board_keep_the_url_and_cards_still_drag(
+    page, live_server, login, rep, other_rep
+):
+    mine = OpportunityFactory(owner=rep, name="Mon affaire")
+    OpportunityFactory(owner=other_rep, name="Affaire de Sophie")
+    open_board(page, live_server, login, rep)
+    expect(page.locator(".kanban-card")).to_have_count(2)
+
+    page.locator("details.kanban-filter-box summary").click()
+    page.locator("input[name=mine]").check()
+
+    expect(page.locator(".kanban-card")).to_have_count(1)
+    expect(page).to_have_url(re.compile(r"mine=on"))
+    drag(page, page.locator(f"#deal-{mine.pk}"), page.locator("#kanban-list-proposal"))
+    expect(page.locator(f"#kanban-list-proposal #deal-{mine.pk}")).to_have_attribute(
+        "data-stage", "proposal"
+    )
+    mine.refresh_from_db()
+    assert mine.stage == Stage.PROPOSAL
+
+
+def test_a_long_column_loads_more_cards(page, live_server, login, rep):
+    for i in range(26):
+        OpportunityFactory(owner=rep, name=f"Affaire {i:02d}")
+    open_board(page, live_server, login, rep)
+    column = page.locator("#kanban-list-qualification")
+
+    more = column.locator(".kanban-more a")
+    more.scroll_into_view_if_needed()
+
+    expect(column.locator(".kanban-card")).to_have_count(26)
+    expect(column.locator(".kanban-more")).to_have_count(0)
