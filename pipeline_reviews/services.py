@@ -96,7 +96,9 @@ def _check(user, review: Review) -> None:
 
 
 def _lock_open_review(review: Review, by) -> Review:
-    locked = Review.objects.select_for_update().select_related("partner").get(pk=review.pk)
+    locked = (
+        Review.objects.select_for_update(of=("self",)).select_related("partner").get(pk=review.pk)
+    )
     if locked.is_closed:
         raise ReviewClosedError(locked)
     _check(by, locked)
