@@ -186,6 +186,8 @@ def _apply_stage_machine(
     """Return the new values of the deal after the rules of the stage machine."""
     new = {**current, **requested}
     old_stage, new_stage = current.get("stage"), new["stage"]
+    if new_stage not in Stage.values:
+        raise ValidationError({"stage": _("Choose a valid stage.")})
     stage_changed = old_stage != new_stage
     probability_set = "probability" in requested and requested["probability"] != current.get(
         "probability"
