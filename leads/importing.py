@@ -339,7 +339,8 @@ def _insert_leads(rows: list[dict[str, str]], *, job: ImportJob, by, now) -> int
     """Insert leads and their first status row with two statements per batch.
 
     The ORM's bulk_create spends most of its time preparing 40 values per row in Python;
-    an ``executemany`` of plain values is an order of magnitude faster at 50,000 rows.
+    COPY (PostgreSQL) or ``executemany`` of plain values is an order of magnitude faster
+    at 50,000 rows.
     """
     if not rows:
         return 0
@@ -357,7 +358,7 @@ def _insert_leads(rows: list[dict[str, str]], *, job: ImportJob, by, now) -> int
     quote = connection.ops.quote_name
     columns = ", ".join(quote(f.column) for f in fields)
     placeholders = ", ".join(["%s"] * len(fields))
-    sql = f"INSERT INTO {quote(Lead._meta.db_table)} ({columns}) VALUES ({placeholders})"
+    sql_head = f"INSERT INTO {quote(Lead._meta.db_table)} ({columns})"
     params = [
         [
             constants[f.attname]
@@ -373,7 +374,15 @@ def _insert_leads(rows: list[dict[str, str]], *, job: ImportJob, by, now) -> int
     )
     change = LeadStatusChange._meta
     with connection.cursor() as cursor:
-        cursor.executemany(sql, params)
+        if connection.vendor == "postgresql":
+            # COPY streams the rows in one go, without building a statement per row.
+            with cursor.cursor.copy(
+                f"COPY {quote(Lead._meta.db_table)} ({columns}) FROM STDIN"
+            ) as copy:
+                for row in params:
+                    copy.write_row(row)
+        else:
+            cursor.executemany(f"{sql_head} VALUES ({placeholders})", params)
         cursor.execute(
             f"INSERT INTO {quote(change.db_table)} "
             f"({quote(change.get_field('lead').column)}, {quote('from_status')}, "
