@@ -10,7 +10,7 @@ from accounts.models import Account, Contact
 from climcrm.visibility import visible_opportunities
 from opportunities.models import OpportunityHistory, Stage
 from partners import selectors, services
-from partners.models import DealRegistration, RegistrationEvent, RegistrationStatus
+from partners.models import RegistrationEvent, RegistrationStatus
 from tests.factories import AccountFactory, ContactFactory, OpportunityFactory, UserFactory
 from tests.factories.partners import DealRegistrationFactory
 
