@@ -62,3 +62,16 @@ def test_bulk_status_change_from_the_list(page, live_server, login, rep):
     page.click("#bulk-form button[type=submit]")
     expect(page.locator(".messages")).to_contain_text("3")
     assert all(Lead.objects.get(pk=lead.pk).status == LeadStatus.WORKING for lead in leads)
+
+
+def test_search_filters_the_list_in_place(page, live_server, login, rep):
+    OpenLeadFactory(last_name="Zurbriggen", company="Alpes Immo SA")
+    OpenLeadFactory(last_name="Favre", company="Lac Régie SA")
+    login(rep)
+    page.goto(f"{live_server.url}/leads/")
+    expect(page.locator("#results")).to_contain_text("Favre")
+    page.fill("#lead-filters input[name=q]", "alpes")
+    expect(page.locator("#results")).not_to_contain_text("Favre")
+    expect(page.locator("#results")).to_contain_text("Zurbriggen")
+    expect(page).to_have_url(re.compile(r"q=alpes"))
+    assert "q=alpes" in page.get_attribute("#export-link", "href")
