@@ -104,6 +104,12 @@ class OutcomeForm(forms.ModelForm):
     class Meta:
         model = Opportunity
         fields = ["objective_reasons", "recovery_possible", "lessons_learned", "corrective_actions"]
+        labels = {
+            "objective_reasons": _("Objective reasons"),
+            "recovery_possible": _("Recovery possible"),
+            "lessons_learned": _("Lessons learned"),
+            "corrective_actions": _("Corrective actions"),
+        }
         widgets = {
             "objective_reasons": forms.Textarea(attrs={"rows": 2}),
             "lessons_learned": forms.Textarea(attrs={"rows": 2}),
@@ -207,6 +213,59 @@ class QuarterlyForm(forms.ModelForm):
             for field in QuarterlyDetails._meta.get_fields()
             if field.get_internal_type() == "TextField"
         }
+
+
+QUARTERLY_SECTIONS = [
+    (
+        _("1. Training"),
+        [
+            "training_last_quarter",
+            "training_gap",
+            "registrations_sales",
+            "registrations_consultants",
+            "registrations_telemarketers",
+        ],
+    ),
+    (_("2. Marketing"), ["marketing_last_quarter", "marketing_gap"]),
+    (
+        _("3. Contract"),
+        [
+            "contract",
+            "business_plan",
+            "payment_status",
+            "process_compliance",
+            "sales_administration",
+        ],
+    ),
+    (
+        _("4. Business analysis: what the figures do not say"),
+        [
+            "share_of_partner_business",
+            "sales_motivation",
+            "sales_skills",
+            "support_days",
+            "support_nature",
+        ],
+    ),
+    (
+        _("5. After sales: customer satisfaction"),
+        [
+            "satisfaction_installations",
+            "satisfaction_architectures",
+            "satisfaction_information",
+            "satisfaction_support",
+            "satisfaction_overall",
+            "satisfaction_training_needs",
+            "satisfaction_support_requests",
+        ],
+    ),
+    (_("6. Difficulties met by the partner"), ["difficulties"]),
+    (_("7. Priorities and requests of the partner"), ["priorities"]),
+]
+
+
+def quarterly_sections(form) -> list[tuple[str, list]]:
+    return [(title, [form[name] for name in names]) for title, names in QUARTERLY_SECTIONS]
 
 
 class MarketingActionForm(forms.ModelForm):

@@ -382,7 +382,7 @@ def hydrate(data: dict) -> dict:
     stages = dict(Stage.choices)
     categories = dict(ForecastCategory.choices)
     result = dict(data)
-    for key in ("since", "taken_at"):
+    for key in ("since", "taken_at", "as_of", "previous_as_of"):
         if data.get(key):
             result[key] = datetime.datetime.fromisoformat(data[key])
     for key in ("deals", "closed_deals"):
@@ -407,6 +407,23 @@ def hydrate(data: dict) -> dict:
             }
             for todo in data.get(key, [])
         ]
+    if "managers" in data:
+        result["managers"] = [
+            {
+                **manager,
+                "partners": [
+                    {
+                        **partner,
+                        "deals": [
+                            {**deal, "close_date": datetime.date.fromisoformat(deal["close_date"])}
+                            for deal in partner["deals"]
+                        ],
+                    }
+                    for partner in manager["partners"]
+                ],
+            }
+            for manager in data["managers"]
+        ]
     if "by_stage" in data:
         result["by_stage"] = [
             {**row, "label": stages.get(row["stage"], row["stage"])} for row in data["by_stage"]
@@ -422,7 +439,7 @@ def review_recap(*, user, review: Review) -> dict:
         return hydrate(monthly_recap_data(user=user, review=review))
     if review.is_quarterly:
         return quarterly_analysis(review=review)
-    return channel_manager_review_data(review=review)
+    return hydrate(channel_manager_review_data(review=review))
 
 
 # --- the monthly channel-manager review ----------------------------------------------

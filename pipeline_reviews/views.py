@@ -32,6 +32,7 @@ from pipeline_reviews.forms import (
     ReviewCreateForm,
     ReviewSetupForm,
     TodoForm,
+    quarterly_sections,
 )
 from pipeline_reviews.models import PartnerReviewNote, Review, ReviewKind
 from pipeline_reviews.services import ReviewClosedError
@@ -256,11 +257,13 @@ def _commit_context(request, review: Review, form=None) -> dict:
 def _channel_manager_context(request, review: Review) -> dict:
     data = selectors.review_recap(user=request.user, review=review)
     notes = {note.partner_id: note for note in review.partner_notes.all()}
+    editable = services.can_run_review(request.user, review)
     for manager in data["managers"]:
         for partner in manager["partners"]:
             note = notes.get(partner["id"]) or PartnerReviewNote(partner_id=partner["id"])
             partner["note"] = note
-            partner["form"] = PartnerNoteForm(instance=note, prefix=f"p{partner['id']}")
+            if editable:
+                partner["form"] = PartnerNoteForm(instance=note, prefix=f"p{partner['id']}")
     return {"recap": data}
 
 
@@ -270,6 +273,7 @@ def _quarterly_context(request, review: Review) -> dict:
         "recap": selectors.review_recap(user=request.user, review=review),
         "details": details,
         "quarterly_form": QuarterlyForm(instance=details),
+        "quarterly_sections": quarterly_sections(QuarterlyForm(instance=details)),
         "marketing_actions": review.marketing_actions.all(),
         "marketing_form": MarketingActionForm(),
     }

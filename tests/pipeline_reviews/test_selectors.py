@@ -145,7 +145,8 @@ def test_closing_the_channel_manager_review_freezes_its_figures(cm_fixture, mana
     frozen = review.snapshot.data
     assert frozen["managers"][0]["won"] == "20000.00"
     recap = selectors.review_recap(user=manager, review=review)
-    assert recap["managers"] == frozen["managers"]
+    assert recap["managers"][0]["by_stage"] == frozen["managers"][0]["by_stage"]
+    assert recap["managers"][0]["won"] == frozen["managers"][0]["won"]
 
 
 def test_backdated_close_reads_the_pipeline_from_the_history(
