@@ -135,7 +135,8 @@ class OpportunityForm(forms.Form):
         allowed = set(FORM_FIELDS)
         if not can_assign_partner(self.user):
             allowed.discard("partner")
-        if not is_manager(self.user) and self.opportunity is not None:
+        if not is_manager(self.user):
+            # Reps create and keep their own deals; managers assign them.
             allowed.discard("owner")
         if self.opportunity is not None and not can_change_forecast_category(
             self.user, self.opportunity

@@ -7,7 +7,7 @@ from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
@@ -83,7 +83,14 @@ def _decimal(value, comma: bool) -> str:
     return text.replace(".", ",") if comma else text
 
 
-def _export_lines(queryset, comma: bool):
+def _export_lines(queryset, language: str):
+    # The rows are produced while the response streams, after the view returned: keep
+    # the language of the request for labels and number format.
+    with translation.override(language):
+        yield from _export_rows(queryset, comma=language.startswith("fr"))
+
+
+def _export_rows(queryset, comma: bool):
     writer = csv.writer(_Echo(), delimiter=";")
     yield "\ufeff" + writer.writerow([str(label) for _key, label in EXPORT_COLUMNS])
     for deal in selectors.opportunity_export_rows(queryset):
@@ -118,9 +125,8 @@ def opportunity_export(request: HttpRequest) -> StreamingHttpResponse:
         user=request.user, params=request.GET, request=request
     )
     audit_export(request, "opportunities")
-    comma = (get_language() or "fr").startswith("fr")
     response = StreamingHttpResponse(
-        _export_lines(queryset, comma), content_type="text/csv; charset=utf-8"
+        _export_lines(queryset, get_language() or "fr"), content_type="text/csv; charset=utf-8"
     )
     stamp = timezone.localdate().isoformat()
     response["Content-Disposition"] = f'attachment; filename="opportunities-{stamp}.csv"'
