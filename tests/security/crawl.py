@@ -175,6 +175,33 @@ def _autofill(model: type[models.Model], made: dict):
     return None
 
 
+def _closed_review(made) -> None:
+    try:
+        from pipeline_reviews import services
+        from pipeline_reviews.models import Review, ReviewKind
+    except ImportError:
+        return
+    from climcrm.models import User
+
+    partner_model = apps.get_model("accounts", "Partner")
+    admin = User.objects.filter(is_superuser=True).first()
+    partner = partner_model.objects.order_by("pk").first()
+    if admin is None or partner is None or not hasattr(services, "review_close"):
+        return
+    month = timezone.localdate().replace(day=1) - datetime.timedelta(days=45)
+    review = Review.objects.create(
+        kind=ReviewKind.MONTHLY_PARTNER,
+        partner=partner,
+        period_start=month.replace(day=1),
+        created_by=admin,
+    )
+    services.review_close(review=review, by=admin)
+    made.setdefault(Review, []).append(review)
+
+
+SERVICE_BUILDERS = [_closed_review]
+
+
 def build_world(*, partner=None) -> tuple[dict, list[str]]:
     """At least one row of every project model (factories first, else filled in).
 
@@ -185,6 +212,19 @@ def build_world(*, partner=None) -> tuple[dict, list[str]]:
     made: dict[type[models.Model], list] = {}
     # Models with factories first: their rows are the realistic ones others hang on.
     order = sorted(project_models(), key=lambda m: m not in factories)
+    for _round in range(2):
+        for model in order:
+            if model in factories and not model._default_manager.exists():
+                try:
+                    with transaction.atomic():
+                        made[model] = [factories[model]()]
+                except Exception:  # noqa: BLE001 - dependencies may come next round
+                    pass
+    # Rows only a service makes (a closed review's snapshot and recaps): made by the service,
+    # never filled in, so the data stays consistent.
+    for builder in SERVICE_BUILDERS:
+        with transaction.atomic():
+            builder(made)
     for _round in range(3):
         for model in order:
             if made.get(model) or model._default_manager.exists():
