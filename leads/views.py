@@ -4,6 +4,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
 from django.core.exceptions import ValidationError
+from django.core.files.uploadhandler import FileUploadHandler, SkipFile
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
@@ -12,6 +13,7 @@ from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
+from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
@@ -415,21 +417,44 @@ def _conversion_message(result: services.ConversionResult) -> str:
 # --- CSV import -----------------------------------------------------------------------
 
 
+class _UploadLimitHandler(FileUploadHandler):
+    """Stops reading an uploaded file as soon as it passes the limit."""
+
+    def receive_data_chunk(self, raw_data, start):
+        if start + len(raw_data) > settings.CRM_MAX_UPLOAD_BYTES:
+            self.request.leads_upload_too_large = True
+            raise SkipFile
+        return raw_data
+
+    def file_complete(self, file_size):
+        return None
+
+
+@csrf_exempt
 @require_http_methods(["GET", "POST"])
 def lead_import(request: HttpRequest) -> HttpResponse:
     _require_internal(request)
+    # The limit must be in place before anything (the CSRF check included) reads the body.
+    request.upload_handlers.insert(0, _UploadLimitHandler(request))
+    return _lead_import(request)
+
+
+@csrf_protect
+def _lead_import(request: HttpRequest) -> HttpResponse:
     form = ImportUploadForm()
     status = 200
     if request.method == "POST":
         length = int(request.META.get("CONTENT_LENGTH") or 0)
-        # Refuse before reading the body: the limit is on the whole upload.
+        # Refuse before reading the body when the request says it is too large.
         if length > settings.CRM_MAX_UPLOAD_BYTES + 64 * 1024:
-            form = ImportUploadForm()
-            form.add_error(None, _too_large_message())
+            form = _upload_form_with_error(None, _too_large_message())
             status = 413
         else:
             form = ImportUploadForm(request.POST, request.FILES)
-            if form.is_valid():
+            if getattr(request, "leads_upload_too_large", False):
+                form = _upload_form_with_error("file", _too_large_message())
+                status = 413
+            elif form.is_valid():
                 try:
                     job, ignored = importing.create_job(
                         upload=form.cleaned_data["file"], by=request.user
@@ -450,6 +475,14 @@ def lead_import(request: HttpRequest) -> HttpResponse:
         {"form": form, "headers": importing.HEADER_ALIASES, "labels": importing.FIELD_LABELS},
         status=status,
     )
+
+
+def _upload_form_with_error(field: str | None, message: str) -> ImportUploadForm:
+    form = ImportUploadForm(data={}, files={})
+    form.full_clean()
+    form.errors.clear()
+    form.add_error(field, message)
+    return form
 
 
 def _too_large_message() -> str:

@@ -160,10 +160,29 @@ def test_file_without_last_name_column_is_refused(client_for, rep):
 
 
 @override_settings(CRM_MAX_UPLOAD_BYTES=100)
-def test_too_large_file_is_refused(client_for, rep):
+def test_too_large_file_is_refused_while_uploading(client_for, rep):
     response = _upload(client_for(rep), _csv_bytes(HEADER_FR, ROWS * 5, ";", "utf-8"))
-    assert response.status_code in (200, 413)
-    assert "file" in response.context["form"].errors or response.context["form"].non_field_errors()
+    assert response.status_code == 413
+    assert "too large" in " ".join(response.context["form"].errors["file"])
+    assert not ImportJob.objects.exists()
+
+
+@override_settings(CRM_MAX_UPLOAD_BYTES=100)
+def test_too_large_request_is_refused_before_reading_it(client_for, rep):
+    content = _csv_bytes(HEADER_FR, ROWS * 2000, ";", "utf-8")
+    response = _upload(client_for(rep), content)
+    assert response.status_code == 413
+    assert response.context["form"].non_field_errors()
+    assert not ImportJob.objects.exists()
+
+
+def test_upload_needs_the_csrf_token(rep):
+    from django.test import Client
+
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(rep)
+    response = _upload(client, _csv_bytes(HEADER_FR, ROWS, ";", "utf-8"))
+    assert response.status_code == 403
     assert not ImportJob.objects.exists()
 
 
