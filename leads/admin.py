@@ -1,6 +1,8 @@
 from django.contrib import admin
 
+from leads import services
 from leads.models import ImportJob, Lead, LeadStatusChange, PublicFormSubmission
+from leads.services import LEAD_FIELDS
 
 
 class LeadStatusChangeInline(admin.TabularInline):
@@ -44,6 +46,23 @@ class LeadAdmin(admin.ModelAdmin):
     )
     inlines = [LeadStatusChangeInline]
     date_hierarchy = "created_at"
+
+    def has_change_permission(self, request, obj=None):
+        # Converted and disqualified leads are read-only, here as everywhere.
+        if obj is not None and obj.is_read_only:
+            return False
+        return super().has_change_permission(request, obj)
+
+    def save_model(self, request, obj, form, change):
+        values = {
+            name: form.cleaned_data[name] for name in LEAD_FIELDS if name in form.cleaned_data
+        }
+        if change:
+            services.lead_update(lead=obj, by=request.user, changes=values)
+        else:
+            created = services.lead_create(by=request.user, **values)
+            obj.pk = created.pk
+            obj.refresh_from_db()
 
 
 @admin.register(ImportJob)

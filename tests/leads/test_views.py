@@ -334,3 +334,40 @@ class TestConvertPage:
 
 def test_opportunity_factory_is_unaffected(db):
     assert OpportunityFactory().stage == Stage.QUALIFICATION
+
+
+class TestAdmin:
+    def test_admin_edits_go_through_the_service(self, client_for, admin_user):
+        lead = OpenLeadFactory(last_name="Avant")
+        data = {
+            "first_name": "",
+            "last_name": "Après",
+            "email": "",
+            "phone": "",
+            "company": "",
+            "job_title": "",
+            "source": "other",
+            "origin": "rs",
+            "notes": "",
+            "project_name": "",
+            "status_changes-TOTAL_FORMS": "1",
+            "status_changes-INITIAL_FORMS": "1",
+            "status_changes-MIN_NUM_FORMS": "0",
+            "status_changes-MAX_NUM_FORMS": "1000",
+            "status_changes-0-id": lead.status_changes.get().pk,
+            "status_changes-0-lead": lead.pk,
+        }
+        response = client_for(admin_user).post(
+            reverse("admin:leads_lead_change", args=[lead.pk]), data
+        )
+        assert response.status_code == 302, response.content.decode()[:2000]
+        lead.refresh_from_db()
+        assert lead.last_name == "Après"
+
+    def test_converted_lead_is_read_only_in_the_admin(self, client_for, admin_user, rep):
+        lead = OpenLeadFactory(owner=rep)
+        services.lead_convert(lead=lead, by=rep, create_opportunity=False)
+        client = client_for(admin_user)
+        page = client.get(reverse("admin:leads_lead_change", args=[lead.pk]))
+        assert page.status_code == 200
+        assert b'name="last_name"' not in page.content
