@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 
 from accounts.models import Partner
 from activities.models import Activity, ActivityKind
+from activities.services import activity_create
 from climcrm.models import User
 from climcrm.roles import is_admin, is_channel_manager, is_manager, is_partner_user
 from opportunities.models import CLOSED_STAGES, Opportunity
@@ -244,17 +245,6 @@ def review_deal_update(
         )
 
 
-def _create_todo(**values) -> Activity:
-    try:
-        from activities.services import activity_create
-    except ImportError:
-        activity_create = None
-    if activity_create is not None:
-        return activity_create(**values)
-    by = values.pop("by")
-    return Activity.objects.create(created_by=by, **values)
-
-
 def review_todo_add(
     *,
     review: Review,
@@ -276,7 +266,7 @@ def review_todo_add(
         _lock_open_review(review, by)
         if deal.partner_id != review.partner_id:
             raise PermissionError(_("This deal is not one of the partner's."))
-        return _create_todo(
+        return activity_create(
             by=by,
             kind=ActivityKind.TASK,
             subject=subject[:255],

@@ -531,6 +531,13 @@ def review_todo(request: HttpRequest, pk: int, deal_pk: int) -> HttpResponse:
         return _refused(request, review, str(exc))
     except PermissionError as exc:
         return _refused(request, review, str(exc), status=403)
+    except ValidationError as exc:
+        for field, errors in exc.message_dict.items():
+            form.add_error(field if field in form.fields else None, errors)
+        context = _deal_panel_context(request, review, deal_id=deal.pk, todo_form=form)
+        return _deal_panel_response(
+            request, review, context, status=422, toast=(_errors_text(exc), "error")
+        )
     context = _deal_panel_context(request, review, deal_id=deal.pk)
     return _deal_panel_response(request, review, context, toast=(_("To-do added."), "success"))
 

@@ -466,3 +466,29 @@ class TestChannelManagerAndQuarterlyPages:
         )
         assert response.status_code == 200
         assert response.context["form"].errors.keys() >= {"partner", "period"}
+
+
+class TestTodoValidation:
+    def test_todo_without_subject_or_date_is_a_form_error(
+        self, client_for, channel, review_a, partner_a_deals
+    ):
+        response = client_for(channel).post(
+            url("todo", review_a, partner_a_deals[0].pk),
+            {"subject": "", "due_date": ""},
+            HTTP_HX_REQUEST="true",
+        )
+        assert response.status_code == 422
+        assert set(response.context["todo_form"].errors) == {"subject", "due_date"}
+        assert not review_a.todos.exists()
+
+    def test_todo_for_someone_of_another_partner_is_refused(
+        self, client_for, channel, review_a, partner_a_deals, partner_b_user
+    ):
+        response = client_for(channel).post(
+            url("todo", review_a, partner_a_deals[0].pk),
+            {"subject": "Rappeler", "assignee": partner_b_user.pk, "due_date": "2030-01-01"},
+            HTTP_HX_REQUEST="true",
+        )
+        assert response.status_code == 422
+        assert "assignee" in response.context["todo_form"].errors
+        assert not review_a.todos.exists()
