@@ -19,6 +19,7 @@ class AccountAdmin(admin.ModelAdmin):
     autocomplete_fields = ("owner",)
     readonly_fields = ("normalized_name", "created_at", "updated_at")
     list_select_related = ("owner",)
+    ordering = ("name", "pk")
     inlines = [ContactInline]
 
     def get_queryset(self, request):
