@@ -62,12 +62,12 @@ def send_registration_decision(registration_id: int) -> int:
             context = {"registration": registration, "recipient": user, "url": url}
             message = EmailMultiAlternatives(
                 subject=_subject(registration),
-                body=render_to_string("emails/partners/registration_decision.txt", context),
+                body=render_to_string("partners/emails/registration_decision.txt", context),
                 from_email=settings.DEFAULT_FROM_EMAIL,
                 to=[user.email],
             )
             message.attach_alternative(
-                render_to_string("emails/partners/registration_decision.html", context),
+                render_to_string("partners/emails/registration_decision.html", context),
                 "text/html",
             )
             sent += message.send()

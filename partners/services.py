@@ -198,6 +198,7 @@ def registration_accept(
     account: Account | None = None,
     contact: Contact | None = None,
     at=None,
+    notify: bool = True,
 ) -> AcceptResult:
     """Accept a complete registration: link or create the account and the contact, and
     create the deal assigned to the partner (owner: the chosen internal user, else the
@@ -263,13 +264,14 @@ def registration_accept(
         locked.opportunity = opportunity
         locked.save()
         _record(locked, from_status=previous, by=by, at=now)
-        _notify_partner(locked)
+        if notify:
+            _notify_partner(locked)
     registration.refresh_from_db()
     return AcceptResult(registration, account, contact, opportunity, created)
 
 
 def _decide_with_reason(
-    *, registration: DealRegistration, by, reason: str, to_status: str, at=None
+    *, registration: DealRegistration, by, reason: str, to_status: str, at=None, notify=True
 ) -> DealRegistration:
     reason = (reason or "").strip()
     if not reason:
@@ -284,13 +286,14 @@ def _decide_with_reason(
         locked.decided_at = now
         locked.save()
         _record(locked, from_status=previous, by=by, note=reason, at=now)
-        _notify_partner(locked)
+        if notify:
+            _notify_partner(locked)
     registration.refresh_from_db()
     return registration
 
 
 def registration_reject(
-    *, registration: DealRegistration, by, reason: str, at=None
+    *, registration: DealRegistration, by, reason: str, at=None, notify: bool = True
 ) -> DealRegistration:
     return _decide_with_reason(
         registration=registration,
@@ -298,11 +301,12 @@ def registration_reject(
         reason=reason,
         to_status=RegistrationStatus.REJECTED,
         at=at,
+        notify=notify,
     )
 
 
 def registration_return(
-    *, registration: DealRegistration, by, reason: str, at=None
+    *, registration: DealRegistration, by, reason: str, at=None, notify: bool = True
 ) -> DealRegistration:
     """Send back to the partner for more information; they edit and resubmit it."""
     return _decide_with_reason(
@@ -311,6 +315,7 @@ def registration_return(
         reason=reason,
         to_status=RegistrationStatus.RETURNED,
         at=at,
+        notify=notify,
     )
 
 

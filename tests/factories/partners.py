@@ -33,9 +33,11 @@ class DealRegistrationFactory(factory.django.DjangoModelFactory):
         lambda r: None if r.status == RegistrationStatus.SUBMITTED else timezone.now()
     )
     decision_reason = factory.LazyAttribute(
-        lambda r: "Informations manquantes"
-        if r.status in (RegistrationStatus.REJECTED, RegistrationStatus.RETURNED)
-        else ""
+        lambda r: (
+            "Informations manquantes"
+            if r.status in (RegistrationStatus.REJECTED, RegistrationStatus.RETURNED)
+            else ""
+        )
     )
 
 

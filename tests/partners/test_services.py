@@ -4,7 +4,7 @@ from decimal import Decimal
 import pytest
 from django.core import mail
 from django.core.exceptions import ValidationError
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from accounts.models import Account, Contact
 from climcrm.visibility import visible_opportunities
@@ -106,7 +106,7 @@ class TestAcceptance:
     )
     def test_missing_mandatory_field_cannot_be_accepted(self, channel, partner_a, missing):
         registration = DealRegistrationFactory(partner=partner_a, **missing)
-        with pytest.raises(ValidationError, match="mandatory"):
+        with translation.override("en"), pytest.raises(ValidationError, match="mandatory"):
             services.registration_accept(registration=registration, by=channel)
         registration.refresh_from_db()
         assert registration.status == RegistrationStatus.SUBMITTED
