@@ -20,6 +20,7 @@ from activities.models import Activity, ActivityKind
 from activities.services import activity_create
 from climcrm.models import User
 from climcrm.roles import is_admin, is_channel_manager, is_manager, is_partner_user
+from leads.services import LeadReadOnlyError, lead_update
 from opportunities.models import CLOSED_STAGES, Opportunity
 from opportunities.services import ChangeResult, opportunity_update
 from pipeline_reviews.models import (
@@ -184,24 +185,9 @@ def review_lead_update(*, review: Review, by, lead, changes: dict[str, Any]):
         if lead.partner_id != review.partner_id:
             raise PermissionError(_("This lead is not one of the partner's."))
         try:
-            from leads import services as lead_services
-        except ImportError:  # pragma: no cover - the leads services ship with the leads app
-            lead_services = None
-        if lead_services is not None and hasattr(lead_services, "lead_update"):
-            read_only = getattr(lead_services, "LeadReadOnlyError", ())
-            try:
-                return lead_services.lead_update(lead=lead, by=by, changes=requested)
-            except read_only as exc:
-                raise ValidationError(str(exc)) from exc
-        from leads.models import Lead
-
-        locked = Lead.objects.select_for_update().get(pk=lead.pk)
-        for name, value in requested.items():
-            setattr(locked, name, value)
-        locked.full_clean()
-        locked.save(update_fields=[*requested, "updated_at"])
-    lead.refresh_from_db()
-    return lead
+            return lead_update(lead=lead, by=by, changes=requested)
+        except LeadReadOnlyError as exc:
+            raise ValidationError(str(exc)) from exc
 
 
 # --- sections 2 and 4: deals ---------------------------------------------------------

@@ -492,3 +492,24 @@ class TestTodoValidation:
         assert response.status_code == 422
         assert "assignee" in response.context["todo_form"].errors
         assert not review_a.todos.exists()
+
+
+class TestLeadRefusals:
+    def test_a_converted_lead_cannot_be_changed_from_the_review(
+        self, client_for, channel, review_a, partner_a
+    ):
+        lead = LeadFactory(partner=partner_a, status="converted", planned_actions="")
+        prefix = f"lead{lead.pk}"
+        response = client_for(channel).post(
+            url("lead", review_a, lead.pk),
+            {f"{prefix}-planned_actions": "Relancer"},
+            HTTP_HX_REQUEST="true",
+        )
+        assert response.status_code == 422
+        lead.refresh_from_db()
+        assert lead.planned_actions == ""
+
+    def test_lead_of_another_partner_is_404(self, client_for, channel, review_a, partner_b):
+        lead = LeadFactory(partner=partner_b)
+        response = client_for(channel).post(url("lead", review_a, lead.pk), {})
+        assert response.status_code == 404
