@@ -14,21 +14,16 @@ from django import forms
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
+from django.db import connection
 from django.db.models import (
-    Case,
-    CharField,
     Count,
-    DecimalField,
-    Exists,
     F,
     IntegerField,
     OuterRef,
     Q,
     QuerySet,
     Subquery,
-    Sum,
     Value,
-    When,
 )
 from django.db.models.functions import Coalesce
 from django.http import Http404, HttpRequest, HttpResponse
@@ -43,10 +38,9 @@ from django_htmx.http import trigger_client_event
 
 from activities.models import Activity
 from climcrm.permissions import can_edit_opportunity
-from climcrm.selectors import weighted_amount_expression
 from climcrm.visibility import get_visible_or_404, visible_opportunities
 from opportunities.filters import OpportunityFilter
-from opportunities.models import CLOSED_STAGES, LossReason, Opportunity, Stage
+from opportunities.models import CLOSED_STAGES, OPEN_STAGES, LossReason, Opportunity, Stage
 from opportunities.services import StaleVersionError, opportunity_move_stage
 
 COLUMN_SIZE = 20
@@ -107,55 +101,75 @@ def closed_since(now=None) -> datetime.datetime:
 
 
 def board_queryset(*, user, data=None, request=None) -> tuple[QuerySet, BoardFilter]:
-    """The deals on the user's board after the filters, and the bound filter set.
-
-    Closed columns only hold the deals closed recently: a board lists work in progress.
-    """
-    base = visible_opportunities(user).filter(
-        Q(closed_at__isnull=True) | Q(closed_at__gte=closed_since())
-    )
+    """The deals the user may see after the filters, and the bound filter set."""
+    base = visible_opportunities(user)
     board_filter = BoardFilter(data=data or None, queryset=base, request=request)
     queryset = board_filter.qs if board_filter.is_valid() else base
     return queryset.order_by(), board_filter
+
+
+def on_board(queryset: QuerySet) -> QuerySet:
+    """Open deals and the recently closed ones: a board lists work in progress."""
+    return queryset.filter(Q(stage__in=OPEN_STAGES) | Q(closed_at__gte=closed_since()))
 
 
 def _open_todos():
     return Activity.objects.filter(opportunity=OuterRef("pk"), done=False)
 
 
-def todo_state_expression(today: datetime.date):
-    """'overdue', 'today', 'planned' or 'none': the most urgent open to-do of the deal."""
-    return Case(
-        When(Exists(_open_todos().filter(due_date__lt=today)), then=Value("overdue")),
-        When(Exists(_open_todos().filter(due_date=today)), then=Value("today")),
-        When(Exists(_open_todos()), then=Value("planned")),
-        default=Value("none"),
-        output_field=CharField(),
-    )
-
-
 def board_totals(queryset: QuerySet) -> dict[str, dict[str, Any]]:
-    """Count, amount, weighted amount and to-do states per stage: one SQL query."""
-    today = timezone.localdate()
-    rows = (
-        queryset.order_by()
-        .annotate(todo_state=todo_state_expression(today))
-        .values("stage")
-        .annotate(
-            count=Count("id"),
-            total=Coalesce(Sum("amount"), Value(0), output_field=DecimalField()),
-            weighted=Coalesce(
-                Sum(weighted_amount_expression()), Value(0), output_field=DecimalField()
-            ),
-            **{f"todo_{state}": Count("id", filter=Q(todo_state=state)) for state in TODO_STATES},
-        )
+    """Count, amount, weighted amount and to-do states per stage: one SQL query.
+
+    The deals (the ORM's own SQL for the filtered queryset) are joined once to the open
+    to-dos grouped per deal, instead of probing the to-dos deal by deal: on a board of
+    100,000 deals that is one hash join rather than several subqueries per row.
+    """
+    deals_sql, deals_params = (
+        queryset.order_by().values("id", "stage", "amount", "probability").query.sql_with_params()
     )
-    return {row["stage"]: row for row in rows}
+    activity = Activity._meta
+    quote = connection.ops.quote_name
+    today = connection.ops.adapt_datefield_value(timezone.localdate())
+    sql = f"""
+        SELECT d.stage,
+               COUNT(*),
+               COALESCE(SUM(d.amount), 0),
+               COALESCE(SUM(COALESCE(d.amount, 0) * d.probability / 100.0), 0),
+               SUM(CASE WHEN t.first_due < %s THEN 1 ELSE 0 END),
+               SUM(CASE WHEN t.first_due = %s THEN 1 ELSE 0 END),
+               SUM(CASE WHEN t.open_count IS NOT NULL
+                         AND (t.first_due IS NULL OR t.first_due > %s) THEN 1 ELSE 0 END),
+               SUM(CASE WHEN t.open_count IS NULL THEN 1 ELSE 0 END)
+          FROM ({deals_sql}) d
+          LEFT JOIN (
+                SELECT {quote("opportunity_id")} AS opportunity_id,
+                       MIN({quote("due_date")}) AS first_due,
+                       COUNT(*) AS open_count
+                  FROM {quote(activity.db_table)}
+                 WHERE {quote("done")} = %s AND {quote("opportunity_id")} IS NOT NULL
+                 GROUP BY {quote("opportunity_id")}
+          ) t ON t.opportunity_id = d.id
+         GROUP BY d.stage
+    """
+    params = [today, today, today, *deals_params, False]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    cent = Decimal("0.01")
+    result = {}
+    for stage, count, total, weighted, *todo in rows:
+        result[stage] = {
+            "count": count,
+            "total": Decimal(str(total)).quantize(cent),
+            "weighted": Decimal(str(weighted)).quantize(cent),
+            **{f"todo_{state}": int(n or 0) for state, n in zip(TODO_STATES, todo, strict=True)},
+        }
+    return result
 
 
 def board_columns(queryset: QuerySet) -> list[Column]:
     """Every stage's column with its totals (no cards)."""
-    totals = board_totals(queryset)
+    totals = board_totals(on_board(queryset))
     columns = []
     for stage, label in Stage.choices:
         row = totals.get(stage, {})
@@ -175,27 +189,38 @@ def _descending(stage: str) -> bool:
 
 
 def card_queryset(queryset: QuerySet) -> QuerySet:
-    """Deals with what a card shows: account, owner, partner, to-dos, staleness."""
-    today = timezone.localdate()
-    stale_since = timezone.now() - datetime.timedelta(days=settings.CRM_STALE_DAYS)
+    """Deals with what a card shows: account, owner, partner, next to-do, last activity.
+
+    Each annotation is an indexed lookup per deal of the page (20 rows), never a scan.
+    """
     next_todo = _open_todos().order_by(F("due_date").asc(nulls_last=True), "id")
     todo_count = _open_todos().order_by().values("opportunity").annotate(n=Count("id")).values("n")
-    recent_activity = Activity.objects.filter(
-        opportunity=OuterRef("pk"), updated_at__gte=stale_since
-    )
+    last_activity = Activity.objects.filter(opportunity=OuterRef("pk")).order_by("-updated_at")
     return queryset.select_related("account", "owner", "partner__account").annotate(
         open_todos=Coalesce(Subquery(todo_count, output_field=IntegerField()), Value(0)),
         next_todo_subject=Subquery(next_todo.values("subject")[:1]),
         next_todo_due=Subquery(next_todo.values("due_date")[:1]),
-        todo_state=todo_state_expression(today),
-        is_stale=Case(
-            When(
-                Q(closed_at__isnull=True, updated_at__lt=stale_since) & ~Exists(recent_activity),
-                then=Value(True),
-            ),
-            default=Value(False),
-        ),
+        last_activity_at=Subquery(last_activity.values("updated_at")[:1]),
     )
+
+
+def _describe(cards: list[Opportunity]) -> list[Opportunity]:
+    """The to-do state and the stale marker of each card, from its annotations."""
+    today = timezone.localdate()
+    stale_since = timezone.now() - datetime.timedelta(days=settings.CRM_STALE_DAYS)
+    for card in cards:
+        due = card.next_todo_due
+        if not card.open_todos:
+            card.todo_state = "none"
+        elif due is not None and due < today:
+            card.todo_state = "overdue"
+        elif due == today:
+            card.todo_state = "today"
+        else:
+            card.todo_state = "planned"
+        last_touch = max(filter(None, (card.updated_at, card.last_activity_at)))
+        card.is_stale = card.is_open and last_touch < stale_since
+    return cards
 
 
 def _parse_cursor(cursor: str) -> tuple[datetime.date, int] | None:
@@ -211,7 +236,10 @@ def column_cards(
 ) -> tuple[list[Opportunity], str]:
     """One page of a column's cards (keyset pagination) and the cursor of the next page."""
     descending = _descending(stage)
-    cards = card_queryset(queryset.filter(stage=stage))
+    in_column = queryset.filter(stage=stage)
+    if stage in CLOSED_STAGES:
+        in_column = in_column.filter(closed_at__gte=closed_since())
+    cards = card_queryset(in_column)
     position = _parse_cursor(after) if after else None
     if position:
         day, pk = position
@@ -226,11 +254,12 @@ def column_cards(
         page = page[:size]
         last = page[-1]
         next_cursor = f"{last.close_date.isoformat()}_{last.pk}"
-    return page, next_cursor
+    return _describe(page), next_cursor
 
 
 def board_card(queryset: QuerySet, pk: int) -> Opportunity | None:
-    return card_queryset(queryset.filter(pk=pk)).first()
+    card = card_queryset(queryset.filter(pk=pk)).first()
+    return _describe([card])[0] if card else None
 
 
 def loss_reasons() -> QuerySet:
