@@ -75,3 +75,28 @@ def test_search_filters_the_list_in_place(page, live_server, login, rep):
     expect(page.locator("#results")).to_contain_text("Zurbriggen")
     expect(page).to_have_url(re.compile(r"q=alpes"))
     assert "q=alpes" in page.get_attribute("#export-link", "href")
+
+
+def test_import_a_csv_with_preview_and_progress(page, live_server, login, rep):
+    OpenLeadFactory(email="deja@connu.ch", last_name="Connu")
+    content = (
+        "Prénom;Nom;E-mail;Entreprise;Source\r\n"
+        "Anne;Dupuis;anne@regie-exemple.ch;Régie Exemple SA;Salon\r\n"
+        "Zoé;;zoe@exemple.ch;Sans Nom;\r\n"
+        "Paul;Connu;deja@connu.ch;Connu SA;\r\n"
+    ).encode("cp1252")
+    login(rep)
+    page.goto(f"{live_server.url}/leads/import/")
+    page.set_input_files(
+        "input[name=file]",
+        files=[{"name": "pistes.csv", "mimeType": "text/csv", "buffer": content}],
+    )
+    page.click("#import-form button[type=submit]")
+    expect(page.locator("#import-summary")).to_contain_text("3")
+    expect(page.locator("#import-errors")).to_contain_text("Connu")
+    assert Lead.objects.count() == 1
+    page.click("#import-confirm button[type=submit]")
+    page.wait_for_url(re.compile(r"/leads/import/\d+/result/$"))
+    expect(page.locator("#import-result")).to_be_visible()
+    assert set(Lead.objects.values_list("last_name", flat=True)) == {"Dupuis", "Connu"}
+    assert Lead.objects.get(last_name="Dupuis").company == "Régie Exemple SA"
