@@ -411,3 +411,14 @@ class TestAssignment:
         client = client_for(channel)
         with django_assert_max_num_queries(10):
             assert client.get(reverse("partners:assign")).status_code == 200
+
+
+class TestAssignLinkOnTheDealPage:
+    def test_channel_manager_gets_the_link_and_a_rep_does_not(
+        self, client_for, channel, rep, partner_a
+    ):
+        deal = OpportunityFactory(owner=rep, partner=partner_a)
+        link = reverse("partners:assign-one", args=[deal.pk])
+        detail = reverse("opportunities:detail", args=[deal.pk])
+        assert link in client_for(channel).get(detail).text
+        assert link not in client_for(rep).get(detail).text
