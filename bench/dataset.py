@@ -648,7 +648,12 @@ class Generator:
     def deals(self) -> Iterator[tuple[tuple, list[tuple], list[tuple]]]:
         """(opportunity row, its history rows, its activity rows) for every deal."""
         rng = self.rng
-        rand, randint, choice = rng.random, rng.randint, rng.choice
+        rand = rng.random
+        loss_reasons = self.loss_reasons
+
+        def randint(low: int, high: int) -> int:  # random.randint is 6× slower
+            return low + int(rand() * (high - low + 1))
+
         now, today = self.now, self.today
         span = 365 * YEARS * 86400
         defaults = self.defaults
@@ -689,7 +694,8 @@ class Generator:
                 times[-1] = max(end, times[-2] + dt.timedelta(seconds=1))
             changes = k - 1 - (1 if closed else 0)
             target = randint(0, 3)
-            advances = set(rng.sample(range(changes), min(target, changes)))
+            first = randint(0, max(changes - 1, 0))
+            advances = {(first + i) % changes for i in range(min(target, changes))}
             stage_i = 0
             stage = "qualification"
             probability, category = defaults[stage]
@@ -713,7 +719,7 @@ class Generator:
                     close_date = at.date()
                     changed = ["stage", "probability", "forecast_category", "close_date"]
                     if not won:
-                        loss_reason = choice(self.loss_reasons)
+                        loss_reason = loss_reasons[int(rand() * len(loss_reasons))]
                         changed.append("loss_reason")
                     stage_changed = closed_at = at
                 elif (j - 1) in advances:
@@ -858,7 +864,11 @@ class Generator:
 
     def leads(self) -> Iterator[tuple[tuple, tuple | None]]:
         rng = self.rng
-        rand, randint = rng.random, rng.randint
+        rand = rng.random
+
+        def randint(low: int, high: int) -> int:
+            return low + int(rand() * (high - low + 1))
+
         now = self.now
         span = 365 * YEARS * 86400
         reps = self.reps

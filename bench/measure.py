@@ -77,6 +77,7 @@ PAGES: tuple[Page, ...] = (
         query=(("period", "quarter"),),
     ),
     Page("metrics", "metrics", ("forecasting:metrics", "forecasting:pipeline-metrics")),
+    Page("accuracy", "forecast accuracy", ("forecasting:accuracy",)),
     Page(
         "changes",
         "what changed",
@@ -118,6 +119,7 @@ class Result:
     bytes: int | None = None
     ratio_10k: float | None = None
     note: str = ""
+    error: str = ""
     samples_ms: list[float] = field(default_factory=list)
 
 
@@ -277,13 +279,17 @@ def machine() -> dict:
 # --------------------------------------------------------------------------- measuring
 
 
-def measure_page(client, url: str, *, warmup: int, requests: int) -> Result:
+def measure_page(client, url: str, *, warmup: int, requests: int, budget: float = 60.0) -> Result:
+    """``budget``: seconds after which a slow page stops being requested (noted in the result)."""
     from django.contrib.auth.models import AnonymousUser  # noqa: F401 - Django ready
 
     result = Result(key="", label="", url=url)
     host = _host()
+    page_started = time.perf_counter()
     for _ in range(warmup):
         client.get(url, secure=True, HTTP_HOST=host)
+        if time.perf_counter() - page_started > budget / 4:
+            break
     samples, sql_samples, counts = [], [], []
     total_sql = total = 0.0
     status = None
@@ -299,11 +305,21 @@ def measure_page(client, url: str, *, warmup: int, requests: int) -> Result:
                 size = len(response.content)
             elapsed = time.perf_counter() - started
         status = response.status_code
+        exc_info = getattr(response, "exc_info", None)
+        if exc_info and "statement timeout" in str(exc_info[1]):
+            result.note = f"a query ran over the {budget:.0f} s budget (statement_timeout)"
+        elif exc_info and not result.error:
+            result.error = f"{exc_info[0].__name__}: {str(exc_info[1])[:300]}"
         samples.append(elapsed * 1000)
         sql_samples.append(meter.seconds * 1000)
         counts.append(meter.count)
         total += elapsed
         total_sql += meter.seconds
+        if result.note:
+            break
+        if time.perf_counter() - page_started > budget and len(samples) < requests:
+            result.note = f"stopped after {len(samples)} requests ({budget:.0f} s budget)"
+            break
     result.status = status
     result.bytes = size
     result.queries = max(counts)
@@ -328,6 +344,7 @@ def run(
     requests: int = 20,
     warmup: int = 3,
     only: list[str] | None = None,
+    budget: float = 60.0,
     log=print,
 ) -> dict:
     import logging
@@ -338,13 +355,20 @@ def run(
     request_logger = logging.getLogger("django.request")
     previous_level = request_logger.level
     request_logger.setLevel(logging.CRITICAL)
+    if connection.vendor == "postgresql":
+        # One runaway query must not hold the run for hours: it fails the page instead.
+        with connection.cursor() as cursor:
+            cursor.execute(f"SET statement_timeout = {int(budget * 1000)}")
     try:
-        return _run(Client, requests=requests, warmup=warmup, only=only, log=log)
+        return _run(Client, requests=requests, warmup=warmup, only=only, budget=budget, log=log)
     finally:
         request_logger.setLevel(previous_level)
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("SET statement_timeout = 0")
 
 
-def _run(Client, *, requests: int, warmup: int, only: list[str] | None, log) -> dict:
+def _run(Client, *, requests: int, warmup: int, only: list[str] | None, budget: float, log):
     users = bench_users()
     targets = bench_targets(users)
     n = dataset_size()
@@ -368,13 +392,17 @@ def _run(Client, *, requests: int, warmup: int, only: list[str] | None, log) -> 
             client = Client(raise_request_exception=False)
             client.force_login(user)
             clients[page.user] = client
-        result = measure_page(clients[page.user], url, warmup=warmup, requests=requests)
+        result = measure_page(
+            clients[page.user], url, warmup=warmup, requests=requests, budget=budget
+        )
         result.key, result.label, result.user = page.key, page.label, user.username
         if result.status != 200:
-            result.note = f"HTTP {result.status}"
+            result.note = f"HTTP {result.status}" + (f"; {result.note}" if result.note else "")
         base = base_medians.get(page.key)
         if base and result.median_ms is not None:
             result.ratio_10k = round(result.median_ms / base, 2)
+        if result.error:
+            log(f"  {page.label}: {result.error}")
         log(
             f"  {page.label}: {result.queries} queries, median {result.median_ms} ms, "
             f"p95 {result.p95_ms} ms, SQL {result.sql_share:.0%}"
@@ -506,3 +534,71 @@ def summary(directory: Path | None = None) -> str:
         )
         parts.append(load_table(loads))
     return "\n\n".join(parts) + "\n"
+
+
+# --------------------------------------------------------------------------- explaining
+
+
+class SqlRecorder:
+    """Keeps every query of the block with its parameters and duration."""
+
+    def __init__(self):
+        self.queries: list[tuple[float, str, object]] = []
+
+    def __call__(self, execute, sql, params, many, context):
+        started = time.perf_counter()
+        try:
+            return execute(sql, params, many, context)
+        finally:
+            if not many:
+                self.queries.append((time.perf_counter() - started, sql, params))
+
+
+def explain(keys: list[str], *, top: int = 3, analyze: bool = True, log=print) -> None:
+    """Request each page once and print the plans of its slowest queries (PostgreSQL)."""
+    from django.test import Client
+
+    users = bench_users()
+    targets = bench_targets(users)
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SET statement_timeout = 60000")
+    for page in PAGES:
+        if page.key not in keys:
+            continue
+        url, why = resolve(page, users, targets)
+        user = users.get(page.user)
+        if url is None or user is None:
+            log(f"## {page.label}: {why or 'no user'}")
+            continue
+        client = Client(raise_request_exception=False)
+        client.force_login(user)
+        client.get(url, secure=True, HTTP_HOST=_host())
+        recorder = SqlRecorder()
+        with connection.execute_wrapper(recorder):
+            response = client.get(url, secure=True, HTTP_HOST=_host())
+        log(
+            f"## {page.label} — {url} "
+            f"(HTTP {response.status_code}, {len(recorder.queries)} queries)"
+        )
+        slowest = sorted(recorder.queries, key=lambda q: q[0], reverse=True)[:top]
+        for seconds, sql, params in slowest:
+            log(f"\n### {seconds * 1000:.1f} ms\n{sql}\n")
+            if connection.vendor != "postgresql":
+                continue
+            log("\n".join(_plan(sql, params, analyze=analyze)))
+        log("")
+
+
+def _plan(sql: str, params, *, analyze: bool) -> list[str]:
+    """The query's plan, executed if it finishes within the statement timeout."""
+    from django.db import DatabaseError, transaction
+
+    for option in (["ANALYZE, BUFFERS"] if analyze else []) + ["COSTS"]:
+        try:
+            with transaction.atomic(), connection.cursor() as cursor:
+                cursor.execute(f"EXPLAIN ({option}) {sql}", params)
+                return [row[0] for row in cursor.fetchall()]
+        except DatabaseError as exc:
+            note = f"(EXPLAIN {option} failed: {str(exc).strip()[:200]})"
+    return [note]

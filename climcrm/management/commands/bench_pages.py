@@ -29,11 +29,23 @@ class Command(BaseCommand):
             default=None,
             help=f"Where the JSON goes (default {measure.RESULTS_DIR}).",
         )
+        parser.add_argument(
+            "--budget",
+            type=float,
+            default=60.0,
+            help="Seconds per page after which a slow page stops being requested.",
+        )
         parser.add_argument("--load", action="store_true", help="Drive gunicorn with wrk instead.")
         parser.add_argument("--duration", type=int, default=30, help="Seconds of wrk per page.")
         parser.add_argument("--workers", type=int, default=2)
         parser.add_argument("--threads", type=int, default=4)
         parser.add_argument("--connections", type=int, default=8)
+        parser.add_argument(
+            "--explain",
+            action="append",
+            help="Print EXPLAIN (ANALYZE, BUFFERS) of the slowest queries of this page key.",
+        )
+        parser.add_argument("--top", type=int, default=3, help="Queries explained per page.")
         parser.add_argument(
             "--summary",
             action="store_true",
@@ -50,6 +62,9 @@ class Command(BaseCommand):
             target.write_text(text)
             self.stdout.write(text)
             return
+        if options["explain"]:
+            measure.explain(options["explain"], top=options["top"], log=self.stdout.write)
+            return
         if options["requests"] < 1 or options["warmup"] < 0:
             raise CommandError("--requests must be at least 1 and --warmup not negative.")
         known = {page.key for page in measure.PAGES}
@@ -63,8 +78,13 @@ class Command(BaseCommand):
                 "DEBUG is on: timings include query logging and debug templates; "
                 "run with DEBUG=0 SECRET_KEY=… for representative numbers."
             )
+        self._check_migrations()
         self._static_manifest()
-        log = self.stdout.write
+
+        def log(text: str) -> None:
+            self.stdout.write(text)
+            self.stdout.flush()
+
         if options["load"]:
             try:
                 data = load.run(
@@ -84,11 +104,22 @@ class Command(BaseCommand):
                 requests=options["requests"],
                 warmup=options["warmup"],
                 only=options["pages"],
+                budget=options["budget"],
                 log=log,
             )
             path = measure.save_result(data, "", directory)
             self.stdout.write("\n" + measure.markdown_table([data]) + "\n")
         self.stdout.write(f"Written to {path}")
+
+    def _check_migrations(self) -> None:
+        from django.db import connection
+        from django.db.migrations.executor import MigrationExecutor
+
+        executor = MigrationExecutor(connection)
+        plan = executor.migration_plan(executor.loader.graph.leaf_nodes())
+        if plan:
+            names = ", ".join(f"{m.app_label}.{m.name}" for m, _backwards in plan[:5])
+            raise CommandError(f"Unapplied migrations ({names}): run manage.py migrate first.")
 
     def _static_manifest(self) -> None:
         """Without DEBUG, templates need an up-to-date static manifest."""
