@@ -37,17 +37,26 @@ def story(rep, manager, partner_a):
     """
     close = datetime.date(2026, 3, 31)
     alpha = opportunity_create(
-        by=rep, name="Alpha", account=AccountFactory(), amount=Decimal("10000"),
-        close_date=close, at=day(1),
+        by=rep,
+        name="Alpha",
+        account=AccountFactory(),
+        amount=Decimal("10000"),
+        close_date=close,
+        at=day(1),
     )
     opportunity_update(opportunity=alpha, by=rep, changes={"stage": Stage.PROPOSAL}, at=day(5))
     opportunity_update(opportunity=alpha, by=rep, changes={"amount": Decimal("12000")}, at=day(10))
-    opportunity_update(
-        opportunity=alpha, by=rep, changes={"stage": Stage.CLOSED_WON}, at=day(20)
-    )
+    opportunity_update(opportunity=alpha, by=rep, changes={"stage": Stage.CLOSED_WON}, at=day(20))
     beta = opportunity_create(
-        by=manager, owner=rep, name="Beta", account=AccountFactory(), amount=Decimal("5000"),
-        stage=Stage.NEEDS_ANALYSIS, partner=partner_a, close_date=close, at=day(8),
+        by=manager,
+        owner=rep,
+        name="Beta",
+        account=AccountFactory(),
+        amount=Decimal("5000"),
+        stage=Stage.NEEDS_ANALYSIS,
+        partner=partner_a,
+        close_date=close,
+        at=day(8),
     )
     opportunity_update(
         opportunity=beta, by=rep, changes={"close_date": datetime.date(2026, 4, 30)}, at=day(15)
@@ -100,9 +109,7 @@ def test_a_change_is_in_effect_from_its_exact_moment(story):
 
 def test_values_as_of_aggregate_in_sql_and_narrow_to_what_a_user_sees(story, partner_a_user):
     assert values_as_of(day(12)).aggregate(total=Sum("amount"))["total"] == Decimal("17000")
-    seen = values_as_of(day(12)).filter(
-        opportunity__in=visible_opportunities(partner_a_user)
-    )
+    seen = values_as_of(day(12)).filter(opportunity__in=visible_opportunities(partner_a_user))
     assert [row.opportunity.name for row in seen.select_related("opportunity")] == ["Beta"]
 
 

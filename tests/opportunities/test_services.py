@@ -177,7 +177,9 @@ def test_partner_user_cannot_change_the_forecast_category(rep, partner_a, partne
         by=rep, name="D", account=AccountFactory(), partner=partner_a, close_date=IN_A_MONTH
     )
     with pytest.raises(PermissionError):
-        opportunity_update(opportunity=deal, by=partner_a_user, changes={"forecast_category": "commit"})
+        opportunity_update(
+            opportunity=deal, by=partner_a_user, changes={"forecast_category": "commit"}
+        )
 
 
 def test_partner_user_changes_only_partner_fields(rep, partner_a, partner_a_user, other_rep):
@@ -197,7 +199,9 @@ def test_rep_cannot_change_another_reps_deal(other_rep, deal):
         opportunity_update(opportunity=deal, by=other_rep, changes={"amount": 1})
 
 
-def test_every_tracked_change_writes_one_history_row_with_old_and_new(rep, other_rep, manager, deal):
+def test_every_tracked_change_writes_one_history_row_with_old_and_new(
+    rep, other_rep, manager, deal
+):
     opportunity_update(
         opportunity=deal,
         by=manager,
