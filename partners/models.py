@@ -13,8 +13,6 @@ class RegistrationStatus(models.TextChoices):
     RETURNED = "returned", _("Returned for more information")
 
 
-# Registrations that still claim a company (used for the conflict flag).
-CLAIMING_STATUSES = (RegistrationStatus.SUBMITTED, RegistrationStatus.ACCEPTED)
 # Registrations the partner may still change (and resubmit).
 EDITABLE_STATUSES = (RegistrationStatus.SUBMITTED, RegistrationStatus.RETURNED)
 

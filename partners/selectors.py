@@ -30,7 +30,7 @@ from climcrm.visibility import (
     visible_reviews,
 )
 from opportunities.models import OPEN_STAGES, Opportunity, Stage
-from partners.models import CLAIMING_STATUSES, DealRegistration, RegistrationStatus
+from partners.models import DealRegistration, RegistrationStatus
 
 DUPLICATE_LIMIT = 10
 
@@ -171,9 +171,13 @@ def business_plan(*, partner: Partner, year: int) -> list[dict]:
 
 
 def _conflicting_registrations(partner_ref, name_ref) -> QuerySet:
-    return DealRegistration.objects.filter(
-        normalized_company=name_ref, status__in=CLAIMING_STATUSES
-    ).exclude(partner_id=partner_ref)
+    """Other partners' live claims: submitted, or accepted and still protected."""
+    live = Q(status=RegistrationStatus.SUBMITTED) | Q(
+        status=RegistrationStatus.ACCEPTED, protected_until__gte=timezone.localdate()
+    )
+    return DealRegistration.objects.filter(live, normalized_company=name_ref).exclude(
+        partner_id=partner_ref
+    )
 
 
 def _conflicting_deals(partner_ref, name_ref) -> QuerySet:

@@ -197,6 +197,16 @@ class TestConflictFlag:
         other = DealRegistrationFactory(partner=partner_a, company_name="Hotel du Lac")
         assert not selectors.registration_get(user=channel, pk=other.pk).other_partner_claim
 
+    def test_an_expired_protection_no_longer_conflicts(self, channel, partner_a, partner_b):
+        DealRegistrationFactory(
+            partner=partner_a,
+            company_name="Hôtel du Lac SA",
+            status=RegistrationStatus.ACCEPTED,
+            protected_until=timezone.localdate() - datetime.timedelta(days=1),
+        )
+        second = DealRegistrationFactory(partner=partner_b, company_name="Hotel du Lac")
+        assert not selectors.registration_get(user=channel, pk=second.pk).other_partner_claim
+
     def test_open_deal_on_the_same_company_is_flagged(self, channel, partner_a, rep):
         OpportunityFactory(account=AccountFactory(name="Garage Central SA"), owner=rep)
         registration = DealRegistrationFactory(partner=partner_a, company_name="Garage Central")
