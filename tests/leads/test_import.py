@@ -63,6 +63,14 @@ def _csv_bytes(header, rows, delimiter, encoding):
     return buffer.getvalue().encode(encoding)
 
 
+@pytest.fixture(autouse=True)
+def english_rep(rep):
+    """The reasons are checked in English; the French catalogue is checked separately."""
+    rep.language = "en"
+    rep.save(update_fields=["language"])
+    return rep
+
+
 @pytest.fixture
 def existing_lead(db):
     return OpenLeadFactory(email="deja@connu.ch", last_name="Connu")
@@ -186,10 +194,22 @@ def test_upload_needs_the_csrf_token(rep):
     assert not ImportJob.objects.exists()
 
 
+def test_reasons_are_translated_for_french_users(client_for, other_rep):
+    client = client_for(other_rep)
+    _upload(client, _csv_bytes(HEADER_FR, ROWS[2:3], ";", "utf-8"))
+    job = ImportJob.objects.get()
+    preview = client.get(reverse("leads:import-preview", args=[job.pk]))
+    assert "Le nom manque." in preview.content.decode()
+
+
 def test_template_download(client_for, rep):
     response = client_for(rep).get(reverse("leads:import-template"))
     text = response.content.decode("utf-8")
-    assert text.startswith("\ufeff") and "Nom" in text
+    assert text.startswith("\ufeffFirst name;Last name;Email")
+    french = client_for(rep)
+    french.cookies["django_language"] = "fr"
+    text = french.get(reverse("leads:import-template")).content.decode("utf-8")
+    assert text.startswith("\ufeffPrénom;Nom;E-mail")
 
 
 def test_partner_users_cannot_import_nor_see_jobs(client_for, rep, partner_a_user):
