@@ -24,7 +24,7 @@ from climcrm.visibility import (
 UPDATABLE_FIELDS = ("kind", "subject", "description", "due_date", "assignee")
 
 
-def _may_write_on(user, *, opportunity=None, lead=None, account=None) -> bool:
+def can_write_on(user, *, opportunity=None, lead=None, account=None) -> bool:
     """True when ``user`` may attach activities to these objects."""
     if is_partner_user(user):
         if account is not None and opportunity is None and lead is None:
@@ -55,7 +55,7 @@ def _check_assignee(assignee, *, opportunity=None, lead=None, account=None) -> N
         return
     if not assignee.is_active:
         raise ValidationError({"assignee": _("This user is no longer active.")})
-    if not _may_write_on(assignee, opportunity=opportunity, lead=lead, account=account):
+    if not can_write_on(assignee, opportunity=opportunity, lead=lead, account=account):
         raise ValidationError(
             {"assignee": _("This person cannot see what the to-do is about: choose someone else.")}
         )
@@ -96,7 +96,7 @@ def activity_create(
     """
     if opportunity is None and lead is None and account is None:
         raise ValidationError(_("An activity is about a deal, a lead or an account."))
-    if not _may_write_on(by, opportunity=opportunity, lead=lead, account=account):
+    if not can_write_on(by, opportunity=opportunity, lead=lead, account=account):
         raise PermissionError(_("You may not add activities here."))
     assignee = assignee or by
     values = {"subject": subject, "kind": kind, "due_date": due_date}
@@ -126,7 +126,7 @@ def _locked(activity: Activity) -> Activity:
 
 
 def _check_write(by, activity: Activity) -> None:
-    if not _may_see(by, activity) or not _may_write_on(
+    if not _may_see(by, activity) or not can_write_on(
         by, opportunity=activity.opportunity, lead=activity.lead, account=activity.account
     ):
         raise PermissionError(_("You may not change this activity."))

@@ -42,6 +42,7 @@ def _panel_context(request: HttpRequest, target: Target, form: ActivityForm | No
         "form": form or ActivityForm(assignees=assignees),
         "next": _safe_next(request, _panel_url(target)),
         "today": timezone.localdate(),
+        "can_add": services.can_write_on(request.user, **target.lookup),
         **selectors.panel_activities(user=request.user, target=target),
     }
 

@@ -265,3 +265,16 @@ class TestMyTasks:
         )
         with django_assert_max_num_queries(len(small)):
             client.get(PANEL, {"opportunity": deal.pk}, **HTMX)
+
+
+class TestPanelForm:
+    def test_partner_user_sees_no_add_form_on_an_account(
+        self, client_for, partner_a_user, partner_a
+    ):
+        deal = OpportunityFactory(partner=partner_a)
+        client = client_for(partner_a_user)
+        on_account = client.get(PANEL, {"account": deal.account.pk}, **HTMX)
+        on_deal = client.get(PANEL, {"opportunity": deal.pk}, **HTMX)
+        assert on_account.status_code == 200
+        assert "activity-add" not in on_account.content.decode()
+        assert "activity-add" in on_deal.content.decode()
