@@ -76,6 +76,7 @@ def partner_list(request: HttpRequest) -> HttpResponse:
             "query": request.GET.get("q", ""),
             "show_all": request.GET.get("active") == "all",
             "mine": bool(request.GET.get("mine")),
+            "can_assign": is_channel_manager(request.user),
         },
     )
 
@@ -120,6 +121,7 @@ def _detail_context(request: HttpRequest, partner, year: int, formset=None) -> d
             user=request.user, params={"partner": str(partner.pk)}
         )[:10],
         "reviews_url": _url_or_none("pipeline_reviews:list"),
+        "can_assign": is_channel_manager(request.user),
     }
 
 
@@ -184,7 +186,9 @@ def registration_list(request: HttpRequest) -> HttpResponse:
     params = request.GET.copy()
     if "status" not in params and is_partner_user(request.user):
         params["status"] = ""
-    filters = RegistrationFilterForm(params or None, user=request.user)
+    filters = RegistrationFilterForm(
+        params or None, user=request.user, initial={"status": RegistrationStatus.SUBMITTED}
+    )
     filters.is_valid()
     queue = selectors.registration_queue(user=request.user, params=params)
     return render(
