@@ -175,6 +175,7 @@ def portal(request: HttpRequest) -> HttpResponse:
     context["kanban_url"] = _url_or_none("opportunities:kanban")
     context["edit_available"] = _url_or_none("opportunities:edit", 0) is not None
     context["detail_available"] = _url_or_none("opportunities:detail", 0) is not None
+    context["toggle_available"] = _url_or_none("activities:toggle", 0) is not None
     return render(request, "partners/portal.html", context)
 
 

@@ -167,6 +167,21 @@ class TestPortal:
         assert "Affaire de Beta" not in response.text
         assert reverse("opportunities:edit", args=[mine.pk]) in response.text
 
+    def test_partner_marks_a_todo_done_from_the_portal(self, client_for, partner_a, partner_a_user):
+        todo = ActivityFactory(opportunity=OpportunityFactory(partner=partner_a))
+        client = client_for(partner_a_user)
+        assert (
+            reverse("activities:toggle", args=[todo.pk])
+            in client.get(reverse("partners:portal")).text
+        )
+        response = client.post(
+            reverse("activities:toggle", args=[todo.pk]),
+            {"done": "1", "next": reverse("partners:portal")},
+        )
+        assert response.status_code == 302
+        todo.refresh_from_db()
+        assert todo.done
+
     def test_internal_users_are_sent_to_the_partner_list(self, client_for, rep):
         response = client_for(rep).get(reverse("partners:portal"))
         assert response.status_code == 302
