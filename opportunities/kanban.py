@@ -13,7 +13,7 @@ from urllib.parse import quote
 from django import forms
 from django.conf import settings
 from django.contrib import messages
-from django.core.exceptions import ValidationError
+from django.core.exceptions import EmptyResultSet, ValidationError
 from django.db import connection
 from django.db.models import (
     Count,
@@ -124,9 +124,14 @@ def board_totals(queryset: QuerySet) -> dict[str, dict[str, Any]]:
     to-dos grouped per deal, instead of probing the to-dos deal by deal: on a board of
     100,000 deals that is one hash join rather than several subqueries per row.
     """
-    deals_sql, deals_params = (
-        queryset.order_by().values("id", "stage", "amount", "probability").query.sql_with_params()
-    )
+    try:
+        deals_sql, deals_params = (
+            queryset.order_by()
+            .values("id", "stage", "amount", "probability")
+            .query.sql_with_params()
+        )
+    except EmptyResultSet:
+        return {}
     activity = Activity._meta
     quote = connection.ops.quote_name
     today = connection.ops.adapt_datefield_value(timezone.localdate())

@@ -584,3 +584,13 @@ class TestMove:
 
     def test_board_requires_login(self, client):
         assert client.get(BOARD).status_code == 302
+
+
+def test_a_user_without_a_role_sees_an_empty_board(client_for):
+    from tests.factories import UserFactory
+
+    OpportunityFactory()
+    nobody = UserFactory(username="nobody")
+    response = client_for(nobody).get(BOARD)
+    assert response.status_code == 200
+    assert all(c.count == 0 and c.cards == [] for c in response.context["columns"])

@@ -1,0 +1,31 @@
+import io
+
+import pytest
+
+from activities import demo
+from activities.models import Activity
+from climcrm.demo import DemoContext
+from opportunities.models import Stage
+from tests.factories import OpportunityFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def test_demo_adds_contacts_and_open_todos_to_the_deals(rep, partner_a_user, partner_a):
+    deals = [OpportunityFactory(owner=rep, partner=partner_a if i % 2 else None) for i in range(10)]
+    deals.append(
+        OpportunityFactory(owner=rep, stage=Stage.CLOSED_LOST, loss_reason_id=1, probability=0)
+    )
+    ctx = DemoContext(size=10, stdout=io.StringIO())
+    ctx.users = {"rep": rep, "partner_a": partner_a_user}
+    ctx.extra["opportunities"] = deals
+
+    demo.seed(ctx)
+
+    assert Activity.objects.filter(done=True).count() == 12
+    open_todos = Activity.objects.filter(done=False)
+    assert open_todos.count() == 5  # every other deal, the closed one gets none
+    assert all(a.opportunity.is_open for a in open_todos)
+    # A to-do on a partner's deal goes to the owner or that partner's users only.
+    for activity in Activity.objects.filter(opportunity__partner=partner_a):
+        assert activity.assignee in (rep, partner_a_user)
