@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from activities.models import Activity, ActivityKind
 from tests.factories import AccountFactory, ActivityFactory, LeadFactory, OpportunityFactory
+from tests.factories.activities import DoneCallFactory, LeadTaskFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -34,7 +35,7 @@ class TestPanel:
 
     def test_without_htmx_it_is_a_page(self, client_for, rep):
         lead = LeadFactory()
-        ActivityFactory(opportunity=None, lead=lead, subject="Premier contact")
+        LeadTaskFactory(lead=lead, subject="Premier contact")
         response = client_for(rep).get(PANEL, {"lead": lead.pk})
         html = response.content.decode()
         assert "<html" in html and "Premier contact" in html
@@ -191,7 +192,7 @@ class TestMyTasks:
             opportunity=deal, assignee=rep, due_date=today + datetime.timedelta(days=4)
         )
         undated = ActivityFactory(opportunity=deal, assignee=rep, due_date=None)
-        ActivityFactory(opportunity=deal, assignee=rep, due_date=today, done=True)
+        DoneCallFactory(opportunity=deal, assignee=rep, due_date=today)
         ActivityFactory(opportunity=deal, assignee=other_rep, due_date=today)
 
         response = client_for(rep).get(MY_TASKS)
