@@ -17,7 +17,7 @@ def test_create_edit_and_see_the_change_in_the_history(page, live_server, login,
     login(rep)
 
     page.goto(f"{live_server.url}/opportunities/new/")
-    expect(page.locator("h1")).to_have_text("Nouvelle affaire")
+    expect(page.locator("h1")).to_have_text("Nouvelle opportunité")
     # The loss fields only show for Closed Lost.
     expect(page.locator('[data-section="loss"]')).to_be_hidden()
     page.fill("#id_name", "Pompe à chaleur – aile est")
