@@ -126,6 +126,17 @@ def ensure_cluster(cluster: str, port: int) -> str:
     return version
 
 
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind((HOST, 0))
+        return sock.getsockname()[1]
+
+
+def port_in_use(port: int) -> bool:
+    with socket.socket() as sock:
+        return sock.connect_ex((HOST, port)) == 0
+
+
 def wait_for_port(port: int, timeout: float) -> bool:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -156,6 +167,25 @@ def psql(port: int, sql: str) -> None:
         capture_output=True,
         text=True,
     )
+
+
+def database_exists(port: int, name: str) -> bool:
+    result = subprocess.run(
+        [
+            "psql",
+            "-h",
+            HOST,
+            "-p",
+            str(port),
+            "-U",
+            "postgres",
+            "-tAc",
+            f"SELECT 1 FROM pg_database WHERE datname = '{name}'",
+        ],
+        capture_output=True,
+        text=True,
+    )
+    return result.stdout.strip() == "1"
 
 
 # ---------------------------------------------------------------------------- HTTP
@@ -232,7 +262,8 @@ class Browser:
             },
         )
         if response.status != 302:
-            raise RuntimeError(f"login of {username} failed: {response.status}")
+            reason = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", response.body))[:300]
+            raise RuntimeError(f"login of {username} failed: {response.status} {reason}")
 
 
 @dataclass
@@ -753,13 +784,16 @@ def main() -> int:
     parser.add_argument("--readers", type=int, default=6)
     parser.add_argument("--writers", type=int, default=4)
     parser.add_argument("--hot-deals", type=int, default=12, help="deals the writers fight over")
-    parser.add_argument("--port", type=int, default=8765, help="gunicorn port on 127.0.0.1")
+    parser.add_argument(
+        "--port", type=int, default=0, help="gunicorn port on 127.0.0.1 (default: a free one)"
+    )
     parser.add_argument("--pg-cluster", default="soak")
     parser.add_argument("--pg-port", type=int, default=5433)
     parser.add_argument("--database", default="climcrm_soak")
     parser.add_argument("--down-seconds", type=float, default=5.0)
     parser.add_argument("--request-timeout", type=float, default=15.0)
     parser.add_argument("--dead-smtp-port", type=int, default=2)
+    parser.add_argument("--fresh", action="store_true", help="rebuild the database")
     parser.add_argument("--skip-restart", action="store_true")
     parser.add_argument("--skip-mail", action="store_true")
     parser.add_argument("--seed", type=int, default=20261124)
@@ -767,17 +801,25 @@ def main() -> int:
 
     report = Report()
     started = time.monotonic()
+    if not args.port:
+        args.port = free_port()
+    elif port_in_use(args.port):
+        raise SystemExit(f"Port {args.port} is already in use on {HOST}.")
     workdir = Path(tempfile.mkdtemp(prefix="climcrm-soak-"))
     version = ensure_cluster(args.pg_cluster, args.pg_port)
     database_url = f"postgres://postgres@{HOST}:{args.pg_port}/{args.database}"
-    log(f"database {database_url} (rebuilt)")
-    psql(args.pg_port, f'DROP DATABASE IF EXISTS "{args.database}" WITH (FORCE)')
-    psql(args.pg_port, f'CREATE DATABASE "{args.database}"')
     dev = django_env(database_url, DEBUG="1")
+    exists = database_exists(args.pg_port, args.database)
+    if args.fresh or not exists:
+        log(f"database {database_url}: rebuilt")
+        psql(args.pg_port, f'DROP DATABASE IF EXISTS "{args.database}" WITH (FORCE)')
+        psql(args.pg_port, f'CREATE DATABASE "{args.database}"')
+    else:
+        log(f"database {database_url}: reused (--fresh rebuilds it)")
     manage(dev, "migrate", "--no-input", "-v0")
     seeded = time.monotonic()
-    manage(dev, "seed_demo")
-    report.info("setup: demo data", f"seeded in {time.monotonic() - seeded:.1f} s")
+    manage(dev, "seed_demo")  # does nothing when the demo data is there
+    report.info("setup: demo data", f"ready in {time.monotonic() - seeded:.1f} s")
     manage(dev, "compilemessages", "--ignore=.venv", "--ignore=node_modules", "-v0")
     prod = django_env(
         database_url,
@@ -818,8 +860,9 @@ def main() -> int:
         start_new_session=True,
     )
     try:
-        if not wait_for_port(args.port, 30):
+        if not wait_for_port(args.port, 30) or gunicorn.poll() is not None:
             raise SystemExit(f"gunicorn did not start; see {log_path}")
+        log(f"gunicorn {gunicorn.pid} on http://{HOST}:{args.port}/")
         time.sleep(1)
         users = []
         for name in ("rep", "manager", "partner_a", "channel", "admin", "rep2"):

@@ -1,0 +1,58 @@
+"""Uploads over the limit are refused from their Content-Length, before the body is read.
+
+Without this, the CSRF check would parse the whole multipart body (spooling the files to
+disk, for anonymous visitors too) before any view could look at its size. Views exempt from
+the middleware's CSRF check read their body themselves and enforce the limit as they read
+(the lead import does, to show the error in its form): they are left alone.
+"""
+
+from django.conf import settings
+from django.http import HttpResponse
+from django.shortcuts import render
+from django.template.defaultfilters import filesizeformat
+from django.utils.translation import gettext as _
+from django_htmx.http import trigger_client_event
+
+# Room for the other fields and the multipart boundaries around the file.
+ENVELOPE_BYTES = 64 * 1024
+
+
+class UploadSizeLimitMiddleware:
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_view(self, request, view_func, view_args, view_kwargs):
+        # Runs before CsrfViewMiddleware.process_view (listed before it in MIDDLEWARE).
+        if request.method not in ("POST", "PUT", "PATCH"):
+            return None
+        if getattr(view_func, "csrf_exempt", False):
+            return None
+        try:
+            length = int(request.META.get("CONTENT_LENGTH") or "0")
+        except ValueError:
+            return HttpResponse(_("Invalid request."), status=400)
+        if length > settings.CRM_MAX_UPLOAD_BYTES + ENVELOPE_BYTES:
+            return self.refuse(request)
+        return None
+
+    @staticmethod
+    def refuse(request) -> HttpResponse:
+        message = _("The file is too large (maximum %(size)s).") % {
+            "size": filesizeformat(settings.CRM_MAX_UPLOAD_BYTES)
+        }
+        # The body is never read, so the connection cannot be reused for another request.
+        if request.headers.get("HX-Request"):
+            response = HttpResponse(message, status=413)
+            trigger_client_event(response, "toast", {"text": message, "kind": "error"})
+        else:
+            response = render(
+                request,
+                "privacy/upload_too_large.html",
+                {"message": message, "back_url": request.get_full_path()},
+                status=413,
+            )
+        response["Connection"] = "close"
+        return response
