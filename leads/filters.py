@@ -37,13 +37,13 @@ class LeadFilter(django_filters.FilterSet):
         label=_("Created from"),
         field_name="created_at",
         lookup_expr="date__gte",
-        widget=forms.DateInput(attrs={"type": "date"}),
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
     )
     created_before = django_filters.DateFilter(
         label=_("Created until"),
         field_name="created_at",
         lookup_expr="date__lte",
-        widget=forms.DateInput(attrs={"type": "date"}),
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
     )
     ordering = django_filters.OrderingFilter(fields=SORT_FIELDS, label=_("Sort"))
 

@@ -121,7 +121,9 @@ class ConvertForm(forms.Form):
         label=_("Amount"), required=False, min_value=0, max_digits=14, decimal_places=2
     )
     close_date = forms.DateField(
-        label=_("Close date"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+        label=_("Close date"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
     )
     type = forms.ChoiceField(
         label=_("Type"),

@@ -18,6 +18,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django_htmx.http import HttpResponseClientRedirect
 
 from climcrm.audit import audit_export
+from climcrm.choices import Source
 from climcrm.roles import is_internal
 from climcrm.visibility import get_visible_or_404, visible_leads
 from leads import importing, selectors, services
@@ -472,7 +473,12 @@ def _lead_import(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "leads/lead_import.html",
-        {"form": form, "headers": importing.HEADER_ALIASES, "labels": importing.FIELD_LABELS},
+        {
+            "form": form,
+            "headers": importing.HEADER_ALIASES,
+            "labels": importing.FIELD_LABELS,
+            "sources": [str(label) for label in Source.labels],
+        },
         status=status,
     )
 
