@@ -253,6 +253,13 @@ class TestConvertPage:
         assert response.context["form"].initial["account"] == str(same_name.pk)
         assert response.context["form"].initial["contact"] == str(same_email.pk)
 
+    def test_suggested_close_date_is_filled_in_the_date_input(self, client_for, rep):
+        lead = OpenLeadFactory(owner=rep, project_name="Chemin des Vignes 5")
+        response = client_for(rep).get(reverse("leads:convert", args=[lead.pk]))
+        content = response.content.decode()
+        assert f'value="{services.default_close_date().isoformat()}"' in content
+        assert 'value="Chemin des Vignes 5"' in content
+
     def test_freemail_domain_proposes_nothing(self, client_for, rep):
         account = AccountFactory(name="Chez Moi")
         ContactFactory(account=account, email="someone@gmail.com")
