@@ -1,0 +1,147 @@
+"""A small hand-computed book of deals in 2025, written through the real services.
+
+Times are noon, local time. Forecast period Q2 2025 = [2025-04-01, 2025-07-01).
+
+deal | owner     | partner | story
+-----|-----------|---------|---------------------------------------------------------------
+won  | rep       | -       | 03-01 qualification 10 000, close 05-15; 03-20 negotiation
+     |           |         | (Commit); 05-10 won at 12 000; 06-01 amount → 13 000 after closing
+commit| rep      | A       | 03-05 qualification 20 000, close 06-20; 04-10 negotiation (Commit)
+best | other_rep | -       | 03-10 proposal 8 000 (Best Case, 50 %), close 05-30
+noamt| other_rep | -       | 04-02 qualification, no amount, close 06-10
+slip | rep       | -       | 03-15 needs analysis 5 000, close 04-25; 04-20 close → 07-15
+back | rep       | -       | 03-01 proposal 7 000, close 05-05; 04-15 back to needs analysis
+reopen| other_rep| -       | 03-01 negotiation 4 000, close 04-20; 04-18 lost; 04-25 reopened
+     |           |         | by the manager to proposal (Best Case)
+lost | rep       | -       | 03-01 needs analysis 6 000, close 05-20; 05-02 lost
+moved| rep       | B → A   | 03-01 qualification 9 000, close 06-15; 05-20 partner B → A
+"""
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+
+import pytest
+from django.utils import timezone
+
+from opportunities.models import LossReason, Stage
+from opportunities.services import (
+    opportunity_create,
+    opportunity_move_stage,
+    opportunity_update,
+)
+from tests.factories import AccountFactory
+
+
+def at(month: int, day: int, year: int = 2025) -> datetime:
+    return timezone.make_aware(datetime(year, month, day, 12, 0))
+
+
+@dataclass
+class Book:
+    deals: dict
+
+
+@pytest.fixture
+def book(db, rep, other_rep, manager, admin_user, partner_a, partner_b, channel):
+    loss = LossReason.objects.first()
+    deals = {}
+
+    def create(key, by, when, **values):
+        values.setdefault("account", AccountFactory())
+        values.setdefault("name", key)
+        deals[key] = opportunity_create(by=by, at=when, **values)
+        return deals[key]
+
+    won = create("won", rep, at(3, 1), amount=Decimal(10000), close_date=date(2025, 5, 15))
+    opportunity_move_stage(opportunity=won, to_stage=Stage.NEGOTIATION, by=rep, at=at(3, 20))
+    opportunity_move_stage(
+        opportunity=won, to_stage=Stage.CLOSED_WON, by=rep, amount=Decimal(12000), at=at(5, 10)
+    )
+    opportunity_update(opportunity=won, by=manager, changes={"amount": Decimal(13000)}, at=at(6, 1))
+
+    commit = create(
+        "commit",
+        rep,
+        at(3, 5),
+        amount=Decimal(20000),
+        close_date=date(2025, 6, 20),
+        partner=partner_a,
+    )
+    opportunity_move_stage(opportunity=commit, to_stage=Stage.NEGOTIATION, by=rep, at=at(4, 10))
+
+    create(
+        "best",
+        other_rep,
+        at(3, 10),
+        amount=Decimal(8000),
+        close_date=date(2025, 5, 30),
+        stage=Stage.PROPOSAL,
+    )
+    create("noamt", other_rep, at(4, 2), amount=None, close_date=date(2025, 6, 10))
+
+    slip = create(
+        "slip",
+        rep,
+        at(3, 15),
+        amount=Decimal(5000),
+        close_date=date(2025, 4, 25),
+        stage=Stage.NEEDS_ANALYSIS,
+    )
+    opportunity_update(
+        opportunity=slip, by=rep, changes={"close_date": date(2025, 7, 15)}, at=at(4, 20)
+    )
+
+    back = create(
+        "back",
+        rep,
+        at(3, 1),
+        amount=Decimal(7000),
+        close_date=date(2025, 5, 5),
+        stage=Stage.PROPOSAL,
+    )
+    opportunity_move_stage(opportunity=back, to_stage=Stage.NEEDS_ANALYSIS, by=rep, at=at(4, 15))
+
+    reopen = create(
+        "reopen",
+        other_rep,
+        at(3, 1),
+        amount=Decimal(4000),
+        close_date=date(2025, 4, 20),
+        stage=Stage.NEGOTIATION,
+    )
+    opportunity_move_stage(
+        opportunity=reopen,
+        to_stage=Stage.CLOSED_LOST,
+        by=other_rep,
+        loss_reason=loss,
+        at=at(4, 18),
+    )
+    opportunity_move_stage(opportunity=reopen, to_stage=Stage.PROPOSAL, by=manager, at=at(4, 25))
+
+    lost = create(
+        "lost",
+        rep,
+        at(3, 1),
+        amount=Decimal(6000),
+        close_date=date(2025, 5, 20),
+        stage=Stage.NEEDS_ANALYSIS,
+    )
+    opportunity_move_stage(
+        opportunity=lost, to_stage=Stage.CLOSED_LOST, by=rep, loss_reason=loss, at=at(5, 2)
+    )
+
+    moved = create(
+        "moved",
+        rep,
+        at(3, 1),
+        amount=Decimal(9000),
+        close_date=date(2025, 6, 15),
+        partner=partner_b,
+    )
+    opportunity_update(
+        opportunity=moved, by=admin_user, changes={"partner": partner_a}, at=at(5, 20)
+    )
+    for deal in deals.values():
+        deal.refresh_from_db()
+    return Book(deals=deals)
