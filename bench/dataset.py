@@ -703,8 +703,10 @@ class Generator:
             state = (stage, amount, probability, close_date, category, owner, partner)
             rows = []
             hid += 1
+            # valid_until chains each row to the next one's changed_at; the last stays open.
+            until = times[1:] + [None]
             rows.append(
-                (hid, oid, 1, created, None, owner, True, tracked_creation, "", *state)
+                (hid, oid, 1, created, until[0], owner, True, tracked_creation, "", *state)
                 + ("", None, None, None, "", None, None)
             )
             loss_reason = None
@@ -741,12 +743,9 @@ class Generator:
                         changed = ["owner"]
                 state = (stage, amount, probability, close_date, category, owner, partner)
                 hid += 1
-                rows.append((hid, oid, j + 1, at, None, owner, False, changed, "", *state, *prev))
-            # valid_until chains each row to the next one; the last stays open.
-            rows = [
-                row[:4] + (rows[i + 1][3],) + row[5:] if i + 1 < len(rows) else row
-                for i, row in enumerate(rows)
-            ]
+                rows.append(
+                    (hid, oid, j + 1, at, until[j], owner, False, changed, "", *state, *prev)
+                )
             last_at = times[-1]
             is_open = not closed
             next_step_date = today + day * randint(-10, 30) if is_open else None

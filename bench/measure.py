@@ -115,6 +115,7 @@ class Result:
     median_ms: float | None = None
     p95_ms: float | None = None
     sql_median_ms: float | None = None
+    cpu_median_ms: float | None = None
     sql_share: float | None = None
     bytes: int | None = None
     ratio_10k: float | None = None
@@ -290,7 +291,7 @@ def measure_page(client, url: str, *, warmup: int, requests: int, budget: float 
         client.get(url, secure=True, HTTP_HOST=host)
         if time.perf_counter() - page_started > budget / 4:
             break
-    samples, sql_samples, counts = [], [], []
+    samples, sql_samples, cpu_samples, counts = [], [], [], []
     total_sql = total = 0.0
     status = None
     size = 0
@@ -298,12 +299,14 @@ def measure_page(client, url: str, *, warmup: int, requests: int, budget: float 
         meter = SqlMeter()
         with connection.execute_wrapper(meter):
             started = time.perf_counter()
+            cpu_started = time.process_time()
             response = client.get(url, secure=True, HTTP_HOST=host)
             if getattr(response, "streaming", False):
                 size = sum(len(chunk) for chunk in response.streaming_content)
             else:
                 size = len(response.content)
             elapsed = time.perf_counter() - started
+            cpu = time.process_time() - cpu_started
         status = response.status_code
         exc_info = getattr(response, "exc_info", None)
         if exc_info and "statement timeout" in str(exc_info[1]):
@@ -312,6 +315,7 @@ def measure_page(client, url: str, *, warmup: int, requests: int, budget: float 
             result.error = f"{exc_info[0].__name__}: {str(exc_info[1])[:300]}"
         samples.append(elapsed * 1000)
         sql_samples.append(meter.seconds * 1000)
+        cpu_samples.append(cpu * 1000)
         counts.append(meter.count)
         total += elapsed
         total_sql += meter.seconds
@@ -327,6 +331,9 @@ def measure_page(client, url: str, *, warmup: int, requests: int, budget: float 
     result.median_ms = round(statistics.median(samples), 2)
     result.p95_ms = round(percentile(samples, 0.95), 2)
     result.sql_median_ms = round(statistics.median(sql_samples), 2)
+    # CPU time of this process (Python side only): less sensitive than wall time to other
+    # processes competing for the cores.
+    result.cpu_median_ms = round(statistics.median(cpu_samples), 2)
     result.sql_share = round(total_sql / total, 3) if total else 0.0
     result.samples_ms = [round(s, 2) for s in samples]
     return result
@@ -453,8 +460,8 @@ def markdown_table(runs: list[dict]) -> str:
     """One table over one or several sizes: page, size, queries, median, p95, SQL share,
     ratio to 10k."""
     lines = [
-        "| page | size | queries | median ms | p95 ms | SQL share | × 10k | note |",
-        "|---|---:|---:|---:|---:|---:|---:|---|",
+        "| page | size | queries | median ms | p95 ms | SQL share | Python CPU ms | × 10k | note |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
     keys = []
     for data in runs:
@@ -468,7 +475,7 @@ def markdown_table(runs: list[dict]) -> str:
                 continue
             if not page.get("available", True):
                 lines.append(
-                    f"| {page['label']} | {data['size']} | | | | | | {page.get('note', '')} |"
+                    f"| {page['label']} | {data['size']} | | | | | | | {page.get('note', '')} |"
                 )
                 continue
             queries = page["queries"]
@@ -477,6 +484,7 @@ def markdown_table(runs: list[dict]) -> str:
             lines.append(
                 f"| {page['label']} | {data['size']} | {queries} | {_fmt(page['median_ms'])} | "
                 f"{_fmt(page['p95_ms'])} | {_fmt(page['sql_share'], '{:.0%}')} | "
+                f"{_fmt(page.get('cpu_median_ms'))} | "
                 f"{_fmt(page.get('ratio_10k'), '{:.2f}')} | {page.get('note', '')} |"
             )
     return "\n".join(lines)

@@ -76,7 +76,10 @@ def test_bench_pages_measures_the_floor_page_and_writes_json(tmp_path, capsys):
     measured = [p for p in pages.values() if p["available"]]
     assert all(p["median_ms"] > 0 and p["queries"] >= 1 for p in measured)
     output = capsys.readouterr().out
-    assert "| page | size | queries | median ms | p95 ms | SQL share | × 10k |" in output
+    assert (
+        "| page | size | queries | median ms | p95 ms | SQL share | Python CPU ms | × 10k |"
+        in output
+    )
 
     call_command("bench_pages", summary=True, output_dir=str(tmp_path))
     assert "floor (healthz, logged in)" in capsys.readouterr().out
