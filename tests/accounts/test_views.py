@@ -297,3 +297,20 @@ class TestContacts:
         with django_assert_max_num_queries(8):
             client.get(url)
         assert count_queries(client, url) == small
+
+
+def test_account_list_htmx_request_gets_only_the_results(client_for, rep, hotel):
+    response = client_for(rep).get(
+        reverse("accounts:list"), {"q": "lac"}, headers={"HX-Request": "true"}
+    )
+    content = response.content.decode()
+    assert content.lstrip().startswith('<div id="results">')
+    assert "Hôtel du Lac SA" in content and "<html" not in content
+
+
+def test_contact_list_htmx_request_gets_only_the_results(client_for, rep, hotel):
+    response = client_for(rep).get(
+        reverse("accounts:contact-list"), {"q": "berset"}, headers={"HX-Request": "true"}
+    )
+    content = response.content.decode()
+    assert content.lstrip().startswith('<div id="results">') and "Berset" in content

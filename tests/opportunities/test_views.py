@@ -543,3 +543,37 @@ class TestQueryBudgets:
             response = client.get(url)
         assert len(response.context["history"]) == 1000
         assert _count_queries(client, url) == small
+
+
+class TestVisibilityPerRole:
+    # (role fixture, sees the direct deal, sees partner A's deal, sees partner B's deal)
+    ROLES = [
+        ("rep", True, True, True),
+        ("manager", True, True, True),
+        ("channel", True, True, True),
+        ("admin_user", True, True, True),
+        ("partner_a_user", False, True, False),
+        ("partner_b_user", False, False, True),
+    ]
+
+    @pytest.mark.parametrize(("role", "direct", "deal_a", "deal_b"), ROLES)
+    def test_detail_answers_200_or_404_by_role(
+        self, request, client_for, deals, role, direct, deal_a, deal_b
+    ):
+        client = client_for(request.getfixturevalue(role))
+        expected = {"rep_direct": direct, "other_a": deal_a, "other_b": deal_b}
+        for key, visible in expected.items():
+            response = client.get(reverse("opportunities:detail", args=[deals[key].pk]))
+            assert response.status_code == (200 if visible else 404), (role, key)
+        listed = names(client.get(reverse("opportunities:list")))
+        assert listed == {deals[k].name for k, v in expected.items() if v} | (
+            {deals["rep_proposal"].name} if direct else set()
+        )
+
+    def test_a_user_without_a_role_sees_nothing(self, client_for, deals):
+        from tests.factories import UserFactory
+
+        client = client_for(UserFactory(username="nobody"))
+        assert names(client.get(reverse("opportunities:list"))) == set()
+        url = reverse("opportunities:detail", args=[deals["rep_direct"].pk])
+        assert client.get(url).status_code == 404
