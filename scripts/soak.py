@@ -34,6 +34,7 @@ import secrets
 import shutil
 import signal
 import socket
+import socketserver
 import statistics
 import subprocess
 import sys
@@ -79,7 +80,7 @@ class Report:
 
 
 def log(message: str) -> None:
-    print(f"[soak {time.strftime('%H:%M:%S')}] {message}", flush=True)
+    print(f"[soak {time.strftime('%H:%M:%S', time.gmtime())} UTC] {message}", flush=True)
 
 
 # ------------------------------------------------------------------------ PostgreSQL
@@ -670,12 +671,64 @@ def worker_pids(master: int) -> set[int]:
     return {int(x) for x in out.stdout.split()}
 
 
-def mail_phase(args, report, port, database_url, mail_dir) -> None:
+class SMTPSink(socketserver.ThreadingTCPServer):
+    """A mail server on 127.0.0.1 that accepts everything and counts the messages."""
+
+    daemon_threads = True
+    allow_reuse_address = True
+
+    def __init__(self):
+        self.messages: list[bytes] = []
+        super().__init__((HOST, 0), _SMTPHandler)
+
+    @property
+    def port(self) -> int:
+        return self.server_address[1]
+
+
+class _SMTPHandler(socketserver.StreamRequestHandler):
+    def reply(self, text: str) -> None:
+        self.wfile.write(text.encode() + b"\r\n")
+
+    def handle(self) -> None:
+        self.reply("220 soak ESMTP")
+        lines: list[bytes] = []
+        in_data = False
+        while True:
+            line = self.rfile.readline()
+            if not line:
+                return
+            if in_data:
+                if line.rstrip(b"\r\n") == b".":
+                    in_data = False
+                    self.server.messages.append(b"".join(lines))
+                    lines = []
+                    self.reply("250 queued")
+                else:
+                    lines.append(line)
+                continue
+            command = line[:4].upper()
+            if command == b"EHLO":
+                self.reply("250-soak")
+                self.reply("250 8BITMIME")
+            elif command == b"DATA":
+                in_data = True
+                self.reply("354 end with a dot")
+            elif command == b"QUIT":
+                self.reply("221 bye")
+                return
+            else:
+                self.reply("250 ok")
+
+
+def mail_phase(args, report, port, database_url) -> None:
     """A review closed while SMTP is down keeps its recap in the outbox; sent later, once."""
+    from django.db import connections
     from django.urls import NoReverseMatch, reverse
 
     from pipeline_reviews.models import Review
 
+    connections.close_all()  # the database was restarted under this process too
     env = django_env(database_url, DEBUG="0", SECRET_KEY=secrets.token_urlsafe(50))
     commands = manage(env, "help", "--commands", check=False).stdout.split()
     if "send_review_recaps" not in commands:
@@ -685,48 +738,72 @@ def mail_phase(args, report, port, database_url, mail_dir) -> None:
     if outbox is None:
         report.check("mail: recap outbox model exists", False, "not found")
         return
-    review = Review.objects.filter(closed_at__isnull=True).order_by("pk").first()
+    review = (
+        Review.objects.filter(closed_at__isnull=True, kind="monthly_partner")
+        .order_by("-period_start", "pk")
+        .first()
+    )
     if review is None:
-        report.check("mail: an open review to close", False, "none in the demo data")
+        report.check("mail: an open monthly review to close", False, "none in the demo data")
         return
     try:
         close_url = reverse("pipeline_reviews:close", args=[review.pk])
     except NoReverseMatch:
         report.check("mail: review close URL", False, "pipeline_reviews:close not found")
         return
-    browser = Browser(port)
+    browser = Browser(port, timeout=60)
     browser.login("admin")
     pending_before = pending_recaps(outbox)
+    started = time.monotonic()
     response = browser.post(close_url, {})
+    took = time.monotonic() - started
     review.refresh_from_db()
     report.check(
         "mail: the review closes while SMTP is unreachable",
         response.status in (200, 302) and review.closed_at is not None,
-        f"HTTP {response.status}, closed_at={review.closed_at}",
+        f"HTTP {response.status} in {took:.1f} s, closed_at={review.closed_at:%H:%M:%S}"
+        if review.closed_at
+        else f"HTTP {response.status}",
     )
     pending = pending_recaps(outbox)
-    report.check("mail: its recap is pending", pending > pending_before, f"{pending} pending")
-    # The sender while SMTP is still down: fails softly, keeps the recap.
+    mine = outbox.objects.filter(review=review).count()
+    report.check(
+        "mail: its recaps are pending in the outbox",
+        mine > 0 and pending - pending_before == mine,
+        f"{mine} recap(s) for the review, {pending} pending in all",
+    )
     down = manage(
-        {**env, "EMAIL_URL": f"smtp://{HOST}:{args.dead_smtp_port}"},
+        {**env, "EMAIL_URL": f"smtp://{HOST}:{args.dead_smtp_port}", "EMAIL_TIMEOUT": "3"},
         "send_review_recaps",
         check=False,
     )
     report.check(
-        "mail: sending while SMTP is down keeps the recap",
+        "mail: sending while SMTP is still down keeps them",
         pending_recaps(outbox) == pending and "Traceback" not in down.stderr,
-        f"exit {down.returncode}",
+        f"exit {down.returncode}: {down.stdout.strip()[-80:]}",
     )
-    filemail = {**env, "EMAIL_URL": f"filemail://{mail_dir}"}
-    manage(filemail, "send_review_recaps")
-    first = len(list(Path(mail_dir).iterdir()))
-    manage(filemail, "send_review_recaps")
-    second = len(list(Path(mail_dir).iterdir()))
-    report.check("mail: recap sent once the server is back", first >= 1, f"{first} file(s)")
+    sink = SMTPSink()
+    threading.Thread(target=sink.serve_forever, daemon=True).start()
+    try:
+        up = {**env, "EMAIL_URL": f"smtp://{HOST}:{sink.port}"}
+        first = manage(up, "send_review_recaps")
+        after_first = len(sink.messages)
+        second = manage(up, "send_review_recaps")
+        after_second = len(sink.messages)
+    finally:
+        sink.shutdown()
+        sink.server_close()
+    report.info("mail: sender runs", f"{first.stdout.strip()} / {second.stdout.strip()}")
+    report.check(
+        "mail: recaps sent once the server is back",
+        after_first == pending and pending_recaps(outbox) == 0,
+        f"{after_first} message(s) for {pending} pending",
+    )
     report.check(
         "mail: sent exactly once",
-        second == first and pending_recaps(outbox) == 0,
-        f"{second - first} more after a second run, {pending_recaps(outbox)} pending",
+        after_second == after_first
+        and outbox.objects.filter(review=review, sent_at__isnull=False).count() == mine,
+        f"{after_second - after_first} more on a second run",
     )
 
 
@@ -873,7 +950,7 @@ def main() -> int:
         if not args.skip_restart:
             restart_phase(args, report, args.port, urls, gunicorn, version)
         if not args.skip_mail:
-            mail_phase(args, report, args.port, database_url, workdir / "mail")
+            mail_phase(args, report, args.port, database_url)
     finally:
         os.killpg(gunicorn.pid, signal.SIGTERM)
         try:
@@ -890,7 +967,6 @@ def main() -> int:
     if report.failures:
         print(f"{len(report.failures)} check(s) failed.")
         return 1
-    shutil.rmtree(workdir / "mail", ignore_errors=True)
     print("All checks passed.")
     return 0
 
