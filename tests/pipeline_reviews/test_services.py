@@ -8,6 +8,7 @@ import pytest
 from django.core import mail
 from django.core.exceptions import ValidationError
 from django.core.management import call_command
+from django.db import DatabaseError, transaction
 from django.utils import timezone
 
 from activities.models import Activity, ActivityKind
@@ -121,6 +122,11 @@ class TestClose:
         with pytest.raises(ValidationError):
             snapshot.delete()
         assert ReviewSnapshot.objects.filter(review=review).exists()
+        # Not even a queryset update gets past the database.
+        with pytest.raises(DatabaseError), transaction.atomic():
+            ReviewSnapshot.objects.filter(pk=snapshot.pk).update(data={})
+        snapshot.refresh_from_db()
+        assert snapshot.data == data
 
     def test_closed_review_refuses_every_write(
         self, channel, partner_a, partner_a_deals, this_month
