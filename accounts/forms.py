@@ -3,6 +3,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Account, Contact
 from accounts.services import ACCOUNT_FIELDS, CONTACT_FIELDS
+from climcrm.text import normalize_company_name
 from climcrm.visibility import visible_accounts
 
 
@@ -20,6 +21,23 @@ class AccountForm(forms.ModelForm):
 
         self.fields["owner"].queryset = internal_users()
         self.fields["country"].help_text = _("Two-letter code, e.g. CH, FR.")
+
+    def clean_name(self):
+        name = (self.cleaned_data.get("name") or "").strip()
+        normalized = normalize_company_name(name)
+        if normalized:
+            duplicate = (
+                Account.objects.filter(normalized_name=normalized)
+                .exclude(pk=self.instance.pk)
+                .first()
+            )
+            if duplicate is not None:
+                raise forms.ValidationError(
+                    _("An account with this name already exists: %(name)s."),
+                    code="duplicate",
+                    params={"name": duplicate.name},
+                )
+        return name
 
     def clean_country(self):
         return (self.cleaned_data.get("country") or "").strip().upper()

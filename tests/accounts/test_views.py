@@ -314,3 +314,20 @@ def test_contact_list_htmx_request_gets_only_the_results(client_for, rep, hotel)
     )
     content = response.content.decode()
     assert content.lstrip().startswith('<div id="results">') and "Berset" in content
+
+
+def test_creating_a_duplicate_account_is_refused_whatever_the_legal_form(client_for, rep, hotel):
+    response = client_for(rep).post(
+        reverse("accounts:create"), {"name": "Hotel du Lac S.A.", "country": "CH"}
+    )
+    assert response.status_code == 200
+    assert "Hôtel du Lac SA" in " ".join(response.context["form"].errors["name"])
+    assert Account.objects.count() == 1
+
+
+def test_editing_an_account_keeps_its_own_name(client_for, rep, hotel):
+    response = client_for(rep).post(
+        reverse("accounts:edit", args=[hotel.pk]),
+        {"name": "Hôtel du Lac SA", "country": "CH", "notes": "Client fidèle"},
+    )
+    assert response.status_code == 302
