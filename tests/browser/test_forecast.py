@@ -1,0 +1,53 @@
+import re
+
+import pytest
+from playwright.sync_api import expect
+
+from forecasting.periods import QUARTER, period_containing
+from tests.forecasting.factories import bulk_deals
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+def test_forecast_switch_period_and_drill_down(page, live_server, login, manager, rep):
+    from django.utils import timezone
+
+    bulk_deals(6, owner=rep)
+    current = period_containing(QUARTER, timezone.localdate())
+    login(manager)
+    page.goto(f"{live_server.url}/forecast/")
+    expect(page.locator("h1")).to_have_text("Prévisions")
+    expect(page.locator(".forecast-table")).to_be_visible()
+
+    # Next quarter: nothing closes there.
+    page.click("a[data-period-link=next]")
+    expect(page).to_have_url(re.compile(rf"period={current.next().key}"))
+    expect(page.locator(".forecast-table")).to_have_count(0)
+    page.click("a[data-period-link=prev]")
+    expect(page).to_have_url(re.compile(rf"period={current.key}"))
+
+    # Switch to the year: the select submits the form.
+    page.select_option("select[name=kind]", "year")
+    expect(page).to_have_url(re.compile(r"kind=year"))
+    expect(page.locator(".period-nav strong")).to_have_text(str(current.start.year))
+
+    # Drill down into the total Commit: the deals show below, the page stays.
+    page.click("tfoot a[data-drill=commit]")
+    drill = page.locator("#drill table")
+    expect(drill).to_be_visible()
+    expect(drill.locator("tbody tr")).to_have_count(2)  # deals 2 and 5 are in Commit
+    expect(page).to_have_url(re.compile(r"/forecast/\?"))
+
+
+def test_metrics_page_draws_charts_with_tables(page, live_server, login, manager, rep):
+    bulk_deals(6, owner=rep)
+    login(manager)
+    page.goto(f"{live_server.url}/forecast/metrics/")
+    expect(page.locator("#volume-table")).to_be_visible()
+    expect(page.locator("canvas[data-chart=chart-pipeline-won]")).to_have_attribute(
+        "data-drawn", "1"
+    )
+    expect(page.locator("#trend-pipeline-table tbody tr")).to_have_count(12)
+    page.click("a[data-period-link=prev]")
+    expect(page).to_have_url(re.compile(r"period="))
+    expect(page.locator("#win-rate-table")).to_be_visible()
