@@ -29,5 +29,8 @@ urlpatterns = [
     path("admin/", admin.site.urls),
 ]
 
+# A 503 page (Retry-After) when the database is unreachable, rendered without the database.
+handler500 = "privacy.views.server_error"
+
 admin.site.site_header = "ClimCRM"
 admin.site.site_title = "ClimCRM"

@@ -88,3 +88,41 @@ def audit_log(request: HttpRequest) -> HttpResponse:
     if request.htmx and not request.htmx.boosted:
         template += "#results"
     return render(request, template, {"filter": filterset, "page_obj": page_obj})
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    """handler500: the database being unreachable is a 503 worth retrying, not a crash.
+
+    Renders without the database (no session, no user, no context processors): it is
+    called precisely when those may be failing.
+    """
+    import sys
+
+    from django.db import DatabaseError
+    from django.template import loader
+    from django_htmx.http import trigger_client_event
+
+    error = sys.exc_info()[1]
+    unavailable = isinstance(error, DatabaseError) and _is_connection_error(error)
+    status = 503 if unavailable else 500
+    if unavailable:
+        message = _("ClimCRM is briefly unavailable. Try again in a few seconds.")
+    else:
+        message = _("Something went wrong on our side. The error was logged.")
+    if request.headers.get("HX-Request"):
+        response = HttpResponse(message, status=status, content_type="text/plain; charset=utf-8")
+        trigger_client_event(response, "toast", {"text": message, "kind": "error"})
+    else:
+        body = loader.get_template("privacy/server_error.html").render(
+            {"message": message, "status": status}
+        )
+        response = HttpResponse(body, status=status)
+    if unavailable:
+        response["Retry-After"] = "5"
+    return response
+
+
+def _is_connection_error(error) -> bool:
+    from django.db import InterfaceError, OperationalError
+
+    return isinstance(error, OperationalError | InterfaceError)
