@@ -8,7 +8,7 @@ from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods
 
 from climcrm.audit import audit_export
@@ -220,16 +220,16 @@ def _changes_range(request: HttpRequest) -> tuple[ChangesForm, tuple]:
 
 
 CHANGE_LABELS = {
-    "new": _lazy("New deals"),
-    "advanced": _lazy("Advanced"),
-    "moved_back": _lazy("Moved back"),
-    "won": _lazy("Won"),
-    "lost": _lazy("Lost"),
-    "slipped": _lazy("Slipped"),
-    "amount_up": _lazy("Amount up"),
-    "amount_down": _lazy("Amount down"),
-    "moved_in": _lazy("Moved into the scope"),
-    "moved_out": _lazy("Moved out of the scope"),
+    "new": gettext_lazy("New deals"),
+    "advanced": gettext_lazy("Advanced"),
+    "moved_back": gettext_lazy("Moved back"),
+    "won": gettext_lazy("Won"),
+    "lost": gettext_lazy("Lost"),
+    "slipped": gettext_lazy("Slipped"),
+    "amount_up": gettext_lazy("Amount up"),
+    "amount_down": gettext_lazy("Amount down"),
+    "moved_in": gettext_lazy("Moved into the scope"),
+    "moved_out": gettext_lazy("Moved out of the scope"),
 }
 
 
