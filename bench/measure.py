@@ -351,6 +351,7 @@ def run(
     requests: int = 20,
     warmup: int = 3,
     only: list[str] | None = None,
+    skip: list[str] | tuple = (),
     budget: float = 60.0,
     log=print,
 ) -> dict:
@@ -367,7 +368,15 @@ def run(
         with connection.cursor() as cursor:
             cursor.execute(f"SET statement_timeout = {int(budget * 1000)}")
     try:
-        return _run(Client, requests=requests, warmup=warmup, only=only, budget=budget, log=log)
+        return _run(
+            Client,
+            requests=requests,
+            warmup=warmup,
+            only=only,
+            skip=skip,
+            budget=budget,
+            log=log,
+        )
     finally:
         request_logger.setLevel(previous_level)
         if connection.vendor == "postgresql":
@@ -375,7 +384,7 @@ def run(
                 cursor.execute("SET statement_timeout = 0")
 
 
-def _run(Client, *, requests: int, warmup: int, only: list[str] | None, budget: float, log):
+def _run(Client, *, requests, warmup, only, skip, budget: float, log):
     users = bench_users()
     targets = bench_targets(users)
     n = dataset_size()
@@ -386,6 +395,10 @@ def _run(Client, *, requests: int, warmup: int, only: list[str] | None, budget: 
     results = []
     for page in PAGES:
         if only and page.key not in only:
+            continue
+        if page.key in skip:
+            log(f"  {page.label}: skipped")
+            results.append(Result(page.key, page.label, available=False, note="not measured"))
             continue
         url, why = resolve(page, users, targets)
         user = users.get(page.user)
@@ -522,6 +535,14 @@ def summary(directory: Path | None = None) -> str:
         (loads if path.stem.endswith("-load") else runs).append(data)
     runs.sort(key=lambda d: d.get("opportunities", 0))
     loads.sort(key=lambda d: d.get("opportunities", 0))
+    # Ratios against the 10k run of this summary (it may be newer than the run measured).
+    base = next((d for d in runs if d.get("size") == "10k"), None)
+    if base is not None:
+        medians = {p["key"]: p.get("median_ms") for p in base["pages"]}
+        for data in runs:
+            for page in data["pages"]:
+                if page.get("median_ms") and medians.get(page["key"]):
+                    page["ratio_10k"] = round(page["median_ms"] / medians[page["key"]], 2)
     parts = []
     if runs:
         info = runs[-1].get("machine", {})

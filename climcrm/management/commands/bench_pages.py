@@ -25,6 +25,9 @@ class Command(BaseCommand):
             "--page", action="append", dest="pages", help="Only this page key (repeatable)."
         )
         parser.add_argument(
+            "--skip", action="append", default=[], help="Leave this page key out (repeatable)."
+        )
+        parser.add_argument(
             "--output-dir",
             default=None,
             help=f"Where the JSON goes (default {measure.RESULTS_DIR}).",
@@ -68,7 +71,7 @@ class Command(BaseCommand):
         if options["requests"] < 1 or options["warmup"] < 0:
             raise CommandError("--requests must be at least 1 and --warmup not negative.")
         known = {page.key for page in measure.PAGES}
-        unknown = set(options["pages"] or []) - known
+        unknown = (set(options["pages"] or []) | set(options["skip"])) - known
         if unknown:
             raise CommandError(
                 f"Unknown page(s) {', '.join(sorted(unknown))}; known: {', '.join(sorted(known))}"
@@ -92,7 +95,12 @@ class Command(BaseCommand):
                     workers=options["workers"],
                     threads=options["threads"],
                     connections=options["connections"],
-                    only=options["pages"],
+                    only=[
+                        page.key
+                        for page in measure.PAGES
+                        if page.key not in options["skip"]
+                        and (not options["pages"] or page.key in options["pages"])
+                    ],
                     log=log,
                 )
             except RuntimeError as exc:
@@ -104,6 +112,7 @@ class Command(BaseCommand):
                 requests=options["requests"],
                 warmup=options["warmup"],
                 only=options["pages"],
+                skip=options["skip"],
                 budget=options["budget"],
                 log=log,
             )
