@@ -8,7 +8,7 @@ from django.utils.translation import gettext_lazy as _
 from climcrm.models import User
 from climcrm.roles import is_partner_user
 from climcrm.visibility import visible_partners
-from opportunities.models import OpportunityType, Stage
+from opportunities.models import OPEN_STAGES, OpportunityType, Stage
 
 
 def _owners(request) -> QuerySet:
@@ -105,3 +105,37 @@ class OpportunityFilter(django_filters.FilterSet):
         if value:
             return queryset.filter(partner__isnull=True)
         return queryset
+
+
+class OpportunityListFilter(OpportunityFilter):
+    """The list's filters: the opportunity filters plus open/won/lost (open by default)."""
+
+    status = django_filters.ChoiceFilter(
+        method="filter_status",
+        label=_("Status"),
+        empty_label=None,
+        choices=[
+            ("open", _("Open")),
+            ("won", _("Won")),
+            ("lost", _("Lost")),
+            ("all", _("All")),
+        ],
+    )
+
+    def filter_status(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        if value == "open":
+            return queryset.filter(stage__in=OPEN_STAGES)
+        if value == "won":
+            return queryset.filter(stage=Stage.CLOSED_WON)
+        if value == "lost":
+            return queryset.filter(stage=Stage.CLOSED_LOST)
+        return queryset
+
+
+def with_default_status(params):
+    """Open deals unless a status or a stage was asked for."""
+    if params.get("status"):
+        return params
+    params = params.copy()
+    params["status"] = "all" if params.getlist("stage") else "open"
+    return params

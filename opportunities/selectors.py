@@ -11,7 +11,7 @@ from django.utils.translation import gettext as _
 from climcrm.selectors import weighted_amount_expression
 from climcrm.templatetags.crm import money
 from climcrm.visibility import get_visible_or_404, visible_opportunities
-from opportunities.filters import OpportunityFilter
+from opportunities.filters import OpportunityListFilter, with_default_status
 from opportunities.models import (
     TRACKED_FIELDS,
     ForecastCategory,
@@ -52,9 +52,12 @@ def ordering_for(key: str | None, allowed: dict, default: str) -> tuple[str, lis
     return key, [f"{prefix}{column}" for column in allowed[bare]] + [f"{prefix}pk"]
 
 
-def opportunity_list(*, user, params, request=None) -> tuple[OpportunityFilter, QuerySet, str]:
+def opportunity_list(*, user, params, request=None) -> tuple[OpportunityListFilter, QuerySet, str]:
     """The filterset, the filtered and sorted deals, and the ordering key applied."""
-    filterset = OpportunityFilter(params, queryset=opportunity_base_queryset(user), request=request)
+    params = with_default_status(params)
+    filterset = OpportunityListFilter(
+        params, queryset=opportunity_base_queryset(user), request=request
+    )
     queryset = filterset.qs
     ordering_key, ordering = ordering_for(
         params.get("ordering"), OPPORTUNITY_ORDERINGS, DEFAULT_OPPORTUNITY_ORDERING

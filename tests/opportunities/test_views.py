@@ -129,6 +129,27 @@ class TestList:
             deals["other_a"].name,
         }
 
+    def test_open_deals_by_default_closed_ones_on_request(self, client_for, rep, deals):
+        reason = LossReason.objects.get(code="price")
+        won = OpportunityFactory(
+            name="Won", stage=Stage.CLOSED_WON, probability=100, forecast_category="closed"
+        )
+        lost = OpportunityFactory(
+            name="Lost",
+            stage=Stage.CLOSED_LOST,
+            probability=0,
+            loss_reason=reason,
+            forecast_category="omitted",
+        )
+        client = client_for(rep)
+        open_names = {d.name for d in deals.values()}
+        assert names(client.get(self.url)) == open_names
+        assert names(client.get(self.url, {"status": "won"})) == {won.name}
+        assert names(client.get(self.url, {"status": "lost"})) == {lost.name}
+        assert names(client.get(self.url, {"status": "all"})) == open_names | {won.name, lost.name}
+        # Asking for a stage looks at every status.
+        assert names(client.get(self.url, {"stage": "closed_won"})) == {won.name}
+
     def test_totals_follow_the_filters(self, client_for, rep, deals):
         response = client_for(rep).get(self.url, {"mine": "on"})
         assert response.context["totals"]["total"] == Decimal("50000.50")
