@@ -631,11 +631,12 @@ def restart_phase(args, report, port, urls, gunicorn, version) -> None:
     for thread in threads:
         thread.join(30)
 
-    ok_statuses = {s for s in down.statuses if isinstance(s, int)}
+    statuses = {s for s in down.statuses if isinstance(s, int)}
     report.info("restart: while down", down.summary())
+    # 503 with Retry-After: the error handler says "try again" when the database is away.
     report.check(
-        "restart: requests fail cleanly while down",
-        down.statuses["exception"] == 0 and ok_statuses <= {500, 502, 503} and bool(ok_statuses),
+        "restart: requests fail cleanly while down (503)",
+        down.statuses["exception"] == 0 and statuses == {503},
         f"statuses {dict(down.statuses)}, slowest {slowest:.2f} s",
     )
     report.check(
@@ -643,8 +644,6 @@ def restart_phase(args, report, port, urls, gunicorn, version) -> None:
         slowest < args.request_timeout,
         f"slowest {slowest:.2f} s (limit {args.request_timeout:.0f} s)",
     )
-    health = [s for s in down.statuses if s == 503]
-    report.info("restart: /healthz while down", "503" if health else "no 503 seen")
     report.check(
         "restart: pages answer again without restarting gunicorn",
         recovered_after is not None,
@@ -744,7 +743,9 @@ def mail_phase(args, report, port, database_url) -> None:
         .first()
     )
     if review is None:
-        report.check("mail: an open monthly review to close", False, "none in the demo data")
+        review = open_a_review()
+    if review is None:
+        report.check("mail: an open monthly review to close", False, "none could be opened")
         return
     try:
         close_url = reverse("pipeline_reviews:close", args=[review.pk])
@@ -805,6 +806,28 @@ def mail_phase(args, report, port, database_url) -> None:
         and outbox.objects.filter(review=review, sent_at__isnull=False).count() == mine,
         f"{after_second - after_first} more on a second run",
     )
+
+
+def open_a_review():
+    """A monthly partner review for a month nobody reviewed yet (runs on a reused database)."""
+    import datetime
+
+    from accounts.models import Partner
+    from climcrm.models import User
+    from pipeline_reviews import services
+
+    admin = User.objects.get(username="admin")
+    month = datetime.date.today().replace(day=1)
+    for partner in Partner.objects.order_by("pk"):
+        for _ in range(36):
+            month = (month - datetime.timedelta(days=1)).replace(day=1)
+            try:
+                return services.review_create(
+                    by=admin, kind="monthly_partner", period=month, partner=partner
+                )
+            except Exception:  # noqa: BLE001 - that month is taken, try the one before
+                continue
+    return None
 
 
 def recap_model():
