@@ -37,6 +37,10 @@ def test_forecast_switch_period_and_drill_down(page, live_server, login, manager
     expect(drill).to_be_visible()
     expect(drill.locator("tbody tr")).to_have_count(2)  # deals 2 and 5 are in Commit
     expect(page).to_have_url(re.compile(r"/forecast/\?"))
+    # A second drill-down replaces the first one.
+    page.click("tfoot a[data-drill=best_case]")
+    expect(page.locator("#drill")).to_have_count(1)
+    expect(page.locator("#drill h3")).to_contain_text(str(current.start.year))
 
 
 def test_metrics_page_draws_charts_with_tables(page, live_server, login, manager, rep):
