@@ -275,3 +275,33 @@ class TestAuditLog:
         assert counts[0] == counts[1]
         assert response.text.count("<tr>") == 50 + 1  # 50 rows and the header
         assert "Page 1 sur 20" in response.text or "Page 1 de 20" in response.text
+
+
+class TestTemplateTags:
+    def render(self, user, obj):
+        from django.template import Context, Template
+        from django.test import RequestFactory
+
+        request = RequestFactory().get("/")
+        request.user = user
+        template = Template("{% load privacy %}{% anonymise_link obj %}|{% audit_log_url %}")
+        return template.render(Context({"request": request, "obj": obj}))
+
+    def test_managers_get_the_link(self, manager, contact):
+        html = self.render(manager, contact)
+        assert reverse("privacy:anonymise-contact", args=[contact.pk]) in html
+        assert html.endswith("|")  # no audit log for a sales manager
+
+    def test_reps_get_nothing(self, rep, lead):
+        assert self.render(rep, lead).strip() == "|"
+
+    def test_admins_get_the_audit_log_too(self, admin_user, lead):
+        html = self.render(admin_user, lead)
+        assert reverse("privacy:anonymise-lead", args=[lead.pk]) in html
+        assert html.endswith(reverse("privacy:audit-log"))
+
+    def test_an_anonymised_record_shows_a_badge(self, manager, contact):
+        services.anonymise_contact(contact, manager)
+        contact.refresh_from_db()
+        html = self.render(manager, contact)
+        assert "badge" in html and "/anonymise/" not in html
