@@ -1,3 +1,5 @@
+from urllib.parse import urlsplit
+
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
@@ -21,11 +23,19 @@ PANEL_PAGE = "activities/activity_list.html"
 
 def _safe_next(request: HttpRequest, fallback: str) -> str:
     candidates = [request.POST.get("next"), request.GET.get("next")]
-    if request.htmx:
-        candidates.append(request.htmx.current_url)
+    if request.htmx and request.htmx.current_url:
+        # The page the panel sits on, as a path of this site.
+        page = urlsplit(request.htmx.current_url)
+        if page.netloc == request.get_host():
+            candidates.append(page.path + (f"?{page.query}" if page.query else ""))
     for target in candidates:
-        if target and url_has_allowed_host_and_scheme(
-            target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+        # Only paths on this site: a bare word would be read as a view name by redirect().
+        if (
+            target
+            and target.startswith("/")
+            and url_has_allowed_host_and_scheme(
+                target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+            )
         ):
             return target
     return fallback

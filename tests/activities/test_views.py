@@ -279,3 +279,10 @@ class TestPanelForm:
         assert on_account.status_code == 200
         assert "activity-add" not in on_account.content.decode()
         assert "activity-add" in on_deal.content.decode()
+
+
+def test_a_next_that_is_not_a_path_falls_back(client_for, rep):
+    activity = ActivityFactory(opportunity=OpportunityFactory(owner=rep), assignee=rep)
+    response = client_for(rep).post(toggle_url(activity), {"done": "on", "next": "1429-06-25"})
+    assert response.status_code == 302
+    assert response["Location"] == MY_TASKS

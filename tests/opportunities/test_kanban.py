@@ -417,10 +417,11 @@ class TestMove:
         assert deal.stage == Stage.NEEDS_ANALYSIS
         assert deal.probability == 25
 
-    def test_redirect_never_leaves_the_site(self, client_for, rep):
+    @pytest.mark.parametrize("target", ["https://evil.example/", "1429-06-25", "//evil.example"])
+    def test_redirect_never_leaves_the_site(self, client_for, rep, target):
         deal = OpportunityFactory(owner=rep)
         response = client_for(rep).post(
-            move_url(deal), {"stage": Stage.PROPOSAL, "version": 1, "next": "https://evil.example/"}
+            move_url(deal), {"stage": Stage.PROPOSAL, "version": 1, "next": target}
         )
         assert response["Location"] == BOARD
 
