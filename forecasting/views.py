@@ -66,7 +66,8 @@ def forecast(request: HttpRequest) -> HttpResponse:
         **_common_context(request, params),
         "report": report,
         "group": report.group,
-        "groups": GROUP_CHOICES,
+        "groups": [] if is_partner_user(request.user) else GROUP_CHOICES,
+        "group_label": dict(GROUP_CHOICES)[report.group],
         "query": urlencode(
             {"period": report.period.key, "scope": report.scope.key, "group": report.group}
         ),
