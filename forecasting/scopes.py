@@ -63,7 +63,7 @@ def parse_scope(value: str | None, *, user) -> Scope:
     if not is_internal(user):
         return Scope(PARTNER, 0)
     kind, _sep, pk = (value or "").partition(":")
-    if kind in _DEAL_FIELD and pk.isdigit():
+    if kind in _DEAL_FIELD and pk.isascii() and pk.isdigit() and len(pk) < 16:
         return Scope(kind, int(pk))
     return Scope()
 

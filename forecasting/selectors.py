@@ -364,7 +364,7 @@ def forecast_drilldown(
         key_field = GROUPS[group][0]
         if key == "none":
             deals = deals.filter(**{f"{key_field.removesuffix('_id')}__isnull": True})
-        elif key.isdigit():
+        elif key.isascii() and key.isdigit() and len(key) < 16:
             deals = deals.filter(**{key_field: int(key)})
         else:
             deals = deals.none()

@@ -140,10 +140,16 @@ def forecast_export(request: HttpRequest) -> HttpResponse:
     )
     for row in [*report.rows, {**report.total, "label": _("Total")}]:
         writer.writerow(
-            [report.period.key, row["label"]]
+            [report.period.key, _csv_text(row["label"])]
             + ["" if row[name] is None else f"{row[name]:.2f}" for name, _label in names]
         )
     return response
+
+
+def _csv_text(value: str) -> str:
+    """Names a spreadsheet would run as a formula are quoted with a leading apostrophe."""
+    text = str(value)
+    return f"'{text}" if text.startswith(("=", "+", "-", "@", "\t", "\r")) else text
 
 
 @require_http_methods(["GET", "POST"])
@@ -158,7 +164,10 @@ def targets(request: HttpRequest) -> HttpResponse:
         if not is_manager(request.user):
             raise PermissionDenied
         if "delete" in request.POST:
-            target = Target.objects.filter(pk=request.POST.get("delete")).first()
+            target_id = request.POST.get("delete") or ""
+            if not (target_id.isascii() and target_id.isdigit() and len(target_id) < 16):
+                raise Http404
+            target = Target.objects.filter(pk=int(target_id)).first()
             if target is None:
                 raise Http404
             target_delete(by=request.user, target=target)
@@ -184,7 +193,7 @@ def targets(request: HttpRequest) -> HttpResponse:
     year_param = request.GET.get("year") or ""
     year = (
         int(year_param)
-        if year_param.isdigit() and 2000 <= int(year_param) <= 2100
+        if year_param.isascii() and year_param.isdigit() and 2000 <= int(year_param) <= 2100
         else form.fields["year"].initial
     )
     rows = (
