@@ -224,3 +224,22 @@ class TestAccuracyPage:
     def test_shows_periods(self, client_for, manager, book):
         response = client_for(manager).get(ACCURACY + "?kind=month")
         assert len(response.context["rows"]) == 6
+
+
+class TestTargetJunk:
+    def test_removing_a_junk_id_is_404(self, client_for, manager):
+        assert client_for(manager).post(TARGETS, {"delete": "²"}).status_code == 404
+
+    def test_junk_year_shows_the_current_year(self, client_for, manager):
+        response = client_for(manager).get(TARGETS + "?year=²")
+        assert response.status_code == 200
+        assert response.context["year"] >= 2026
+
+
+def test_export_quotes_names_that_look_like_formulas(client_for, manager):
+    from climcrm.models import User
+
+    owner = User.objects.create(username="evil", first_name="=HYPERLINK(1)")
+    bulk_deals(1, owner=owner)
+    content = client_for(manager).get(reverse("forecasting:forecast-export")).content.decode()
+    assert "'=HYPERLINK(1)" in content
