@@ -56,6 +56,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     # Refuses oversized uploads from Content-Length, before the CSRF check reads the body.
     "privacy.middleware.UploadSizeLimitMiddleware",
+    # Refuses NUL characters in parameters (PostgreSQL cannot compare text containing them).
+    "privacy.middleware.NulCharacterMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",

@@ -116,3 +116,25 @@ def test_ordinary_form_bodies_stay_small(admin_user, settings):
     from accounts.models import Account
 
     assert not Account.objects.filter(name__startswith="xxx").exists()
+
+
+class TestNulCharacters:
+    """PostgreSQL refuses text with NUL: such parameters never reach a query."""
+
+    def test_a_nul_in_a_search_is_a_bad_request(self, client_for, rep):
+        response = client_for(rep).get(reverse("search"), {"q": "ab\x00c"})
+        assert response.status_code == 400
+
+    def test_a_nul_in_a_list_filter_is_a_bad_request(self, client_for, rep):
+        response = client_for(rep).get(reverse("opportunities:list"), {"q": "\x00"})
+        assert response.status_code == 400
+
+    def test_a_nul_in_a_posted_field_writes_nothing(self, client_for, admin_user):
+        from accounts.models import Account
+
+        response = client_for(admin_user).post(reverse("accounts:create"), {"name": "A\x00B"})
+        assert response.status_code == 400
+        assert not Account.objects.exists()
+
+    def test_ordinary_text_goes_through(self, client_for, rep):
+        assert client_for(rep).get(reverse("search"), {"q": "Zürich €"}).status_code == 200
