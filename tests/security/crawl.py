@@ -39,6 +39,8 @@ JOURNAL_MODELS = {
     "leads.importjob",
 }
 SKIPPED_NAMESPACES = {"admin"}
+# Not pages: they answer JSON, switch the language or end the session.
+NOT_PAGES = {"logout", "set_language", "healthz", "login"}
 
 
 def project_models() -> list[type[models.Model]]:
@@ -88,6 +90,32 @@ def project_routes() -> list[Route]:
 
     walk(get_resolver().url_patterns, "", ())
     return sorted(routes.values(), key=lambda r: r.name)
+
+
+# Values for the non-numeric path parameters the project uses.
+SLUG_VALUES = {"name": ["pipeline", "commit"], "section": ["pipeline"]}
+
+
+def candidate_kwargs(route, pks):
+    """Every combination of known values for the route's parameters (none if one is unknown)."""
+    combos = [{}]
+    for name, kind in route.converters:
+        if kind == "IntConverter":
+            values = pks
+        elif name == "stage":
+            values = _stage_values()
+        elif name in SLUG_VALUES:
+            values = SLUG_VALUES[name]
+        else:
+            return []
+        combos = [{**combo, name: value} for combo in combos for value in values]
+    return combos
+
+
+def _stage_values() -> list[str]:
+    from opportunities.models import Stage
+
+    return list(Stage.values)
 
 
 # ------------------------------------------------------------------------ objects

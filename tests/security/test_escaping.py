@@ -4,7 +4,6 @@ import pytest
 from django.test import Client
 from django.urls import NoReverseMatch, reverse
 
-from opportunities.models import Stage
 from tests.security import crawl
 
 pytestmark = pytest.mark.django_db
@@ -13,8 +12,7 @@ LONG = '"><img src=x onerror=alert(1)><script>alert(1)</script>'
 SHORT = '"><i>zq'
 LIVE_MARKERS = ("<script>alert(1)</script>", "<img src=x onerror=alert(1)>", "<i>zq")
 ESCAPED_MARKERS = ("&lt;script&gt;alert(1)&lt;/script&gt;", "&lt;i&gt;zq")
-# Not pages: they answer JSON, switch state or log out.
-NOT_PAGES = {"logout", "set_language", "healthz", "login"}
+NOT_PAGES = crawl.NOT_PAGES
 
 
 def payload_for(field, pk) -> str | None:
@@ -43,24 +41,6 @@ def poison_every_text_field() -> list[str]:
     return poisoned
 
 
-# Values for the non-numeric path parameters the project uses.
-SLUG_VALUES = {"stage": Stage.values, "name": ["pipeline", "commit"], "section": ["pipeline"]}
-
-
-def candidate_kwargs(route, pks):
-    """Every combination of known values for the route's parameters (none if one is unknown)."""
-    combos = [{}]
-    for name, kind in route.converters:
-        if kind == "IntConverter":
-            values = pks
-        elif name in SLUG_VALUES:
-            values = SLUG_VALUES[name]
-        else:
-            return []
-        combos = [{**combo, name: value} for combo in combos for value in values]
-    return combos
-
-
 @pytest.fixture
 def world(partner_a, admin_user, partner_a_user, manager, rep):
     made, missing = crawl.build_world(partner=partner_a)
@@ -73,7 +53,7 @@ def fetch_all(client, routes, pks):
     for route in routes:
         if route.name in NOT_PAGES:
             continue
-        for kwargs in candidate_kwargs(route, pks):
+        for kwargs in crawl.candidate_kwargs(route, pks):
             try:
                 url = reverse(route.name, kwargs=kwargs)
             except NoReverseMatch:

@@ -12,7 +12,6 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from tests.security import crawl, fuzz
-from tests.security.test_escaping import candidate_kwargs
 
 pytestmark = pytest.mark.django_db
 
@@ -61,7 +60,7 @@ def locate(route, made, admin_user, partner_a_user):
     query = target_query(made)
     fallback = None
     for who, client in clients(admin_user, partner_a_user):
-        for kwargs in candidate_kwargs(route, pks):
+        for kwargs in crawl.candidate_kwargs(route, pks):
             try:
                 url = reverse(route.name, kwargs=kwargs)
             except NoReverseMatch:

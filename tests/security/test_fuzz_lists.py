@@ -9,11 +9,10 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from tests.security import crawl, fuzz
-from tests.security.test_escaping import NOT_PAGES, candidate_kwargs
 
 pytestmark = pytest.mark.django_db
 
-ROUTES = [r for r in crawl.project_routes() if r.name not in NOT_PAGES]
+ROUTES = [r for r in crawl.project_routes() if r.name not in crawl.NOT_PAGES]
 # Parameters list pages commonly read, on top of the ones their filter forms declare.
 COMMON_PARAMS = [
     "ordering",
@@ -71,7 +70,7 @@ def locate(route, made, admin_user, partner_a_user):
     for user in (admin_user, partner_a_user):
         client = Client(raise_request_exception=True)
         client.force_login(user)
-        for kwargs in candidate_kwargs(route, pks):
+        for kwargs in crawl.candidate_kwargs(route, pks):
             try:
                 url = reverse(route.name, kwargs=kwargs)
             except NoReverseMatch:
