@@ -1,9 +1,10 @@
-"""Uploads over the limit are refused from their Content-Length, before the body is read.
+"""Request hygiene, before the CSRF check reads the body (listed before it in MIDDLEWARE).
 
-Without this, the CSRF check would parse the whole multipart body (spooling the files to
-disk, for anonymous visitors too) before any view could look at its size. Views exempt from
-the middleware's CSRF check read their body themselves and enforce the limit as they read
-(the lead import does, to show the error in its form): they are left alone.
+Uploads over the limit are refused from their Content-Length: otherwise the CSRF check would
+parse the whole multipart body (spooling the files to disk, for anonymous visitors too)
+before any view could look at its size. Views exempt from the middleware's CSRF check read
+their body themselves and enforce the limit as they read (the lead import does, to show the
+error in its form): they are left alone. NUL characters in parameters are refused too.
 """
 
 from django.conf import settings
