@@ -1,8 +1,8 @@
 from django.conf import settings
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
@@ -14,9 +14,10 @@ from climcrm.roles import is_internal
 
 
 def _require_internal(user) -> None:
-    # Partner users read the accounts of their deals but do not maintain them.
+    # Partner users read the accounts of their deals but do not maintain them: for them
+    # the maintenance pages do not exist.
     if not is_internal(user):
-        raise PermissionDenied
+        raise Http404
 
 
 def _list_response(request, template: str, context: dict) -> HttpResponse:

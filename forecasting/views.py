@@ -12,6 +12,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods
 
 from climcrm.audit import audit_export
+from climcrm.csvexport import safe_cell
 from climcrm.roles import is_internal, is_manager, is_partner_user
 from climcrm.visibility import visible_partners
 from forecasting import selectors
@@ -140,16 +141,10 @@ def forecast_export(request: HttpRequest) -> HttpResponse:
     )
     for row in [*report.rows, {**report.total, "label": _("Total")}]:
         writer.writerow(
-            [report.period.key, _csv_text(row["label"])]
+            [report.period.key, safe_cell(row["label"])]
             + ["" if row[name] is None else f"{row[name]:.2f}" for name, _label in names]
         )
     return response
-
-
-def _csv_text(value: str) -> str:
-    """Names a spreadsheet would run as a formula are quoted with a leading apostrophe."""
-    text = str(value)
-    return f"'{text}" if text.startswith(("=", "+", "-", "@", "\t", "\r")) else text
 
 
 @require_http_methods(["GET", "POST"])

@@ -20,6 +20,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from climcrm.choices import OriginChannel, Source
+from climcrm.csvexport import SafeWriter
 from leads.models import ImportJob, Lead, LeadStatus, LeadStatusChange
 
 CHUNK_ROWS = 5000
@@ -324,7 +325,7 @@ def rejected_line(result: RowResult) -> list[str]:
 
 def _csv_text(rows: list[list[str]]) -> str:
     buffer = io.StringIO()
-    writer = csv.writer(buffer, delimiter=";")
+    writer = SafeWriter(buffer, delimiter=";")
     writer.writerows(rows)
     return buffer.getvalue()
 

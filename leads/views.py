@@ -1,5 +1,3 @@
-import csv
-
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
@@ -19,6 +17,7 @@ from django_htmx.http import HttpResponseClientRedirect
 
 from climcrm.audit import audit_export
 from climcrm.choices import Source
+from climcrm.csvexport import SafeWriter
 from climcrm.roles import is_internal
 from climcrm.visibility import get_visible_or_404, visible_leads
 from leads import importing, selectors, services
@@ -162,18 +161,13 @@ def lead_bulk(request: HttpRequest) -> HttpResponse:
     return redirect(list_url)
 
 
-class _Echo:
-    def write(self, value):
-        return value
-
-
 @require_GET
 def lead_export(request: HttpRequest) -> StreamingHttpResponse:
     """The filtered list as CSV for Excel (semicolons, UTF-8 with BOM), streamed."""
     lead_filter = selectors.lead_list(user=request.user, params=request.GET)
     queryset = lead_filter.qs
     audit_export(request, "leads")
-    writer = csv.writer(_Echo(), delimiter=";")
+    writer = SafeWriter(delimiter=";")
     status_labels = dict(LeadStatus.choices)
     source_labels = dict(Lead._meta.get_field("source").choices)
     origin_labels = dict(Lead._meta.get_field("origin").choices)
@@ -548,7 +542,7 @@ def lead_import_rejected(request: HttpRequest, pk: int) -> HttpResponse:
             "\ufeff" + job.rejected_content, content_type="text/csv; charset=utf-8"
         )
     else:
-        writer = csv.writer(_Echo(), delimiter=";")
+        writer = SafeWriter(delimiter=";")
 
         def rows():
             yield "\ufeff"

@@ -1,4 +1,3 @@
-import csv
 from decimal import Decimal
 
 from django.conf import settings
@@ -13,6 +12,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
 from climcrm.audit import audit_export
+from climcrm.csvexport import SafeWriter
 from climcrm.permissions import can_edit_opportunity
 from climcrm.roles import is_internal, is_partner_user
 from opportunities import selectors
@@ -46,13 +46,6 @@ def opportunity_list(request: HttpRequest) -> HttpResponse:
     if request.htmx and not request.htmx.boosted:
         template += "#results"
     return render(request, template, context)
-
-
-class _Echo:
-    """A file-like object whose write returns the line, for streaming csv.writer output."""
-
-    def write(self, value):
-        return value
 
 
 EXPORT_COLUMNS = [
@@ -91,7 +84,7 @@ def _export_lines(queryset, language: str):
 
 
 def _export_rows(queryset, comma: bool):
-    writer = csv.writer(_Echo(), delimiter=";")
+    writer = SafeWriter(delimiter=";")
     yield "\ufeff" + writer.writerow([str(label) for _key, label in EXPORT_COLUMNS])
     for deal in selectors.opportunity_export_rows(queryset):
         weighted = deal.weighted_amount
@@ -163,8 +156,8 @@ def opportunity_create_view(request: HttpRequest) -> HttpResponse:
         # Partners bring deals in through deal registration, not this form.
         raise Http404
     initial = {}
-    account_id = request.GET.get("account")
-    if account_id:
+    account_id = request.GET.get("account", "")
+    if account_id.isascii() and account_id.isdigit():
         from climcrm.visibility import visible_accounts
 
         account = visible_accounts(request.user).filter(pk=account_id).first()

@@ -149,8 +149,8 @@ class TestAccountDetail:
         self, client_for, partner_a_user, hotel, hotel_deals
     ):
         client = client_for(partner_a_user)
-        assert client.get(reverse("accounts:edit", args=[hotel.pk])).status_code == 403
-        assert client.get(reverse("accounts:create")).status_code == 403
+        assert client.get(reverse("accounts:edit", args=[hotel.pk])).status_code == 404
+        assert client.get(reverse("accounts:create")).status_code == 404
 
     def test_query_budget_is_the_same_with_10_and_1000_deals(
         self, client_for, rep, hotel, django_assert_max_num_queries
