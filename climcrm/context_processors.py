@@ -10,6 +10,7 @@ _NAV = [
     ("accounts:contact-list", _("Contacts"), "internal"),
     ("opportunities:list", _("Opportunities"), "all"),
     ("opportunities:kanban", _("Pipeline"), "all"),
+    ("activities:my-tasks", _("My tasks"), "all"),
     ("forecasting:forecast", _("Forecast"), "internal"),
     ("pipeline_reviews:list", _("Reviews"), "all"),
     ("partners:list", _("Partners"), "internal"),
