@@ -20,7 +20,15 @@ def production_env(**extra) -> dict:
     env = {
         key: value
         for key, value in os.environ.items()
-        if key not in ("DEBUG", "CLIMCRM_TESTING", "DATABASE_URL", "SECRET_KEY")
+        if key
+        not in (
+            "DEBUG",
+            "CLIMCRM_TESTING",
+            "DATABASE_URL",
+            "SECRET_KEY",
+            # Set by the browser tests' conftest for Playwright; never in production.
+            "DJANGO_ALLOW_ASYNC_UNSAFE",
+        )
     }
     env.update(
         DEBUG="0",

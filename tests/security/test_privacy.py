@@ -240,7 +240,8 @@ class TestAuditLog:
             {"user": "abc"},
             {"user": "-1"},
             {"start": "2026-13-45"},
-            {"end": "\x00"},
+            {"end": "2026-02-30"},
+            {"user": "²"},
             {"page": "-5"},
             {"page": "99999999999999999999"},
             {"page": "NaN"},
@@ -250,6 +251,10 @@ class TestAuditLog:
         AuditEntry.objects.create(user=admin_user, action=AuditEntry.Action.LOGIN)
         response = client_for(admin_user).get(self.audit_url(**params))
         assert response.status_code == 200
+
+    def test_a_nul_character_is_refused(self, client_for, admin_user):
+        response = client_for(admin_user).get(self.audit_url(end="\x00"))
+        assert response.status_code == 400
 
     def test_invalid_filter_shows_nothing_but_the_error(self, client_for, admin_user):
         AuditEntry.objects.create(user=admin_user, action=AuditEntry.Action.LOGIN, detail="zzz")
