@@ -15,7 +15,7 @@ RUN pip install --no-cache-dir . \
     && python scripts/vendor_assets.py \
     && rm -rf node_modules \
     && DEBUG=1 python manage.py compilemessages --ignore=node_modules -v 0 \
-    && DEBUG=1 python manage.py collectstatic --no-input -v 0
+    && DEBUG=0 SECRET_KEY=collectstatic-only python manage.py collectstatic --no-input -v 0
 RUN useradd --system --home /app climcrm && chown -R climcrm /app
 USER climcrm
 EXPOSE 8000

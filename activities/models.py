@@ -84,6 +84,11 @@ class Activity(TimeStampedModel):
             models.Index(fields=["opportunity", "done", "due_date"], name="act_opp_open"),
             models.Index(fields=["lead", "done"], name="act_lead_open"),
             models.Index(fields=["account", "done"], name="act_account_open"),
+            models.Index(
+                fields=["opportunity", "due_date"],
+                name="act_opp_todo_open",
+                condition=models.Q(done=False, opportunity__isnull=False),
+            ),
         ]
         constraints = [
             models.CheckConstraint(

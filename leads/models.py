@@ -124,6 +124,11 @@ class Lead(TimeStampedModel):
             models.Index(fields=["owner", "status"], name="lead_owner_status"),
             models.Index(fields=["partner", "status"], name="lead_partner_status"),
             models.Index(fields=["source"], name="lead_source"),
+            models.Index(
+                fields=["-created_at", "-id"],
+                name="lead_open_created",
+                condition=models.Q(status__in=["new", "working", "mql"]),
+            ),
         ]
         constraints = [
             models.CheckConstraint(

@@ -37,7 +37,10 @@ class OpportunityFilter(django_filters.FilterSet):
         method="filter_q", label=_("Search"), widget=forms.TextInput(attrs={"type": "search"})
     )
     stage = django_filters.MultipleChoiceFilter(
-        choices=Stage.choices, label=_("Stage"), widget=forms.SelectMultiple(attrs={"size": 3})
+        choices=Stage.choices,
+        label=_("Stage"),
+        widget=forms.SelectMultiple(attrs={"size": 3}),
+        distinct=False,
     )
     owner = django_filters.ModelChoiceFilter(
         queryset=_owners, label=_("Owner"), empty_label=_("Any owner")

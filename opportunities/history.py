@@ -56,7 +56,7 @@ def state_at_subquery(at: date | datetime, field: str, outer: str = "pk") -> Sub
     For annotations: ``Opportunity.objects.annotate(stage_then=state_at_subquery(t, "stage"))``.
     """
     rows = values_as_of(at).filter(opportunity_id=OuterRef(outer))
-    return Subquery(rows.values(field)[:1])
+    return Subquery(rows.order_by().values(field)[:1])
 
 
 def compare_states(

@@ -26,6 +26,9 @@ def stage_number(stage: str) -> int:
     return STAGE_ORDER.index(stage) + 1
 
 
+OPEN_STAGE_VALUES = ["qualification", "needs_analysis", "proposal", "negotiation"]
+
+
 class ForecastCategory(models.TextChoices):
     PIPELINE = "pipeline", _("Pipeline")
     BEST_CASE = "best_case", _("Best Case")
@@ -184,10 +187,21 @@ class Opportunity(models.Model):
             models.Index(fields=["account", "stage"], name="opp_account_stage"),
             models.Index(fields=["close_date"], name="opp_close_date"),
             models.Index(fields=["closed_at"], name="opp_closed_at"),
+            # Pages filter open deals by stage: partial indexes on that very condition.
             models.Index(
-                fields=["close_date"],
-                name="opp_open_close_date",
-                condition=models.Q(closed_at__isnull=True),
+                fields=["stage", "close_date", "id"],
+                name="opp_open_stage_close",
+                condition=models.Q(stage__in=OPEN_STAGE_VALUES),
+            ),
+            models.Index(
+                fields=["owner", "close_date", "id"],
+                name="opp_open_owner_close",
+                condition=models.Q(stage__in=OPEN_STAGE_VALUES),
+            ),
+            models.Index(
+                fields=["partner", "close_date", "id"],
+                name="opp_open_partner_close",
+                condition=models.Q(stage__in=OPEN_STAGE_VALUES),
             ),
         ]
         constraints = [
@@ -319,6 +333,7 @@ class OpportunityHistory(models.Model):
         indexes = [
             models.Index(fields=["opportunity", "version"], name="opphist_opp_version"),
             models.Index(fields=["changed_at"], name="opphist_changed_at"),
+            models.Index(fields=["opportunity", "stage"], name="opphist_opp_stage"),
             models.Index(fields=["valid_until", "changed_at"], name="opphist_validity"),
             models.Index(
                 fields=["changed_at"],

@@ -13,6 +13,8 @@ FILES = {
     "pico/pico.min.css": "@picocss/pico/css/pico.min.css",
     "sortable/Sortable.min.js": "sortablejs/Sortable.min.js",
     "chartjs/chart.umd.min.js": "chart.js/dist/chart.umd.min.js",
+    # collectstatic's manifest storage follows the sourceMappingURL comment.
+    "chartjs/chart.umd.min.js.map": "chart.js/dist/chart.umd.min.js.map",
 }
 
 
