@@ -8,7 +8,7 @@ from django.urls import NoReverseMatch, reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
-from climcrm.roles import is_admin
+from climcrm.roles import is_admin, is_partner_user
 from climcrm.visibility import get_visible_or_404, visible_contacts, visible_leads
 from opportunities.models import Opportunity
 from privacy import selectors, services
@@ -80,6 +80,8 @@ def anonymise_lead(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_GET
 def audit_log(request: HttpRequest) -> HttpResponse:
+    if is_partner_user(request.user):
+        raise Http404  # internal pages do not exist for partner users
     if not is_admin(request.user):
         raise PermissionDenied
     filterset, entries = selectors.audit_entries(params=request.GET)
