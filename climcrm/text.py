@@ -105,3 +105,11 @@ FREEMAIL_DOMAINS = frozenset(
         "hispeed.ch",
     }
 )
+
+
+def parse_id(value) -> int | None:
+    """A database id from a request parameter, or None for anything else ('²', '1e9', huge)."""
+    text = str(value or "").strip()
+    if text.isascii() and text.isdigit() and len(text) < 16:
+        return int(text)
+    return None

@@ -22,7 +22,7 @@ from accounts.models import Account, Contact, Partner, PartnerTarget
 from climcrm.models import User
 from climcrm.roles import is_internal, is_partner_user
 from climcrm.selectors import pipeline_by_stage, weighted_amount_expression
-from climcrm.text import FREEMAIL_DOMAINS, email_domain, normalize_company_name
+from climcrm.text import FREEMAIL_DOMAINS, email_domain, normalize_company_name, parse_id
 from climcrm.visibility import (
     visible_activities,
     visible_opportunities,
@@ -220,8 +220,8 @@ def registration_queue(*, user, params=None) -> QuerySet:
     elif status in RegistrationStatus.values:
         qs = qs.filter(status=status)
     partner = params.get("partner")
-    if partner and str(partner).isdigit() and not is_partner_user(user):
-        qs = qs.filter(partner_id=int(partner))
+    if parse_id(partner) is not None and not is_partner_user(user):
+        qs = qs.filter(partner_id=parse_id(partner))
     if params.get("conflicts"):
         qs = qs.filter(Q(other_partner_claim=True) | Q(open_deal_exists=True))
     query = (params.get("q") or "").strip()
@@ -367,11 +367,11 @@ def assignable_opportunities(*, user, params=None) -> QuerySet:
     partner = params.get("partner") or ""
     if partner == "none":
         qs = qs.filter(partner__isnull=True)
-    elif partner.isdigit():
-        qs = qs.filter(partner_id=int(partner))
+    elif parse_id(partner) is not None:
+        qs = qs.filter(partner_id=parse_id(partner))
     owner = params.get("owner") or ""
-    if owner.isdigit():
-        qs = qs.filter(owner_id=int(owner))
+    if parse_id(owner) is not None:
+        qs = qs.filter(owner_id=parse_id(owner))
     query = (params.get("q") or "").strip()
     if query:
         qs = qs.filter(Q(name__icontains=query) | Q(account__name__icontains=query))

@@ -11,6 +11,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from climcrm.permissions import can_edit_opportunity
 from climcrm.roles import is_channel_manager, is_internal, is_partner_user
+from climcrm.text import parse_id
 from climcrm.visibility import get_visible_or_404, visible_opportunities
 from opportunities.services import StaleVersionError
 from partners import selectors, services
@@ -83,7 +84,7 @@ def partner_list(request: HttpRequest) -> HttpResponse:
 
 def _plan_year(request: HttpRequest) -> int:
     raw = request.POST.get("year") or request.GET.get("year") or ""
-    year = int(raw) if raw.isdigit() else timezone.localdate().year
+    year = parse_id(raw) or timezone.localdate().year
     return min(max(year, 2000), 2100)
 
 
@@ -400,7 +401,7 @@ def assign(request: HttpRequest) -> HttpResponse:
     _channel_manager_or_404(request)
     if request.method == "POST":
         form = AssignForm(request.POST)
-        ids = [int(v) for v in request.POST.getlist("opportunities") if v.isdigit()]
+        ids = [i for i in map(parse_id, request.POST.getlist("opportunities")) if i is not None]
         if not ids:
             messages.error(request, _("Select at least one deal."))
         elif form.is_valid():
