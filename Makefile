@@ -25,7 +25,10 @@ static/vendor/.stamp: node_modules/.package-lock.json scripts/vendor_assets.py
 	$(PY) scripts/vendor_assets.py
 	touch $@
 
-setup: $(VENV)/.deps static/vendor/.stamp
+.env:
+	cp .env.example .env
+
+setup: .env $(VENV)/.deps static/vendor/.stamp
 	$(PY) manage.py compilemessages --ignore=.venv --ignore=node_modules -v 0
 	$(PY) manage.py migrate --no-input -v 0
 	$(PY) manage.py seed_demo

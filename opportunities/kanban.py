@@ -46,7 +46,7 @@ from opportunities.services import StaleVersionError, opportunity_move_stage
 COLUMN_SIZE = 20
 # Closed columns show the deals closed in this many days, not the whole history.
 CLOSED_RECENT_DAYS = 90
-TODO_STATES = ("overdue", "today", "planned", "none")
+TASK_STATES = ("overdue", "today", "planned", "none")
 
 
 # --------------------------------------------------------------------------- filters
@@ -72,7 +72,7 @@ class Column:
     count: int = 0
     total: Decimal = Decimal(0)
     weighted: Decimal = Decimal(0)
-    todo: dict[str, int] = field(default_factory=lambda: dict.fromkeys(TODO_STATES, 0))
+    todo: dict[str, int] = field(default_factory=lambda: dict.fromkeys(TASK_STATES, 0))
     cards: list = field(default_factory=list)
     next_cursor: str = ""
 
@@ -92,7 +92,7 @@ class Column:
                 "count": self.todo[state],
                 "percent": round(self.todo[state] * 100 / self.count, 1) if self.count else 0,
             }
-            for state in TODO_STATES
+            for state in TASK_STATES
         ]
 
 
@@ -167,7 +167,7 @@ def board_totals(queryset: QuerySet) -> dict[str, dict[str, Any]]:
             "count": count,
             "total": Decimal(str(total)).quantize(cent),
             "weighted": Decimal(str(weighted)).quantize(cent),
-            **{f"todo_{state}": int(n or 0) for state, n in zip(TODO_STATES, todo, strict=True)},
+            **{f"todo_{state}": int(n or 0) for state, n in zip(TASK_STATES, todo, strict=True)},
         }
     return result
 
@@ -183,7 +183,7 @@ def board_columns(queryset: QuerySet) -> list[Column]:
             column.count = row["count"]
             column.total = row["total"]
             column.weighted = row["weighted"]
-            column.todo = {state: row[f"todo_{state}"] for state in TODO_STATES}
+            column.todo = {state: row[f"todo_{state}"] for state in TASK_STATES}
         columns.append(column)
     return columns
 

@@ -21,7 +21,7 @@ from pipeline_reviews.services import (
     review_todo_add,
 )
 
-TODOS = [
+DEMO_TASKS = [
     "Relancer le maître d'ouvrage pour la décision",
     "Organiser une démonstration sur site",
     "Envoyer l'offre révisée avec le configurateur",
@@ -58,7 +58,7 @@ def seed(ctx) -> None:
                 review=review,
                 by=channel,
                 deal=deal,
-                subject=TODOS[(index + months_back) % len(TODOS)],
+                subject=DEMO_TASKS[(index + months_back) % len(DEMO_TASKS)],
                 assignee=attendees[index % 2],
                 due_date=period + datetime.timedelta(days=20 + index),
             )
