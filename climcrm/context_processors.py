@@ -10,6 +10,7 @@ _NAV = [
     ("accounts:contact-list", _("Contacts"), "internal"),
     ("opportunities:list", _("Opportunities"), "all"),
     ("opportunities:kanban", _("Pipeline"), "all"),
+    ("partners:portal", _("Partner portal"), "partner"),
     ("activities:my-tasks", _("My tasks"), "all"),
     ("forecasting:forecast", _("Forecast"), "internal"),
     ("pipeline_reviews:list", _("Reviews"), "all"),
@@ -34,6 +35,8 @@ def navigation(request):
     )
     for name, label, who in _NAV:
         if who == "internal" and (partner or not internal):
+            continue
+        if who == "partner" and not partner:
             continue
         try:
             url = reverse(name)

@@ -158,6 +158,8 @@ USE_TZ = True
 LANGUAGE_COOKIE_AGE = 60 * 60 * 24 * 365
 
 CRM_CURRENCY = env.str("CRM_CURRENCY", default="CHF")
+# The address users reach ClimCRM at: links in emails are built on it.
+CRM_BASE_URL = env.str("CRM_BASE_URL", default="http://127.0.0.1:8000").rstrip("/")
 CRM_STALE_DAYS = env.int("CRM_STALE_DAYS", default=30)
 CRM_REGISTRATION_PROTECTION_DAYS = env.int("CRM_REGISTRATION_PROTECTION_DAYS", default=90)
 CRM_PAGE_SIZE = 50

@@ -17,6 +17,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from climcrm.permissions import (
+    can_assign_partner,
     can_change_forecast_category,
     can_edit_opportunity,
     can_reopen_opportunity,
@@ -292,7 +293,10 @@ def _history_row(
 def _check_permission(
     *, opportunity: Opportunity | None, by, current: dict, requested: dict
 ) -> None:
-    if opportunity is not None and not can_edit_opportunity(by, opportunity):
+    changing = {name for name in requested if requested[name] != current.get(name)}
+    # Channel managers assign any deal to a partner, even one they could not otherwise edit.
+    assigning_only = changing <= {"partner"} and can_assign_partner(by)
+    if opportunity is not None and not assigning_only and not can_edit_opportunity(by, opportunity):
         raise PermissionError(_("You may not change this deal."))
     if is_partner_user(by):
         forbidden = [

@@ -264,3 +264,21 @@ def test_partner_user_creating_a_deal_gets_their_partner(rep, partner_a, partner
         close_date=IN_A_MONTH,
     )
     assert deal.partner == partner_a
+
+
+def test_channel_manager_assigns_a_direct_deal_they_do_not_own(channel, rep, partner_a):
+    from opportunities.services import opportunity_create, opportunity_update
+    from tests.factories import AccountFactory
+
+    deal = opportunity_create(
+        by=rep,
+        name="Direct",
+        account=AccountFactory(),
+        close_date=datetime.date(2030, 1, 1),
+        amount=Decimal("1000"),
+    )
+    with pytest.raises(PermissionError):
+        opportunity_update(opportunity=deal, by=channel, changes={"amount": Decimal("5")})
+    result = opportunity_update(opportunity=deal, by=channel, changes={"partner": partner_a})
+    assert result.opportunity.partner == partner_a
+    assert result.history.prev_partner is None and result.history.partner == partner_a
