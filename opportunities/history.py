@@ -16,7 +16,7 @@ range ``[changed_at, valid_until)``. So:
 
 from datetime import date, datetime, time
 
-from django.db.models import OuterRef, Q, QuerySet, Subquery
+from django.db.models import F, FilteredRelation, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 
 from opportunities.models import OpportunityHistory
@@ -59,17 +59,34 @@ def state_at_subquery(at: date | datetime, field: str, outer: str = "pk") -> Sub
     return Subquery(rows.order_by().values(field)[:1])
 
 
+def _valid_at(moment: datetime) -> Q:
+    return Q(history__changed_at__lte=moment) & (
+        Q(history__valid_until__isnull=True) | Q(history__valid_until__gt=moment)
+    )
+
+
 def compare_states(
     start: date | datetime, end: date | datetime, opportunities: QuerySet
 ) -> QuerySet:
     """``opportunities`` annotated with ``<field>_start`` and ``<field>_end`` for every tracked
-    field, restricted to those that changed in [start, end) — the basis of "what changed"."""
+    field, restricted to those that changed in [start, end) — the basis of "what changed".
+
+    Each state is one outer join on the history's validity range (at most one row matches a
+    moment), so the values are plain columns that later expressions may repeat freely.
+    """
     from opportunities.models import TRACKED_FIELDS
 
     touched = changes_between(start, end).values("opportunity_id")
     annotations = {}
     for name in TRACKED_FIELDS:
         column = f"{name}_id" if name in ("owner", "partner") else name
-        annotations[f"{name}_start"] = state_at_subquery(start, column)
-        annotations[f"{name}_end"] = state_at_subquery(end, column)
-    return opportunities.filter(pk__in=touched).annotate(**annotations)
+        annotations[f"{name}_start"] = F(f"state_start__{column}")
+        annotations[f"{name}_end"] = F(f"state_end__{column}")
+    return (
+        opportunities.filter(pk__in=touched)
+        .annotate(
+            state_start=FilteredRelation("history", condition=_valid_at(as_datetime(start))),
+            state_end=FilteredRelation("history", condition=_valid_at(as_datetime(end))),
+        )
+        .annotate(**annotations)
+    )
