@@ -12,6 +12,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from climcrm.roles import Role, is_internal, is_partner_user
+from climcrm.text import parse_id
 
 ALL, REP, TEAM, PARTNER, CHANNEL = "all", "rep", "team", "partner", "channel"
 SCOPE_KINDS = {
@@ -63,8 +64,8 @@ def parse_scope(value: str | None, *, user) -> Scope:
     if not is_internal(user):
         return Scope(PARTNER, 0)
     kind, _sep, pk = (value or "").partition(":")
-    if kind in _DEAL_FIELD and pk.isascii() and pk.isdigit() and len(pk) < 16:
-        return Scope(kind, int(pk))
+    if kind in _DEAL_FIELD and parse_id(pk) is not None:
+        return Scope(kind, parse_id(pk))
     return Scope()
 
 

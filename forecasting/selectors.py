@@ -30,6 +30,7 @@ from django.utils import timezone
 
 from climcrm.roles import is_internal, is_partner_user
 from climcrm.selectors import weighted_amount_expression
+from climcrm.text import parse_id
 from climcrm.visibility import visible_opportunities
 from forecasting.periods import Period
 from forecasting.scopes import ALL, CHANNEL, PARTNER, REP, TEAM, Scope, display_name
@@ -364,8 +365,8 @@ def forecast_drilldown(
         key_field = GROUPS[group][0]
         if key == "none":
             deals = deals.filter(**{f"{key_field.removesuffix('_id')}__isnull": True})
-        elif key.isascii() and key.isdigit() and len(key) < 16:
-            deals = deals.filter(**{key_field: int(key)})
+        elif parse_id(key) is not None:
+            deals = deals.filter(**{key_field: parse_id(key)})
         else:
             deals = deals.none()
     deals = deals.filter(COLUMN_FILTERS.get(column, COLUMN_FILTERS["all"]))

@@ -14,6 +14,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from climcrm.audit import audit_export
 from climcrm.csvexport import safe_cell
 from climcrm.roles import is_internal, is_manager, is_partner_user
+from climcrm.text import parse_id
 from climcrm.visibility import visible_partners
 from forecasting import selectors
 from forecasting.forms import ChangesForm, TargetForm
@@ -159,10 +160,10 @@ def targets(request: HttpRequest) -> HttpResponse:
         if not is_manager(request.user):
             raise PermissionDenied
         if "delete" in request.POST:
-            target_id = request.POST.get("delete") or ""
-            if not (target_id.isascii() and target_id.isdigit() and len(target_id) < 16):
+            target_id = parse_id(request.POST.get("delete"))
+            if target_id is None:
                 raise Http404
-            target = Target.objects.filter(pk=int(target_id)).first()
+            target = Target.objects.filter(pk=target_id).first()
             if target is None:
                 raise Http404
             target_delete(by=request.user, target=target)
