@@ -31,12 +31,16 @@ def opportunity_list(request: HttpRequest) -> HttpResponse:
     filterset, queryset, ordering = selectors.opportunity_list(
         user=request.user, params=request.GET, request=request
     )
-    page_obj = Paginator(queryset, settings.CRM_PAGE_SIZE).get_page(request.GET.get("page"))
+    totals = selectors.opportunity_totals(queryset)
+    paginator = Paginator(queryset, settings.CRM_PAGE_SIZE)
+    # The totals' aggregate already counted the deals: no second COUNT(*) for the pages.
+    paginator.count = totals["count"]
+    page_obj = paginator.get_page(request.GET.get("page"))
     context = {
         "filter": filterset,
         "page_obj": page_obj,
         "opportunities": page_obj.object_list,
-        "totals": selectors.opportunity_totals(queryset),
+        "totals": totals,
         "ordering": ordering,
         "can_create": is_internal(request.user),
         "query_string": request.GET.urlencode(),

@@ -181,6 +181,15 @@ class TestList:
         assert len(client.get(self.url).context["opportunities"]) == 50
         assert len(client.get(self.url, {"page": 2}).context["opportunities"]) == 5
         assert client.get(self.url).context["totals"]["count"] == 55
+        last = client.get(self.url, {"page": 99}).context["page_obj"]
+        assert (last.number, last.paginator.num_pages, len(last.object_list)) == (2, 2, 5)
+
+    def test_the_deals_are_counted_once_for_totals_and_pages(self, client_for, rep, deals):
+        with CaptureQueriesContext(connection) as queries:
+            response = client_for(rep).get(self.url)
+        counts = [q["sql"] for q in queries.captured_queries if "COUNT(" in q["sql"].upper()]
+        assert len(counts) == 1
+        assert response.context["page_obj"].paginator.count == response.context["totals"]["count"]
 
     def test_htmx_request_gets_only_the_results(self, client_for, rep, deals):
         response = client_for(rep).get(self.url, {"q": "audit"}, headers={"HX-Request": "true"})
