@@ -1,7 +1,5 @@
-from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
@@ -10,6 +8,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from accounts import selectors
 from accounts.forms import AccountForm, ContactForm, apply_errors
 from accounts.services import account_create, account_update, contact_create, contact_update
+from climcrm.pagination import capped_page
 from climcrm.roles import is_internal
 
 
@@ -29,7 +28,7 @@ def _list_response(request, template: str, context: dict) -> HttpResponse:
 @require_GET
 def account_list(request: HttpRequest) -> HttpResponse:
     filterset, queryset, ordering = selectors.account_list(user=request.user, params=request.GET)
-    page_obj = Paginator(queryset, settings.CRM_PAGE_SIZE).get_page(request.GET.get("page"))
+    page_obj = capped_page(request, queryset)
     context = {
         "filter": filterset,
         "page_obj": page_obj,
@@ -87,7 +86,7 @@ def account_edit(request: HttpRequest, pk: int) -> HttpResponse:
 @require_GET
 def contact_list(request: HttpRequest) -> HttpResponse:
     filterset, queryset, ordering = selectors.contact_list(user=request.user, params=request.GET)
-    page_obj = Paginator(queryset, settings.CRM_PAGE_SIZE).get_page(request.GET.get("page"))
+    page_obj = capped_page(request, queryset)
     context = {
         "filter": filterset,
         "page_obj": page_obj,

@@ -165,6 +165,8 @@ CRM_BASE_URL = env.str("CRM_BASE_URL", default="http://127.0.0.1:8000").rstrip("
 CRM_STALE_DAYS = env.int("CRM_STALE_DAYS", default=30)
 CRM_REGISTRATION_PROTECTION_DAYS = env.int("CRM_REGISTRATION_PROTECTION_DAYS", default=90)
 CRM_PAGE_SIZE = 50
+# Lists count at most this many rows; beyond, they say "more than" and ask for a filter.
+CRM_LIST_COUNT_CAP = env.int("CRM_LIST_COUNT_CAP", default=10_000)
 CRM_PUBLIC_FORM_RATE = env.str("CRM_PUBLIC_FORM_RATE", default="5/h")
 CRM_MAX_UPLOAD_BYTES = env.int("CRM_MAX_UPLOAD_BYTES", default=20 * 1024 * 1024)
 # Requests bodies other than uploads stay small; uploads are streamed to temporary files.

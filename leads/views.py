@@ -3,7 +3,6 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
 from django.core.exceptions import ValidationError
 from django.core.files.uploadhandler import FileUploadHandler, SkipFile
-from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, reverse
@@ -18,6 +17,7 @@ from django_htmx.http import HttpResponseClientRedirect
 from climcrm.audit import audit_export
 from climcrm.choices import Source
 from climcrm.csvexport import SafeWriter
+from climcrm.pagination import capped_page
 from climcrm.roles import is_internal
 from climcrm.visibility import get_visible_or_404, visible_leads
 from leads import importing, selectors, services
@@ -95,7 +95,7 @@ def conversion_target_url(lead: Lead) -> str:
 @require_GET
 def lead_list(request: HttpRequest) -> HttpResponse:
     lead_filter = selectors.lead_list(user=request.user, params=request.GET)
-    page_obj = Paginator(lead_filter.qs, settings.CRM_PAGE_SIZE).get_page(request.GET.get("page"))
+    page_obj = capped_page(request, lead_filter.qs)
     context = {
         "filter": lead_filter,
         "page_obj": page_obj,

@@ -1,13 +1,12 @@
-from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
+from climcrm.pagination import capped_page
 from climcrm.roles import is_admin, is_partner_user
 from climcrm.visibility import get_visible_or_404, visible_contacts, visible_leads
 from opportunities.models import Opportunity
@@ -85,7 +84,7 @@ def audit_log(request: HttpRequest) -> HttpResponse:
     if not is_admin(request.user):
         raise PermissionDenied
     filterset, entries = selectors.audit_entries(params=request.GET)
-    page_obj = Paginator(entries, settings.CRM_PAGE_SIZE).get_page(request.GET.get("page"))
+    page_obj = capped_page(request, entries)
     template = "privacy/audit_log.html"
     if request.htmx and not request.htmx.boosted:
         template += "#results"
