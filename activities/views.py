@@ -157,20 +157,57 @@ def edit(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "activities/activity_form.html", context, status=status)
 
 
+# The groups of "My tasks": each is paged on its own query parameter ("page" for upcoming,
+# the group that had pages first) and is the id of its section (an HTMX target).
+TASK_GROUPS = (
+    ("overdue", "overdue_page", "tasks-overdue"),
+    ("today", "today_page", "tasks-today"),
+    ("upcoming", "page", "tasks-upcoming"),
+)
+
+
+def _page_url(request: HttpRequest, param: str, number: int) -> str:
+    query = request.GET.copy()
+    query[param] = number
+    return f"?{query.urlencode()}"
+
+
 @require_GET
 def my_tasks(request: HttpRequest) -> HttpResponse:
-    groups = selectors.my_tasks(user=request.user)
-    upcoming = Paginator(groups["upcoming"], settings.CRM_PAGE_SIZE).get_page(
-        request.GET.get("page")
+    today = timezone.localdate()
+    groups = selectors.my_tasks(user=request.user, today=today)
+    counts = selectors.my_task_counts(user=request.user, today=today)
+    context = {"today": today}
+    for name, param, section in TASK_GROUPS:
+        paginator = Paginator(groups[name], settings.CRM_PAGE_SIZE)
+        # Counted with the other groups in one query instead of one COUNT per group.
+        paginator.count = counts[name]
+        page = paginator.get_page(request.GET.get(param))
+        context[f"{name}_group"] = {
+            "section": section,
+            "page": page,
+            "count": counts[name],
+            "previous_url": _page_url(request, param, page.previous_page_number())
+            if page.has_previous()
+            else "",
+            "next_url": _page_url(request, param, page.next_page_number())
+            if page.has_next()
+            else "",
+        }
+    context.update(
+        {
+            "overdue": context["overdue_group"]["page"].object_list,
+            "due_today": context["today_group"]["page"].object_list,
+            "upcoming": context["upcoming_group"]["page"].object_list,
+            "page_obj": context["upcoming_group"]["page"],
+            "has_tasks": any(counts.values()),
+        }
     )
-    context = {
-        "overdue": groups["overdue"],
-        "due_today": groups["today"],
-        "page_obj": upcoming,
-        "upcoming": upcoming.object_list,
-        "today": timezone.localdate(),
-    }
-    return render(request, "activities/my_tasks.html", context)
+    template = "activities/my_tasks.html"
+    target = request.htmx.target if request.htmx else None
+    if target in {section for _name, _param, section in TASK_GROUPS}:
+        template += f"#{target}"
+    return render(request, template, context)
 
 
 def _target_of(activity) -> Target:

@@ -123,6 +123,8 @@ class Lead(TimeStampedModel):
             models.Index(fields=["status", "created_at"], name="lead_status_created"),
             models.Index(fields=["owner", "status"], name="lead_owner_status"),
             models.Index(fields=["partner", "status"], name="lead_partner_status"),
+            # A partner's leads created in a period: the review's new leads, the QBR's counts.
+            models.Index(fields=["partner", "created_at"], name="lead_partner_created"),
             models.Index(fields=["source"], name="lead_source"),
             models.Index(
                 fields=["-created_at", "-id"],

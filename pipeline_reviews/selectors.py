@@ -143,20 +143,63 @@ def partner_open_deals(*, user, partner_id) -> QuerySet:
     return visible_opportunities(user).filter(partner_id=partner_id, stage__in=OPEN_STAGES)
 
 
-def open_deal_ids(*, user, review: Review) -> list[int]:
-    """The order in which the deal-by-deal section walks the deals: by close date."""
-    return list(
-        partner_open_deals(user=user, partner_id=review.partner_id)
-        .order_by("close_date", "id")
-        .values_list("id", flat=True)
+# Rows of the "new leads" and "won or lost" sections shown at a time ("load more" adds the
+# next ones); the counts and totals of the headings cover every row.
+SECTION_PAGE_SIZE = 10
+
+
+def section_page(queryset: QuerySet, *, page: int, first: int = 1) -> dict:
+    """Rows of pages ``first`` to ``page`` of a section, and whether more follow: one query
+    (one row more than shown tells if there is a next page)."""
+    start = (first - 1) * SECTION_PAGE_SIZE
+    end = page * SECTION_PAGE_SIZE
+    rows = list(queryset[start : end + 1])
+    return {
+        "rows": rows[: end - start],
+        "page": page,
+        "next_page": page + 1 if len(rows) > end - start else None,
+    }
+
+
+def outcome_totals(queryset: QuerySet) -> dict:
+    """Won and lost deals of the section: counts and amounts over all of them, in SQL."""
+    won, lost = Q(stage=Stage.CLOSED_WON), Q(stage=Stage.CLOSED_LOST)
+    return queryset.order_by().aggregate(
+        count=Count("id"),
+        won_count=Count("id", filter=won),
+        won_total=Coalesce(Sum("amount", filter=won), Value(ZERO)),
+        lost_count=Count("id", filter=lost),
+        lost_total=Coalesce(Sum("amount", filter=lost), Value(ZERO)),
     )
 
 
-def deal_for_review(*, user, review: Review, deal_id: int) -> Opportunity:
+def _deal_walk(*, user, review: Review) -> QuerySet:
+    """The order in which the deal-by-deal section walks the deals: by close date."""
+    return partner_open_deals(user=user, partner_id=review.partner_id).order_by("close_date", "id")
+
+
+def open_deal_count(*, user, review: Review) -> int:
+    return partner_open_deals(user=user, partner_id=review.partner_id).count()
+
+
+def open_deal_position(*, user, review: Review, deal_id: int) -> int | None:
+    """1-based place of an open deal in the walk, or None when it is not (or no longer) open."""
+    walk = _deal_walk(user=user, review=review)
+    deal = walk.filter(pk=deal_id).values("close_date", "id").first()
+    if deal is None:
+        return None
+    before = Q(close_date__lt=deal["close_date"]) | Q(
+        close_date=deal["close_date"], id__lt=deal["id"]
+    )
+    return walk.filter(before).count() + 1
+
+
+def deal_at(*, user, review: Review, position: int) -> Opportunity | None:
+    """The open deal at a 1-based place of the walk."""
     return (
-        partner_open_deals(user=user, partner_id=review.partner_id)
-        .select_related("account", "owner", "loss_reason", "partner")
-        .get(pk=deal_id)
+        _deal_walk(user=user, review=review)
+        .select_related("account", "owner", "loss_reason", "partner")[position - 1 : position]
+        .first()
     )
 
 

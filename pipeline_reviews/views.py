@@ -142,26 +142,24 @@ def review_create(request: HttpRequest) -> HttpResponse:
 
 
 def _deal_panel_context(request, review: Review, *, position=None, deal_id=None, **extra) -> dict:
-    ids = selectors.open_deal_ids(user=request.user, review=review)
-    if deal_id is not None and deal_id in ids:
-        position = ids.index(deal_id) + 1
-    try:
-        position = int(position or 1)
-    except (TypeError, ValueError):
-        position = 1
-    position = max(1, min(position, len(ids))) if ids else 0
-    deal = None
-    if ids:
-        deal = selectors.deal_for_review(
-            user=request.user, review=review, deal_id=ids[position - 1]
+    count = selectors.open_deal_count(user=request.user, review=review)
+    if deal_id is not None:
+        position = (
+            selectors.open_deal_position(user=request.user, review=review, deal_id=deal_id)
+            or position
         )
+    position = _positive_int(position)
+    position = min(position, count) if count else 0
+    deal = None
+    if position:
+        deal = selectors.deal_at(user=request.user, review=review, position=position)
     context = {
         "review": review,
-        "deal_count": len(ids),
+        "deal_count": count,
         "position": position,
         "deal": deal,
         "previous_position": position - 1 if position > 1 else None,
-        "next_position": position + 1 if position < len(ids) else None,
+        "next_position": position + 1 if position < count else None,
         "can_edit": not review.is_closed,
     }
     if deal is not None:
@@ -174,17 +172,49 @@ def _deal_panel_context(request, review: Review, *, position=None, deal_id=None,
     return context
 
 
-def _monthly_context(request, review: Review) -> dict:
-    previous = selectors.previous_review(review)
-    since, until = selectors.review_window(review, previous)
+def _positive_int(value, default: int = 1) -> int:
+    try:
+        return max(1, int(value or default))
+    except (TypeError, ValueError):
+        return default
+
+
+_UNKNOWN = object()
+
+
+def _window(review: Review, previous=_UNKNOWN):
+    if previous is _UNKNOWN:
+        previous = selectors.previous_review(review)
+    return (previous, *selectors.review_window(review, previous))
+
+
+def _leads_context(
+    request, review: Review, *, page: int, first: int = 1, previous=_UNKNOWN
+) -> dict:
+    """Section 1: the count of every new lead, the rows of pages ``first`` to ``page``."""
+    previous, since, until = _window(review, previous)
     leads = selectors.new_leads(user=request.user, review=review, since=since, until=until)
-    closed = selectors.closed_deals(user=request.user, review=review, since=since, until=until)
-    context = {
-        "previous": previous,
-        "since": since,
+    rows = selectors.section_page(leads, page=page, first=first)
+    return {
+        "review": review,
+        "lead_count": leads.count(),
         "lead_rows": [
-            (lead, LeadReviewForm(instance=lead, prefix=f"lead{lead.pk}")) for lead in leads
+            (lead, LeadReviewForm(instance=lead, prefix=f"lead{lead.pk}")) for lead in rows["rows"]
         ],
+        "leads_next_page": rows["next_page"],
+    }
+
+
+def _outcomes_context(
+    request, review: Review, *, page: int, first: int = 1, previous=_UNKNOWN
+) -> dict:
+    """Section 2: counts and amounts of every won or lost deal, the rows of some pages."""
+    previous, since, until = _window(review, previous)
+    closed = selectors.closed_deals(user=request.user, review=review, since=since, until=until)
+    rows = selectors.section_page(closed, page=page, first=first)
+    return {
+        "review": review,
+        "outcome_totals": selectors.outcome_totals(closed),
         "outcome_rows": [
             (
                 deal,
@@ -192,8 +222,28 @@ def _monthly_context(request, review: Review) -> dict:
                     instance=deal, initial={"version": deal.version}, prefix=f"deal{deal.pk}"
                 ),
             )
-            for deal in closed
+            for deal in rows["rows"]
         ],
+        "outcomes_next_page": rows["next_page"],
+    }
+
+
+def _monthly_context(request, review: Review) -> dict:
+    previous = selectors.previous_review(review)
+    since, until = selectors.review_window(review, previous)
+    context = {
+        "previous": previous,
+        "since": since,
+        # Without JavaScript, "load more" reloads the page with one page more of the section.
+        **_leads_context(
+            request, review, page=_positive_int(request.GET.get("leads_page")), previous=previous
+        ),
+        **_outcomes_context(
+            request,
+            review,
+            page=_positive_int(request.GET.get("outcomes_page")),
+            previous=previous,
+        ),
         "setup_form": ReviewSetupForm(
             review=review,
             initial={
@@ -545,17 +595,31 @@ def review_todo(request: HttpRequest, pk: int, deal_pk: int) -> HttpResponse:
 @require_GET
 def review_section(request: HttpRequest, pk: int, name: str) -> HttpResponse:
     review = _get_review(request, pk, write=True)
-    if not review.is_monthly or name not in ("pipeline", "commit"):
+    if not review.is_monthly or name not in SECTIONS:
         raise Http404
+    page = _positive_int(request.GET.get("page"))
     if not request.htmx:
-        return redirect(reverse("pipeline_reviews:detail", args=[review.pk]) + f"#{name}")
-    context = (
-        _pipeline_context(request, review)
-        if name == "pipeline"
-        else _commit_context(request, review)
-    )
+        query = f"?{name}_page={page}" if name in PAGED_SECTIONS else ""
+        return redirect(reverse("pipeline_reviews:detail", args=[review.pk]) + f"{query}#{name}")
+    if name in PAGED_SECTIONS:
+        # "Load more": the rows of the one page asked for, followed by the next "load more".
+        context = SECTIONS[name](request, review, page=page, first=page)
+        partial = PAGED_SECTIONS[name]
+    else:
+        context = SECTIONS[name](request, review)
+        partial = name
     context["can_edit"] = not review.is_closed
-    return render(request, f"pipeline_reviews/review_monthly.html#{name}", context)
+    return render(request, f"pipeline_reviews/review_monthly.html#{partial}", context)
+
+
+SECTIONS = {
+    "leads": _leads_context,
+    "outcomes": _outcomes_context,
+    "pipeline": _pipeline_context,
+    "commit": _commit_context,
+}
+# Sections whose rows come a page at a time, and the partial holding one page of them.
+PAGED_SECTIONS = {"leads": "lead-rows", "outcomes": "outcome-rows"}
 
 
 @require_POST

@@ -1,6 +1,7 @@
 import datetime
 
 import pytest
+from django.conf import settings
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -266,6 +267,79 @@ class TestMyTasks:
         )
         with django_assert_max_num_queries(len(small)):
             client.get(PANEL, {"opportunity": deal.pk}, **HTMX)
+
+
+class TestMyTasksPages:
+    def _tasks(self, rep, count, *, days):
+        deal = OpportunityFactory(owner=rep)
+        due = timezone.localdate() + datetime.timedelta(days=days)
+        return [
+            ActivityFactory(opportunity=deal, assignee=rep, due_date=due, subject=f"Tâche {i:03}")
+            for i in range(count)
+        ]
+
+    def test_a_long_overdue_group_shows_a_page_and_counts_every_task(self, client_for, rep):
+        size = settings.CRM_PAGE_SIZE
+        late = self._tasks(rep, size + 2, days=-3)
+        planned = self._tasks(rep, 1, days=4)
+        response = client_for(rep).get(MY_TASKS)
+        assert list(response.context["overdue"]) == late[:size]
+        assert response.context["overdue_group"]["count"] == size + 2
+        assert list(response.context["upcoming"]) == planned
+        content = response.content.decode()
+        assert f'<span class="badge">{size + 2}</span>' in content
+        assert "?overdue_page=2#tasks-overdue" in content
+
+    def test_each_group_turns_its_own_pages(self, client_for, rep):
+        size = settings.CRM_PAGE_SIZE
+        late = self._tasks(rep, size + 2, days=-3)
+        planned = self._tasks(rep, size + 1, days=4)
+        response = client_for(rep).get(MY_TASKS, {"overdue_page": 2})
+        assert list(response.context["overdue"]) == late[size:]
+        assert list(response.context["upcoming"]) == planned[:size]
+        response = client_for(rep).get(MY_TASKS, {"page": 2})
+        assert list(response.context["overdue"]) == late[:size]
+        assert list(response.context["upcoming"]) == planned[size:]
+
+    def test_htmx_page_of_a_group_returns_only_that_section(self, client_for, rep):
+        size = settings.CRM_PAGE_SIZE
+        late = self._tasks(rep, size + 2, days=-3)
+        self._tasks(rep, 1, days=0)
+        response = client_for(rep).get(
+            MY_TASKS, {"overdue_page": 2}, HTTP_HX_TARGET="tasks-overdue", **HTMX
+        )
+        content = response.content.decode()
+        assert content.lstrip().startswith('<section id="tasks-overdue"')
+        assert "tasks-today" not in content
+        assert f'id="activity-{late[-1].pk}"' in content
+        assert f'id="activity-{late[0].pk}"' not in content
+
+    def test_query_count_is_the_same_at_10_and_1000_tasks_on_later_pages(self, client_for, rep):
+        deal = OpportunityFactory(owner=rep)
+        today = timezone.localdate()
+
+        def make(count):
+            Activity.objects.bulk_create(
+                Activity(
+                    subject=f"Tâche {i}",
+                    assignee=rep,
+                    due_date=today + datetime.timedelta(days=(i % 3) - 1),
+                    opportunity=deal,
+                )
+                for i in range(count)
+            )
+
+        client = client_for(rep)
+        pages = {"overdue_page": 2, "today_page": 3, "page": 2}
+        make(10)
+        client.get(MY_TASKS, pages)
+        with CaptureQueriesContext(connection) as small:
+            client.get(MY_TASKS, pages)
+        make(990)
+        with CaptureQueriesContext(connection) as big:
+            response = client.get(MY_TASKS, pages)
+        assert len(response.context["overdue"]) == settings.CRM_PAGE_SIZE
+        assert len(small.captured_queries) == len(big.captured_queries)
 
 
 class TestPanelForm:

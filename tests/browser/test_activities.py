@@ -73,3 +73,25 @@ def test_my_tasks_completes_in_place(page, live_server, login, rep):
     expect(page.locator(f"#activity-{late.pk}")).to_have_class("activity-item is-done")
     late.refresh_from_db()
     assert late.done
+
+
+def test_my_tasks_turns_the_pages_of_one_group_in_place(page, live_server, login, rep):
+    from django.conf import settings
+
+    deal = OpportunityFactory(owner=rep)
+    late = timezone.localdate() - datetime.timedelta(days=2)
+    overdue = [
+        ActivityFactory(opportunity=deal, assignee=rep, due_date=late, subject=f"Relance {i:03}")
+        for i in range(settings.CRM_PAGE_SIZE + 1)
+    ]
+    ActivityFactory(opportunity=deal, assignee=rep, subject="Offre à envoyer")
+    login(rep)
+    page.goto(f"{live_server.url}/activities/mine/")
+    section = page.locator("#tasks-overdue")
+    expect(section.locator(".activity-item")).to_have_count(settings.CRM_PAGE_SIZE)
+
+    section.locator("a[rel=next]").click()
+    expect(section.locator(".activity-item")).to_have_count(1)
+    expect(section).to_contain_text(overdue[-1].subject)
+    expect(page.locator("#tasks-upcoming")).to_contain_text("Offre à envoyer")
+    expect(page).to_have_url(f"{live_server.url}/activities/mine/?overdue_page=2")

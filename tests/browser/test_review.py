@@ -125,3 +125,37 @@ def test_a_whole_monthly_review(page, live_server, login, channel, review_setup)
         director.email,
         channel.email,
     }
+
+
+def test_load_more_leads_then_walk_the_deals_with_the_keyboard(
+    page, live_server, login, channel, partner_a, review_setup
+):
+    from pipeline_reviews.selectors import SECTION_PAGE_SIZE
+    from tests.factories import LeadFactory
+
+    review, deals, _director = review_setup
+    leads = [
+        LeadFactory(partner=partner_a, last_name=f"Piste {i:02}")
+        for i in range(SECTION_PAGE_SIZE + 2)
+    ]
+    login(channel)
+    page.goto(f"{live_server.url}/reviews/{review.pk}/")
+    rows = page.locator("#leads tbody tr[id^=lead-]")
+    expect(rows).to_have_count(SECTION_PAGE_SIZE)
+    expect(page.locator("#lead-count")).to_have_text(f"({len(leads)})")
+
+    page.locator("#leads-more a").click()
+    expect(rows).to_have_count(len(leads))
+    expect(page.locator("#leads-more")).to_have_count(0)
+
+    # A loaded row is edited in place like the first ones.
+    last = page.locator(f"#lead-{leads[-1].pk}")
+    last.locator("textarea").fill("Visite sur site")
+    last.locator("button[type=submit]").click()
+    expect(page.locator("#toast")).to_be_visible()
+    leads[-1].refresh_from_db()
+    assert leads[-1].planned_actions == "Visite sur site"
+
+    # The keyboard still walks the deals.
+    page.locator("body").press("j")
+    expect(page.locator("#deal-panel .deal-name")).to_have_text(deals[1].name)

@@ -7,9 +7,16 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import PartnerTarget
+from activities.models import Activity
 from opportunities.models import ForecastCategory, Opportunity, OpportunityHistory, Stage
 from partners.models import DealRegistration, RegistrationStatus
-from tests.factories import AccountFactory, ActivityFactory, OpportunityFactory, PartnerFactory
+from tests.factories import (
+    AccountFactory,
+    ActivityFactory,
+    LeadFactory,
+    OpportunityFactory,
+    PartnerFactory,
+)
 from tests.factories.partners import DealRegistrationFactory
 
 pytestmark = pytest.mark.django_db
@@ -196,6 +203,43 @@ class TestPortal:
         client = client_for(partner_a_user)
         with django_assert_max_num_queries(14):
             assert client.get(reverse("partners:portal")).status_code == 200
+
+
+class TestPortalTodos:
+    def test_open_todos_of_the_partners_deals_and_leads_by_due_date(
+        self, client_for, partner_a, partner_b, partner_a_user
+    ):
+        today = timezone.localdate()
+        deal = OpportunityFactory(partner=partner_a)
+        lead = LeadFactory(partner=partner_a)
+        on_deal = ActivityFactory(opportunity=deal, due_date=today + datetime.timedelta(days=5))
+        on_lead = ActivityFactory(
+            opportunity=None, lead=lead, due_date=today + datetime.timedelta(days=1)
+        )
+        ActivityFactory(opportunity=deal, done=True, due_date=today)
+        ActivityFactory(opportunity=OpportunityFactory(partner=partner_b), due_date=today)
+        response = client_for(partner_a_user).get(reverse("partners:portal"))
+        assert list(response.context["todos"]) == [on_lead, on_deal]
+
+    @pytest.mark.parametrize("count", [10, 1000])
+    def test_query_count_does_not_grow_with_todos(
+        self, client_for, partner_a, partner_b, partner_a_user, count, django_assert_max_num_queries
+    ):
+        today = timezone.localdate()
+        mine = OpportunityFactory(partner=partner_a)
+        theirs = OpportunityFactory(partner=partner_b)
+        Activity.objects.bulk_create(
+            Activity(
+                subject=f"Tâche {i}",
+                opportunity=mine if i % 2 else theirs,
+                due_date=today + datetime.timedelta(days=i % 30),
+            )
+            for i in range(count)
+        )
+        client = client_for(partner_a_user)
+        with django_assert_max_num_queries(14):
+            response = client.get(reverse("partners:portal"))
+        assert len(response.context["todos"]) == min(count // 2, 30)
 
 
 class TestRegistrationForm:

@@ -12,6 +12,7 @@ from leads.models import Lead
 from opportunities.models import ForecastCategory, Opportunity, Stage
 from pipeline_reviews import services
 from pipeline_reviews.models import Review, ReviewKind, ReviewStatus
+from pipeline_reviews.selectors import SECTION_PAGE_SIZE
 from tests.factories import AccountFactory, LeadFactory, OpportunityFactory
 from tests.factories.reviews import ClosedReviewFactory
 
@@ -324,6 +325,147 @@ def _bulk_deals(partner, owner, count):
     )
 
 
+HTMX = {"HTTP_HX_REQUEST": "true"}
+
+
+def _closed_deals(partner, owner, *, won, lost):
+    account = AccountFactory()
+    Opportunity.objects.bulk_create(
+        Opportunity(
+            name=f"Close {i:03}",
+            account=account,
+            owner=owner,
+            partner=partner,
+            stage=Stage.CLOSED_WON if i < won else Stage.CLOSED_LOST,
+            probability=100 if i < won else 0,
+            amount=Decimal(1000 if i < won else 300),
+            forecast_category=ForecastCategory.CLOSED if i < won else ForecastCategory.OMITTED,
+            close_date=timezone.localdate(),
+            closed_at=timezone.now() - datetime.timedelta(minutes=i),
+            loss_reason_id=None if i < won else 1,
+        )
+        for i in range(won + lost)
+    )
+
+
+class TestPagedSections:
+    def test_new_leads_show_a_page_and_count_them_all(
+        self, client_for, channel, review_a, partner_a
+    ):
+        leads = [LeadFactory(partner=partner_a) for _ in range(SECTION_PAGE_SIZE + 3)]
+        response = client_for(channel).get(url("detail", review_a))
+        content = response.content.decode()
+        assert f'id="lead-count">({len(leads)})' in content
+        assert [lead for lead, _form in response.context["lead_rows"]] == leads[:SECTION_PAGE_SIZE]
+        assert f'id="lead-{leads[SECTION_PAGE_SIZE].pk}"' not in content
+        assert response.context["leads_next_page"] == 2
+        assert url("section", review_a, "leads") + "?page=2" in content
+
+    def test_load_more_leads_returns_the_next_rows_only(
+        self, client_for, channel, review_a, partner_a
+    ):
+        leads = [LeadFactory(partner=partner_a) for _ in range(SECTION_PAGE_SIZE + 3)]
+        response = client_for(channel).get(url("section", review_a, "leads") + "?page=2", **HTMX)
+        assert response.status_code == 200
+        content = response.content.decode()
+        assert content.lstrip().startswith("<tr")
+        assert [lead for lead, _form in response.context["lead_rows"]] == leads[SECTION_PAGE_SIZE:]
+        assert f'id="lead-{leads[0].pk}"' not in content
+        assert 'id="leads-more"' not in content
+        assert 'id="leads"' not in content
+
+    def test_without_javascript_load_more_reloads_the_page_with_more_rows(
+        self, client_for, channel, review_a, partner_a
+    ):
+        leads = [LeadFactory(partner=partner_a) for _ in range(SECTION_PAGE_SIZE + 3)]
+        client = client_for(channel)
+        redirect = client.get(url("section", review_a, "leads") + "?page=2")
+        assert redirect.status_code == 302
+        assert redirect["Location"] == url("detail", review_a) + "?leads_page=2#leads"
+        response = client.get(redirect["Location"])
+        assert [lead for lead, _form in response.context["lead_rows"]] == leads
+        assert response.context["leads_next_page"] is None
+
+    def test_won_and_lost_totals_cover_every_deal_not_only_the_page(
+        self, client_for, channel, rep, review_a, partner_a
+    ):
+        _closed_deals(partner_a, rep, won=SECTION_PAGE_SIZE + 2, lost=5)
+        response = client_for(channel).get(url("detail", review_a))
+        totals = response.context["outcome_totals"]
+        assert (totals["count"], totals["won_count"], totals["lost_count"]) == (
+            SECTION_PAGE_SIZE + 7,
+            SECTION_PAGE_SIZE + 2,
+            5,
+        )
+        assert totals["won_total"] == Decimal(1000 * (SECTION_PAGE_SIZE + 2))
+        assert totals["lost_total"] == Decimal(1500)
+        assert len(response.context["outcome_rows"]) == SECTION_PAGE_SIZE
+        assert f'id="outcome-count">({SECTION_PAGE_SIZE + 7})' in response.content.decode()
+
+    def test_load_more_outcomes_then_save_one_of_the_loaded_deals(
+        self, client_for, channel, rep, review_a, partner_a
+    ):
+        _closed_deals(partner_a, rep, won=SECTION_PAGE_SIZE + 2, lost=0)
+        client = client_for(channel)
+        more = client.get(url("section", review_a, "outcomes") + "?page=2", **HTMX)
+        loaded = [deal for deal, _form in more.context["outcome_rows"]]
+        assert [deal.name for deal in loaded] == [
+            f"Close {i:03}" for i in range(SECTION_PAGE_SIZE, SECTION_PAGE_SIZE + 2)
+        ]
+        assert 'id="outcomes-more"' not in more.content.decode()
+        deal = loaded[-1]
+        prefix = f"deal{deal.pk}"
+        saved = client.post(
+            url("outcome", review_a, deal.pk),
+            {
+                f"{prefix}-version": deal.version,
+                f"{prefix}-lessons_learned": "Suivre le devis",
+            },
+            **HTMX,
+        )
+        assert saved.status_code == 200
+        deal.refresh_from_db()
+        assert deal.lessons_learned == "Suivre le devis"
+
+    def test_only_the_leads_and_outcomes_sections_take_pages(self, client_for, channel, review_a):
+        client = client_for(channel)
+        assert client.get(url("section", review_a, "deals"), **HTMX).status_code == 404
+        assert client.get(url("section", review_a, "leads") + "?page=x", **HTMX).status_code == 200
+
+
+class TestDealWalk:
+    def test_position_past_the_end_shows_the_last_deal(
+        self, client_for, channel, review_a, partner_a_deals
+    ):
+        response = client_for(channel).get(url("deal-panel", review_a) + "?position=99", **HTMX)
+        assert response.context["position"] == 3
+        assert response.context["deal"] == partner_a_deals[2]
+        assert response.context["next_position"] is None
+
+    def test_a_saved_deal_stays_in_view_at_its_new_place(
+        self, client_for, channel, review_a, partner_a_deals
+    ):
+        deal = partner_a_deals[0]
+        later = partner_a_deals[2].close_date + datetime.timedelta(days=5)
+        response = client_for(channel).post(
+            url("deal", review_a, deal.pk),
+            {
+                "version": deal.version,
+                "stage": deal.stage,
+                "amount": "10000",
+                "probability": "10",
+                "close_date": later.isoformat(),
+                "forecast_category": ForecastCategory.PIPELINE,
+                "next_step": "",
+                "position": "1",
+            },
+            **HTMX,
+        )
+        assert response.status_code == 200
+        assert (response.context["position"], response.context["deal"]) == (3, deal)
+        assert response.context["previous_position"] == 2
+
+
 class TestQueryBudgets:
     def _count(self, client, path):
         with CaptureQueriesContext(connection) as ctx:
@@ -358,6 +500,28 @@ class TestQueryBudgets:
             client.get(url("detail", big))
         with django_assert_max_num_queries(20):
             client.get(url("recap", big))
+
+    @pytest.mark.parametrize("section", ["leads", "outcomes"])
+    def test_load_more_same_queries_at_10_and_1000_rows(
+        self, section, client_for, channel, partner_a, partner_b, rep, this_month
+    ):
+        small = services.review_create(
+            by=channel, kind=ReviewKind.MONTHLY_PARTNER, partner=partner_a, period=this_month
+        )
+        big = services.review_create(
+            by=channel, kind=ReviewKind.MONTHLY_PARTNER, partner=partner_b, period=this_month
+        )
+        _bulk_deals(partner_a, rep, 10)
+        _bulk_deals(partner_b, rep, 1000)
+        client = client_for(channel)
+        path = "{}?page=2"
+        client.get(path.format(url("section", small, section)), **HTMX)
+        with CaptureQueriesContext(connection) as at_10:
+            client.get(path.format(url("section", small, section)), **HTMX)
+        with CaptureQueriesContext(connection) as at_1000:
+            response = client.get(path.format(url("section", big, section)), **HTMX)
+        assert response.status_code == 200
+        assert len(at_10.captured_queries) == len(at_1000.captured_queries)
 
     def test_archive_same_queries_at_10_and_1000_reviews(
         self, client_for, channel, partner_a, django_assert_max_num_queries
