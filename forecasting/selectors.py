@@ -6,7 +6,7 @@ grow with the number of deals. Pure reports read from ``settings.REPORTS_DB_ALIA
 """
 
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 from django.conf import settings
@@ -34,7 +34,6 @@ from climcrm.text import parse_id
 from climcrm.visibility import visible_opportunities
 from forecasting.periods import Period
 from forecasting.scopes import ALL, CHANNEL, PARTNER, REP, TEAM, Scope, display_name
-from opportunities.history import values_as_of
 from opportunities.models import (
     OPEN_STAGES,
     ForecastCategory,
@@ -326,14 +325,27 @@ def forecast_report(
     with_rollups(total, scope_target)
     week_ago = timezone.now() - timedelta(days=7)
     last_week = with_rollups(
-        values_as_of(week_ago, scoped_history(user, scope, alias=alias))
-        .filter(close_date__gte=period.start, close_date__lt=period.end)
-        .aggregate(**figure_aggregates()),
-        scope_target,
+        figures_as_of(week_ago, scoped_history(user, scope, alias=alias), period), scope_target
     )
     return ForecastReport(
         period=period, group=group, scope=scope, rows=rows, total=total, last_week=last_week
     )
+
+
+def figures_as_of(moment: datetime, rows: QuerySet, period: Period) -> dict:
+    """The forecast figures of the deals closing in ``period`` as they stood at ``moment``.
+
+    The same rows as ``values_as_of(moment, rows)``, read in two queries an index bounds:
+    the rows still current (``opphist_current_close``, by close date) and the rows
+    superseded since ``moment`` (``opphist_validity``, few for a recent moment). A single
+    ``valid_until IS NULL OR valid_until > moment`` would read every current row's table row.
+    """
+    in_period = rows.filter(
+        close_date__gte=period.start, close_date__lt=period.end, changed_at__lte=moment
+    )
+    current = in_period.filter(valid_until__isnull=True).aggregate(**figure_aggregates())
+    superseded = in_period.filter(valid_until__gt=moment).aggregate(**figure_aggregates())
+    return {name: current[name] + superseded[name] for name in current}
 
 
 def _names_for(group: str, keys: list[int], alias: str) -> dict[int, str]:
@@ -421,9 +433,17 @@ def _rate(numerator, denominator):
     return Decimal(numerator) * 100 / Decimal(denominator)
 
 
-def _scope_sql(queryset: QuerySet, alias: str) -> tuple[str, tuple]:
-    sql, params = queryset.values("pk").query.get_compiler(using=alias).as_sql()
-    return sql, tuple(params)
+def _scope_condition(user, scope: Scope, alias: str, column: str) -> tuple[str, tuple]:
+    """``AND <column> IN (visible deals in the scope)``, or nothing when that restricts nothing.
+
+    An internal user sees every deal: for the whole company the semi-join over all deals
+    would only cost time, so it is left out.
+    """
+    if scope.kind == ALL and is_internal(user) and not is_partner_user(user):
+        return "", ()
+    deals = scoped_deals(user, scope, alias=alias).order_by().values("pk")
+    sql, params = deals.query.get_compiler(using=alias).as_sql()
+    return f" AND {column} IN ({sql})", tuple(params)
 
 
 def _days(connection, later: str, earlier: str) -> str:
@@ -435,48 +455,54 @@ def _days(connection, later: str, earlier: str) -> str:
 def velocity(*, user, period: Period, scope: Scope) -> tuple[list[dict], dict]:
     """Average days spent in each stage, and sales-cycle length, over the period.
 
-    A stay in a stage runs from the history row that entered it to the next row that
-    changed the stage (``LEAD`` over the deal's versions); stays that ended in the period
-    are averaged. The sales cycle runs from creation to close for deals closed in the
-    period, split won/lost and new/existing business. Two queries.
+    A stay in a stage runs from the history row that entered it (creation or stage change)
+    to the next row that changed the stage; stays that ended in the period are averaged.
+    Only the rows changing the stage in the period are read (index on ``changed_at``): each
+    ends the stay in its ``prev_stage``, whose start is the deal's previous stage-entering
+    row (index on ``(opportunity, version)``). The sales cycle runs from creation to close
+    for deals closed in the period, split won/lost and new/existing business. Two queries.
     """
     from django.db import connections
 
     alias = reports_db()
     connection = connections[alias]
-    deals = scoped_deals(user, scope, alias=alias)
-    scope_sql, scope_params = _scope_sql(deals, alias)
     history_table = OpportunityHistory._meta.db_table
     deal_table = Opportunity._meta.db_table
     start = connection.ops.adapt_datetimefield_value(period.start_moment())
     end = connection.ops.adapt_datetimefield_value(min(period.end_moment(), timezone.now()))
     placeholders = ", ".join(["%s"] * len(OPEN_STAGES))
+    entered_at = f"""(
+        SELECT e.changed_at FROM {history_table} e
+        WHERE e.opportunity_id = h.opportunity_id AND e.version < h.version
+          AND (e.is_creation OR e.stage <> e.prev_stage)
+        ORDER BY e.version DESC LIMIT 1
+    )"""
+    # OFFSET 0 keeps PostgreSQL from inlining the subquery, which would run the look-up
+    # once for COUNT and again for AVG.
+    fence = " OFFSET 0" if connection.vendor == "postgresql" else ""
+    stay_scope, stay_params = _scope_condition(user, scope, alias, "h.opportunity_id")
+    cycle_scope, cycle_params = _scope_condition(user, scope, alias, "o.id")
     stays_sql = f"""
-        WITH entries AS (
-            SELECT h.opportunity_id, h.stage, h.changed_at AS entered_at,
-                   LEAD(h.changed_at) OVER (
-                       PARTITION BY h.opportunity_id ORDER BY h.version
-                   ) AS left_at
+        SELECT stage, COUNT(days), AVG(days)
+        FROM (
+            SELECT h.prev_stage AS stage, {_days(connection, "h.changed_at", entered_at)} AS days
             FROM {history_table} h
-            WHERE (h.is_creation OR h.stage <> h.prev_stage)
-              AND h.opportunity_id IN ({scope_sql})
-        )
-        SELECT stage, COUNT(*), AVG({_days(connection, "left_at", "entered_at")})
-        FROM entries
-        WHERE left_at IS NOT NULL AND left_at >= %s AND left_at < %s
-          AND stage IN ({placeholders})
+            WHERE h.changed_at >= %s AND h.changed_at < %s
+              AND NOT h.is_creation AND h.stage <> h.prev_stage
+              AND h.prev_stage IN ({placeholders}){stay_scope}{fence}
+        ) stays
         GROUP BY stage
     """
     cycle_sql = f"""
         SELECT o.stage, o.type, COUNT(*), AVG({_days(connection, "o.closed_at", "o.created_at")})
         FROM {deal_table} o
-        WHERE o.closed_at >= %s AND o.closed_at < %s AND o.id IN ({scope_sql})
+        WHERE o.closed_at >= %s AND o.closed_at < %s{cycle_scope}
         GROUP BY o.stage, o.type
     """
     with connection.cursor() as cursor:
-        cursor.execute(stays_sql, (*scope_params, start, end, *OPEN_STAGES))
+        cursor.execute(stays_sql, (start, end, *OPEN_STAGES, *stay_params))
         stays = {stage: (count, days) for stage, count, days in cursor.fetchall()}
-        cursor.execute(cycle_sql, (start, end, *scope_params))
+        cursor.execute(cycle_sql, (start, end, *cycle_params))
         cycles = cursor.fetchall()
     rows = [
         {
@@ -511,6 +537,24 @@ def _reached(stages, outer: str = "pk") -> Exists:
     )
 
 
+# A deal is qualified (SQL) once it was in Needs Analysis or a later stage, lost aside.
+QUALIFIED_RANK = 2
+
+
+def _furthest_rank(outer: str = "pk") -> Subquery:
+    """Rank (1 Qualification … 5 Closed Won) of the furthest stage the deal ``outer`` was ever
+    in, lost aside; NULL when it was never in one (index on ``(opportunity, stage)``)."""
+    rows = (
+        OpportunityHistory.objects.filter(
+            opportunity_id=OuterRef(outer), stage__in=[*OPEN_STAGES, Stage.CLOSED_WON]
+        )
+        .annotate(rank=_rank("stage"))
+        .order_by("-rank")
+        .values("rank")[:1]
+    )
+    return Subquery(rows, output_field=IntegerField())
+
+
 def conversion(*, user, period: Period, scope: Scope) -> tuple[list, list, list]:
     """Lead funnel, stage-to-stage conversion and win rates of the period (three queries).
 
@@ -521,6 +565,8 @@ def conversion(*, user, period: Period, scope: Scope) -> tuple[list, list, list]
     * Win rates on the qualified pipeline: deals closed in the period that had reached
       SQL, won against won + lost, by count and by amount, new vs existing business.
     """
+    from django.db.models.lookups import Exact
+
     from leads.models import LeadStatus, LeadStatusChange
 
     alias = reports_db()
@@ -529,15 +575,21 @@ def conversion(*, user, period: Period, scope: Scope) -> tuple[list, list, list]
     reached_mql = Exists(
         LeadStatusChange.objects.filter(lead_id=OuterRef("pk"), to_status=LeadStatus.MQL)
     )
+    # The deal's side is looked up for converted leads only (a few of them), and its stage
+    # by primary key: a join would read every deal.
+    converted = Q(converted_opportunity_id__isnull=False)
+    deal_stage = Subquery(
+        Opportunity.objects.filter(pk=OuterRef("converted_opportunity_id")).values("stage")[:1]
+    )
     funnel_counts = leads.aggregate(
         leads=Count("pk"),
         mql=Count("pk", filter=Q(reached_mql)),
         srl=Count(
             "pk",
-            filter=Q(_reached([Stage.QUALIFICATION], "converted_opportunity_id")),
+            filter=converted & Q(_reached([Stage.QUALIFICATION], "converted_opportunity_id")),
         ),
-        sql=Count("pk", filter=Q(_reached(SQL_STAGES, "converted_opportunity_id"))),
-        won=Count("pk", filter=Q(converted_opportunity__stage=Stage.CLOSED_WON)),
+        sql=Count("pk", filter=converted & Q(_reached(SQL_STAGES, "converted_opportunity_id"))),
+        won=Count("pk", filter=converted & Q(Exact(deal_stage, Stage.CLOSED_WON))),
     )
     from django.utils.translation import gettext as _
 
@@ -566,42 +618,58 @@ def conversion(*, user, period: Period, scope: Scope) -> tuple[list, list, list]
     created = scoped_deals(user, scope, alias=alias).filter(
         created_at__gte=start, created_at__lt=end
     )
-    ladder = [
-        (Stage.QUALIFICATION, list(Stage.values[0:4]) + [Stage.CLOSED_WON]),
-        (Stage.NEEDS_ANALYSIS, SQL_STAGES),
-        (Stage.PROPOSAL, SQL_STAGES[1:]),
-        (Stage.NEGOTIATION, SQL_STAGES[2:]),
-        (Stage.CLOSED_WON, [Stage.CLOSED_WON]),
+    # A deal reached a step of the ladder when it was once in that stage or a later one
+    # (lost aside): when the furthest stage it was ever in ranks that high. One look-up
+    # per deal, grouped by that rank.
+    ladder = [*OPEN_STAGES, Stage.CLOSED_WON]
+    furthest_counts = {
+        row["furthest"]: row["count"]
+        for row in created.annotate(furthest=_furthest_rank())
+        .order_by()
+        .values("furthest")
+        .annotate(count=Count("pk"))
+    }
+    reached = [
+        sum(count for rank, count in furthest_counts.items() if rank and rank > index)
+        for index in range(len(ladder))
     ]
-    reached = created.aggregate(
-        **{
-            f"s{index}": Count("pk", filter=Q(_reached(stages)))
-            for index, (_stage, stages) in enumerate(ladder)
+    stage_conversion = [
+        {
+            "stage": stage,
+            "label": _stage_label(stage),
+            "count": reached[index],
+            "rate": _rate(reached[index], reached[index - 1]) if index else None,
         }
-    )
-    stage_conversion = []
-    for index, (stage, _stages) in enumerate(ladder):
-        count = reached[f"s{index}"]
-        stage_conversion.append(
-            {
-                "stage": stage,
-                "label": _stage_label(stage),
-                "count": count,
-                "rate": _rate(count, reached[f"s{index - 1}"]) if index else None,
-            }
-        )
+        for index, stage in enumerate(ladder)
+    ]
 
-    closed = scoped_deals(user, scope, alias=alias).filter(closed_at__gte=start, closed_at__lt=end)
-    qualified = Q(_reached(SQL_STAGES))
-    won_q, lost_q = Q(stage=Stage.CLOSED_WON), Q(stage=Stage.CLOSED_LOST)
-    aggregates = {}
-    for kind in ("new_business", "existing_business"):
-        type_q = Q(type=kind) & qualified
-        aggregates[f"{kind}_won"] = Count("pk", filter=type_q & won_q)
-        aggregates[f"{kind}_lost"] = Count("pk", filter=type_q & lost_q)
-        aggregates[f"{kind}_won_amount"] = money_sum("amount", type_q & won_q)
-        aggregates[f"{kind}_lost_amount"] = money_sum("amount", type_q & lost_q)
-    values = closed.aggregate(**aggregates)
+    # Qualified deals closed in the period, by type and outcome: one look-up per deal.
+    closed = (
+        scoped_deals(user, scope, alias=alias)
+        .filter(closed_at__gte=start, closed_at__lt=end)
+        .filter(stage__in=[Stage.CLOSED_WON, Stage.CLOSED_LOST])
+        .alias(furthest=_furthest_rank())
+        .filter(furthest__gte=QUALIFIED_RANK)
+    )
+    values = dict.fromkeys(
+        [
+            f"{kind}_{outcome}"
+            for kind in ("new_business", "existing_business")
+            for outcome in ("won", "lost")
+        ],
+        0,
+    )
+    values |= {f"{key}_amount": ZERO for key in values}
+    outcomes = {Stage.CLOSED_WON: "won", Stage.CLOSED_LOST: "lost"}
+    for row in (
+        closed.order_by()
+        .values("type", "stage")
+        .annotate(count=Count("pk"), total=money_sum("amount"))
+    ):
+        key = f"{row['type']}_{outcomes[row['stage']]}"
+        if key in values:
+            values[key] += row["count"]
+            values[f"{key}_amount"] += row["total"]
     benchmarks = {"new_business": Decimal(30), "existing_business": Decimal(75)}
     labels = {"new_business": _("New business"), "existing_business": _("Existing business")}
     win_rates = []
@@ -627,20 +695,32 @@ def conversion(*, user, period: Period, scope: Scope) -> tuple[list, list, list]
 
 
 def qualified_pipeline(*, user, period: Period, scope: Scope) -> tuple[list[dict], dict]:
-    """Volume and value of the pipeline by stage, as of the end of the period (one query)."""
+    """Volume and value of the pipeline by stage, as of the end of the period (two queries).
+
+    The history rows valid at that moment (``values_as_of``), read as the rows still
+    current plus the rows superseded since, each a range of one index
+    (``opphist_open_current``, ``opphist_open_superseded``), where a single
+    ``valid_until IS NULL OR valid_until > moment`` would read every current row's table row.
+    """
     alias = reports_db()
     moment = min(period.end_moment(), timezone.now())
-    rows = (
-        values_as_of(moment, scoped_history(user, scope, alias=alias))
-        .filter(stage__in=OPEN_STAGES)
-        .order_by()
+    history = scoped_history(user, scope, alias=alias).filter(
+        stage__in=OPEN_STAGES, changed_at__lte=moment
+    )
+    rows = [
+        row
+        for part in (
+            history.filter(valid_until__isnull=True),
+            history.filter(valid_until__gt=moment),
+        )
+        for row in part.order_by()
         .values("stage", "opportunity__type")
         .annotate(
-            count=Count("pk"),
+            count=Count("*"),  # not the id: the index carries every other column
             total=money_sum("amount"),
             weighted=money_sum(weighted_amount_expression()),
         )
-    )
+    ]
     by_stage = {
         stage: {
             "stage": stage,
@@ -680,7 +760,7 @@ def _month_key(value) -> str:
 
 def trends(*, user, scope: Scope, months: int = 12) -> dict:
     """The last ``months`` months: new pipeline, won, win rate, qualified pipeline at
-    month end. Three queries."""
+    month end. Four queries."""
     from django.db.models.functions import TruncMonth
 
     from forecasting.periods import MONTH, last_periods
@@ -697,33 +777,46 @@ def trends(*, user, scope: Scope, months: int = 12) -> dict:
         .values("month")
         .annotate(count=Count("pk"), total=money_sum("amount"))
     }
-    qualified = Q(_reached(SQL_STAGES))
-    closed = {
-        _month_key(row["month"]): row
-        for row in deals.filter(closed_at__gte=first)
-        .annotate(month=TruncMonth("closed_at"))
+    # Closed deals by month, outcome and furthest stage reached (one look-up per deal):
+    # won counts all of them, the win rate only the qualified ones.
+    closed: dict[str, dict] = {}
+    for row in (
+        deals.filter(closed_at__gte=first, stage__in=[Stage.CLOSED_WON, Stage.CLOSED_LOST])
+        .annotate(month=TruncMonth("closed_at"), furthest=_furthest_rank())
         .order_by()
-        .values("month")
-        .annotate(
-            won=Count("pk", filter=Q(stage=Stage.CLOSED_WON)),
-            won_amount=money_sum("amount", Q(stage=Stage.CLOSED_WON)),
-            qualified_won=Count("pk", filter=Q(stage=Stage.CLOSED_WON) & qualified),
-            qualified_lost=Count("pk", filter=Q(stage=Stage.CLOSED_LOST) & qualified),
+        .values("month", "stage", "furthest")
+        .annotate(count=Count("pk"), total=money_sum("amount"))
+    ):
+        month = closed.setdefault(
+            _month_key(row["month"]),
+            {"won": 0, "won_amount": ZERO, "qualified_won": 0, "qualified_lost": 0},
         )
-    }
+        outcome = "won" if row["stage"] == Stage.CLOSED_WON else "lost"
+        if outcome == "won":
+            month["won"] += row["count"]
+            month["won_amount"] += row["total"]
+        if row["furthest"] and row["furthest"] >= QUALIFIED_RANK:
+            month[f"qualified_{outcome}"] += row["count"]
     now = timezone.now()
     month_ends = [min(p.end_moment(), now) for p in periods]
-    history = scoped_history(user, scope, alias=alias).filter(stage__in=QUALIFIED_OPEN_STAGES)
-    pipeline = history.aggregate(
+    # The rows valid at a month end: still current, or superseded after the first month
+    # end (``opphist_open_current``, ``opphist_open_superseded``: from the indexes alone).
+    history = scoped_history(user, scope, alias=alias).filter(
+        stage__in=QUALIFIED_OPEN_STAGES, changed_at__lte=month_ends[-1]
+    )
+    current = history.filter(valid_until__isnull=True).aggregate(
         **{
-            f"m{index}": money_sum(
-                "amount",
-                Q(changed_at__lte=moment)
-                & (Q(valid_until__isnull=True) | Q(valid_until__gt=moment)),
-            )
+            f"m{index}": money_sum("amount", Q(changed_at__lte=moment))
             for index, moment in enumerate(month_ends)
         }
     )
+    superseded = history.filter(valid_until__gt=month_ends[0]).aggregate(
+        **{
+            f"m{index}": money_sum("amount", Q(changed_at__lte=moment, valid_until__gt=moment))
+            for index, moment in enumerate(month_ends)
+        }
+    )
+    pipeline = {key: current[key] + superseded[key] for key in current}
     rows = []
     for index, period in enumerate(periods):
         made = created.get(period.key, {})
@@ -955,25 +1048,40 @@ class AccuracyRow:
 def commit_at_start(*, user, periods: list[Period], scope: Scope) -> list[Decimal]:
     """Commit forecast (Commit + Closed) of each period as the history stood at its start.
 
-    One query: one conditional sum per period over the history rows valid then.
+    One conditional sum per period over the Commit and won rows valid then, in two queries
+    bounded by the periods' close dates: the rows still current (``opphist_current_close``)
+    and the rows superseded after the first start (``opphist_past_commit_close``). No
+    period, no query.
     """
+    if not periods:
+        return []
     alias = reports_db()
-    rows = scoped_history(user, scope, alias=alias)
-    committed = Q(stage=Stage.CLOSED_WON) | Q(
-        stage__in=OPEN_STAGES, forecast_category=ForecastCategory.COMMIT
+    first_start = min(period.start_moment() for period in periods)
+    rows = scoped_history(user, scope, alias=alias).filter(
+        Q(stage=Stage.CLOSED_WON)
+        | Q(stage__in=OPEN_STAGES, forecast_category=ForecastCategory.COMMIT),
+        close_date__gte=min(period.start for period in periods),
+        close_date__lt=max(period.end for period in periods),
+        changed_at__lte=max(period.start_moment() for period in periods),
     )
-    aggregates = {}
-    for index, period in enumerate(periods):
-        moment = period.start_moment()
-        aggregates[f"p{index}"] = money_sum(
-            "amount",
-            committed
-            & Q(close_date__gte=period.start, close_date__lt=period.end)
-            & Q(changed_at__lte=moment)
-            & (Q(valid_until__isnull=True) | Q(valid_until__gt=moment)),
-        )
-    values = rows.aggregate(**aggregates)
-    return [values[f"p{index}"] for index in range(len(periods))]
+
+    def sums(*, superseded: bool) -> dict:
+        # Current rows are valid from changed_at on: no valid_until in their sums, so
+        # they are read from the index alone.
+        aggregates = {}
+        for index, period in enumerate(periods):
+            moment = period.start_moment()
+            condition = Q(close_date__gte=period.start, close_date__lt=period.end) & Q(
+                changed_at__lte=moment
+            )
+            if superseded:
+                condition &= Q(valid_until__gt=moment)
+            aggregates[f"p{index}"] = money_sum("amount", condition)
+        return aggregates
+
+    current = rows.filter(valid_until__isnull=True).aggregate(**sums(superseded=False))
+    past = rows.filter(valid_until__gt=first_start).aggregate(**sums(superseded=True))
+    return [current[f"p{index}"] + past[f"p{index}"] for index in range(len(periods))]
 
 
 def _snapshot_commits(*, user, periods: list[Period], scope: Scope) -> dict:
@@ -1076,9 +1184,20 @@ def won_estimates(*, user, periods: list[Period], scope: Scope) -> dict[int, dic
 
 
 def forecast_accuracy(*, user, periods: list[Period], scope: Scope) -> list[AccuracyRow]:
-    """Per period: commit at its start (snapshot, else history) against won. Three queries."""
+    """Per period: commit at its start (snapshot, else history) against won.
+
+    At most four queries: the snapshots, the history (two, only for the periods without a
+    snapshot) and the won deals.
+    """
     snapshots = _snapshot_commits(user=user, periods=periods, scope=scope)
-    reconstructed = commit_at_start(user=user, periods=periods, scope=scope)
+    unfrozen = [period for period in periods if period.start not in snapshots]
+    reconstructed = dict(
+        zip(
+            unfrozen,
+            commit_at_start(user=user, periods=unfrozen, scope=scope),
+            strict=True,
+        )
+    )
     won = won_estimates(user=user, periods=periods, scope=scope)
     rows = []
     for index, period in enumerate(periods):
@@ -1087,7 +1206,7 @@ def forecast_accuracy(*, user, periods: list[Period], scope: Scope) -> list[Accu
         rows.append(
             AccuracyRow(
                 period=period,
-                commit=snapshots[period.start] if from_snapshot else reconstructed[index],
+                commit=snapshots[period.start] if from_snapshot else reconstructed[period],
                 source="snapshot" if from_snapshot else "history",
                 won=result.get("won", ZERO),
                 won_count=result.get("count", 0),

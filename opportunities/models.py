@@ -27,6 +27,7 @@ def stage_number(stage: str) -> int:
 
 
 OPEN_STAGE_VALUES = ["qualification", "needs_analysis", "proposal", "negotiation"]
+CLOSED_STAGE_VALUES = ["closed_won", "closed_lost"]
 
 
 class ForecastCategory(models.TextChoices):
@@ -183,6 +184,12 @@ class Opportunity(models.Model):
         indexes = [
             models.Index(fields=["stage", "close_date"], name="opp_stage_close"),
             models.Index(fields=["owner", "stage"], name="opp_owner_stage"),
+            # A rep's board: its totals are read from the index alone.
+            models.Index(
+                fields=["owner", "stage", "closed_at"],
+                name="opp_owner_stage_closed",
+                include=["id", "amount", "probability"],
+            ),
             models.Index(fields=["partner", "stage"], name="opp_partner_stage"),
             models.Index(fields=["account", "stage"], name="opp_account_stage"),
             models.Index(fields=["close_date"], name="opp_close_date"),
@@ -207,6 +214,19 @@ class Opportunity(models.Model):
                 name="opp_open_partner_close",
                 condition=models.Q(stage__in=OPEN_STAGE_VALUES),
                 include=["amount", "probability"],
+            ),
+            # The board's closed columns: the latest closed first, one page at a time.
+            models.Index(
+                fields=["stage", "close_date", "id"],
+                name="opp_closed_stage_close",
+                condition=models.Q(stage__in=CLOSED_STAGE_VALUES),
+            ),
+            # The board's totals of the recently closed deals, read from the index alone.
+            models.Index(
+                fields=["closed_at"],
+                name="opp_recent_closed_totals",
+                condition=models.Q(closed_at__isnull=False),
+                include=["id", "stage", "amount", "probability"],
             ),
         ]
         constraints = [
@@ -344,6 +364,40 @@ class OpportunityHistory(models.Model):
                 fields=["changed_at"],
                 name="opphist_current",
                 condition=models.Q(valid_until__isnull=True),
+            ),
+            # The current rows of the deals closing in a period, with every figure a
+            # forecast sums: "as of" a recent moment is read from the index alone.
+            models.Index(
+                fields=["close_date"],
+                name="opphist_current_close",
+                condition=models.Q(valid_until__isnull=True),
+                include=[
+                    "id",
+                    "changed_at",
+                    "stage",
+                    "forecast_category",
+                    "amount",
+                    "probability",
+                    "owner",
+                    "partner",
+                ],
+            ),
+            # Superseded Commit and won rows by close date: the commit at a period's start
+            # (accuracy page) reads the rows valid then from the index alone.
+            models.Index(
+                fields=["close_date", "valid_until"],
+                name="opphist_past_commit_close",
+                condition=models.Q(valid_until__isnull=False)
+                & (models.Q(stage="closed_won") | models.Q(forecast_category="commit")),
+                include=["changed_at", "stage", "forecast_category", "amount", "owner", "partner"],
+            ),
+            # The first entry into Commit of each deal (its estimate on the accuracy page).
+            models.Index(
+                fields=["opportunity", "version"],
+                name="opphist_commit_entry",
+                condition=models.Q(forecast_category="commit")
+                & ~models.Q(prev_forecast_category="commit"),
+                include=["amount"],
             ),
         ]
         constraints = [

@@ -290,3 +290,90 @@ class TestMetrics:
         )
         # Only "commit" (negotiation) is A's and qualified; "moved" is in qualification.
         assert (qualified["count"], qualified["amount"]) == (1, D(20000))
+
+
+class TestFiguresAsOf:
+    """The two-query reading of the history gives exactly the rows valid at the moment."""
+
+    MOMENT = at(4, 15)
+
+    def figures(self, manager):
+        from forecasting.scopes import Scope as S
+
+        rows = selectors.scoped_history(manager, S(), alias="default")
+        return selectors.figures_as_of(self.MOMENT, rows, Q2)
+
+    def test_close_date_moved_into_the_period_after_the_moment_is_left_out(self, db, rep, manager):
+        from opportunities.services import opportunity_create, opportunity_update
+        from tests.factories import AccountFactory
+
+        deal = opportunity_create(
+            by=rep,
+            at=at(3, 1),
+            account=AccountFactory(),
+            name="late",
+            amount=D(5000),
+            close_date=date(2025, 7, 20),
+        )
+        opportunity_update(
+            opportunity=deal, by=rep, changes={"close_date": date(2025, 5, 1)}, at=at(4, 20)
+        )
+        assert self.figures(manager)["pipeline"] == D(0)
+
+    def test_close_date_moved_out_of_the_period_after_the_moment_still_counts(
+        self, db, rep, manager
+    ):
+        from opportunities.services import opportunity_create, opportunity_update
+        from tests.factories import AccountFactory
+
+        deal = opportunity_create(
+            by=rep,
+            at=at(3, 1),
+            account=AccountFactory(),
+            name="slipped",
+            amount=D(5000),
+            close_date=date(2025, 5, 1),
+        )
+        opportunity_update(
+            opportunity=deal, by=rep, changes={"close_date": date(2025, 7, 20)}, at=at(4, 20)
+        )
+        assert self.figures(manager)["pipeline"] == D(5000)
+
+    def test_a_change_exactly_at_the_moment_is_already_in_force(self, db, rep, manager):
+        from opportunities.services import opportunity_create, opportunity_update
+        from tests.factories import AccountFactory
+
+        deal = opportunity_create(
+            by=rep,
+            at=at(3, 1),
+            account=AccountFactory(),
+            name="edge",
+            amount=D(5000),
+            close_date=date(2025, 5, 1),
+        )
+        opportunity_update(opportunity=deal, by=rep, changes={"amount": D(7000)}, at=self.MOMENT)
+        figures = self.figures(manager)
+        assert figures["pipeline"] == D(7000) and figures["open_count"] == 1
+
+    def test_matches_values_as_of_on_the_book(self, book, manager):
+        from opportunities.history import values_as_of
+
+        rows = selectors.scoped_history(manager, Scope(), alias="default")
+        for moment in (at(4, 1), at(4, 15), at(5, 10), at(6, 1), at(6, 30)):
+            expected = (
+                values_as_of(moment, rows)
+                .filter(close_date__gte=Q2.start, close_date__lt=Q2.end)
+                .aggregate(**selectors.figure_aggregates())
+            )
+            assert selectors.figures_as_of(moment, rows, Q2) == expected
+
+
+class TestAccuracySnapshotsSkipHistory:
+    def test_only_periods_without_a_snapshot_are_rebuilt(self, book, manager):
+        from forecasting.services import forecast_snapshot_take
+
+        q1 = Q2.previous()
+        forecast_snapshot_take(kind=QUARTER, period_start=Q2.start)
+        rows = selectors.forecast_accuracy(user=manager, periods=[q1, Q2], scope=Scope())
+        assert [row.source for row in rows] == ["history", "snapshot"]
+        assert rows[1].commit == D(14000)
