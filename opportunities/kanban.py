@@ -5,6 +5,7 @@ the move goes through ``opportunity_move_stage`` like every other change of a de
 """
 
 import datetime
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -19,6 +20,7 @@ from django.db.models import (
     Count,
     F,
     IntegerField,
+    Min,
     OuterRef,
     Q,
     QuerySet,
@@ -30,6 +32,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import format_html_join
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -108,55 +111,70 @@ def board_queryset(*, user, data=None, request=None) -> tuple[QuerySet, BoardFil
     return queryset.order_by(), board_filter
 
 
-def on_board(queryset: QuerySet) -> QuerySet:
-    """Open deals and the recently closed ones: a board lists work in progress."""
-    return queryset.filter(Q(stage__in=OPEN_STAGES) | Q(closed_at__gte=closed_since()))
-
-
 def _open_todos():
     return Activity.objects.filter(opportunity=OuterRef("pk"), done=False)
 
 
-def board_totals(queryset: QuerySet) -> dict[str, dict[str, Any]]:
-    """Count, amount, weighted amount and to-do states per stage: one SQL query.
+def _board_parts(queryset: QuerySet) -> tuple[QuerySet, QuerySet]:
+    """The open deals and the recently closed ones, as two queries each served by an index.
 
-    The deals (the ORM's own SQL for the filtered queryset) are joined once to the open
-    to-dos grouped per deal, instead of probing the to-dos deal by deal: on a board of
-    100,000 deals that is one hash join rather than several subqueries per row.
+    One ``OR`` of the two conditions can only be a bitmap scan of the deals' table rows; two
+    parts let PostgreSQL read each from its covering partial index alone.
     """
-    try:
-        deals_sql, deals_params = (
-            queryset.order_by()
-            .values("id", "stage", "amount", "probability")
-            .query.sql_with_params()
+    open_deals = queryset.filter(stage__in=OPEN_STAGES)
+    recently_closed = queryset.filter(stage__in=CLOSED_STAGES, closed_at__gte=closed_since())
+    return open_deals, recently_closed
+
+
+def _first_open_todos(deals: QuerySet | None) -> QuerySet:
+    """The earliest due date of the open to-dos per deal, from their partial index alone."""
+    todos = Activity.objects.filter(done=False, opportunity__isnull=False)
+    if deals is not None:
+        todos = todos.filter(opportunity__in=deals.values("pk"))
+    return todos.order_by().values("opportunity_id").annotate(first_due=Min("due_date"))
+
+
+def board_totals(queryset: QuerySet) -> dict[str, dict[str, Any]]:
+    """Count, amount, weighted amount and to-do states per stage of the board: one SQL query.
+
+    Each part of the board is joined by primary key to the earliest due date of its deals'
+    open to-dos, so the planner knows a deal matches at most one row. On a filtered board
+    (a rep's, a partner's) the to-dos are only those of the part's deals, looked up in the
+    open to-dos' index deal by deal; unfiltered, they are all the open to-dos, in one scan.
+    """
+    narrowed = bool(queryset.query.where)
+    parts_sql, parts_params = [], []
+    for part in _board_parts(queryset):
+        deals = part.order_by().values("id", "stage", "amount", "probability")
+        todos = _first_open_todos(part if narrowed else None)
+        try:
+            deals_sql, deals_params = deals.query.sql_with_params()
+            todos_sql, todos_params = todos.query.sql_with_params()
+        except EmptyResultSet:
+            continue
+        parts_sql.append(
+            "SELECT d.stage, d.amount, d.probability, t.opportunity_id AS deal_id, t.first_due"
+            f" FROM ({deals_sql}) d"
+            f" LEFT JOIN ({todos_sql}) t ON t.opportunity_id = d.id"
         )
-    except EmptyResultSet:
+        parts_params.extend((*deals_params, *todos_params))
+    if not parts_sql:
         return {}
-    activity = Activity._meta
-    quote = connection.ops.quote_name
     today = connection.ops.adapt_datefield_value(timezone.localdate())
     sql = f"""
-        SELECT d.stage,
+        SELECT b.stage,
                COUNT(*),
-               COALESCE(SUM(d.amount), 0),
-               COALESCE(SUM(COALESCE(d.amount, 0) * d.probability / 100.0), 0),
-               SUM(CASE WHEN t.first_due < %s THEN 1 ELSE 0 END),
-               SUM(CASE WHEN t.first_due = %s THEN 1 ELSE 0 END),
-               SUM(CASE WHEN t.open_count IS NOT NULL
-                         AND (t.first_due IS NULL OR t.first_due > %s) THEN 1 ELSE 0 END),
-               SUM(CASE WHEN t.open_count IS NULL THEN 1 ELSE 0 END)
-          FROM ({deals_sql}) d
-          LEFT JOIN (
-                SELECT {quote("opportunity_id")} AS opportunity_id,
-                       MIN({quote("due_date")}) AS first_due,
-                       COUNT(*) AS open_count
-                  FROM {quote(activity.db_table)}
-                 WHERE {quote("done")} = %s AND {quote("opportunity_id")} IS NOT NULL
-                 GROUP BY {quote("opportunity_id")}
-          ) t ON t.opportunity_id = d.id
-         GROUP BY d.stage
+               COALESCE(SUM(b.amount), 0),
+               COALESCE(SUM(COALESCE(b.amount, 0) * b.probability), 0) / 100.0,
+               SUM(CASE WHEN b.first_due < %s THEN 1 ELSE 0 END),
+               SUM(CASE WHEN b.first_due = %s THEN 1 ELSE 0 END),
+               SUM(CASE WHEN b.deal_id IS NOT NULL
+                         AND (b.first_due IS NULL OR b.first_due > %s) THEN 1 ELSE 0 END),
+               SUM(CASE WHEN b.deal_id IS NULL THEN 1 ELSE 0 END)
+          FROM ({" UNION ALL ".join(parts_sql)}) b
+         GROUP BY b.stage
     """
-    params = [today, today, today, *deals_params, False]
+    params = [today, today, today, *parts_params]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         rows = cursor.fetchall()
@@ -174,7 +192,7 @@ def board_totals(queryset: QuerySet) -> dict[str, dict[str, Any]]:
 
 def board_columns(queryset: QuerySet) -> list[Column]:
     """Every stage's column with its totals (no cards)."""
-    totals = board_totals(on_board(queryset))
+    totals = board_totals(queryset)
     columns = []
     for stage, label in Stage.choices:
         row = totals.get(stage, {})
@@ -209,10 +227,38 @@ def card_queryset(queryset: QuerySet) -> QuerySet:
     )
 
 
+# A primary key no deal has, replaced in a URL reversed once by each card's own.
+_PK_SLOT = 2147483647
+
+
+def _url_for_each(name: str) -> Callable[[int], str]:
+    """``reverse(name, args=[pk])`` for many pks at the cost of one ``reverse``."""
+    pattern, slot = reverse(name, args=[_PK_SLOT]), str(_PK_SLOT)
+    return lambda pk: pattern.replace(slot, str(pk))
+
+
+def _stage_options() -> dict[str, str]:
+    """The "move to stage" menu's options with each stage selected, built once per page."""
+    return {
+        stage: format_html_join(
+            "",
+            '<option value="{}"{}>{}</option>',
+            (
+                (value, " selected" if value == stage else "", label)
+                for value, label in Stage.choices
+            ),
+        )
+        for stage in Stage.values
+    }
+
+
 def _describe(cards: list[Opportunity]) -> list[Opportunity]:
-    """The to-do state and the stale marker of each card, from its annotations."""
+    """What each card shows besides its fields: to-do state, stale marker, links, menu."""
     today = timezone.localdate()
     stale_since = timezone.now() - datetime.timedelta(days=settings.CRM_STALE_DAYS)
+    detail_url = _url_for_each("opportunities:detail")
+    move_url = _url_for_each("opportunities:kanban-move")
+    stage_options = _stage_options() if cards else {}
     for card in cards:
         due = card.next_todo_due
         if not card.open_todos:
@@ -225,6 +271,9 @@ def _describe(cards: list[Opportunity]) -> list[Opportunity]:
             card.todo_state = "planned"
         last_touch = max(filter(None, (card.updated_at, card.last_activity_at)))
         card.is_stale = card.is_open and last_touch < stale_since
+        card.detail_url = detail_url(card.pk)
+        card.move_url = move_url(card.pk)
+        card.stage_options = stage_options[card.stage]
     return cards
 
 
@@ -305,24 +354,26 @@ def _board_query(request: HttpRequest) -> str:
     return query.urlencode()
 
 
-def _card_context() -> dict[str, Any]:
+def _card_context(board_query: str) -> dict[str, Any]:
+    board_url = reverse("opportunities:kanban")
     return {
-        "stage_choices": Stage.choices,
         "today": timezone.localdate(),
         "stale_days": settings.CRM_STALE_DAYS,
+        "board_url": f"{board_url}?{board_query}" if board_query else board_url,
     }
 
 
 @require_GET
 def board(request: HttpRequest) -> HttpResponse:
     queryset, board_filter = board_queryset(user=request.user, data=request.GET, request=request)
+    board_query = _board_query(request)
     columns = board_columns(queryset)
     for column in columns:
         column.cards, column.next_cursor = column_cards(queryset, stage=column.stage)
     context = {
         "columns": columns,
         "filter": board_filter,
-        "board_query": _board_query(request),
+        "board_query": board_query,
         "loss_reasons": loss_reasons(),
         "closed_days": CLOSED_RECENT_DAYS,
         "currency": settings.CRM_CURRENCY,
@@ -330,7 +381,7 @@ def board(request: HttpRequest) -> HttpResponse:
             "offline": _("The server cannot be reached. The card was put back."),
             "error": _("The deal could not be moved."),
         },
-        **_card_context(),
+        **_card_context(board_query),
     }
     template = TEMPLATE
     if request.htmx and not request.htmx.boosted and request.htmx.target == "kanban-board":
@@ -344,6 +395,7 @@ def column(request: HttpRequest, stage: str) -> HttpResponse:
     if stage not in Stage.values:
         raise Http404
     queryset, _filter = board_queryset(user=request.user, data=request.GET, request=request)
+    board_query = _board_query(request)
     cards, next_cursor = column_cards(queryset, stage=stage, after=request.GET.get("after", ""))
     context = {
         "column": Column(
@@ -353,8 +405,8 @@ def column(request: HttpRequest, stage: str) -> HttpResponse:
             cards=cards,
             next_cursor=next_cursor,
         ),
-        "board_query": _board_query(request),
-        **_card_context(),
+        "board_query": board_query,
+        **_card_context(board_query),
     }
     if request.htmx:
         return render(request, TEMPLATE + "#cards", context)
@@ -443,12 +495,13 @@ def move(request: HttpRequest, pk: int) -> HttpResponse:
 def _move_result(request: HttpRequest, pk: int, text: str) -> HttpResponse:
     """The moved card and every column header (out of band), for the board to swap in."""
     queryset, _filter = board_queryset(user=request.user, data=request.GET, request=request)
+    board_query = _board_query(request)
     card = board_card(visible_opportunities(request.user), pk)
     context = {
         "card": card,
         "columns": board_columns(queryset),
-        "board_query": _board_query(request),
-        **_card_context(),
+        "board_query": board_query,
+        **_card_context(board_query),
     }
     response = render(request, "opportunities/kanban_move_result.html", context)
     return trigger_client_event(response, "toast", {"text": text, "kind": "success"})

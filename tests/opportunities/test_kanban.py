@@ -205,6 +205,56 @@ class TestBoard:
         assert "Chez Beta" not in html and "Affaire directe" not in html
         assert 'name="owner"' not in html
 
+    def test_filtered_todo_bar_counts_only_the_filtered_deals(self, client_for, rep, other_rep):
+        today = timezone.localdate()
+        mine = OpportunityFactory(owner=rep)
+        ActivityFactory(opportunity=mine, due_date=today - datetime.timedelta(days=1))
+        OpportunityFactory(owner=rep)
+        theirs = OpportunityFactory(owner=other_rep)
+        ActivityFactory(opportunity=theirs, due_date=today)
+
+        response = client_for(rep).get(BOARD, {"owner": rep.pk})
+
+        qualification = column(response, Stage.QUALIFICATION)
+        assert qualification.count == 2
+        assert qualification.todo == {"overdue": 1, "today": 0, "planned": 0, "none": 1}
+
+    def test_closed_column_todo_bar_counts_only_its_recently_closed_deals(self, client_for, rep):
+        today = timezone.localdate()
+        overdue = won(owner=rep, amount=Decimal("100"))
+        ActivityFactory(opportunity=overdue, due_date=today - datetime.timedelta(days=1))
+        won(owner=rep, amount=Decimal("200"))
+        long_ago = won(
+            owner=rep,
+            amount=Decimal("400"),
+            closed_at=timezone.now() - datetime.timedelta(days=200),
+        )
+        ActivityFactory(opportunity=long_ago, due_date=today)
+
+        response = client_for(rep).get(BOARD)
+
+        closed_won = column(response, Stage.CLOSED_WON)
+        assert (closed_won.count, closed_won.total) == (2, Decimal("300"))
+        assert closed_won.todo == {"overdue": 1, "today": 0, "planned": 0, "none": 1}
+
+    def test_each_card_links_to_its_own_deal_and_offers_its_stage(self, client_for, rep):
+        first = OpportunityFactory(owner=rep)
+        second = OpportunityFactory(owner=rep, stage=Stage.PROPOSAL, probability=50)
+
+        response = client_for(rep).get(BOARD, {"mine": "on"})
+
+        html = response.content.decode()
+        for deal in (first, second):
+            card = html[html.index(f'id="deal-{deal.pk}"') :]
+            card = card[: card.index("</li>")]
+            move = reverse("opportunities:kanban-move", args=[deal.pk])
+            assert f'data-move-url="{move}"' in card
+            assert f'action="{move}?mine=on"' in card
+            assert f'href="{reverse("opportunities:detail", args=[deal.pk])}"' in card
+            assert f'name="next" value="{BOARD}?mine=on"' in card
+            assert f'<option value="{deal.stage}" selected>' in card
+            assert card.count(" selected>") == 1
+
     def test_htmx_filter_request_returns_only_the_board(self, client_for, rep):
         OpportunityFactory(owner=rep, name="Seule affaire")
         response = client_for(rep).get(BOARD, HTTP_HX_TARGET="kanban-board", **HTMX)
@@ -246,6 +296,34 @@ class TestColumn:
         assert "<html" not in second.content.decode()
         assert "kanban-more" in second.content.decode()
         assert "kanban-more" not in third.content.decode()
+
+    def test_closed_column_pages_go_from_the_latest_closed_down(self, client_for, rep):
+        account = AccountFactory()
+        today = timezone.localdate()
+        now = timezone.now()
+        deals = Opportunity.objects.bulk_create(
+            Opportunity(
+                name=f"Won {i:03d}",
+                account=account,
+                owner=rep,
+                stage=Stage.CLOSED_WON,
+                probability=100,
+                amount=Decimal("10"),
+                forecast_category=ForecastCategory.CLOSED,
+                close_date=today - datetime.timedelta(days=i // 10),
+                closed_at=now - datetime.timedelta(days=i // 10),
+            )
+            for i in range(25)
+        )
+        expected = sorted(deals, key=lambda d: (d.close_date, d.pk), reverse=True)
+        client = client_for(rep)
+        first = column(client.get(BOARD), Stage.CLOSED_WON)
+        url = reverse("opportunities:kanban-column", args=[Stage.CLOSED_WON])
+
+        second = client.get(url, {"after": first.next_cursor}, **HTMX).context["column"]
+
+        assert [c.pk for c in first.cards + second.cards] == [d.pk for d in expected]
+        assert second.next_cursor == ""
 
     def test_show_more_without_javascript_is_a_page(self, client_for, rep):
         self.make_deals(rep, 25)
