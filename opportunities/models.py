@@ -193,6 +193,21 @@ class Opportunity(models.Model):
             models.Index(fields=["partner", "stage"], name="opp_partner_stage"),
             models.Index(fields=["account", "stage"], name="opp_account_stage"),
             models.Index(fields=["close_date"], name="opp_close_date"),
+            # The forecast of a period groups the deals closing in it: every figure it sums
+            # and every key it groups by are read from the index alone.
+            models.Index(
+                fields=["close_date"],
+                name="opp_close_forecast",
+                include=[
+                    "id",
+                    "owner",
+                    "partner",
+                    "stage",
+                    "forecast_category",
+                    "amount",
+                    "probability",
+                ],
+            ),
             models.Index(fields=["closed_at"], name="opp_closed_at"),
             # Pages filter open deals by stage: partial indexes on that very condition. They
             # carry amount and probability so the list's and the board's totals are read
@@ -357,7 +372,10 @@ class OpportunityHistory(models.Model):
         ordering = ["opportunity", "version"]
         indexes = [
             models.Index(fields=["opportunity", "version"], name="opphist_opp_version"),
-            models.Index(fields=["changed_at"], name="opphist_changed_at"),
+            # The deals changed in a window ("what changed"), read from the index alone.
+            models.Index(
+                fields=["changed_at"], name="opphist_changed_deal", include=["opportunity"]
+            ),
             models.Index(fields=["opportunity", "stage"], name="opphist_opp_stage"),
             models.Index(fields=["valid_until", "changed_at"], name="opphist_validity"),
             models.Index(
