@@ -46,7 +46,8 @@ from opportunities.filters import OpportunityFilter
 from opportunities.models import CLOSED_STAGES, OPEN_STAGES, LossReason, Opportunity, Stage
 from opportunities.services import StaleVersionError, opportunity_move_stage
 
-COLUMN_SIZE = 20
+# Cards rendered per column and per "show more": a screenful, not the whole stage.
+COLUMN_SIZE = 10
 # Closed columns show the deals closed in this many days, not the whole history.
 CLOSED_RECENT_DAYS = 90
 TASK_STATES = ("overdue", "today", "planned", "none")

@@ -4,6 +4,7 @@ from decimal import Decimal
 import pytest
 from playwright.sync_api import expect
 
+from opportunities.kanban import COLUMN_SIZE
 from opportunities.models import Opportunity, OpportunityHistory, Stage
 from tests.factories import OpportunityFactory
 
@@ -204,7 +205,7 @@ def test_filters_swap_the_board_keep_the_url_and_cards_still_drag(
 
 
 def test_a_long_column_loads_more_cards(page, live_server, login, rep):
-    for i in range(26):
+    for i in range(COLUMN_SIZE + 6):
         OpportunityFactory(owner=rep, name=f"Affaire {i:02d}")
     open_board(page, live_server, login, rep)
     column = page.locator("#kanban-list-qualification")
@@ -212,5 +213,5 @@ def test_a_long_column_loads_more_cards(page, live_server, login, rep):
     more = column.locator(".kanban-more a")
     more.scroll_into_view_if_needed()
 
-    expect(column.locator(".kanban-card")).to_have_count(26)
+    expect(column.locator(".kanban-card")).to_have_count(COLUMN_SIZE + 6)
     expect(column.locator(".kanban-more")).to_have_count(0)

@@ -8,6 +8,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from activities.models import Activity
+from opportunities.kanban import COLUMN_SIZE
 from opportunities.models import (
     ForecastCategory,
     LossReason,
@@ -99,7 +100,7 @@ class TestBoard:
         qualification = column(response, Stage.QUALIFICATION)
         assert qualification.count == 45
         assert qualification.total == Decimal("4500")
-        assert len(qualification.cards) == 20
+        assert len(qualification.cards) == COLUMN_SIZE < 45
         assert qualification.next_cursor
 
     def test_todo_bar_counts_deals_by_their_most_urgent_open_todo(self, client_for, rep):
@@ -279,7 +280,8 @@ class TestColumn:
         )
 
     def test_show_more_returns_the_next_cards_in_order(self, client_for, rep):
-        self.make_deals(rep, 45)
+        total = 2 * COLUMN_SIZE + 5
+        self.make_deals(rep, total)
         client = client_for(rep)
         board = client.get(BOARD)
         first = column(board, Stage.QUALIFICATION)
@@ -291,7 +293,7 @@ class TestColumn:
         names = [c.name for c in first.cards]
         names += [c.name for c in second.context["column"].cards]
         names += [c.name for c in third.context["column"].cards]
-        assert names == [f"Deal {i:03d}" for i in range(45)]
+        assert names == [f"Deal {i:03d}" for i in range(total)]
         assert third.context["column"].next_cursor == ""
         assert "<html" not in second.content.decode()
         assert "kanban-more" in second.content.decode()
@@ -313,7 +315,7 @@ class TestColumn:
                 close_date=today - datetime.timedelta(days=i // 10),
                 closed_at=now - datetime.timedelta(days=i // 10),
             )
-            for i in range(25)
+            for i in range(COLUMN_SIZE + 5)
         )
         expected = sorted(deals, key=lambda d: (d.close_date, d.pk), reverse=True)
         client = client_for(rep)
@@ -326,7 +328,7 @@ class TestColumn:
         assert second.next_cursor == ""
 
     def test_show_more_without_javascript_is_a_page(self, client_for, rep):
-        self.make_deals(rep, 25)
+        self.make_deals(rep, COLUMN_SIZE + 5)
         client = client_for(rep)
         cursor = column(client.get(BOARD), Stage.QUALIFICATION).next_cursor
         url = reverse("opportunities:kanban-column", args=[Stage.QUALIFICATION])
