@@ -601,6 +601,7 @@ class Generator:
         "stage_changed_at",
         "closed_at",
         "version",
+        "furthest_rank",
     ]
     HISTORY_COLUMNS = [
         "id",
@@ -626,6 +627,7 @@ class Generator:
         "prev_forecast_category",
         "prev_owner_id",
         "prev_partner_id",
+        "prev_stage_entered_at",
     ]
     ACTIVITY_COLUMNS = [
         "id",
@@ -707,13 +709,15 @@ class Generator:
             until = times[1:] + [None]
             rows.append(
                 (hid, oid, 1, created, until[0], owner, True, tracked_creation, "", *state)
-                + ("", None, None, None, "", None, None)
+                + ("", None, None, None, "", None, None, None)
             )
             loss_reason = None
             closed_at = None
             for j in range(1, k):
                 at = times[j]
                 prev = state
+                # Every stage change leaves an open stage (closing is the last change).
+                entered = stage_changed
                 if closed and j == k - 1:
                     won = rand() < 0.35
                     stage = "closed_won" if won else "closed_lost"
@@ -743,8 +747,12 @@ class Generator:
                         changed = ["owner"]
                 state = (stage, amount, probability, close_date, category, owner, partner)
                 hid += 1
+                left_at = entered if "stage" in changed else None
                 rows.append(
-                    (hid, oid, j + 1, at, until[j], owner, False, changed, "", *state, *prev)
+                    (
+                        *(hid, oid, j + 1, at, until[j], owner, False, changed, ""),
+                        *(*state, *prev, left_at),
+                    )
                 )
             last_at = times[-1]
             is_open = not closed
@@ -780,6 +788,7 @@ class Generator:
                 stage_changed,
                 closed_at,
                 k,
+                5 if stage == "closed_won" else stage_i + 1,
             )
             activities = []
             for a in range(3):

@@ -35,7 +35,9 @@ from climcrm.visibility import visible_opportunities
 from forecasting.periods import Period
 from forecasting.scopes import ALL, CHANNEL, PARTNER, REP, TEAM, Scope, display_name
 from opportunities.models import (
+    LADDER_STAGES,
     OPEN_STAGES,
+    QUALIFIED_RANK,
     ForecastCategory,
     Opportunity,
     OpportunityHistory,
@@ -457,10 +459,10 @@ def velocity(*, user, period: Period, scope: Scope) -> tuple[list[dict], dict]:
 
     A stay in a stage runs from the history row that entered it (creation or stage change)
     to the next row that changed the stage; stays that ended in the period are averaged.
-    Only the rows changing the stage in the period are read (index on ``changed_at``): each
-    ends the stay in its ``prev_stage``, whose start is the deal's previous stage-entering
-    row (index on ``(opportunity, version)``). The sales cycle runs from creation to close
-    for deals closed in the period, split won/lost and new/existing business. Two queries.
+    Only the rows leaving an open stage in the period are read, each carrying when the
+    stay it ends began (``prev_stage_entered_at``, index ``opphist_stay_ends``). The sales
+    cycle runs from creation to close for deals closed in the period, split won/lost and
+    new/existing business. Two queries.
     """
     from django.db import connections
 
@@ -470,28 +472,15 @@ def velocity(*, user, period: Period, scope: Scope) -> tuple[list[dict], dict]:
     deal_table = Opportunity._meta.db_table
     start = connection.ops.adapt_datetimefield_value(period.start_moment())
     end = connection.ops.adapt_datetimefield_value(min(period.end_moment(), timezone.now()))
-    placeholders = ", ".join(["%s"] * len(OPEN_STAGES))
-    entered_at = f"""(
-        SELECT e.changed_at FROM {history_table} e
-        WHERE e.opportunity_id = h.opportunity_id AND e.version < h.version
-          AND (e.is_creation OR e.stage <> e.prev_stage)
-        ORDER BY e.version DESC LIMIT 1
-    )"""
-    # OFFSET 0 keeps PostgreSQL from inlining the subquery, which would run the look-up
-    # once for COUNT and again for AVG.
-    fence = " OFFSET 0" if connection.vendor == "postgresql" else ""
     stay_scope, stay_params = _scope_condition(user, scope, alias, "h.opportunity_id")
     cycle_scope, cycle_params = _scope_condition(user, scope, alias, "o.id")
     stays_sql = f"""
-        SELECT stage, COUNT(days), AVG(days)
-        FROM (
-            SELECT h.prev_stage AS stage, {_days(connection, "h.changed_at", entered_at)} AS days
-            FROM {history_table} h
-            WHERE h.changed_at >= %s AND h.changed_at < %s
-              AND NOT h.is_creation AND h.stage <> h.prev_stage
-              AND h.prev_stage IN ({placeholders}){stay_scope}{fence}
-        ) stays
-        GROUP BY stage
+        SELECT h.prev_stage, COUNT(*),
+               AVG({_days(connection, "h.changed_at", "h.prev_stage_entered_at")})
+        FROM {history_table} h
+        WHERE h.prev_stage_entered_at IS NOT NULL
+          AND h.changed_at >= %s AND h.changed_at < %s{stay_scope}
+        GROUP BY h.prev_stage
     """
     cycle_sql = f"""
         SELECT o.stage, o.type, COUNT(*), AVG({_days(connection, "o.closed_at", "o.created_at")})
@@ -500,7 +489,7 @@ def velocity(*, user, period: Period, scope: Scope) -> tuple[list[dict], dict]:
         GROUP BY o.stage, o.type
     """
     with connection.cursor() as cursor:
-        cursor.execute(stays_sql, (start, end, *OPEN_STAGES, *stay_params))
+        cursor.execute(stays_sql, (start, end, *stay_params))
         stays = {stage: (count, days) for stage, count, days in cursor.fetchall()}
         cursor.execute(cycle_sql, (start, end, *cycle_params))
         cycles = cursor.fetchall()
@@ -537,22 +526,8 @@ def _reached(stages, outer: str = "pk") -> Exists:
     )
 
 
-# A deal is qualified (SQL) once it was in Needs Analysis or a later stage, lost aside.
-QUALIFIED_RANK = 2
-
-
-def _furthest_rank(outer: str = "pk") -> Subquery:
-    """Rank (1 Qualification … 5 Closed Won) of the furthest stage the deal ``outer`` was ever
-    in, lost aside; NULL when it was never in one (index on ``(opportunity, stage)``)."""
-    rows = (
-        OpportunityHistory.objects.filter(
-            opportunity_id=OuterRef(outer), stage__in=[*OPEN_STAGES, Stage.CLOSED_WON]
-        )
-        .annotate(rank=_rank("stage"))
-        .order_by("-rank")
-        .values("rank")[:1]
-    )
-    return Subquery(rows, output_field=IntegerField())
+# A deal is qualified (SQL) once it was in Needs Analysis or a later stage, lost aside: its
+# ``furthest_rank`` (kept by the stage machine) is at least ``QUALIFIED_RANK``.
 
 
 def conversion(*, user, period: Period, scope: Scope) -> tuple[list, list, list]:
@@ -560,12 +535,12 @@ def conversion(*, user, period: Period, scope: Scope) -> tuple[list, list, list]
 
     * Funnel: leads created in the period, then how many reached MQL (status mql once),
       SRL (converted, their deal was in Qualification), SQL (the deal reached Needs
-      Analysis or beyond) and won.
+      Analysis or beyond: its ``furthest_rank``) and won.
     * Stage to stage: deals created in the period, how many reached each stage or beyond.
     * Win rates on the qualified pipeline: deals closed in the period that had reached
       SQL, won against won + lost, by count and by amount, new vs existing business.
     """
-    from django.db.models.lookups import Exact
+    from django.db.models.lookups import Exact, GreaterThanOrEqual
 
     from leads.models import LeadStatus, LeadStatusChange
 
@@ -578,9 +553,9 @@ def conversion(*, user, period: Period, scope: Scope) -> tuple[list, list, list]
     # The deal's side is looked up for converted leads only (a few of them), and its stage
     # by primary key: a join would read every deal.
     converted = Q(converted_opportunity_id__isnull=False)
-    deal_stage = Subquery(
-        Opportunity.objects.filter(pk=OuterRef("converted_opportunity_id")).values("stage")[:1]
-    )
+    deal = Opportunity.objects.filter(pk=OuterRef("converted_opportunity_id"))
+    deal_stage = Subquery(deal.values("stage")[:1])
+    deal_furthest = Subquery(deal.values("furthest_rank")[:1], output_field=IntegerField())
     funnel_counts = leads.aggregate(
         leads=Count("pk"),
         mql=Count("pk", filter=Q(reached_mql)),
@@ -588,7 +563,7 @@ def conversion(*, user, period: Period, scope: Scope) -> tuple[list, list, list]
             "pk",
             filter=converted & Q(_reached([Stage.QUALIFICATION], "converted_opportunity_id")),
         ),
-        sql=Count("pk", filter=converted & Q(_reached(SQL_STAGES, "converted_opportunity_id"))),
+        sql=Count("pk", filter=converted & Q(GreaterThanOrEqual(deal_furthest, QUALIFIED_RANK))),
         won=Count("pk", filter=converted & Q(Exact(deal_stage, Stage.CLOSED_WON))),
     )
     from django.utils.translation import gettext as _
@@ -619,15 +594,11 @@ def conversion(*, user, period: Period, scope: Scope) -> tuple[list, list, list]
         created_at__gte=start, created_at__lt=end
     )
     # A deal reached a step of the ladder when it was once in that stage or a later one
-    # (lost aside): when the furthest stage it was ever in ranks that high. One look-up
-    # per deal, grouped by that rank.
-    ladder = [*OPEN_STAGES, Stage.CLOSED_WON]
+    # (lost aside): when the furthest stage it was ever in ranks that high.
+    ladder = LADDER_STAGES
     furthest_counts = {
-        row["furthest"]: row["count"]
-        for row in created.annotate(furthest=_furthest_rank())
-        .order_by()
-        .values("furthest")
-        .annotate(count=Count("pk"))
+        row["furthest_rank"]: row["count"]
+        for row in created.order_by().values("furthest_rank").annotate(count=Count("pk"))
     }
     reached = [
         sum(count for rank, count in furthest_counts.items() if rank and rank > index)
@@ -643,13 +614,12 @@ def conversion(*, user, period: Period, scope: Scope) -> tuple[list, list, list]
         for index, stage in enumerate(ladder)
     ]
 
-    # Qualified deals closed in the period, by type and outcome: one look-up per deal.
+    # Qualified deals closed in the period, by type and outcome.
     closed = (
         scoped_deals(user, scope, alias=alias)
         .filter(closed_at__gte=start, closed_at__lt=end)
         .filter(stage__in=[Stage.CLOSED_WON, Stage.CLOSED_LOST])
-        .alias(furthest=_furthest_rank())
-        .filter(furthest__gte=QUALIFIED_RANK)
+        .filter(furthest_rank__gte=QUALIFIED_RANK)
     )
     values = dict.fromkeys(
         [
@@ -777,14 +747,14 @@ def trends(*, user, scope: Scope, months: int = 12) -> dict:
         .values("month")
         .annotate(count=Count("pk"), total=money_sum("amount"))
     }
-    # Closed deals by month, outcome and furthest stage reached (one look-up per deal):
-    # won counts all of them, the win rate only the qualified ones.
+    # Closed deals by month, outcome and whether they were qualified: won counts all of
+    # them, the win rate only the qualified ones.
     closed: dict[str, dict] = {}
     for row in (
         deals.filter(closed_at__gte=first, stage__in=[Stage.CLOSED_WON, Stage.CLOSED_LOST])
-        .annotate(month=TruncMonth("closed_at"), furthest=_furthest_rank())
+        .annotate(month=TruncMonth("closed_at"))
         .order_by()
-        .values("month", "stage", "furthest")
+        .values("month", "stage", "furthest_rank")
         .annotate(count=Count("pk"), total=money_sum("amount"))
     ):
         month = closed.setdefault(
@@ -795,7 +765,7 @@ def trends(*, user, scope: Scope, months: int = 12) -> dict:
         if outcome == "won":
             month["won"] += row["count"]
             month["won_amount"] += row["total"]
-        if row["furthest"] and row["furthest"] >= QUALIFIED_RANK:
+        if row["furthest_rank"] >= QUALIFIED_RANK:
             month[f"qualified_{outcome}"] += row["count"]
     now = timezone.now()
     month_ends = [min(p.end_moment(), now) for p in periods]

@@ -26,6 +26,16 @@ def stage_number(stage: str) -> int:
     return STAGE_ORDER.index(stage) + 1
 
 
+# The steps a deal climbs, lost aside: rank 1 (Qualification) to 5 (Closed Won).
+LADDER_STAGES = [*OPEN_STAGES, Stage.CLOSED_WON.value]
+QUALIFIED_RANK = 2  # Needs Analysis: a deal that reached it is qualified (SQL)
+
+
+def ladder_rank(stage: str | None) -> int:
+    """Rank of ``stage`` on the ladder; 0 for Closed Lost (and no stage)."""
+    return LADDER_STAGES.index(stage) + 1 if stage in LADDER_STAGES else 0
+
+
 OPEN_STAGE_VALUES = ["qualification", "needs_analysis", "proposal", "negotiation"]
 CLOSED_STAGE_VALUES = ["closed_won", "closed_lost"]
 
@@ -174,6 +184,9 @@ class Opportunity(models.Model):
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
     stage_changed_at = models.DateTimeField(_("stage changed"), default=timezone.now)
     closed_at = models.DateTimeField(_("closed"), null=True, blank=True)
+    # Rank (``ladder_rank``) of the furthest stage the deal was ever in, lost aside; 0 when
+    # it was only ever lost. Kept by the stage machine, so metrics read it instead of history.
+    furthest_rank = models.PositiveSmallIntegerField(default=0, editable=False)
     # Optimistic locking: every change increments it; a save made on an older one is refused.
     version = models.PositiveIntegerField(default=1, editable=False)
 
@@ -209,6 +222,19 @@ class Opportunity(models.Model):
                 ],
             ),
             models.Index(fields=["closed_at"], name="opp_closed_at"),
+            # Metrics: the deals created, and the deals closed, in a range of months with
+            # how far each went, read from the indexes alone.
+            models.Index(
+                fields=["created_at"],
+                name="opp_created_metrics",
+                include=["id", "furthest_rank", "amount"],
+            ),
+            models.Index(
+                fields=["closed_at"],
+                name="opp_closed_metrics",
+                condition=models.Q(closed_at__isnull=False),
+                include=["id", "stage", "type", "furthest_rank", "amount"],
+            ),
             # Pages filter open deals by stage: partial indexes on that very condition. They
             # carry amount and probability so the list's and the board's totals are read
             # from the index alone (PostgreSQL) instead of from every deal's table row.
@@ -365,6 +391,9 @@ class OpportunityHistory(models.Model):
     prev_partner = models.ForeignKey(
         "accounts.Partner", null=True, on_delete=models.SET_NULL, related_name="+"
     )
+    # On a row that moves the deal out of an open stage: when the deal entered that stage,
+    # so the stay's length is read from this row alone.
+    prev_stage_entered_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         verbose_name = _("opportunity change")
@@ -377,6 +406,13 @@ class OpportunityHistory(models.Model):
                 fields=["changed_at"], name="opphist_changed_deal", include=["opportunity"]
             ),
             models.Index(fields=["opportunity", "stage"], name="opphist_opp_stage"),
+            # The stays in open stages that ended in a period (velocity), from the index alone.
+            models.Index(
+                fields=["changed_at"],
+                name="opphist_stay_ends",
+                condition=models.Q(prev_stage_entered_at__isnull=False),
+                include=["prev_stage", "prev_stage_entered_at", "opportunity"],
+            ),
             models.Index(fields=["valid_until", "changed_at"], name="opphist_validity"),
             models.Index(
                 fields=["changed_at"],

@@ -34,6 +34,7 @@ from opportunities.models import (
     OpportunityType,
     Stage,
     StageSetting,
+    ladder_rank,
 )
 
 # Values applied whatever the stage defaults say.
@@ -287,6 +288,9 @@ def _history_row(
     if before is None:
         row.prev_stage = ""
         row.prev_forecast_category = ""
+    elif before["stage"] in OPEN_STAGES and before["stage"] != opportunity.stage:
+        # The stay in the stage left began when the deal entered it.
+        row.prev_stage_entered_at = before["stage_changed_at"]
     return row
 
 
@@ -361,6 +365,7 @@ def opportunity_create(*, by, tag: str = "", at=None, **values: Any) -> Opportun
         opportunity = Opportunity(currency=settings.CRM_CURRENCY, created_at=now, version=1)
         for name, value in new.items():
             setattr(opportunity, name, value)
+        opportunity.furthest_rank = ladder_rank(opportunity.stage)
         opportunity.full_clean(validate_constraints=False)
         _save_checked(opportunity)
         _history_row(
@@ -410,6 +415,7 @@ def opportunity_update(
             return ChangeResult(opportunity=opportunity, history=None, changed_fields=[])
         for name, value in new.items():
             setattr(locked, name, value)
+        locked.furthest_rank = max(locked.furthest_rank, ladder_rank(locked.stage))
         locked.version = current_version = locked.version + 1
         # Only what changed is validated again (an unchanged foreign key needs no query).
         locked.full_clean(

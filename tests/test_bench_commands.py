@@ -60,6 +60,37 @@ def test_build_dataset_makes_consistent_history_and_refuses_a_filled_database():
     assert User.objects.count() == 50
 
 
+def test_build_dataset_fills_the_metrics_columns_as_the_migration_computes_them():
+    import importlib
+
+    from django.apps import apps
+    from django.db import connection
+
+    backfill = importlib.import_module("opportunities.migrations.0008_metrics_summary_columns")
+    call_command("build_dataset", size="60", verbosity=0)
+    built = (
+        dict(Opportunity.objects.values_list("pk", "furthest_rank")),
+        dict(OpportunityHistory.objects.values_list("pk", "prev_stage_entered_at")),
+    )
+    assert set(built[0].values()) - {0} and any(built[1].values())
+
+    class Editor:
+        def __init__(self):
+            self.connection = connection
+
+        def execute(self, sql):
+            with connection.cursor() as cursor:
+                cursor.execute(sql)
+
+    Opportunity.objects.update(furthest_rank=0)
+    OpportunityHistory.objects.update(prev_stage_entered_at=None)
+    backfill.backfill(apps, Editor())
+    assert (
+        dict(Opportunity.objects.values_list("pk", "furthest_rank")),
+        dict(OpportunityHistory.objects.values_list("pk", "prev_stage_entered_at")),
+    ) == built
+
+
 def test_bench_pages_measures_the_floor_page_and_writes_json(tmp_path, capsys):
     call_command("build_dataset", size="50", verbosity=0)
 

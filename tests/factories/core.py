@@ -9,7 +9,13 @@ from accounts.models import Account, Contact, Partner
 from activities.models import Activity
 from climcrm.models import User
 from leads.models import Lead
-from opportunities.models import ForecastCategory, Opportunity, OpportunityHistory, Stage
+from opportunities.models import (
+    ForecastCategory,
+    Opportunity,
+    OpportunityHistory,
+    Stage,
+    ladder_rank,
+)
 
 
 class UserFactory(factory.django.DjangoModelFactory):
@@ -84,6 +90,7 @@ class OpportunityFactory(factory.django.DjangoModelFactory):
     closed_at = factory.LazyAttribute(
         lambda o: timezone.now() if o.stage in (Stage.CLOSED_WON, Stage.CLOSED_LOST) else None
     )
+    furthest_rank = factory.LazyAttribute(lambda o: ladder_rank(o.stage))
 
     @factory.post_generation
     def history(self, create, extracted, **kwargs):

@@ -5,7 +5,13 @@ from decimal import Decimal
 
 from django.utils import timezone
 
-from opportunities.models import ForecastCategory, Opportunity, OpportunityHistory, Stage
+from opportunities.models import (
+    ForecastCategory,
+    Opportunity,
+    OpportunityHistory,
+    Stage,
+    ladder_rank,
+)
 from tests.factories import AccountFactory
 
 STAGES = [
@@ -39,6 +45,7 @@ def bulk_deals(count: int, *, owner, partner=None, today=None) -> None:
                 close_date=today,
                 created_at=created,
                 stage_changed_at=created,
+                furthest_rank=ladder_rank(stage),
                 version=2,
             )
         )

@@ -25,7 +25,10 @@ def test_partial_indexes_cover_exactly_the_open_stages():
 def test_partial_indexes_of_the_board_cover_exactly_the_closed_deals():
     assert CLOSED_STAGE_VALUES == CLOSED_STAGES
     assert _partial(Q(stage__in=CLOSED_STAGE_VALUES)) == {"opp_closed_stage_close"}
-    assert _partial(Q(closed_at__isnull=False)) == {"opp_recent_closed_totals"}
+    assert _partial(Q(closed_at__isnull=False)) == {
+        "opp_recent_closed_totals",
+        "opp_closed_metrics",
+    }
     partial = {index.name for index in Opportunity._meta.indexes if index.condition is not None}
     assert partial == (
         _partial(Q(stage__in=OPEN_STAGE_VALUES))
