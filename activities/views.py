@@ -1,6 +1,5 @@
 from urllib.parse import urlsplit
 
-from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
@@ -172,6 +171,10 @@ def _page_url(request: HttpRequest, param: str, number: int) -> str:
     return f"?{query.urlencode()}"
 
 
+# Rows per group page: three groups on one screen, each a page a person reads through.
+TASKS_PER_GROUP = 20
+
+
 @require_GET
 def my_tasks(request: HttpRequest) -> HttpResponse:
     today = timezone.localdate()
@@ -179,7 +182,7 @@ def my_tasks(request: HttpRequest) -> HttpResponse:
     counts = selectors.my_task_counts(user=request.user, today=today)
     context = {"today": today}
     for name, param, section in TASK_GROUPS:
-        paginator = Paginator(groups[name], settings.CRM_PAGE_SIZE)
+        paginator = Paginator(groups[name], TASKS_PER_GROUP)
         # Counted with the other groups in one query instead of one COUNT per group.
         paginator.count = counts[name]
         page = paginator.get_page(request.GET.get(param))

@@ -1,13 +1,13 @@
 import datetime
 
 import pytest
-from django.conf import settings
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
 from activities.models import Activity, ActivityKind
+from activities.views import TASKS_PER_GROUP
 from tests.factories import AccountFactory, ActivityFactory, LeadFactory, OpportunityFactory
 from tests.factories.activities import DoneCallFactory, LeadTaskFactory
 
@@ -279,7 +279,7 @@ class TestMyTasksPages:
         ]
 
     def test_a_long_overdue_group_shows_a_page_and_counts_every_task(self, client_for, rep):
-        size = settings.CRM_PAGE_SIZE
+        size = TASKS_PER_GROUP
         late = self._tasks(rep, size + 2, days=-3)
         planned = self._tasks(rep, 1, days=4)
         response = client_for(rep).get(MY_TASKS)
@@ -291,7 +291,7 @@ class TestMyTasksPages:
         assert "?overdue_page=2#tasks-overdue" in content
 
     def test_each_group_turns_its_own_pages(self, client_for, rep):
-        size = settings.CRM_PAGE_SIZE
+        size = TASKS_PER_GROUP
         late = self._tasks(rep, size + 2, days=-3)
         planned = self._tasks(rep, size + 1, days=4)
         response = client_for(rep).get(MY_TASKS, {"overdue_page": 2})
@@ -302,7 +302,7 @@ class TestMyTasksPages:
         assert list(response.context["upcoming"]) == planned[size:]
 
     def test_htmx_page_of_a_group_returns_only_that_section(self, client_for, rep):
-        size = settings.CRM_PAGE_SIZE
+        size = TASKS_PER_GROUP
         late = self._tasks(rep, size + 2, days=-3)
         self._tasks(rep, 1, days=0)
         response = client_for(rep).get(
@@ -338,7 +338,7 @@ class TestMyTasksPages:
         make(990)
         with CaptureQueriesContext(connection) as big:
             response = client.get(MY_TASKS, pages)
-        assert len(response.context["overdue"]) == settings.CRM_PAGE_SIZE
+        assert len(response.context["overdue"]) == TASKS_PER_GROUP
         assert len(small.captured_queries) == len(big.captured_queries)
 
 

@@ -5,6 +5,7 @@ from django.utils import timezone
 from playwright.sync_api import expect
 
 from activities.models import Activity
+from activities.views import TASKS_PER_GROUP
 from tests.factories import ActivityFactory, OpportunityFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -76,19 +77,18 @@ def test_my_tasks_completes_in_place(page, live_server, login, rep):
 
 
 def test_my_tasks_turns_the_pages_of_one_group_in_place(page, live_server, login, rep):
-    from django.conf import settings
 
     deal = OpportunityFactory(owner=rep)
     late = timezone.localdate() - datetime.timedelta(days=2)
     overdue = [
         ActivityFactory(opportunity=deal, assignee=rep, due_date=late, subject=f"Relance {i:03}")
-        for i in range(settings.CRM_PAGE_SIZE + 1)
+        for i in range(TASKS_PER_GROUP + 1)
     ]
     ActivityFactory(opportunity=deal, assignee=rep, subject="Offre à envoyer")
     login(rep)
     page.goto(f"{live_server.url}/activities/mine/")
     section = page.locator("#tasks-overdue")
-    expect(section.locator(".activity-item")).to_have_count(settings.CRM_PAGE_SIZE)
+    expect(section.locator(".activity-item")).to_have_count(TASKS_PER_GROUP)
 
     section.locator("a[rel=next]").click()
     expect(section.locator(".activity-item")).to_have_count(1)
