@@ -2,7 +2,6 @@ from urllib.parse import urlsplit
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -15,6 +14,7 @@ from django_htmx.http import trigger_client_event
 from activities import selectors, services
 from activities.forms import ActivityForm
 from activities.selectors import Target
+from climcrm.pagination import CountedPaginator
 
 PANEL = "activities/_panel.html"
 PANEL_PAGE = "activities/activity_list.html"
@@ -182,9 +182,8 @@ def my_tasks(request: HttpRequest) -> HttpResponse:
     counts = selectors.my_task_counts(user=request.user, today=today)
     context = {"today": today}
     for name, param, section in TASK_GROUPS:
-        paginator = Paginator(groups[name], TASKS_PER_GROUP)
         # Counted with the other groups in one query instead of one COUNT per group.
-        paginator.count = counts[name]
+        paginator = CountedPaginator(groups[name], TASKS_PER_GROUP, count=counts[name])
         page = paginator.get_page(request.GET.get(param))
         context[f"{name}_group"] = {
             "section": section,

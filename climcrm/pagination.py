@@ -32,6 +32,18 @@ class CappedPaginator(Paginator):
         return self._counted > self.cap
 
 
+class CountedPaginator(Paginator):
+    """A paginator told its count by a query the page already runs (totals, group counts)."""
+
+    def __init__(self, object_list, per_page, *, count: int, **kwargs):
+        super().__init__(object_list, per_page, **kwargs)
+        self._known_count = count
+
+    @property
+    def count(self) -> int:
+        return self._known_count
+
+
 def capped_page(request, queryset, *, cap: int | None = None):
     """The requested page (``?page=``) of ``queryset``; a bad number gives the first or last."""
     return CappedPaginator(queryset, cap=cap).get_page(request.GET.get("page"))

@@ -3,7 +3,6 @@ from decimal import Decimal
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone, translation
@@ -13,6 +12,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from climcrm.audit import audit_export
 from climcrm.csvexport import SafeWriter
+from climcrm.pagination import CountedPaginator
 from climcrm.permissions import can_edit_opportunity
 from climcrm.roles import is_internal, is_partner_user
 from opportunities import selectors
@@ -32,9 +32,8 @@ def opportunity_list(request: HttpRequest) -> HttpResponse:
         user=request.user, params=request.GET, request=request
     )
     totals = selectors.opportunity_totals(queryset)
-    paginator = Paginator(queryset, settings.CRM_PAGE_SIZE)
     # The totals' aggregate already counted the deals: no second COUNT(*) for the pages.
-    paginator.count = totals["count"]
+    paginator = CountedPaginator(queryset, settings.CRM_PAGE_SIZE, count=totals["count"])
     page_obj = paginator.get_page(request.GET.get("page"))
     context = {
         "filter": filterset,

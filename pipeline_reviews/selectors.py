@@ -86,10 +86,6 @@ def review_list(*, user, partner_id=None, kind: str = "", status: str = "", sort
 # --- the monthly partner review -------------------------------------------------------
 
 
-def period_end(review: Review) -> datetime.date:
-    return add_months(review.period_start, 3 if review.is_quarterly else 1)
-
-
 def previous_review(review: Review) -> Review | None:
     """The last closed review of the same kind for the same partner before this one."""
     return (

@@ -6,7 +6,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from accounts.models import Account
-from climcrm.pagination import CappedPaginator
+from climcrm.pagination import CappedPaginator, CountedPaginator
 from tests.factories import AccountFactory
 from tests.factories.leads import OpenLeadFactory
 
@@ -73,3 +73,13 @@ class TestListsSayMoreThan:
         assert response.context["page_obj"].paginator.num_pages == 2
         assert "Plus de 60 comptes" in content
         assert "Page 1 sur plus de 2" in content
+
+
+class TestCountedPaginator:
+    def test_it_pages_on_the_count_it_is_given_without_counting(self):
+        AccountFactory.create_batch(5)
+        paginator = CountedPaginator(Account.objects.order_by("pk"), 2, count=5)
+        with CaptureQueriesContext(connection) as queries:
+            assert (paginator.count, paginator.num_pages) == (5, 3)
+        assert len(queries) == 0
+        assert len(paginator.get_page(3).object_list) == 1
