@@ -860,6 +860,7 @@ class Generator:
         "converted_opportunity_id",
         "converted_at",
         "anonymised_at",
+        "reached_mql",
     ]
     STATUS_CHANGE_COLUMNS = [
         "id",
@@ -944,6 +945,7 @@ class Generator:
                 randint(1, n) if converted else None,
                 changed_at if converted else None,
                 None,
+                status == "mql",  # its one status row is new → mql
             )
             change = None
             if status != "new":
@@ -971,6 +973,7 @@ def build(n: int, *, reset: bool = False, seed: int = 42, log=print) -> dict:
     from accounts.models import Account, Contact, Partner, PartnerTarget
     from activities.models import Activity
     from climcrm.models import User
+    from forecasting.summaries import rebuild as rebuild_summaries
     from leads.models import Lead, LeadStatusChange
     from opportunities.models import LossReason, Opportunity, OpportunityHistory, StageSetting
     from pipeline_reviews.models import Review
@@ -1071,10 +1074,16 @@ def build(n: int, *, reset: bool = False, seed: int = 42, log=print) -> dict:
             ]
             for sql in connection.ops.sequence_reset_sql(no_style(), loaded):
                 cursor.execute(sql)
+        summary_started = time.monotonic()
+        summary_rows = rebuild_summaries()
+        log(
+            f"  forecasting_pipelinesummary: {summary_rows:,} rows in "
+            f"{time.monotonic() - summary_started:.1f} s"
+        )
     analyse_started = time.monotonic()
     with connection.cursor() as cursor:
         if pg and not connection.in_atomic_block:
-            for table in loader.counts:
+            for table in [*loader.counts, "forecasting_pipelinesummary"]:
                 cursor.execute(f"VACUUM (ANALYZE) {connection.ops.quote_name(table)}")
         else:
             cursor.execute("ANALYZE")

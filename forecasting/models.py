@@ -131,3 +131,44 @@ class ForecastSnapshot(models.Model):
     @property
     def commit_forecast(self):
         return self.commit + self.closed
+
+
+class PipelineSummary(models.Model):
+    """Running totals of the pipeline per month, owner, partner, type and stage.
+
+    Kept by the deal services in the same transaction as each change and read by the
+    metrics page instead of the deals and their history (``forecasting.summaries``
+    explains each kind of row). Owners and partners are ids, 0 for none.
+    """
+
+    class Kind(models.TextChoices):
+        OPEN = "open", _("Open pipeline now")
+        CHANGE = "change", _("Change of the open pipeline")
+        CREATED = "created", _("Deals created")
+        CLOSED = "closed", _("Deals closed")
+        STAY = "stay", _("Stays in a stage")
+
+    kind = models.CharField(_("kind"), max_length=8, choices=Kind.choices)
+    month = models.DateField(_("month"))
+    owner_key = models.IntegerField(_("owner"))
+    partner_key = models.IntegerField(_("partner"))
+    type = models.CharField(_("type"), max_length=20, blank=True)
+    stage = models.CharField(_("stage"), max_length=20, blank=True)
+    rank = models.PositiveSmallIntegerField(_("furthest stage"), default=0)
+    count = models.IntegerField(_("deals"), default=0)
+    amount = models.DecimalField(_("amount"), max_digits=18, decimal_places=2, default=0)
+    weighted = models.DecimalField(_("weighted"), max_digits=20, decimal_places=4, default=0)
+    days = models.FloatField(_("days"), default=0)
+
+    class Meta:
+        verbose_name = _("pipeline summary")
+        verbose_name_plural = _("pipeline summaries")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["kind", "month", "owner_key", "partner_key", "type", "stage", "rank"],
+                name="pipeline_summary_key",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.month} {self.owner_key}/{self.partner_key}"

@@ -32,6 +32,7 @@ from climcrm.roles import is_internal, is_partner_user
 from climcrm.selectors import weighted_amount_expression
 from climcrm.text import parse_id
 from climcrm.visibility import visible_opportunities
+from forecasting import summaries
 from forecasting.periods import Period
 from forecasting.scopes import ALL, CHANNEL, PARTNER, REP, TEAM, Scope, display_name
 from opportunities.models import (
@@ -454,6 +455,12 @@ def _days(connection, later: str, earlier: str) -> str:
     return f"(julianday({later}) - julianday({earlier}))"
 
 
+def _reads_summaries(user) -> bool:
+    """Internal users read the running totals (``forecasting.summaries``); a partner user
+    reads the deals and history, held to the deals still theirs (a twentieth of them)."""
+    return is_internal(user) and not is_partner_user(user)
+
+
 def velocity(*, user, period: Period, scope: Scope) -> tuple[list[dict], dict]:
     """Average days spent in each stage, and sales-cycle length, over the period.
 
@@ -488,11 +495,15 @@ def velocity(*, user, period: Period, scope: Scope) -> tuple[list[dict], dict]:
         WHERE o.closed_at >= %s AND o.closed_at < %s{cycle_scope}
         GROUP BY o.stage, o.type
     """
-    with connection.cursor() as cursor:
-        cursor.execute(stays_sql, (start, end, *stay_params))
-        stays = {stage: (count, days) for stage, count, days in cursor.fetchall()}
-        cursor.execute(cycle_sql, (start, end, *cycle_params))
-        cycles = cursor.fetchall()
+    if _reads_summaries(user):
+        stays = summaries.stays(scope, period.start, period.end, alias=alias)
+        cycles = summaries.cycles(scope, period.start, period.end, alias=alias)
+    else:
+        with connection.cursor() as cursor:
+            cursor.execute(stays_sql, (start, end, *stay_params))
+            stays = {stage: (count, days) for stage, count, days in cursor.fetchall()}
+            cursor.execute(cycle_sql, (start, end, *cycle_params))
+            cycles = cursor.fetchall()
     rows = [
         {
             "stage": stage,
@@ -533,7 +544,8 @@ def _reached(stages, outer: str = "pk") -> Exists:
 def conversion(*, user, period: Period, scope: Scope) -> tuple[list, list, list]:
     """Lead funnel, stage-to-stage conversion and win rates of the period (three queries).
 
-    * Funnel: leads created in the period, then how many reached MQL (status mql once),
+    * Funnel: leads created in the period, then how many reached MQL (status mql once:
+      ``reached_mql``, kept by the status service),
       SRL (converted, their deal was in Qualification), SQL (the deal reached Needs
       Analysis or beyond: its ``furthest_rank``) and won.
     * Stage to stage: deals created in the period, how many reached each stage or beyond.
@@ -542,29 +554,29 @@ def conversion(*, user, period: Period, scope: Scope) -> tuple[list, list, list]
     """
     from django.db.models.lookups import Exact, GreaterThanOrEqual
 
-    from leads.models import LeadStatus, LeadStatusChange
-
     alias = reports_db()
     start, end = period.start_moment(), period.end_moment()
     leads = scoped_leads(user, scope, alias=alias).filter(created_at__gte=start, created_at__lt=end)
-    reached_mql = Exists(
-        LeadStatusChange.objects.filter(lead_id=OuterRef("pk"), to_status=LeadStatus.MQL)
-    )
     # The deal's side is looked up for converted leads only (a few of them), and its stage
     # by primary key: a join would read every deal.
     converted = Q(converted_opportunity_id__isnull=False)
-    deal = Opportunity.objects.filter(pk=OuterRef("converted_opportunity_id"))
+    deal = Opportunity.objects.filter(pk=OuterRef("converted_opportunity_id")).order_by()
     deal_stage = Subquery(deal.values("stage")[:1])
     deal_furthest = Subquery(deal.values("furthest_rank")[:1], output_field=IntegerField())
+    # Counting created_at (never null), not the id: ``lead_created_funnel`` carries every
+    # column read here, so the leads are read from the index alone.
     funnel_counts = leads.aggregate(
-        leads=Count("pk"),
-        mql=Count("pk", filter=Q(reached_mql)),
+        leads=Count("created_at"),
+        mql=Count("created_at", filter=Q(reached_mql=True)),
         srl=Count(
-            "pk",
+            "created_at",
             filter=converted & Q(_reached([Stage.QUALIFICATION], "converted_opportunity_id")),
         ),
-        sql=Count("pk", filter=converted & Q(GreaterThanOrEqual(deal_furthest, QUALIFIED_RANK))),
-        won=Count("pk", filter=converted & Q(Exact(deal_stage, Stage.CLOSED_WON))),
+        sql=Count(
+            "created_at",
+            filter=converted & Q(GreaterThanOrEqual(deal_furthest, QUALIFIED_RANK)),
+        ),
+        won=Count("created_at", filter=converted & Q(Exact(deal_stage, Stage.CLOSED_WON))),
     )
     from django.utils.translation import gettext as _
 
@@ -596,10 +608,13 @@ def conversion(*, user, period: Period, scope: Scope) -> tuple[list, list, list]
     # A deal reached a step of the ladder when it was once in that stage or a later one
     # (lost aside): when the furthest stage it was ever in ranks that high.
     ladder = LADDER_STAGES
-    furthest_counts = {
-        row["furthest_rank"]: row["count"]
-        for row in created.order_by().values("furthest_rank").annotate(count=Count("pk"))
-    }
+    if _reads_summaries(user):
+        furthest_counts = summaries.created_by_rank(scope, period.start, period.end, alias=alias)
+    else:
+        furthest_counts = {
+            row["furthest_rank"]: row["count"]
+            for row in created.order_by().values("furthest_rank").annotate(count=Count("pk"))
+        }
     reached = [
         sum(count for rank, count in furthest_counts.items() if rank and rank > index)
         for index in range(len(ladder))
@@ -631,11 +646,17 @@ def conversion(*, user, period: Period, scope: Scope) -> tuple[list, list, list]
     )
     values |= {f"{key}_amount": ZERO for key in values}
     outcomes = {Stage.CLOSED_WON: "won", Stage.CLOSED_LOST: "lost"}
-    for row in (
-        closed.order_by()
-        .values("type", "stage")
-        .annotate(count=Count("pk"), total=money_sum("amount"))
-    ):
+    if _reads_summaries(user):
+        outcome_rows = summaries.closed_outcomes(
+            scope, period.start, period.end, min_rank=QUALIFIED_RANK, alias=alias
+        )
+    else:
+        outcome_rows = (
+            closed.order_by()
+            .values("type", "stage")
+            .annotate(count=Count("pk"), total=money_sum("amount"))
+        )
+    for row in outcome_rows:
         key = f"{row['type']}_{outcomes[row['stage']]}"
         if key in values:
             values[key] += row["count"]
@@ -673,24 +694,28 @@ def qualified_pipeline(*, user, period: Period, scope: Scope) -> tuple[list[dict
     ``valid_until IS NULL OR valid_until > moment`` would read every current row's table row.
     """
     alias = reports_db()
-    moment = min(period.end_moment(), timezone.now())
+    now = timezone.now()
+    moment = min(period.end_moment(), now)
     history = scoped_history(user, scope, alias=alias).filter(
         stage__in=OPEN_STAGES, changed_at__lte=moment
     )
-    rows = [
-        row
-        for part in (
-            history.filter(valid_until__isnull=True),
-            history.filter(valid_until__gt=moment),
-        )
-        for row in part.order_by()
-        .values("stage", "opportunity__type")
-        .annotate(
-            count=Count("*"),  # not the id: the index carries every other column
-            total=money_sum("amount"),
-            weighted=money_sum(weighted_amount_expression()),
-        )
-    ]
+    if _reads_summaries(user):
+        rows = summaries.open_pipeline(scope, moment, now=now, stages=OPEN_STAGES, alias=alias)
+    else:
+        rows = [
+            row | {"type": row["opportunity__type"]}
+            for part in (
+                history.filter(valid_until__isnull=True),
+                history.filter(valid_until__gt=moment),
+            )
+            for row in part.order_by()
+            .values("stage", "opportunity__type")
+            .annotate(
+                count=Count("*"),  # not the id: the index carries every other column
+                total=money_sum("amount"),
+                weighted=money_sum(weighted_amount_expression()),
+            )
+        ]
     by_stage = {
         stage: {
             "stage": stage,
@@ -709,7 +734,7 @@ def qualified_pipeline(*, user, period: Period, scope: Scope) -> tuple[list[dict
         entry["count"] += row["count"]
         entry["amount"] += row["total"]
         entry["weighted"] += row["weighted"]
-        entry[row["opportunity__type"]] = entry.get(row["opportunity__type"], 0) + row["count"]
+        entry[row["type"]] = entry.get(row["type"], 0) + row["count"]
     stages = list(by_stage.values())
     qualified = {
         "count": sum(s["count"] for s in stages if s["qualified"]),
@@ -728,15 +753,10 @@ def _month_key(value) -> str:
     return f"{value.year}-{value.month:02d}"
 
 
-def trends(*, user, scope: Scope, months: int = 12) -> dict:
-    """The last ``months`` months: new pipeline, won, win rate, qualified pipeline at
-    month end. Four queries."""
+def _live_trends(user, scope: Scope, periods, month_ends, alias: str) -> tuple:
+    """``trends`` from the deals and history (partner users): three queries."""
     from django.db.models.functions import TruncMonth
 
-    from forecasting.periods import MONTH, last_periods
-
-    alias = reports_db()
-    periods = last_periods(MONTH, months)
     first = periods[0].start_moment()
     deals = scoped_deals(user, scope, alias=alias)
     created = {
@@ -767,8 +787,6 @@ def trends(*, user, scope: Scope, months: int = 12) -> dict:
             month["won_amount"] += row["total"]
         if row["furthest_rank"] >= QUALIFIED_RANK:
             month[f"qualified_{outcome}"] += row["count"]
-    now = timezone.now()
-    month_ends = [min(p.end_moment(), now) for p in periods]
     # The rows valid at a month end: still current, or superseded after the first month
     # end (``opphist_open_current``, ``opphist_open_superseded``: from the indexes alone).
     history = scoped_history(user, scope, alias=alias).filter(
@@ -786,7 +804,27 @@ def trends(*, user, scope: Scope, months: int = 12) -> dict:
             for index, moment in enumerate(month_ends)
         }
     )
-    pipeline = {key: current[key] + superseded[key] for key in current}
+    return created, closed, [current[key] + superseded[key] for key in current]
+
+
+def trends(*, user, scope: Scope, months: int = 12) -> dict:
+    """The last ``months`` months: new pipeline, won, win rate, qualified pipeline at
+    month end. Three queries."""
+    from forecasting.periods import MONTH, last_periods
+
+    alias = reports_db()
+    periods = last_periods(MONTH, months)
+    now = timezone.now()
+    month_ends = [min(p.end_moment(), now) for p in periods]
+    if _reads_summaries(user):
+        created, closed = summaries.monthly_trends(
+            scope, periods[0].start, qualified_rank=QUALIFIED_RANK, alias=alias
+        )
+        pipeline = summaries.pipeline_at_month_ends(
+            scope, month_ends, now=now, stages=QUALIFIED_OPEN_STAGES, alias=alias
+        )
+    else:
+        created, closed, pipeline = _live_trends(user, scope, periods, month_ends, alias)
     rows = []
     for index, period in enumerate(periods):
         made = created.get(period.key, {})
@@ -801,7 +839,7 @@ def trends(*, user, scope: Scope, months: int = 12) -> dict:
                 "won_count": done.get("won", 0),
                 "won_amount": done.get("won_amount", ZERO),
                 "win_rate": _rate(q_won, q_won + q_lost),
-                "qualified_pipeline": pipeline[f"m{index}"],
+                "qualified_pipeline": pipeline[index],
             }
         )
     return {"rows": rows, "charts": _trend_charts(rows)}

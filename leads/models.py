@@ -54,6 +54,8 @@ class Lead(TimeStampedModel):
         _("status"), max_length=20, choices=LeadStatus.choices, default=LeadStatus.NEW
     )
     status_changed_at = models.DateTimeField(_("status changed"), null=True, blank=True)
+    # Once marketing qualified, always counted so in the funnel (kept by the status service).
+    reached_mql = models.BooleanField(_("reached MQL"), default=False, editable=False)
     disqualification_reason = models.TextField(_("disqualification reason"), blank=True)
     notes = models.TextField(_("notes"), blank=True)
     project_name = models.CharField(
@@ -126,6 +128,12 @@ class Lead(TimeStampedModel):
             # A partner's leads created in a period: the review's new leads, the QBR's counts.
             models.Index(fields=["partner", "created_at"], name="lead_partner_created"),
             models.Index(fields=["source"], name="lead_source"),
+            # The funnel of a period: its leads, MQL and converted, from the index alone.
+            models.Index(
+                fields=["created_at"],
+                name="lead_created_funnel",
+                include=["reached_mql", "converted_opportunity", "owner", "partner"],
+            ),
             models.Index(
                 fields=["-created_at", "-id"],
                 name="lead_open_created",

@@ -141,6 +141,9 @@ def _clean_values(values: dict[str, Any]) -> dict[str, Any]:
 
 
 def _record_status(*, lead: Lead, from_status: str, to_status: str, by, at) -> LeadStatusChange:
+    if to_status == LeadStatus.MQL and not lead.reached_mql:
+        Lead.objects.filter(pk=lead.pk).update(reached_mql=True)
+        lead.reached_mql = True
     return LeadStatusChange.objects.create(
         lead=lead,
         from_status=from_status,
@@ -229,7 +232,15 @@ def lead_change_status(*, lead: Lead, to_status: str, by, reason: str = "", at=N
         locked.status_changed_at = now
         if to_status == LeadStatus.DISQUALIFIED:
             locked.disqualification_reason = reason[:2000]
-        locked.save(update_fields=["status", "status_changed_at", "disqualification_reason"])
+        locked.reached_mql = locked.reached_mql or to_status == LeadStatus.MQL
+        locked.save(
+            update_fields=[
+                "status",
+                "status_changed_at",
+                "disqualification_reason",
+                "reached_mql",
+            ]
+        )
         _record_status(lead=locked, from_status=from_status, to_status=to_status, by=by, at=now)
     lead.refresh_from_db()
     return lead

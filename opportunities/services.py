@@ -24,6 +24,7 @@ from climcrm.permissions import (
     partner_editable_fields,
 )
 from climcrm.roles import is_partner_user
+from forecasting.summaries import deal_state, record_deal_change
 from opportunities.models import (
     CLOSED_STAGES,
     OPEN_STAGES,
@@ -368,6 +369,9 @@ def opportunity_create(*, by, tag: str = "", at=None, **values: Any) -> Opportun
         opportunity.furthest_rank = ladder_rank(opportunity.stage)
         opportunity.full_clean(validate_constraints=False)
         _save_checked(opportunity)
+        record_deal_change(
+            before=None, after=deal_state(opportunity), at=now, using=opportunity._state.db
+        )
         _history_row(
             opportunity=opportunity, before=None, changed=[], by=by, now=now, tag=tag
         ).save()
@@ -403,6 +407,7 @@ def opportunity_update(
         if expected_version is not None and int(expected_version) != locked.version:
             raise StaleVersionError(locked, _concurrent_changes(locked, int(expected_version)))
         current = _snapshot(locked)
+        totals_before = deal_state(locked)
         _check_permission(opportunity=locked, by=by, current=current, requested=requested)
         new = _apply_stage_machine(current=current, requested=requested, by=by, now=now)
         _validate_values(new)
@@ -423,6 +428,9 @@ def opportunity_update(
             validate_constraints=False,
         )
         _save_checked(locked)
+        record_deal_change(
+            before=totals_before, after=deal_state(locked), at=now, using=locked._state.db
+        )
         OpportunityHistory.objects.filter(
             opportunity=locked, valid_until__isnull=True, version__lt=current_version
         ).update(valid_until=now)

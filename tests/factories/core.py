@@ -8,6 +8,7 @@ from django.utils import timezone
 from accounts.models import Account, Contact, Partner
 from activities.models import Activity
 from climcrm.models import User
+from forecasting.summaries import deal_state, record_deal_change
 from leads.models import Lead
 from opportunities.models import (
     ForecastCategory,
@@ -109,6 +110,10 @@ class OpportunityFactory(factory.django.DjangoModelFactory):
             forecast_category=self.forecast_category,
             owner=self.owner,
             partner=self.partner,
+        )
+        # The running totals the metrics read, as the service keeps them.
+        record_deal_change(
+            before=None, after=deal_state(self), at=self.created_at, using=self._state.db
         )
 
 

@@ -227,7 +227,11 @@ def leads(book, rep):
             LeadStatusChange.objects.create(
                 lead=item, to_status=status, changed_at=at(4, 6 + index)
             )
-        Lead.objects.filter(pk=item.pk).update(status=statuses[-1], disqualification_reason="x")
+        Lead.objects.filter(pk=item.pk).update(
+            status=statuses[-1],
+            disqualification_reason="x",
+            reached_mql=LeadStatus.MQL in statuses,  # as the status service keeps it
+        )
         return item
 
     lead([LeadStatus.MQL, LeadStatus.CONVERTED], book.deals["commit"])

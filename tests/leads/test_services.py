@@ -61,6 +61,16 @@ class TestLifecycle:
         assert lead.status == LeadStatus.MQL
         assert lead.status_changed_at == rows[-1].changed_at
 
+    def test_a_lead_once_mql_stays_counted_as_mql(self, rep):
+        lead = _lead(rep)
+        services.lead_change_status(lead=lead, to_status=LeadStatus.WORKING, by=rep)
+        lead.refresh_from_db()
+        assert lead.reached_mql is False
+        services.lead_change_status(lead=lead, to_status=LeadStatus.MQL, by=rep)
+        services.lead_change_status(lead=lead, to_status=LeadStatus.WORKING, by=rep)
+        lead.refresh_from_db()
+        assert (lead.status, lead.reached_mql) == (LeadStatus.WORKING, True)
+
     def test_disqualifying_needs_a_reason(self, rep):
         lead = _lead(rep)
         with pytest.raises(ValidationError):

@@ -1,0 +1,627 @@
+"""Running totals of the pipeline, kept by the deal services, read by the metrics page.
+
+The metrics add up every deal created, closed or moved in a period, and the open pipeline
+at month ends. Over years of deals those sums read hundreds of thousands of rows; here they
+read one row per month, owner, partner, type and stage (``PipelineSummary``), whatever the
+number of deals. The deal services call ``record_deal_change`` in the same transaction as
+the change, so the totals are never behind the deals. ``rebuild`` computes them from the
+deals and their history: the migration that adds the table and the benchmark builder use it,
+and the tests check that both ways give the same rows.
+
+What a deal adds, as a function of its current row (``deal_rows``):
+
+* ``open``: an open deal, by its stage now (``month`` is ``OPEN_MONTH``);
+* ``created``: the deal, in the month it was created, by the furthest stage it reached;
+* ``closed``: a won or lost deal, in the month it closed; ``days`` is its sales cycle.
+
+And from its history:
+
+* ``change``: the open pipeline a change added and took away, owner, partner and stage as
+  they were then, in the month of the change. The pipeline at the end of a month is the open
+  pipeline now less the changes made since;
+* ``stay``: a stay in an open stage that ended in the month (by the stage left); ``days`` is
+  its length.
+
+Owners and partners are held as ids with 0 for none, so that the unique key holds, and
+each total is kept twice: per owner and per partner (``ANY``).
+"""
+
+from collections import defaultdict
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+
+from django.db import connections, router
+from django.db.models import (
+    DateTimeField,
+    DecimalField,
+    DurationField,
+    ExpressionWrapper,
+    F,
+    Q,
+    Sum,
+    Value,
+)
+from django.db.models.functions import Coalesce, TruncMonth
+from django.utils import timezone
+
+ZERO = Decimal("0")
+OPEN_MONTH = date(2000, 1, 1)
+OPEN, CHANGE, CREATED, CLOSED, STAY = "open", "change", "created", "closed", "stay"
+# Every total is written twice: per owner (partner ``ANY``) and per partner (owner ``ANY``).
+# A report is about everyone, an owner or team, or a partner or channel, never an owner and
+# a partner at once: so a month holds owners + partners rows, not owners × partners.
+ANY = -1
+_OPEN_STAGES = ("qualification", "needs_analysis", "proposal", "negotiation")
+_CLOSED_STAGES = ("closed_won", "closed_lost")
+_TICK = timedelta(microseconds=1)
+KEY_FIELDS = ("kind", "month", "owner_key", "partner_key", "type", "stage", "rank")
+MEASURES = ("count", "amount", "weighted", "days")
+
+
+def month_of(moment: datetime) -> date:
+    """First day of the month holding ``moment``, in the installation's time zone."""
+    return timezone.localtime(moment, timezone.get_default_timezone()).date().replace(day=1)
+
+
+def change_month(moment: datetime) -> date:
+    """The month a change counts in: a change made exactly at midnight on the 1st still
+    belongs to the state at the end of the month before (``changed_at <= moment``)."""
+    return month_of(moment - _TICK)
+
+
+def weighted(amount, probability) -> Decimal:
+    return (amount or ZERO) * (probability or 0) / 100
+
+
+def _days(later: datetime, earlier: datetime) -> float:
+    return (later - earlier).total_seconds() / 86400.0
+
+
+def deal_state(deal) -> dict:
+    """What the totals read of a deal (an ``Opportunity``), taken before and after a change."""
+    return {
+        "id": deal.pk,
+        "owner": deal.owner_id or 0,
+        "partner": deal.partner_id or 0,
+        "type": deal.type,
+        "stage": deal.stage,
+        "amount": deal.amount,
+        "probability": deal.probability,
+        "created_at": deal.created_at,
+        "closed_at": deal.closed_at,
+        "stage_changed_at": deal.stage_changed_at,
+        "furthest_rank": deal.furthest_rank,
+    }
+
+
+def _add(totals: dict, key: tuple, sign: int, count=1, amount=ZERO, weight=ZERO, days=0.0):
+    """Add to the owner's row and to the partner's row of ``key`` (see ``ANY``)."""
+    kind, month, owner, partner, *rest = key
+    for split in ((kind, month, owner, ANY, *rest), (kind, month, ANY, partner, *rest)):
+        entry = totals[split]
+        entry[0] += sign * count
+        entry[1] += sign * (amount or ZERO)
+        entry[2] += sign * weight
+        entry[3] += sign * days
+
+
+def deal_rows(state: dict, totals: dict, sign: int = 1) -> None:
+    """Add (``sign`` 1) or take away (-1) what the deal's current row contributes."""
+    owner, partner, kind = state["owner"], state["partner"], state["type"]
+    amount = state["amount"]
+    if state["stage"] in _OPEN_STAGES:
+        key = (OPEN, OPEN_MONTH, owner, partner, kind, state["stage"], 0)
+        _add(totals, key, sign, 1, amount, weighted(amount, state["probability"]))
+    created = month_of(state["created_at"])
+    _add(
+        totals,
+        (CREATED, created, owner, partner, kind, "", state["furthest_rank"]),
+        sign,
+        1,
+        amount,
+    )
+    if state["stage"] in _CLOSED_STAGES and state["closed_at"] is not None:
+        key = (
+            CLOSED,
+            month_of(state["closed_at"]),
+            owner,
+            partner,
+            kind,
+            state["stage"],
+            state["furthest_rank"],
+        )
+        days = _days(state["closed_at"], state["created_at"])
+        _add(totals, key, sign, 1, amount, ZERO, days)
+
+
+def _open_change(totals: dict, month: date, values: dict, deal_type: str, sign: int) -> None:
+    """The open pipeline of one side of a change (``values``: stage, amount, probability,
+    owner, partner as they were)."""
+    if values["stage"] not in _OPEN_STAGES:
+        return
+    key = (
+        CHANGE,
+        month,
+        values["owner"] or 0,
+        values["partner"] or 0,
+        deal_type,
+        values["stage"],
+        0,
+    )
+    _add(totals, key, sign, 1, values["amount"], weighted(values["amount"], values["probability"]))
+
+
+def _history_of(deal_id: int, using: str) -> list[dict]:
+    from opportunities.models import OpportunityHistory
+
+    return list(
+        OpportunityHistory.objects.using(using)
+        .filter(opportunity_id=deal_id)
+        .values(
+            "changed_at",
+            "stage",
+            "amount",
+            "probability",
+            "owner_id",
+            "partner_id",
+            "prev_stage",
+            "prev_amount",
+            "prev_probability",
+            "prev_owner_id",
+            "prev_partner_id",
+            "prev_stage_entered_at",
+        )
+    )
+
+
+def _history_rows(
+    history: list[dict], totals: dict, *, state: dict, sign: int, stays: bool, changes: bool
+) -> None:
+    """The ``stay`` (current owner and partner) and ``change`` (current type) rows of a deal's
+    history, to move them when the owner, partner or type changes."""
+    for row in history:
+        if stays and row["prev_stage_entered_at"] is not None:
+            key = (
+                STAY,
+                month_of(row["changed_at"]),
+                state["owner"],
+                state["partner"],
+                "",
+                row["prev_stage"],
+                0,
+            )
+            _add(
+                totals,
+                key,
+                sign,
+                1,
+                ZERO,
+                ZERO,
+                _days(row["changed_at"], row["prev_stage_entered_at"]),
+            )
+        if changes:
+            month = change_month(row["changed_at"])
+            after = {
+                "stage": row["stage"],
+                "amount": row["amount"],
+                "probability": row["probability"],
+                "owner": row["owner_id"],
+                "partner": row["partner_id"],
+            }
+            before = {
+                "stage": row["prev_stage"],
+                "amount": row["prev_amount"],
+                "probability": row["prev_probability"],
+                "owner": row["prev_owner_id"],
+                "partner": row["prev_partner_id"],
+            }
+            _open_change(totals, month, after, state["type"], sign)
+            _open_change(totals, month, before, state["type"], -sign)
+
+
+def record_deal_change(*, before: dict | None, after: dict, at: datetime, using: str) -> None:
+    """Apply one change of a deal to the totals (call it before the change's history row is
+    written: the deal's earlier history rows are moved when its owner, partner or type
+    changed). ``before`` is None for a new deal. One query, two when rows move."""
+    totals: dict = defaultdict(lambda: [0, ZERO, ZERO, 0.0])
+    deal_rows(after, totals, 1)
+    month = change_month(at)
+    _open_change(totals, month, after, after["type"], 1)
+    if before is not None:
+        deal_rows(before, totals, -1)
+        _open_change(totals, month, before, after["type"], -1)
+        if before["stage"] in _OPEN_STAGES and before["stage"] != after["stage"]:
+            key = (STAY, month_of(at), after["owner"], after["partner"], "", before["stage"], 0)
+            _add(totals, key, 1, 1, ZERO, ZERO, _days(at, before["stage_changed_at"]))
+        moved = (before["owner"], before["partner"]) != (after["owner"], after["partner"])
+        retyped = before["type"] != after["type"]
+        if moved or retyped:
+            history = _history_of(after["id"], using)
+            _history_rows(history, totals, state=before, sign=-1, stays=moved, changes=retyped)
+            _history_rows(history, totals, state=after, sign=1, stays=moved, changes=retyped)
+    apply(totals, using=using)
+
+
+def apply(totals: dict, *, using: str) -> None:
+    """Add ``totals`` (key → [count, amount, weighted, days]) to the table, in one statement;
+    keys are written in a fixed order so that concurrent changes lock rows alike."""
+    from forecasting.models import PipelineSummary
+
+    rows = [
+        (key, values)
+        for key, values in sorted(totals.items(), key=lambda item: _sort_key(item[0]))
+        if any(values)
+    ]
+    if not rows:
+        return
+    connection = connections[using]
+    table = connection.ops.quote_name(PipelineSummary._meta.db_table)
+    quote = connection.ops.quote_name
+    columns = [quote(name) for name in (*KEY_FIELDS, *MEASURES)]
+    placeholders = ", ".join(["(" + ", ".join(["%s"] * len(columns)) + ")"] * len(rows))
+    updates = ", ".join(
+        f"{quote(name)} = {table}.{quote(name)} + excluded.{quote(name)}" for name in MEASURES
+    )
+    sql = (
+        f"INSERT INTO {table} ({', '.join(columns)}) VALUES {placeholders} "
+        f"ON CONFLICT ({', '.join(quote(name) for name in KEY_FIELDS)}) DO UPDATE SET {updates}"
+    )
+    params = []
+    for key, values in rows:
+        params.extend(key)
+        params.extend([values[0], values[1], values[2], values[3]])
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+
+
+def _sort_key(key: tuple) -> tuple:
+    return (key[0], key[1].toordinal(), *key[2:])
+
+
+# ---------------------------------------------------------------- rebuilding
+
+
+def rebuild(using: str | None = None) -> int:
+    """Recompute every total from the deals and their history; returns the rows written.
+
+    A handful of grouped queries (the database does the sums), then one bulk insert.
+    """
+    from forecasting.models import PipelineSummary
+    from opportunities.models import Opportunity, OpportunityHistory
+
+    using = using or router.db_for_write(PipelineSummary)
+    tz = timezone.get_default_timezone()
+    money = DecimalField(max_digits=20, decimal_places=4)
+    deals = Opportunity.objects.using(using).order_by()
+    history = OpportunityHistory.objects.using(using).order_by()
+    totals: dict = defaultdict(lambda: [0, ZERO, ZERO, 0.0])
+
+    def weight(prefix=""):
+        return Coalesce(
+            Sum(
+                ExpressionWrapper(
+                    Coalesce(F(f"{prefix}amount"), Value(ZERO))
+                    * F(f"{prefix}probability")
+                    / Value(100),
+                    output_field=money,
+                )
+            ),
+            Value(ZERO),
+            output_field=money,
+        )
+
+    def amount(name="amount"):
+        return Coalesce(Sum(name), Value(ZERO), output_field=money)
+
+    for row in (
+        deals.filter(stage__in=_OPEN_STAGES)
+        .values("owner_id", "partner_id", "type", "stage")
+        .annotate(n=Sum(Value(1)), total=amount(), weight=weight())
+    ):
+        key = (
+            OPEN,
+            OPEN_MONTH,
+            row["owner_id"] or 0,
+            row["partner_id"] or 0,
+            row["type"],
+            row["stage"],
+            0,
+        )
+        _add(totals, key, 1, row["n"], row["total"], row["weight"])
+    for row in (
+        deals.annotate(month=TruncMonth("created_at", tzinfo=tz))
+        .values("month", "owner_id", "partner_id", "type", "furthest_rank")
+        .annotate(n=Sum(Value(1)), total=amount())
+    ):
+        key = (
+            CREATED,
+            _as_date(row["month"]),
+            row["owner_id"] or 0,
+            row["partner_id"] or 0,
+            row["type"],
+            "",
+            row["furthest_rank"],
+        )
+        _add(totals, key, 1, row["n"], row["total"])
+
+    def duration(later, earlier):
+        return Sum(ExpressionWrapper(F(later) - F(earlier), output_field=DurationField()))
+
+    for row in (
+        deals.filter(stage__in=_CLOSED_STAGES, closed_at__isnull=False)
+        .annotate(month=TruncMonth("closed_at", tzinfo=tz))
+        .values("month", "owner_id", "partner_id", "type", "stage", "furthest_rank")
+        .annotate(n=Sum(Value(1)), total=amount(), spent=duration("closed_at", "created_at"))
+    ):
+        key = (
+            CLOSED,
+            _as_date(row["month"]),
+            row["owner_id"] or 0,
+            row["partner_id"] or 0,
+            row["type"],
+            row["stage"],
+            row["furthest_rank"],
+        )
+        _add(totals, key, 1, row["n"], row["total"], ZERO, _in_days(row["spent"]))
+    for row in (
+        history.filter(prev_stage_entered_at__isnull=False)
+        .annotate(month=TruncMonth("changed_at", tzinfo=tz))
+        .values("month", "opportunity__owner_id", "opportunity__partner_id", "prev_stage")
+        .annotate(n=Sum(Value(1)), spent=duration("changed_at", "prev_stage_entered_at"))
+    ):
+        key = (
+            STAY,
+            _as_date(row["month"]),
+            row["opportunity__owner_id"] or 0,
+            row["opportunity__partner_id"] or 0,
+            "",
+            row["prev_stage"],
+            0,
+        )
+        _add(totals, key, 1, row["n"], ZERO, ZERO, _in_days(row["spent"]))
+    shifted = ExpressionWrapper(F("changed_at") - Value(_TICK), output_field=DateTimeField())
+    by_month = history.annotate(month=TruncMonth(shifted, tzinfo=tz))
+    for prefix, sign in (("", 1), ("prev_", -1)):
+        for row in (
+            by_month.filter(**{f"{prefix}stage__in": _OPEN_STAGES})
+            .values(
+                "month",
+                f"{prefix}owner_id",
+                f"{prefix}partner_id",
+                "opportunity__type",
+                f"{prefix}stage",
+            )
+            .annotate(n=Sum(Value(1)), total=amount(f"{prefix}amount"), weight=weight(prefix))
+        ):
+            key = (
+                CHANGE,
+                _as_date(row["month"]),
+                row[f"{prefix}owner_id"] or 0,
+                row[f"{prefix}partner_id"] or 0,
+                row["opportunity__type"],
+                row[f"{prefix}stage"],
+                0,
+            )
+            _add(totals, key, sign, row["n"], row["total"], row["weight"])
+    PipelineSummary.objects.using(using).all().delete()
+    objects = [
+        PipelineSummary(
+            **dict(zip(KEY_FIELDS, key, strict=True)),
+            count=values[0],
+            amount=values[1],
+            weighted=values[2],
+            days=values[3],
+        )
+        for key, values in sorted(totals.items(), key=lambda item: _sort_key(item[0]))
+        if any(values)
+    ]
+    PipelineSummary.objects.using(using).bulk_create(objects, batch_size=2000)
+    return len(objects)
+
+
+def _in_days(value) -> float:
+    if value is None:
+        return 0.0
+    if isinstance(value, timedelta):
+        return value.total_seconds() / 86400.0
+    return float(value) / 86_400_000_000  # microseconds (SQLite)
+
+
+def _as_date(value) -> date:
+    if isinstance(value, datetime):
+        return value.date()
+    return value
+
+
+def summary_q(scope) -> Q:
+    """The rows of a scope: the owners' rows, or the partners' (owner and partner as the
+    rows hold them)."""
+    from accounts.models import Partner
+    from climcrm.models import User
+    from forecasting.scopes import ALL, PARTNER, REP, TEAM
+
+    if scope.kind == ALL:
+        return Q(partner_key=ANY)
+    if scope.kind == REP:
+        return Q(owner_key=scope.pk, partner_key=ANY)
+    if scope.kind == TEAM:
+        team = User.objects.filter(manager_id=scope.pk).values("pk")
+        return Q(owner_key__in=team, partner_key=ANY)
+    if scope.kind == PARTNER:
+        return Q(owner_key=ANY, partner_key=scope.pk)
+    channel = Partner.objects.filter(channel_manager_id=scope.pk).values("pk")
+    return Q(owner_key=ANY, partner_key__in=channel)
+
+
+# ---------------------------------------------------------------- reading
+
+
+def _rows(kind: str, scope, alias: str):
+    from forecasting.models import PipelineSummary
+
+    return PipelineSummary.objects.using(alias).filter(summary_q(scope), kind=kind).order_by()
+
+
+def open_pipeline(scope, moment: datetime, *, now: datetime, stages, alias: str) -> list[dict]:
+    """Count, amount and weighted amount of the open deals by stage and type at ``moment``:
+    the open pipeline now less the changes made after ``moment`` (one query)."""
+    now_rows = Q(kind=OPEN)
+    if moment < now:
+        if not _is_month_start(moment):
+            raise ValueError("open_pipeline reads month ends or now")
+        # ``change_month`` puts a change made at ``t`` in the month of ``t - 1 µs``: the
+        # changes made after a month start are those of that month and later.
+        now_rows |= Q(kind=CHANGE, month__gte=month_of(moment))
+    from forecasting.models import PipelineSummary
+
+    result: dict[tuple, dict] = {}
+    for row in (
+        PipelineSummary.objects.using(alias)
+        .filter(now_rows, summary_q(scope), stage__in=stages)
+        .order_by()
+        .values("kind", "stage", "type")
+        .annotate(n=Sum("count"), total=Sum("amount"), weight=Sum("weighted"))
+    ):
+        sign = 1 if row["kind"] == OPEN else -1
+        entry = result.setdefault(
+            (row["stage"], row["type"]),
+            {
+                "stage": row["stage"],
+                "type": row["type"],
+                "count": 0,
+                "total": ZERO,
+                "weighted": ZERO,
+            },
+        )
+        entry["count"] += sign * row["n"]
+        entry["total"] += sign * row["total"]
+        entry["weighted"] += sign * row["weight"]
+    return list(result.values())
+
+
+def _is_month_start(moment: datetime) -> bool:
+    local = timezone.localtime(moment, timezone.get_default_timezone())
+    return local.day == 1 and (local.hour, local.minute, local.second, local.microsecond) == (
+        0,
+        0,
+        0,
+        0,
+    )
+
+
+def month_range(kind: str, scope, start: date, end: date, alias: str):
+    """Rows of ``kind`` for the months in [start, end) (dates on month starts)."""
+    return _rows(kind, scope, alias).filter(month__gte=start, month__lt=end)
+
+
+def stays(scope, start: date, end: date, *, alias: str) -> dict[str, tuple[int, float | None]]:
+    """Stays in each open stage that ended in [start, end): count and average days."""
+    return {
+        row["stage"]: (row["n"], row["spent"] / row["n"] if row["n"] else None)
+        for row in month_range(STAY, scope, start, end, alias)
+        .values("stage")
+        .annotate(n=Sum("count"), spent=Sum("days"))
+    }
+
+
+def cycles(scope, start: date, end: date, *, alias: str) -> list[tuple]:
+    """Deals closed in [start, end) by outcome and type: count and average cycle days."""
+    return [
+        (row["stage"], row["type"], row["n"], row["spent"] / row["n"] if row["n"] else None)
+        for row in month_range(CLOSED, scope, start, end, alias)
+        .values("stage", "type")
+        .annotate(n=Sum("count"), spent=Sum("days"))
+        if row["n"]
+    ]
+
+
+def created_by_rank(scope, start: date, end: date, *, alias: str) -> dict[int, int]:
+    """Deals created in [start, end) by the furthest stage they reached."""
+    return {
+        row["rank"]: row["n"]
+        for row in month_range(CREATED, scope, start, end, alias)
+        .values("rank")
+        .annotate(n=Sum("count"))
+    }
+
+
+def closed_outcomes(scope, start: date, end: date, *, min_rank: int, alias: str) -> list[dict]:
+    """Deals closed in [start, end) that reached ``min_rank``, by type and outcome."""
+    return [
+        {"type": row["type"], "stage": row["stage"], "count": row["n"], "total": row["total"]}
+        for row in month_range(CLOSED, scope, start, end, alias)
+        .filter(rank__gte=min_rank)
+        .values("type", "stage")
+        .annotate(n=Sum("count"), total=Sum("amount"))
+        if row["n"]
+    ]
+
+
+def monthly_trends(scope, start: date, *, qualified_rank: int, alias: str) -> tuple[dict, dict]:
+    """From ``start``: deals created (count, amount) and closed (won count and amount,
+    qualified won and lost) per month key ``YYYY-MM``. Two queries."""
+    created = {
+        _key(row["month"]): {"count": row["n"], "total": row["total"]}
+        for row in _rows(CREATED, scope, alias)
+        .filter(month__gte=start)
+        .values("month")
+        .annotate(n=Sum("count"), total=Sum("amount"))
+    }
+    closed: dict[str, dict] = {}
+    for row in (
+        _rows(CLOSED, scope, alias)
+        .filter(month__gte=start)
+        .values("month", "stage", "rank")
+        .annotate(n=Sum("count"), total=Sum("amount"))
+    ):
+        month = closed.setdefault(
+            _key(row["month"]),
+            {"won": 0, "won_amount": ZERO, "qualified_won": 0, "qualified_lost": 0},
+        )
+        outcome = "won" if row["stage"] == "closed_won" else "lost"
+        if outcome == "won":
+            month["won"] += row["n"]
+            month["won_amount"] += row["total"]
+        if row["rank"] >= qualified_rank:
+            month[f"qualified_{outcome}"] += row["n"]
+    return created, closed
+
+
+def pipeline_at_month_ends(
+    scope, month_ends: list[datetime], *, now: datetime, stages, alias: str
+) -> list:
+    """The open pipeline amount in ``stages`` at each moment (month starts, or now for the
+    last): the amount now less the changes made after each (one query)."""
+    from forecasting.models import PipelineSummary
+
+    past = [moment for moment in month_ends if moment < now]
+    first = month_of(min(past)) if past else OPEN_MONTH
+    now_total = ZERO
+    by_month: dict[date, Decimal] = {}
+    for row in (
+        PipelineSummary.objects.using(alias)
+        .filter(summary_q(scope), stage__in=stages)
+        .filter(Q(kind=OPEN) | Q(kind=CHANGE, month__gte=first) if past else Q(kind=OPEN))
+        .order_by()
+        .values("kind", "month")
+        .annotate(total=Sum("amount"))
+    ):
+        if row["kind"] == OPEN:
+            now_total += row["total"]
+        else:
+            by_month[_as_date(row["month"])] = row["total"]
+    result = []
+    for moment in month_ends:
+        if moment >= now:
+            result.append(now_total)
+            continue
+        if not _is_month_start(moment):
+            raise ValueError("pipeline_at_month_ends reads month ends or now")
+        since = month_of(moment)
+        result.append(now_total - sum((v for m, v in by_month.items() if m >= since), ZERO))
+    return result
+
+
+def _key(value) -> str:
+    value = _as_date(value)
+    return f"{value.year}-{value.month:02d}"
