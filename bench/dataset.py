@@ -974,6 +974,7 @@ def build(n: int, *, reset: bool = False, seed: int = 42, log=print) -> dict:
     from activities.models import Activity
     from climcrm.models import User
     from forecasting.summaries import rebuild as rebuild_summaries
+    from leads import funnel as lead_funnel
     from leads.models import Lead, LeadStatusChange
     from opportunities.models import LossReason, Opportunity, OpportunityHistory, StageSetting
     from pipeline_reviews.models import Review
@@ -1074,6 +1075,10 @@ def build(n: int, *, reset: bool = False, seed: int = 42, log=print) -> dict:
             ]
             for sql in connection.ops.sequence_reset_sql(no_style(), loaded):
                 cursor.execute(sql)
+        with connection.cursor() as cursor:
+            started_fill = time.monotonic()
+            cursor.execute(lead_funnel.FILL_SQL)
+            log(f"  leads_lead: deal progress in {time.monotonic() - started_fill:.1f} s")
         summary_started = time.monotonic()
         summary_rows = rebuild_summaries()
         log(

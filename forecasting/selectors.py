@@ -35,6 +35,7 @@ from climcrm.visibility import visible_opportunities
 from forecasting import summaries
 from forecasting.periods import Period
 from forecasting.scopes import ALL, CHANNEL, PARTNER, REP, TEAM, Scope, display_name
+from leads import funnel as lead_funnel
 from opportunities.models import (
     LADDER_STAGES,
     OPEN_STAGES,
@@ -545,39 +546,32 @@ def conversion(*, user, period: Period, scope: Scope) -> tuple[list, list, list]
     """Lead funnel, stage-to-stage conversion and win rates of the period (three queries).
 
     * Funnel: leads created in the period, then how many reached MQL (status mql once:
-      ``reached_mql``, kept by the status service),
+      ``reached_mql``, kept by the status service), and, from ``deal_progress``,
       SRL (converted, their deal was in Qualification), SQL (the deal reached Needs
       Analysis or beyond: its ``furthest_rank``) and won.
     * Stage to stage: deals created in the period, how many reached each stage or beyond.
     * Win rates on the qualified pipeline: deals closed in the period that had reached
       SQL, won against won + lost, by count and by amount, new vs existing business.
     """
-    from django.db.models.lookups import Exact, GreaterThanOrEqual
-
     alias = reports_db()
     start, end = period.start_moment(), period.end_moment()
     leads = scoped_leads(user, scope, alias=alias).filter(created_at__gte=start, created_at__lt=end)
-    # The deal's side is looked up for converted leads only (a few of them), and its stage
-    # by primary key: a join would read every deal.
-    converted = Q(converted_opportunity_id__isnull=False)
-    deal = Opportunity.objects.filter(pk=OuterRef("converted_opportunity_id")).order_by()
-    deal_stage = Subquery(deal.values("stage")[:1])
-    deal_furthest = Subquery(deal.values("furthest_rank")[:1], output_field=IntegerField())
-    # Counting created_at (never null), not the id: ``lead_created_funnel`` carries every
-    # column read here, so the leads are read from the index alone.
-    funnel_counts = leads.aggregate(
-        leads=Count("created_at"),
-        mql=Count("created_at", filter=Q(reached_mql=True)),
-        srl=Count(
-            "created_at",
-            filter=converted & Q(_reached([Stage.QUALIFICATION], "converted_opportunity_id")),
-        ),
-        sql=Count(
-            "created_at",
-            filter=converted & Q(GreaterThanOrEqual(deal_furthest, QUALIFIED_RANK)),
-        ),
-        won=Count("created_at", filter=converted & Q(Exact(deal_stage, Stage.CLOSED_WON))),
-    )
+    # How far each converted lead's deal went is kept on the lead (``leads.funnel`` bits),
+    # and ``lead_created_funnel`` carries every column read here: the period's leads are
+    # read from the index alone. Counting created_at (never null), not the id, for that.
+    funnel_counts = dict.fromkeys(("leads", "mql", "srl", "sql", "won"), 0)
+    for row in (
+        leads.order_by().values("reached_mql", "deal_progress").annotate(count=Count("created_at"))
+    ):
+        count = row["count"]
+        funnel_counts["leads"] += count
+        funnel_counts["mql"] += count if row["reached_mql"] else 0
+        for key, bit in (
+            ("srl", lead_funnel.SRL),
+            ("sql", lead_funnel.SQL),
+            ("won", lead_funnel.WON),
+        ):
+            funnel_counts[key] += count if row["deal_progress"] & bit else 0
     from django.utils.translation import gettext as _
 
     funnel_steps = [

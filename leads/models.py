@@ -56,6 +56,8 @@ class Lead(TimeStampedModel):
     status_changed_at = models.DateTimeField(_("status changed"), null=True, blank=True)
     # Once marketing qualified, always counted so in the funnel (kept by the status service).
     reached_mql = models.BooleanField(_("reached MQL"), default=False, editable=False)
+    # How far its deal went once converted: leads.funnel bits SRL, SQL, won.
+    deal_progress = models.PositiveSmallIntegerField(_("deal progress"), default=0, editable=False)
     disqualification_reason = models.TextField(_("disqualification reason"), blank=True)
     notes = models.TextField(_("notes"), blank=True)
     project_name = models.CharField(
@@ -132,7 +134,7 @@ class Lead(TimeStampedModel):
             models.Index(
                 fields=["created_at"],
                 name="lead_created_funnel",
-                include=["reached_mql", "converted_opportunity", "owner", "partner"],
+                include=["reached_mql", "deal_progress", "owner", "partner"],
             ),
             models.Index(
                 fields=["-created_at", "-id"],

@@ -19,6 +19,7 @@ from accounts.models import Account, Contact
 from accounts.services import account_create, contact_create
 from climcrm.choices import OriginChannel, Source
 from climcrm.roles import Role, is_admin, is_internal, is_partner_user, roles_of
+from leads import funnel
 from leads.models import Lead, LeadStatus, LeadStatusChange
 
 # What a person may fill in on a lead (status and conversion links have their own paths).
@@ -399,6 +400,12 @@ def lead_convert(
         locked.converted_account = account
         locked.converted_contact = contact
         locked.converted_opportunity = opportunity
+        if opportunity is not None:
+            locked.deal_progress = funnel.progress(
+                stage=opportunity.stage,
+                furthest_rank=opportunity.furthest_rank,
+                in_qualification_once=opportunity.stage == "qualification",
+            )
         locked.save(
             update_fields=[
                 "status",
@@ -407,6 +414,7 @@ def lead_convert(
                 "converted_account",
                 "converted_contact",
                 "converted_opportunity",
+                "deal_progress",
             ]
         )
         _record_status(

@@ -25,6 +25,7 @@ from climcrm.permissions import (
 )
 from climcrm.roles import is_partner_user
 from forecasting.summaries import deal_state, record_deal_change
+from leads import funnel
 from opportunities.models import (
     CLOSED_STAGES,
     OPEN_STAGES,
@@ -431,6 +432,8 @@ def opportunity_update(
         record_deal_change(
             before=totals_before, after=deal_state(locked), at=now, using=locked._state.db
         )
+        if totals_before["stage"] != locked.stage:
+            funnel.deal_moved(locked, using=locked._state.db)
         OpportunityHistory.objects.filter(
             opportunity=locked, valid_until__isnull=True, version__lt=current_version
         ).update(valid_until=now)

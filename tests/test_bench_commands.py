@@ -91,6 +91,31 @@ def test_build_dataset_fills_the_metrics_columns_as_the_migration_computes_them(
     ) == built
 
 
+def test_build_dataset_fills_the_funnel_columns_and_totals_as_the_migrations_do():
+    import importlib
+
+    from django.db import connection
+
+    from forecasting.models import PipelineSummary
+    from forecasting.summaries import rebuild
+    from leads.models import Lead
+
+    migration = importlib.import_module("leads.migrations.0007_lead_funnel_columns")
+    call_command("build_dataset", size="60", verbosity=0)
+    built = dict(Lead.objects.values_list("pk", "reached_mql"))
+    progress = dict(Lead.objects.values_list("pk", "deal_progress"))
+    totals = set(PipelineSummary.objects.values_list("kind", "month", "owner_key", "count"))
+    assert any(built.values()) and any(progress.values()) and totals
+    Lead.objects.update(reached_mql=False, deal_progress=0)
+    with connection.cursor() as cursor:
+        cursor.execute(migration.FILL_MQL)
+        cursor.execute(migration.FILL_PROGRESS)
+    assert dict(Lead.objects.values_list("pk", "reached_mql")) == built
+    assert dict(Lead.objects.values_list("pk", "deal_progress")) == progress
+    rebuild()
+    assert set(PipelineSummary.objects.values_list("kind", "month", "owner_key", "count")) == totals
+
+
 def test_bench_pages_measures_the_floor_page_and_writes_json(tmp_path, capsys):
     call_command("build_dataset", size="50", verbosity=0)
 

@@ -241,6 +241,42 @@ class TestConversion:
         assert not Opportunity.objects.exists()
         assert lead.status_changes.count() == 1
 
+    def test_the_lead_follows_how_far_its_deal_goes(self, rep, manager):
+        from leads import funnel
+        from opportunities.models import LossReason
+        from opportunities.services import opportunity_move_stage
+
+        lead = _lead(rep)
+        deal = services.lead_convert(
+            lead=lead, by=rep, amount=Decimal("1000"), close_date=datetime.date(2027, 3, 31)
+        ).opportunity
+
+        def progress():
+            lead.refresh_from_db()
+            return lead.deal_progress
+
+        assert progress() == funnel.SRL  # created in Qualification
+        opportunity_move_stage(opportunity=deal, to_stage=Stage.PROPOSAL, by=rep)
+        assert progress() == funnel.SRL | funnel.SQL
+        opportunity_move_stage(opportunity=deal, to_stage=Stage.CLOSED_WON, by=rep)
+        assert progress() == funnel.SRL | funnel.SQL | funnel.WON
+        # Reopened and lost: no longer won, but it was qualified and in Qualification once.
+        opportunity_move_stage(opportunity=deal, to_stage=Stage.NEEDS_ANALYSIS, by=manager)
+        opportunity_move_stage(
+            opportunity=deal,
+            to_stage=Stage.CLOSED_LOST,
+            by=manager,
+            loss_reason=LossReason.objects.first(),
+        )
+        assert progress() == funnel.SRL | funnel.SQL
+        # The same bits as rebuilding them from the deal and its history.
+        Lead.objects.filter(pk=lead.pk).update(deal_progress=0)
+        from django.db import connection
+
+        with connection.cursor() as cursor:
+            cursor.execute(funnel.FILL_SQL)
+        assert progress() == funnel.SRL | funnel.SQL
+
     def test_second_conversion_creates_nothing(self, rep):
         lead = _lead(rep)
         services.lead_convert(lead=lead, by=rep)

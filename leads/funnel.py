@@ -1,0 +1,58 @@
+"""How far the deal of a converted lead went, kept on the lead for the funnel.
+
+The funnel counts, among a period's leads, those converted whose deal was in Qualification
+once (SRL), reached Needs Analysis or beyond (SQL) and is won. ``Lead.deal_progress`` holds
+the three as bits, so the funnel reads the leads alone instead of looking up each deal:
+the conversion sets it, the deal services update it when the deal changes stage.
+"""
+
+from django.db.models import F
+
+SRL, SQL, WON = 1, 2, 4
+QUALIFIED_RANK = 2  # Needs Analysis (opportunities.models.QUALIFIED_RANK)
+
+# The bits of every converted lead from its deal and the deal's history (one statement,
+# the same on PostgreSQL and SQLite): the migration and the benchmark builder use it.
+FILL_SQL = """
+UPDATE leads_lead SET deal_progress =
+    CASE WHEN EXISTS (
+        SELECT 1 FROM opportunities_opportunityhistory h
+        WHERE h.opportunity_id = leads_lead.converted_opportunity_id
+          AND h.stage = 'qualification'
+    ) THEN 1 ELSE 0 END
+    + CASE WHEN (
+        SELECT o.furthest_rank FROM opportunities_opportunity o
+        WHERE o.id = leads_lead.converted_opportunity_id
+    ) >= 2 THEN 2 ELSE 0 END
+    + CASE WHEN (
+        SELECT o.stage FROM opportunities_opportunity o
+        WHERE o.id = leads_lead.converted_opportunity_id
+    ) = 'closed_won' THEN 4 ELSE 0 END
+WHERE converted_opportunity_id IS NOT NULL
+"""
+
+
+def progress(*, stage: str, furthest_rank: int, in_qualification_once: bool) -> int:
+    bits = SRL if in_qualification_once else 0
+    if furthest_rank >= QUALIFIED_RANK:
+        bits |= SQL
+    if stage == "closed_won":
+        bits |= WON
+    return bits
+
+
+def deal_moved(deal, *, using: str) -> None:
+    """The deal changed stage: update the lead it came from, if any (one statement).
+
+    Once in Qualification stays so; the other bits follow the deal now.
+    """
+    from leads.models import Lead
+
+    bits = progress(
+        stage=deal.stage,
+        furthest_rank=deal.furthest_rank,
+        in_qualification_once=deal.stage == "qualification",
+    )
+    Lead.objects.using(using).filter(converted_opportunity_id=deal.pk).update(
+        deal_progress=F("deal_progress").bitand(SRL).bitor(bits)
+    )
