@@ -89,6 +89,13 @@ class Activity(TimeStampedModel):
                 name="act_opp_todo_open",
                 condition=models.Q(done=False, opportunity__isnull=False),
             ),
+            # The portal reads its partner's lead to-dos apart from its deal to-dos (an OR of
+            # both hides each side's index): the open ones of leads are this small index.
+            models.Index(
+                fields=["lead", "due_date"],
+                name="act_lead_todo_open",
+                condition=models.Q(done=False, lead__isnull=False),
+            ),
             # The partner portal lists its partner's open to-dos by due date: walking the open
             # to-dos in that order stops after one page instead of sorting all of them.
             models.Index(

@@ -7,6 +7,7 @@ from django.db.models import (
     Count,
     DecimalField,
     Exists,
+    F,
     IntegerField,
     OuterRef,
     Q,
@@ -19,6 +20,7 @@ from django.db.models.functions import Coalesce, ExtractQuarter
 from django.utils import timezone
 
 from accounts.models import Account, Contact, Partner, PartnerTarget
+from activities.models import Activity
 from climcrm.models import User
 from climcrm.roles import is_internal, is_partner_user
 from climcrm.selectors import pipeline_by_stage, weighted_amount_expression
@@ -329,6 +331,33 @@ def internal_owner_choices() -> QuerySet:
     )
 
 
+PORTAL_TODOS = 30
+
+
+def portal_todos(*, user, limit: int = PORTAL_TODOS) -> list[Activity]:
+    """The partner's first open to-dos by due date (undated last): its deals' and its leads'.
+
+    Asked as one "the deal's or the lead's partner", PostgreSQL can only walk every open
+    to-do and look up both. So each side picks its first page alone (the deals' side walks
+    the open to-dos by date and stops, the leads' side reads its small index), and the
+    page is read from the user's visible to-dos among those.
+    """
+    if user.partner_id is None:
+        return []
+    by_due = (F("due_date").asc(nulls_last=True), "pk")
+    open_todos = Activity.objects.filter(done=False).order_by(*by_due).values_list("pk", flat=True)
+    of_deals = open_todos.filter(opportunity__partner_id=user.partner_id)
+    of_leads = open_todos.filter(lead__isnull=False, lead__partner_id=user.partner_id)
+    candidates = [*of_deals[:limit], *of_leads[:limit]]
+    todos = (
+        visible_activities(user)
+        .filter(done=False, pk__in=candidates)
+        .select_related("opportunity", "lead", "assignee")
+        .order_by(*by_due)
+    )
+    return list(todos[:limit])
+
+
 def portal_context(*, user) -> dict:
     """A partner user's home: their deals, to-dos, registrations and reviews."""
     today = timezone.localdate()
@@ -338,12 +367,6 @@ def portal_context(*, user) -> dict:
         .select_related("account", "owner")
         .order_by("close_date", "pk")
     )
-    todos = (
-        visible_activities(user)
-        .filter(done=False)
-        .select_related("opportunity", "lead", "assignee")
-        .order_by("due_date", "pk")
-    )
     registrations = with_conflict_flags(visible_registrations(user)).order_by("-submitted_at")
     reviews = visible_reviews(user).order_by("-period_start", "-pk")
     return {
@@ -352,7 +375,7 @@ def portal_context(*, user) -> dict:
         "by_stage": pipeline_by_stage(deals.filter(stage__in=OPEN_STAGES)),
         "open_deals": open_deals[:50],
         "open_deal_count": open_deals.count(),
-        "todos": todos[:30],
+        "todos": portal_todos(user=user),
         "registrations": registrations.select_related("opportunity")[:30],
         "reviews": reviews[:10],
     }

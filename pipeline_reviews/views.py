@@ -36,6 +36,7 @@ from pipeline_reviews.forms import (
 )
 from pipeline_reviews.models import PartnerReviewNote, Review, ReviewKind
 from pipeline_reviews.services import ReviewClosedError
+from pipeline_reviews.widgets import WIDGETS
 
 TEMPLATES = {
     ReviewKind.MONTHLY_PARTNER: "pipeline_reviews/review_monthly.html",
@@ -163,8 +164,12 @@ def _deal_panel_context(request, review: Review, *, position=None, deal_id=None,
         "can_edit": not review.is_closed,
     }
     if deal is not None:
-        context["deal_form"] = extra.pop("deal_form", None) or DealReviewForm.for_deal(deal)
-        context["todo_form"] = extra.pop("todo_form", None) or TodoForm(review=review)
+        context["deal_form"] = extra.pop("deal_form", None) or DealReviewForm.for_deal(
+            deal, renderer=WIDGETS
+        )
+        context["todo_form"] = extra.pop("todo_form", None) or TodoForm(
+            review=review, renderer=WIDGETS
+        )
         context["deal_todos"] = selectors.deal_todos(
             user=request.user, review=review, deal_id=deal.pk
         )
@@ -199,7 +204,8 @@ def _leads_context(
         "review": review,
         "lead_count": leads.count(),
         "lead_rows": [
-            (lead, LeadReviewForm(instance=lead, prefix=f"lead{lead.pk}")) for lead in rows["rows"]
+            (lead, LeadReviewForm(instance=lead, prefix=f"lead{lead.pk}", renderer=WIDGETS))
+            for lead in rows["rows"]
         ],
         "leads_next_page": rows["next_page"],
     }
@@ -219,7 +225,10 @@ def _outcomes_context(
             (
                 deal,
                 OutcomeForm(
-                    instance=deal, initial={"version": deal.version}, prefix=f"deal{deal.pk}"
+                    instance=deal,
+                    initial={"version": deal.version},
+                    prefix=f"deal{deal.pk}",
+                    renderer=WIDGETS,
                 ),
             )
             for deal in rows["rows"]
@@ -246,6 +255,7 @@ def _monthly_context(request, review: Review) -> dict:
         ),
         "setup_form": ReviewSetupForm(
             review=review,
+            renderer=WIDGETS,
             initial={
                 "format": review.format,
                 "attendees": list(review.attendees.all()),
@@ -294,12 +304,13 @@ def _commit_context(request, review: Review, form=None) -> dict:
         "proposed_commit": proposed,
         "commit_form": form
         or CommitForm(
+            renderer=WIDGETS,
             initial={
                 "commit_amount": review.commit_amount
                 if review.commit_amount is not None
                 else proposed,
                 "commit_note": review.commit_note,
-            }
+            },
         ),
     }
 
@@ -313,7 +324,9 @@ def _channel_manager_context(request, review: Review) -> dict:
             note = notes.get(partner["id"]) or PartnerReviewNote(partner_id=partner["id"])
             partner["note"] = note
             if editable:
-                partner["form"] = PartnerNoteForm(instance=note, prefix=f"p{partner['id']}")
+                partner["form"] = PartnerNoteForm(
+                    instance=note, prefix=f"p{partner['id']}", renderer=WIDGETS
+                )
     return {"recap": data}
 
 
@@ -322,10 +335,10 @@ def _quarterly_context(request, review: Review) -> dict:
     return {
         "recap": selectors.review_recap(user=request.user, review=review),
         "details": details,
-        "quarterly_form": QuarterlyForm(instance=details),
-        "quarterly_sections": quarterly_sections(QuarterlyForm(instance=details)),
+        "quarterly_form": QuarterlyForm(instance=details, renderer=WIDGETS),
+        "quarterly_sections": quarterly_sections(QuarterlyForm(instance=details, renderer=WIDGETS)),
         "marketing_actions": review.marketing_actions.all(),
-        "marketing_form": MarketingActionForm(),
+        "marketing_form": MarketingActionForm(renderer=WIDGETS),
     }
 
 
@@ -370,7 +383,7 @@ def review_recap(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def review_setup(request: HttpRequest, pk: int) -> HttpResponse:
     review = _get_review(request, pk, write=True)
-    form = ReviewSetupForm(request.POST, review=review)
+    form = ReviewSetupForm(request.POST, review=review, renderer=WIDGETS)
     if not form.is_valid():
         return _refused(request, review, _errors_text(ValidationError(form.errors)), status=422)
     try:
@@ -395,7 +408,7 @@ def review_lead(request: HttpRequest, pk: int, lead_pk: int) -> HttpResponse:
     lead = get_visible_or_404(
         visible_leads(request.user).filter(partner_id=review.partner_id), pk=lead_pk
     )
-    form = LeadReviewForm(request.POST, instance=lead, prefix=f"lead{lead.pk}")
+    form = LeadReviewForm(request.POST, instance=lead, prefix=f"lead{lead.pk}", renderer=WIDGETS)
     status = 200
     if form.is_valid():
         try:
@@ -410,7 +423,7 @@ def review_lead(request: HttpRequest, pk: int, lead_pk: int) -> HttpResponse:
             form.add_error(None, _errors_text(exc))
             status = 422
         else:
-            form = LeadReviewForm(instance=lead, prefix=f"lead{lead.pk}")
+            form = LeadReviewForm(instance=lead, prefix=f"lead{lead.pk}", renderer=WIDGETS)
     else:
         status = 422
     if not request.htmx:
@@ -435,7 +448,7 @@ def review_outcome(request: HttpRequest, pk: int, deal_pk: int) -> HttpResponse:
         .select_related("account", "loss_reason"),
         pk=deal_pk,
     )
-    form = OutcomeForm(request.POST, instance=deal, prefix=f"deal{deal.pk}")
+    form = OutcomeForm(request.POST, instance=deal, prefix=f"deal{deal.pk}", renderer=WIDGETS)
     status = 200
     if form.is_valid():
         changes = {name: form.cleaned_data[name] for name in services.OUTCOME_FIELDS}
@@ -452,7 +465,10 @@ def review_outcome(request: HttpRequest, pk: int, deal_pk: int) -> HttpResponse:
         except (PermissionError, StaleVersionError) as exc:
             deal.refresh_from_db()
             form = OutcomeForm(
-                instance=deal, initial={"version": deal.version}, prefix=f"deal{deal.pk}"
+                instance=deal,
+                initial={"version": deal.version},
+                prefix=f"deal{deal.pk}",
+                renderer=WIDGETS,
             )
             form.add_error(None, str(exc))
             status = 409
@@ -462,7 +478,10 @@ def review_outcome(request: HttpRequest, pk: int, deal_pk: int) -> HttpResponse:
         else:
             deal = result.opportunity
             form = OutcomeForm(
-                instance=deal, initial={"version": deal.version}, prefix=f"deal{deal.pk}"
+                instance=deal,
+                initial={"version": deal.version},
+                prefix=f"deal{deal.pk}",
+                renderer=WIDGETS,
             )
     else:
         status = 422
@@ -519,7 +538,7 @@ def review_deal(request: HttpRequest, pk: int, deal_pk: int) -> HttpResponse:
     deal = get_visible_or_404(
         visible_opportunities(request.user).filter(partner_id=review.partner_id), pk=deal_pk
     )
-    form = DealReviewForm(request.POST)
+    form = DealReviewForm(request.POST, renderer=WIDGETS)
     if not form.is_valid():
         context = _deal_panel_context(request, review, deal_id=deal.pk, deal_form=form)
         return _deal_panel_response(
@@ -537,7 +556,7 @@ def review_deal(request: HttpRequest, pk: int, deal_pk: int) -> HttpResponse:
         return _refused(request, review, str(exc))
     except (StaleVersionError, PermissionError) as exc:
         deal.refresh_from_db()
-        fresh = DealReviewForm.for_deal(deal)
+        fresh = DealReviewForm.for_deal(deal, renderer=WIDGETS)
         context = _deal_panel_context(
             request, review, deal_id=deal.pk, deal_form=fresh, deal_error=str(exc)
         )
@@ -562,7 +581,7 @@ def review_todo(request: HttpRequest, pk: int, deal_pk: int) -> HttpResponse:
     deal = get_visible_or_404(
         visible_opportunities(request.user).filter(partner_id=review.partner_id), pk=deal_pk
     )
-    form = TodoForm(request.POST, review=review)
+    form = TodoForm(request.POST, review=review, renderer=WIDGETS)
     if not form.is_valid():
         context = _deal_panel_context(request, review, deal_id=deal.pk, todo_form=form)
         return _deal_panel_response(
@@ -625,7 +644,7 @@ PAGED_SECTIONS = {"leads": "lead-rows", "outcomes": "outcome-rows"}
 @require_POST
 def review_commit(request: HttpRequest, pk: int) -> HttpResponse:
     review = _get_review(request, pk, write=True)
-    form = CommitForm(request.POST)
+    form = CommitForm(request.POST, renderer=WIDGETS)
     status = 200
     if form.is_valid():
         try:
@@ -681,7 +700,7 @@ def review_close(request: HttpRequest, pk: int) -> HttpResponse:
 def review_partner_note(request: HttpRequest, pk: int, partner_pk: int) -> HttpResponse:
     review = _get_review(request, pk, write=True)
     partner = get_visible_or_404(visible_partners(request.user), pk=partner_pk)
-    form = PartnerNoteForm(request.POST, prefix=f"p{partner.pk}")
+    form = PartnerNoteForm(request.POST, prefix=f"p{partner.pk}", renderer=WIDGETS)
     if not form.is_valid():
         return _refused(request, review, _("Please correct the errors."), status=422)
     try:
@@ -705,7 +724,9 @@ def review_quarterly(request: HttpRequest, pk: int) -> HttpResponse:
     review = _get_review(request, pk, write=True)
     if not review.is_quarterly:
         raise Http404
-    form = QuarterlyForm(request.POST, instance=getattr(review, "quarterly", None))
+    form = QuarterlyForm(
+        request.POST, instance=getattr(review, "quarterly", None), renderer=WIDGETS
+    )
     if form.is_valid():
         try:
             services.quarterly_update(review=review, by=request.user, values=form.cleaned_data)
@@ -729,7 +750,7 @@ def review_marketing_add(request: HttpRequest, pk: int) -> HttpResponse:
     review = _get_review(request, pk, write=True)
     if not review.is_quarterly:
         raise Http404
-    form = MarketingActionForm(request.POST)
+    form = MarketingActionForm(request.POST, renderer=WIDGETS)
     if form.is_valid():
         try:
             services.marketing_action_add(review=review, by=request.user, **form.cleaned_data)

@@ -145,6 +145,40 @@ class TestBoard:
         assert "Appeler M. Rochat" in html
         assert "Envoyer l&#x27;offre révisée" in html
 
+    def test_each_card_of_each_column_gets_its_own_todos_and_last_activity(
+        self, client_for, rep, settings
+    ):
+        settings.CRM_STALE_DAYS = 30
+        today = timezone.localdate()
+        long_ago = timezone.now() - datetime.timedelta(days=60)
+        first = OpportunityFactory(owner=rep)
+        ActivityFactory(opportunity=first, subject="Sans date", due_date=None)
+        ActivityFactory(opportunity=first, subject="Relance", due_date=today)
+        second = OpportunityFactory(owner=rep, stage=Stage.PROPOSAL, probability=50)
+        ActivityFactory(opportunity=second, subject="Offre", due_date=None)
+        touched = OpportunityFactory(owner=rep, stage=Stage.PROPOSAL, probability=50)
+        ActivityFactory(opportunity=touched, done=True)
+        untouched = won(owner=rep, amount=Decimal("1000"))
+        Opportunity.objects.filter(pk__in=[touched.pk, untouched.pk]).update(updated_at=long_ago)
+
+        response = client_for(rep).get(BOARD)
+
+        cards = {
+            card.pk: card
+            for stage in (Stage.QUALIFICATION, Stage.PROPOSAL, Stage.CLOSED_WON)
+            for card in column(response, stage).cards
+        }
+        facts = {
+            pk: (c.open_todos, c.next_todo_subject, c.next_todo_due, c.todo_state, c.is_stale)
+            for pk, c in cards.items()
+        }
+        assert facts == {
+            first.pk: (2, "Relance", today, "today", False),
+            second.pk: (1, "Offre", None, "planned", False),
+            touched.pk: (0, None, None, "none", False),
+            untouched.pk: (0, None, None, "none", False),
+        }
+
     def test_overdue_close_date_is_highlighted_and_untouched_deal_is_stale(
         self, client_for, rep, settings
     ):

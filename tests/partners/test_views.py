@@ -241,6 +241,45 @@ class TestPortalTodos:
             response = client.get(reverse("partners:portal"))
         assert len(response.context["todos"]) == min(count // 2, 30)
 
+    def test_deal_and_lead_todos_interleave_by_date_and_undated_ones_come_last(
+        self, client_for, partner_a, partner_a_user
+    ):
+        today = timezone.localdate()
+        deal = OpportunityFactory(partner=partner_a)
+        lead = LeadFactory(partner=partner_a)
+        undated = ActivityFactory(opportunity=deal, due_date=None)
+        # Days 1..40: odd days on the lead, even days on the deal; the page keeps days 1..30.
+        by_day = {
+            day: ActivityFactory(
+                opportunity=None if day % 2 else deal,
+                lead=lead if day % 2 else None,
+                due_date=today + datetime.timedelta(days=day),
+            )
+            for day in range(40, 0, -1)
+        }
+        todos = client_for(partner_a_user).get(reverse("partners:portal")).context["todos"]
+        assert list(todos) == [by_day[day] for day in range(1, 31)]
+        assert undated not in todos
+
+    def test_undated_todos_fill_the_page_after_the_dated_ones(
+        self, client_for, partner_a, partner_a_user
+    ):
+        deal = OpportunityFactory(partner=partner_a)
+        lead = LeadFactory(partner=partner_a)
+        undated = ActivityFactory(opportunity=None, lead=lead, due_date=None)
+        dated = ActivityFactory(opportunity=deal)
+        todos = client_for(partner_a_user).get(reverse("partners:portal")).context["todos"]
+        assert list(todos) == [dated, undated]
+
+    def test_a_todo_of_both_a_deal_and_a_lead_of_the_partner_is_listed_once(
+        self, client_for, partner_a, partner_a_user
+    ):
+        todo = ActivityFactory(
+            opportunity=OpportunityFactory(partner=partner_a), lead=LeadFactory(partner=partner_a)
+        )
+        todos = client_for(partner_a_user).get(reverse("partners:portal")).context["todos"]
+        assert list(todos) == [todo]
+
 
 class TestRegistrationForm:
     def _data(self, **overrides):
