@@ -602,6 +602,10 @@ class Generator:
         "closed_at",
         "version",
         "furthest_rank",
+        "created_amount",
+        "commit_entry_amount",
+        "close_month_start_amount",
+        "close_quarter_start_amount",
     ]
     HISTORY_COLUMNS = [
         "id",
@@ -662,6 +666,7 @@ class Generator:
         reps, partners_n = self.reps, PARTNERS
         accounts = self.plan.accounts
         tracked_creation: list = []
+        period_starts: dict[dt.date, tuple] = {}
         day = dt.timedelta(days=1)
         hid = 0
         aid_seq = 0
@@ -789,6 +794,7 @@ class Generator:
                 closed_at,
                 k,
                 5 if stage == "closed_won" else stage_i + 1,
+                *_accuracy_amounts(rows, stage, close_date, period_starts),
             )
             activities = []
             for a in range(3):
@@ -955,6 +961,29 @@ class Generator:
 
 
 # --------------------------------------------------------------------------- build
+
+
+def _accuracy_amounts(rows: list[tuple], stage: str, close_date: dt.date, cache: dict) -> tuple:
+    """``Opportunity.created_amount`` and siblings from the deal's history rows (columns of
+    ``HISTORY_COLUMNS``), as the deal services keep them and migration 0009 fills them."""
+    amount, category, prev_category, changed_at = 10, 13, 20, 3
+    entries = [
+        row[amount] for row in rows if row[category] == "commit" and row[prev_category] != "commit"
+    ]
+    starts = (None, None)
+    if stage == "closed_won":
+        if close_date not in cache:
+            month = dt.date(close_date.year, close_date.month, 1)
+            quarter = dt.date(close_date.year, (close_date.month - 1) // 3 * 3 + 1, 1)
+            cache[close_date] = tuple(
+                timezone.make_aware(dt.datetime.combine(day, dt.time.min))
+                for day in (month, quarter)
+            )
+        starts = tuple(
+            next((r[amount] for r in reversed(rows) if r[changed_at] <= moment), None)
+            for moment in cache[close_date]
+        )
+    return (rows[0][amount], entries[0] if entries else None, *starts)
 
 
 def _split(items: Iterator[tuple], sinks: list[list]) -> Iterator[tuple]:

@@ -33,7 +33,7 @@ from climcrm.selectors import weighted_amount_expression
 from climcrm.text import parse_id
 from climcrm.visibility import visible_opportunities
 from forecasting import summaries
-from forecasting.periods import Period
+from forecasting.periods import MONTH, QUARTER, Period
 from forecasting.scopes import ALL, CHANNEL, PARTNER, REP, TEAM, Scope, display_name
 from leads import funnel as lead_funnel
 from opportunities.models import (
@@ -943,6 +943,9 @@ CHANGE_KINDS = (
     "moved_in",
     "moved_out",
 )
+# The values "what changed" compares (the kinds above, the scope, the drill-down's columns):
+# the columns of the history's covering indexes for both ends.
+CHANGE_FIELDS = ("stage", "amount", "close_date", "owner", "partner")
 
 
 def change_filters(scope: Scope, end_day) -> dict[str, Q]:
@@ -965,17 +968,36 @@ def change_filters(scope: Scope, end_day) -> dict[str, Q]:
     }
 
 
+def _compared_values() -> dict:
+    """What ``change_filters`` compares, over ``<field>_start`` / ``<field>_end``."""
+    return {
+        "rank_start": _rank("stage_start"),
+        "rank_end": _rank("stage_end"),
+        "amount_start_value": Coalesce(F("amount_start"), Value(ZERO), output_field=MONEY),
+        "amount_end_value": Coalesce(F("amount_end"), Value(ZERO), output_field=MONEY),
+    }
+
+
 def compared_deals(*, user, start, end) -> QuerySet:
     """Visible deals changed in [start, end) with their state at both ends."""
     from opportunities.history import compare_states
 
     deals = visible_opportunities(user).using(reports_db())
-    return compare_states(start, end, deals).annotate(
-        rank_start=_rank("stage_start"),
-        rank_end=_rank("stage_end"),
-        amount_start_value=Coalesce(F("amount_start"), Value(ZERO), output_field=MONEY),
-        amount_end_value=Coalesce(F("amount_end"), Value(ZERO), output_field=MONEY),
-    )
+    return compare_states(start, end, deals, fields=CHANGE_FIELDS).annotate(**_compared_values())
+
+
+def compared_rows(*, user, start, end) -> QuerySet:
+    """The same deals and states as ``compared_deals``, one history row each, read from the
+    history alone (the figures of "what changed" need no column of the deals' table)."""
+    from opportunities.history import compare_rows
+
+    rows = OpportunityHistory.objects.using(reports_db())
+    if is_partner_user(user):
+        rows = rows.filter(opportunity__in=visible_opportunities(user))
+    elif not is_internal(user):
+        rows = rows.none()
+    # Internal users see every deal (``visible_opportunities``): no join to the deals.
+    return compare_rows(start, end, rows, fields=CHANGE_FIELDS).annotate(**_compared_values())
 
 
 def what_changed(*, user, start_day, end_day, scope: Scope) -> dict:
@@ -989,7 +1011,7 @@ def what_changed(*, user, start_day, end_day, scope: Scope) -> dict:
 
     start = as_datetime(start_day)
     end = as_datetime(end_day + timedelta(days=1))
-    deals = compared_deals(user=user, start=start, end=end)
+    deals = compared_rows(user=user, start=start, end=end)
     filters = change_filters(scope, end_day)
     aggregates = {}
     for kind, condition in filters.items():
@@ -1121,6 +1143,46 @@ def _snapshot_commits(*, user, periods: list[Period], scope: Scope) -> dict:
     }
 
 
+# A won deal's amount at the start of the month or quarter of its close date, kept by the
+# deal services (``Opportunity.close_month_start_amount``).
+START_AMOUNTS = {MONTH: "close_month_start_amount", QUARTER: "close_quarter_start_amount"}
+
+
+def _won_estimate(periods: list[Period]) -> dict:
+    """Annotations giving ``estimate`` to won deals closing in one of ``periods``: its amount
+    when it first entered Commit, else at the start of its period, else at its creation.
+
+    The deal services keep each of those amounts on the deal, so the estimate reads no
+    history; only for other kinds of period (a year) is the amount at the period start
+    looked up in each deal's history.
+    """
+    from django.db.models import DateTimeField
+
+    annotations = {}
+    kind = periods[0].kind
+    if kind in START_AMOUNTS:
+        at_start = F(START_AMOUNTS[kind])
+    else:
+        annotations["period_start"] = Case(
+            *[
+                When(close_date__gte=p.start, close_date__lt=p.end, then=Value(p.start_moment()))
+                for p in periods
+            ],
+            output_field=DateTimeField(),
+        )
+        at_start = Subquery(
+            OpportunityHistory.objects.filter(
+                opportunity_id=OuterRef("pk"), changed_at__lte=OuterRef("period_start")
+            )
+            .order_by("-version")
+            .values("amount")[:1]
+        )
+    annotations["estimate"] = Coalesce(
+        F("commit_entry_amount"), at_start, F("created_amount"), Value(ZERO), output_field=MONEY
+    )
+    return annotations
+
+
 def won_estimates(*, user, periods: list[Period], scope: Scope) -> dict[int, dict]:
     """Per period: won amount and count, and the estimate of those won deals.
 
@@ -1137,43 +1199,12 @@ def won_estimates(*, user, periods: list[Period], scope: Scope) -> dict[int, dic
         default=Value(-1),
         output_field=IntegerField(),
     )
-    from django.db.models import DateTimeField
-
-    bucket_start = Case(
-        *[
-            When(close_date__gte=p.start, close_date__lt=p.end, then=Value(p.start_moment()))
-            for p in periods
-        ],
-        output_field=DateTimeField(),
-    )
-    history = OpportunityHistory.objects.filter(opportunity_id=OuterRef("pk"))
-    entered_commit = (
-        history.filter(forecast_category=ForecastCategory.COMMIT)
-        .exclude(prev_forecast_category=ForecastCategory.COMMIT)
-        .order_by("version")
-        .values("amount")[:1]
-    )
-    at_start = (
-        history.filter(changed_at__lte=OuterRef("bucket_start"))
-        .order_by("-version")
-        .values("amount")[:1]
-    )
-    at_creation = history.order_by("version").values("amount")[:1]
     won = (
         scoped_deals(user, scope)
         .filter(
             stage=Stage.CLOSED_WON, close_date__gte=periods[0].start, close_date__lt=periods[-1].end
         )
-        .annotate(bucket=bucket, bucket_start=bucket_start)
-        .annotate(
-            estimate=Coalesce(
-                Subquery(entered_commit),
-                Subquery(at_start),
-                Subquery(at_creation),
-                Value(ZERO),
-                output_field=MONEY,
-            )
-        )
+        .annotate(bucket=bucket, **_won_estimate(periods))
         .order_by()
         .values("bucket")
         .annotate(
@@ -1221,31 +1252,10 @@ def forecast_accuracy(*, user, periods: list[Period], scope: Scope) -> list[Accu
 
 def accuracy_deals(*, user, period: Period, scope: Scope) -> QuerySet:
     """The won deals of a period with their estimate, for the drill-down."""
-    history = OpportunityHistory.objects.filter(opportunity_id=OuterRef("pk"))
-    entered_commit = (
-        history.filter(forecast_category=ForecastCategory.COMMIT)
-        .exclude(prev_forecast_category=ForecastCategory.COMMIT)
-        .order_by("version")
-        .values("amount")[:1]
-    )
-    at_start = (
-        history.filter(changed_at__lte=period.start_moment())
-        .order_by("-version")
-        .values("amount")[:1]
-    )
-    at_creation = history.order_by("version").values("amount")[:1]
     return (
         period_deals(user, period, scope)
         .filter(stage=Stage.CLOSED_WON)
-        .annotate(
-            estimate=Coalesce(
-                Subquery(entered_commit),
-                Subquery(at_start),
-                Subquery(at_creation),
-                Value(ZERO),
-                output_field=MONEY,
-            )
-        )
+        .annotate(**_won_estimate([period]))
         .select_related("account", "owner", "partner__account")
         .order_by("close_date", "pk")
     )

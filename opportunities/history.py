@@ -12,14 +12,21 @@ range ``[changed_at, valid_until)``. So:
   its ``prev_*`` and new values, served by the index on ``changed_at``.
 * ``compare_states(start, end)`` — per opportunity, its state at ``start`` and at ``end``
   side by side (either may be missing: created or deleted in between), for "what changed".
+  ``compare_rows(start, end)`` gives the same states from the history alone (one row per
+  deal), for figures over every changed deal.
 """
 
-from datetime import date, datetime, time
+from datetime import UTC, date, datetime, time
 
-from django.db.models import F, FilteredRelation, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Case, F, FilteredRelation, OuterRef, Q, QuerySet, Subquery, Value, When
+from django.db.models.functions import Coalesce
+from django.db.models.lookups import GreaterThan
 from django.utils import timezone
 
 from opportunities.models import OpportunityHistory
+
+# Later than any ``valid_until``: "still valid" compares as one value.
+END_OF_TIME = datetime(9999, 12, 31, tzinfo=UTC)
 
 
 def as_datetime(moment: date | datetime, *, end_of_day: bool = False) -> datetime:
@@ -59,34 +66,111 @@ def state_at_subquery(at: date | datetime, field: str, outer: str = "pk") -> Sub
     return Subquery(rows.order_by().values(field)[:1])
 
 
-def _valid_at(moment: datetime) -> Q:
-    return Q(history__changed_at__lte=moment) & (
-        Q(history__valid_until__isnull=True) | Q(history__valid_until__gt=moment)
+def _valid_at_start(start: datetime, end: datetime, prefix: str) -> Q:
+    """The row valid at ``start`` of a deal changed in [start, end), when one was superseded
+    in (start, end]: a bounded range of ``valid_until`` instead of every row still valid
+    since before ``start``. The other case, a row written exactly at ``start`` and still
+    valid at ``end``, is the end row itself (see ``_state_annotations``).
+    """
+    return Q(
+        **{
+            f"{prefix}changed_at__lte": start,
+            f"{prefix}valid_until__gt": start,
+            f"{prefix}valid_until__lte": end,
+        }
     )
 
 
-def compare_states(
-    start: date | datetime, end: date | datetime, opportunities: QuerySet
-) -> QuerySet:
-    """``opportunities`` annotated with ``<field>_start`` and ``<field>_end`` for every tracked
-    field, restricted to those that changed in [start, end) — the basis of "what changed".
+def _valid_at_end(start: datetime, end: datetime, prefix: str) -> Q:
+    """The row valid at ``end`` of a deal changed in [start, end): written in [start, end].
 
-    Each state is one outer join on the history's validity range (at most one row matches a
-    moment), so the values are plain columns that later expressions may repeat freely.
+    Versions follow each other in time (each row's ``valid_until`` is the next one's
+    ``changed_at``), so that row is the window's change or a later one: the index range on
+    ``changed_at`` holds it.
     """
+    # "Not superseded by ``end``" as one comparison, not ``IS NULL OR >``: PostgreSQL would
+    # answer the OR from two partial indexes and then read every row from the table.
+    not_superseded = GreaterThan(
+        Coalesce(F(f"{prefix}valid_until"), Value(END_OF_TIME)), Value(end)
+    )
+    return Q(**{f"{prefix}changed_at__gte": start, f"{prefix}changed_at__lte": end}) & Q(
+        not_superseded
+    )
+
+
+def _state_annotations(start: datetime, fields, *, start_row: str, end_row: str) -> dict:
+    """``<field>_start`` and ``<field>_end`` from the rows valid at both ends."""
     from opportunities.models import TRACKED_FIELDS
 
-    touched = changes_between(start, end).values("opportunity_id")
+    # A row written exactly at ``start`` and not superseded by ``end`` is valid at both.
+    end_row_at_start = Q(**{f"{end_row}changed_at": start})
     annotations = {}
-    for name in TRACKED_FIELDS:
+    for name in fields or TRACKED_FIELDS:
         column = f"{name}_id" if name in ("owner", "partner") else name
-        annotations[f"{name}_start"] = F(f"state_start__{column}")
-        annotations[f"{name}_end"] = F(f"state_end__{column}")
+        annotations[f"{name}_start"] = Case(
+            When(end_row_at_start, then=F(f"{end_row}{column}")),
+            default=F(f"{start_row}{column}"),
+        )
+        annotations[f"{name}_end"] = F(f"{end_row}{column}")
+    return annotations
+
+
+def compare_states(
+    start: date | datetime,
+    end: date | datetime,
+    opportunities: QuerySet,
+    fields: tuple[str, ...] | None = None,
+) -> QuerySet:
+    """``opportunities`` annotated with ``<field>_start`` and ``<field>_end`` for every tracked
+    field (or ``fields``), restricted to those that changed in [start, end) — the basis of
+    "what changed" and of its drill-down.
+
+    Each state is one outer join on a bounded range of the history (at most one row matches
+    a moment): the rows written in [start, end] for the end, the rows superseded in
+    (start, end] for the start. Both are read from covering indexes (``opphist_changes_end``,
+    ``opphist_changes_start``) as long as ``fields`` stay within their columns.
+    """
+    start, end = as_datetime(start), as_datetime(end)
+    touched = changes_between(start, end).values("opportunity_id")
     return (
         opportunities.filter(pk__in=touched)
         .annotate(
-            state_start=FilteredRelation("history", condition=_valid_at(as_datetime(start))),
-            state_end=FilteredRelation("history", condition=_valid_at(as_datetime(end))),
+            state_start=FilteredRelation(
+                "history", condition=_valid_at_start(start, end, "history__")
+            ),
+            state_end=FilteredRelation("history", condition=_valid_at_end(start, end, "history__")),
         )
-        .annotate(**annotations)
+        .annotate(
+            **_state_annotations(start, fields, start_row="state_start__", end_row="state_end__")
+        )
+    )
+
+
+def compare_rows(
+    start: date | datetime,
+    end: date | datetime,
+    rows: QuerySet | None = None,
+    fields: tuple[str, ...] | None = None,
+) -> QuerySet:
+    """The same states as ``compare_states``, one history row per deal (the row valid at
+    ``end``), read from the history alone: for figures over every changed deal, where
+    joining the deals' table would cost a lookup per deal.
+
+    ``rows`` (of OpportunityHistory) narrows it, e.g. to the rows of the deals a user may see.
+    """
+    start, end = as_datetime(start), as_datetime(end)
+    base = rows if rows is not None else OpportunityHistory.objects.all()
+    # Changed in [start, end): the end row was written before ``end``, or exactly at ``end``
+    # after another change of the window (only then does the subquery run).
+    touched = Q(changed_at__lt=end) | Q(
+        changed_at=end, opportunity_id__in=changes_between(start, end).values("opportunity_id")
+    )
+    return (
+        base.filter(_valid_at_end(start, end, ""), touched)
+        .annotate(
+            state_start=FilteredRelation(
+                "same_deal", condition=_valid_at_start(start, end, "same_deal__")
+            )
+        )
+        .annotate(**_state_annotations(start, fields, start_row="state_start__", end_row=""))
     )

@@ -187,6 +187,22 @@ class Opportunity(models.Model):
     # Rank (``ladder_rank``) of the furthest stage the deal was ever in, lost aside; 0 when
     # it was only ever lost. Kept by the stage machine, so metrics read it instead of history.
     furthest_rank = models.PositiveSmallIntegerField(default=0, editable=False)
+    # What the forecast accuracy compares a won deal's amount with, kept by the deal services
+    # so the page reads no history: the amount at creation, the amount when the deal first
+    # entered Commit (null if it never did), and, while it is won, its amount at the start of
+    # the month and of the quarter of its close date (null if it did not exist yet).
+    created_amount = models.DecimalField(
+        max_digits=14, decimal_places=2, null=True, blank=True, editable=False
+    )
+    commit_entry_amount = models.DecimalField(
+        max_digits=14, decimal_places=2, null=True, blank=True, editable=False
+    )
+    close_month_start_amount = models.DecimalField(
+        max_digits=14, decimal_places=2, null=True, blank=True, editable=False
+    )
+    close_quarter_start_amount = models.DecimalField(
+        max_digits=14, decimal_places=2, null=True, blank=True, editable=False
+    )
     # Optimistic locking: every change increments it; a save made on an older one is refused.
     version = models.PositiveIntegerField(default=1, editable=False)
 
@@ -262,6 +278,23 @@ class Opportunity(models.Model):
                 name="opp_closed_stage_close",
                 condition=models.Q(stage__in=CLOSED_STAGE_VALUES),
             ),
+            # Forecast accuracy: the won deals of a range of periods with every amount their
+            # estimate reads, from the index alone.
+            models.Index(
+                fields=["close_date"],
+                name="opp_won_estimates",
+                condition=models.Q(stage="closed_won"),
+                include=[
+                    "id",
+                    "owner",
+                    "partner",
+                    "amount",
+                    "created_amount",
+                    "commit_entry_amount",
+                    "close_month_start_amount",
+                    "close_quarter_start_amount",
+                ],
+            ),
             # The board's totals of the recently closed deals, read from the index alone.
             models.Index(
                 fields=["closed_at"],
@@ -335,6 +368,28 @@ TRACKED_FIELDS = (
 )
 
 
+class SameDealRows(models.ForeignObject):
+    """The history rows of the same deal as this one: a join on ``opportunity_id``, no column.
+
+    It puts two rows of one deal side by side in a query on the history alone (e.g. the row
+    valid at the start of a window next to the one valid at its end, through a
+    ``FilteredRelation`` that picks one row), without joining the deals' table.
+    """
+
+    requires_unique_target = False
+    # Many rows per row, like a generic relation: a private field, so it is no column of the
+    # model (no migration, not in ``_meta.fields`` nor in the admin's read-only fields).
+    many_to_one = False
+    one_to_many = True
+
+    def __init__(self, *args, **kwargs):
+        kwargs["editable"] = False  # nor in model forms
+        super().__init__(*args, **kwargs)
+
+    def contribute_to_class(self, cls, name, private_only=False, **kwargs):
+        super().contribute_to_class(cls, name, private_only=True, **kwargs)
+
+
 class OpportunityHistory(models.Model):
     """One row per change of an opportunity, append-only.
 
@@ -394,6 +449,15 @@ class OpportunityHistory(models.Model):
     # On a row that moves the deal out of an open stage: when the deal entered that stage,
     # so the stay's length is read from this row alone.
     prev_stage_entered_at = models.DateTimeField(null=True, blank=True)
+    # A deal's other rows (none may match a FilteredRelation's condition: an outer join).
+    same_deal = SameDealRows(
+        "self",
+        null=True,
+        on_delete=models.DO_NOTHING,
+        from_fields=["opportunity"],
+        to_fields=["opportunity"],
+        related_name="+",
+    )
 
     class Meta:
         verbose_name = _("opportunity change")
@@ -404,6 +468,37 @@ class OpportunityHistory(models.Model):
             # The deals changed in a window ("what changed"), read from the index alone.
             models.Index(
                 fields=["changed_at"], name="opphist_changed_deal", include=["opportunity"]
+            ),
+            # "What changed" in a window: the row valid at its end (written in the window,
+            # not superseded by its end) and the row valid at its start (superseded in the
+            # window), each with the values compared, read from the indexes alone.
+            models.Index(
+                fields=["changed_at"],
+                name="opphist_changes_end",
+                include=[
+                    "id",
+                    "opportunity",
+                    "valid_until",
+                    "stage",
+                    "amount",
+                    "close_date",
+                    "owner",
+                    "partner",
+                ],
+            ),
+            models.Index(
+                fields=["valid_until"],
+                name="opphist_changes_start",
+                condition=models.Q(valid_until__isnull=False),
+                include=[
+                    "changed_at",
+                    "opportunity",
+                    "stage",
+                    "amount",
+                    "close_date",
+                    "owner",
+                    "partner",
+                ],
             ),
             models.Index(fields=["opportunity", "stage"], name="opphist_opp_stage"),
             # The stays in open stages that ended in a period (velocity), from the index alone.

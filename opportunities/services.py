@@ -296,6 +296,45 @@ def _history_row(
     return row
 
 
+def _keep_accuracy_amounts(
+    opportunity: Opportunity, *, creating: bool, entering_commit: bool, now
+) -> None:
+    """Set the amounts forecast accuracy reads (``Opportunity.created_amount`` and siblings)
+    for the change about to be saved: one query on entering Commit or changing a won deal.
+    """
+    from forecasting.periods import MONTH, QUARTER, period_containing
+
+    if creating:
+        opportunity.created_amount = opportunity.amount
+    if entering_commit and (
+        creating
+        or not OpportunityHistory.objects.filter(
+            opportunity=opportunity, forecast_category=ForecastCategory.COMMIT
+        ).exists()
+    ):
+        opportunity.commit_entry_amount = opportunity.amount
+    if opportunity.stage != Stage.CLOSED_WON:
+        opportunity.close_month_start_amount = opportunity.close_quarter_start_amount = None
+        return
+    # (changed_at, amount) of every version, the one being written last.
+    versions = (
+        []
+        if creating
+        else list(
+            OpportunityHistory.objects.filter(opportunity=opportunity)
+            .order_by("version")
+            .values_list("changed_at", "amount")
+        )
+    )
+    versions.append((now, opportunity.amount))
+    starts = []
+    for kind in (MONTH, QUARTER):
+        moment = period_containing(kind, opportunity.close_date).start_moment()
+        valid = [amount for changed_at, amount in versions if changed_at <= moment]
+        starts.append(valid[-1] if valid else None)
+    opportunity.close_month_start_amount, opportunity.close_quarter_start_amount = starts
+
+
 def _check_permission(
     *, opportunity: Opportunity | None, by, current: dict, requested: dict
 ) -> None:
@@ -368,6 +407,12 @@ def opportunity_create(*, by, tag: str = "", at=None, **values: Any) -> Opportun
         for name, value in new.items():
             setattr(opportunity, name, value)
         opportunity.furthest_rank = ladder_rank(opportunity.stage)
+        _keep_accuracy_amounts(
+            opportunity,
+            creating=True,
+            entering_commit=opportunity.forecast_category == ForecastCategory.COMMIT,
+            now=now,
+        )
         opportunity.full_clean(validate_constraints=False)
         _save_checked(opportunity)
         record_deal_change(
@@ -422,6 +467,13 @@ def opportunity_update(
         for name, value in new.items():
             setattr(locked, name, value)
         locked.furthest_rank = max(locked.furthest_rank, ladder_rank(locked.stage))
+        _keep_accuracy_amounts(
+            locked,
+            creating=False,
+            entering_commit=locked.forecast_category == ForecastCategory.COMMIT
+            and current["forecast_category"] != ForecastCategory.COMMIT,
+            now=now,
+        )
         locked.version = current_version = locked.version + 1
         # Only what changed is validated again (an unchanged foreign key needs no query).
         locked.full_clean(

@@ -116,6 +116,40 @@ def test_build_dataset_fills_the_funnel_columns_and_totals_as_the_migrations_do(
     assert set(PipelineSummary.objects.values_list("kind", "month", "owner_key", "count")) == totals
 
 
+def test_build_dataset_fills_the_accuracy_amounts_as_the_migration_computes_them():
+    import importlib
+
+    from django.apps import apps
+    from django.db import connection
+
+    backfill = importlib.import_module("opportunities.migrations.0009_changes_accuracy_reads")
+    columns = (
+        "pk",
+        "created_amount",
+        "commit_entry_amount",
+        "close_month_start_amount",
+        "close_quarter_start_amount",
+    )
+    call_command("build_dataset", size="300", verbosity=0)
+    built = {row[0]: row[1:] for row in Opportunity.objects.values_list(*columns)}
+    # Each kind of value occurs, so the comparison below compares something.
+    for index in range(4):
+        assert any(values[index] is not None for values in built.values())
+    assert any(values[2] != values[3] for values in built.values())
+
+    class Editor:
+        def __init__(self):
+            self.connection = connection
+
+        def execute(self, sql):
+            with connection.cursor() as cursor:
+                cursor.execute(sql)
+
+    Opportunity.objects.update(**dict.fromkeys(columns[1:]))
+    backfill.backfill(apps, Editor())
+    assert {row[0]: row[1:] for row in Opportunity.objects.values_list(*columns)} == built
+
+
 def test_bench_pages_measures_the_floor_page_and_writes_json(tmp_path, capsys):
     call_command("build_dataset", size="50", verbosity=0)
 

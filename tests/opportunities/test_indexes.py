@@ -29,9 +29,11 @@ def test_partial_indexes_of_the_board_cover_exactly_the_closed_deals():
         "opp_recent_closed_totals",
         "opp_closed_metrics",
     }
+    assert _partial(Q(stage="closed_won")) == {"opp_won_estimates"}
     partial = {index.name for index in Opportunity._meta.indexes if index.condition is not None}
     assert partial == (
         _partial(Q(stage__in=OPEN_STAGE_VALUES))
         | _partial(Q(stage__in=CLOSED_STAGE_VALUES))
         | _partial(Q(closed_at__isnull=False))
+        | _partial(Q(stage="closed_won"))
     )
