@@ -23,6 +23,7 @@ import random
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from operator import itemgetter
 
 from django.apps import apps
 from django.contrib.auth.hashers import make_password
@@ -1075,7 +1076,14 @@ def build(n: int, *, reset: bool = False, seed: int = 42, log=print) -> dict:
         loader.load(
             Opportunity, gen.OPPORTUNITY_COLUMNS, _split(gen.deals(), [history, activities])
         )
-        loader.load(OpportunityHistory, gen.HISTORY_COLUMNS, history)
+        # In the order the rows were written, as an installation's append-only history
+        # lies on disk (recent changes together), numbered in that order.
+        history.sort(key=itemgetter(3, 0))
+        loader.load(
+            OpportunityHistory,
+            gen.HISTORY_COLUMNS,
+            ((number, *row[1:]) for number, row in enumerate(history, 1)),
+        )
         del history
         loader.load(Activity, gen.ACTIVITY_COLUMNS, activities)
         del activities
@@ -1085,6 +1093,13 @@ def build(n: int, *, reset: bool = False, seed: int = 42, log=print) -> dict:
         del changes
         if dropped is not None:
             dropped.rebuild(log)
+        # With the indexes back, and before the foreign-key triggers are on again (an
+        # update would leave checks pending in the transaction).
+        with connection.cursor() as cursor:
+            started_fill = time.monotonic()
+            cursor.execute(lead_funnel.FILL_SQL)
+            log(f"  leads_lead: deal progress in {time.monotonic() - started_fill:.1f} s")
+        if dropped is not None:
             with connection.cursor() as cursor:
                 cursor.execute("SET LOCAL session_replication_role = origin")
         with connection.cursor() as cursor:
@@ -1104,10 +1119,6 @@ def build(n: int, *, reset: bool = False, seed: int = 42, log=print) -> dict:
             ]
             for sql in connection.ops.sequence_reset_sql(no_style(), loaded):
                 cursor.execute(sql)
-        with connection.cursor() as cursor:
-            started_fill = time.monotonic()
-            cursor.execute(lead_funnel.FILL_SQL)
-            log(f"  leads_lead: deal progress in {time.monotonic() - started_fill:.1f} s")
         summary_started = time.monotonic()
         summary_rows = rebuild_summaries()
         log(

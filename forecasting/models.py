@@ -147,6 +147,7 @@ class PipelineSummary(models.Model):
         CREATED = "created", _("Deals created")
         CLOSED = "closed", _("Deals closed")
         STAY = "stay", _("Stays in a stage")
+        FORECAST = "forecast", _("Deals by close month")
 
     kind = models.CharField(_("kind"), max_length=8, choices=Kind.choices)
     month = models.DateField(_("month"))

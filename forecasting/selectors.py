@@ -15,6 +15,7 @@ from django.db.models import (
     Count,
     DecimalField,
     Exists,
+    ExpressionWrapper,
     F,
     IntegerField,
     OuterRef,
@@ -95,28 +96,40 @@ def money_sum(expression, condition: Q | None = None):
     return Coalesce(Sum(expression, filter=condition), Value(ZERO), output_field=MONEY)
 
 
-def figure_aggregates(prefix: str = "") -> dict:
+def figure_aggregates(prefix: str = "", where: Q | None = None) -> dict:
     """Closed, Commit, Best Case, Pipeline, weighted and counts, as conditional sums.
 
-    Works on deals and on history rows (the same column names). Deals without amount
-    count as zero in the sums and are counted apart.
+    Works on deals and on history rows (the same column names; ``prefix`` "prev_" reads a
+    history row's previous values), each sum held to ``where`` too when given. Deals
+    without amount count as zero in the sums and are counted apart.
     """
-    open_q = Q(**{f"{prefix}stage__in": OPEN_STAGES})
+    where = where or Q()
+    open_q = where & Q(**{f"{prefix}stage__in": OPEN_STAGES})
+    won_q = where & Q(**{f"{prefix}stage": Stage.CLOSED_WON})
 
     def category(name):
         return open_q & Q(**{f"{prefix}forecast_category": name})
 
     amount = f"{prefix}amount"
     return {
-        "closed": money_sum(amount, Q(**{f"{prefix}stage": Stage.CLOSED_WON})),
+        "closed": money_sum(amount, won_q),
         "commit": money_sum(amount, category(ForecastCategory.COMMIT)),
         "best_case": money_sum(amount, category(ForecastCategory.BEST_CASE)),
         "pipeline": money_sum(amount, category(ForecastCategory.PIPELINE)),
-        "weighted": money_sum(weighted_amount_expression(), open_q),
+        "weighted": money_sum(_weighted(prefix), open_q),
         "open_count": Count("pk", filter=open_q),
-        "won_count": Count("pk", filter=Q(**{f"{prefix}stage": Stage.CLOSED_WON})),
+        "won_count": Count("pk", filter=won_q),
         "no_amount_count": Count("pk", filter=open_q & Q(**{f"{prefix}amount__isnull": True})),
     }
+
+
+def _weighted(prefix: str = ""):
+    if not prefix:
+        return weighted_amount_expression()
+    return ExpressionWrapper(
+        Coalesce(F(f"{prefix}amount"), Value(0)) * F(f"{prefix}probability") / Value(100),
+        output_field=DecimalField(max_digits=16, decimal_places=2),
+    )
 
 
 def with_rollups(row: dict, target: Decimal | None = None) -> dict:
@@ -288,17 +301,25 @@ def forecast_report(
         PARTNER: _("Direct (no partner)"),
         CHANNEL: _("No channel manager"),
     }[group]
+    by = "owner" if group in (REP, TEAM) else "partner"
+    rows_q = summaries.forecast_family(scope, by) if _reads_summaries(user) else None
+    if rows_q is not None:
+        grouped_rows = _grouped_from_totals(rows_q, period, group, alias, str(fallback))
+    else:
+        grouped_rows = [
+            (
+                row[key_field],
+                _row_label(row, group, str(fallback)),
+                {name: row[name] for name in figure_aggregates()},
+            )
+            for row in grouped
+        ]
     rows = []
-    for row in grouped:
-        key = row[key_field]
+    for key, label, figures in grouped_rows:
         target = maps[group].get(key) if key is not None else None
         rows.append(
             with_rollups(
-                {
-                    "key": "none" if key is None else str(key),
-                    "label": _row_label(row, group, str(fallback)),
-                    **{name: row[name] for name in figure_aggregates()},
-                },
+                {"key": "none" if key is None else str(key), "label": label, **figures},
                 target,
             )
         )
@@ -328,12 +349,67 @@ def forecast_report(
         scope_target = _scope_target(maps, scope)
     with_rollups(total, scope_target)
     week_ago = timezone.now() - timedelta(days=7)
-    last_week = with_rollups(
-        figures_as_of(week_ago, scoped_history(user, scope, alias=alias), period), scope_target
-    )
+    if rows_q is not None:
+        changes = _changes_since(week_ago, user, scope, period)
+        then = {name: total[name] - changes[name] for name in changes}
+    else:
+        then = figures_as_of(week_ago, scoped_history(user, scope, alias=alias), period)
+    last_week = with_rollups(then, scope_target)
     return ForecastReport(
         period=period, group=group, scope=scope, rows=rows, total=total, last_week=last_week
     )
+
+
+def _grouped_from_totals(rows_q: Q, period: Period, group: str, alias: str, fallback: str):
+    """``(key, label, figures)`` per rep, team, partner or channel manager, from the running
+    totals (``summaries.forecast_figures``): one query, and one or two for the names."""
+    from accounts.models import Partner
+    from climcrm.models import User
+
+    by = "owner" if group in (REP, TEAM) else "partner"
+    figures = summaries.forecast_figures(rows_q, period.start, period.end, by=by, alias=alias)
+    if group in (TEAM, CHANNEL):
+        ids = [key for key in figures if key is not None]
+        if group == TEAM:
+            parent = dict(
+                User.objects.using(alias).filter(pk__in=ids).values_list("pk", "manager_id")
+            )
+        else:
+            parent = dict(
+                Partner.objects.using(alias)
+                .filter(pk__in=ids)
+                .values_list("pk", "channel_manager_id")
+            )
+        merged: dict = {}
+        for key, values in figures.items():
+            entry = merged.setdefault(parent.get(key), summaries.empty_figures())
+            for name, value in values.items():
+                entry[name] += value
+        figures = merged
+    names = _names_for(group, [key for key in figures if key is not None], alias)
+    return [
+        (key, fallback if key is None else names.get(key, str(key)), values)
+        for key, values in figures.items()
+    ]
+
+
+def _changes_since(moment: datetime, user, scope: Scope, period: Period) -> dict:
+    """What the changes made after ``moment`` did to the forecast figures of ``period``: the
+    figures of the values they wrote less those of the values they replaced, in one pass
+    over the rows changed since (``opphist_changed_deal``). The figures at ``moment`` are
+    the figures now less these."""
+    since = OpportunityHistory.objects.using(reports_db()).filter(changed_at__gt=moment)
+    written = scope.deal_q() & Q(close_date__gte=period.start, close_date__lt=period.end)
+    replaced = (
+        scope.deal_q("prev_")
+        & Q(is_creation=False)
+        & Q(prev_close_date__gte=period.start, prev_close_date__lt=period.end)
+    )
+    values = since.aggregate(
+        **{f"w_{name}": agg for name, agg in figure_aggregates(where=written).items()},
+        **{f"r_{name}": agg for name, agg in figure_aggregates("prev_", replaced).items()},
+    )
+    return {name: values[f"w_{name}"] - values[f"r_{name}"] for name in figure_aggregates()}
 
 
 def figures_as_of(moment: datetime, rows: QuerySet, period: Period) -> dict:

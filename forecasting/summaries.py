@@ -12,7 +12,9 @@ What a deal adds, as a function of its current row (``deal_rows``):
 
 * ``open``: an open deal, by its stage now (``month`` is ``OPEN_MONTH``);
 * ``created``: the deal, in the month it was created, by the furthest stage it reached;
-* ``closed``: a won or lost deal, in the month it closed; ``days`` is its sales cycle.
+* ``closed``: a won or lost deal, in the month it closed; ``days`` is its sales cycle;
+* ``forecast``: an open or won deal, in the month of its close date, by stage and forecast
+  category (held in ``type``), ``rank`` 1 when it has no amount.
 
 And from its history:
 
@@ -32,6 +34,7 @@ from decimal import Decimal
 
 from django.db import connections, router
 from django.db.models import (
+    Case,
     DateTimeField,
     DecimalField,
     DurationField,
@@ -40,6 +43,7 @@ from django.db.models import (
     Q,
     Sum,
     Value,
+    When,
 )
 from django.db.models.functions import Coalesce, TruncMonth
 from django.utils import timezone
@@ -47,6 +51,7 @@ from django.utils import timezone
 ZERO = Decimal("0")
 OPEN_MONTH = date(2000, 1, 1)
 OPEN, CHANGE, CREATED, CLOSED, STAY = "open", "change", "created", "closed", "stay"
+FORECAST = "forecast"
 # Every total is written twice: per owner (partner ``ANY``) and per partner (owner ``ANY``).
 # A report is about everyone, an owner or team, or a partner or channel, never an owner and
 # a partner at once: so a month holds owners + partners rows, not owners × partners.
@@ -91,6 +96,8 @@ def deal_state(deal) -> dict:
         "closed_at": deal.closed_at,
         "stage_changed_at": deal.stage_changed_at,
         "furthest_rank": deal.furthest_rank,
+        "close_date": deal.close_date,
+        "forecast_category": deal.forecast_category,
     }
 
 
@@ -120,6 +127,17 @@ def deal_rows(state: dict, totals: dict, sign: int = 1) -> None:
         1,
         amount,
     )
+    if state["stage"] != "closed_lost":
+        key = (
+            FORECAST,
+            state["close_date"].replace(day=1),
+            owner,
+            partner,
+            state["forecast_category"],
+            state["stage"],
+            1 if amount is None else 0,
+        )
+        _add(totals, key, sign, 1, amount, weighted(amount, state["probability"]))
     if state["stage"] in _CLOSED_STAGES and state["closed_at"] is not None:
         key = (
             CLOSED,
@@ -343,6 +361,26 @@ def rebuild(using: str | None = None) -> int:
             row["furthest_rank"],
         )
         _add(totals, key, 1, row["n"], row["total"])
+
+    for row in (
+        deals.exclude(stage="closed_lost")
+        .annotate(
+            month=TruncMonth("close_date"),
+            no_amount=Case(When(amount__isnull=True, then=Value(1)), default=Value(0)),
+        )
+        .values("month", "owner_id", "partner_id", "forecast_category", "stage", "no_amount")
+        .annotate(n=Sum(Value(1)), total=amount(), weight=weight())
+    ):
+        key = (
+            FORECAST,
+            _as_date(row["month"]),
+            row["owner_id"] or 0,
+            row["partner_id"] or 0,
+            row["forecast_category"],
+            row["stage"],
+            row["no_amount"],
+        )
+        _add(totals, key, 1, row["n"], row["total"], row["weight"])
 
     def duration(later, earlier):
         return Sum(ExpressionWrapper(F(later) - F(earlier), output_field=DurationField()))
@@ -625,3 +663,60 @@ def pipeline_at_month_ends(
 def _key(value) -> str:
     value = _as_date(value)
     return f"{value.year}-{value.month:02d}"
+
+
+OWNER_SCOPES, PARTNER_SCOPES = ("rep", "team"), ("partner", "channel")
+
+
+def forecast_family(scope, by: str) -> Q | None:
+    """The rows of ``scope`` that can be grouped by owner (``by`` "owner") or partner, or
+    None when the scope filters on the other dimension (the rows hold one or the other)."""
+    if scope.kind == "all":
+        return Q(partner_key=ANY) if by == "owner" else Q(owner_key=ANY)
+    if (by == "owner") != (scope.kind in OWNER_SCOPES):
+        return None
+    return summary_q(scope)
+
+
+def forecast_figures(rows_q: Q, start: date, end: date, *, by: str, alias: str) -> dict:
+    """Forecast figures of the deals closing in [start, end) per owner or partner id (None
+    for no partner), as ``selectors.figure_aggregates`` computes them (one query)."""
+    from forecasting.models import PipelineSummary
+
+    key_field = "owner_key" if by == "owner" else "partner_key"
+    figures: dict = {}
+    for row in (
+        PipelineSummary.objects.using(alias)
+        .filter(rows_q, kind=FORECAST, month__gte=start, month__lt=end)
+        .order_by()
+        .values(key_field, "stage", "type", "rank")
+        .annotate(n=Sum("count"), total=Sum("amount"), weight=Sum("weighted"))
+    ):
+        if not row["n"]:
+            continue
+        key = row[key_field] or None
+        entry = figures.setdefault(key, empty_figures())
+        if row["stage"] == "closed_won":
+            entry["closed"] += row["total"]
+            entry["won_count"] += row["n"]
+            continue
+        entry["open_count"] += row["n"]
+        entry["weighted"] += row["weight"]
+        entry["no_amount_count"] += row["n"] if row["rank"] else 0
+        category = {"commit": "commit", "best_case": "best_case", "pipeline": "pipeline"}
+        if row["type"] in category:
+            entry[category[row["type"]]] += row["total"]
+    return figures
+
+
+def empty_figures() -> dict:
+    return {
+        "closed": ZERO,
+        "commit": ZERO,
+        "best_case": ZERO,
+        "pipeline": ZERO,
+        "weighted": ZERO,
+        "open_count": 0,
+        "won_count": 0,
+        "no_amount_count": 0,
+    }

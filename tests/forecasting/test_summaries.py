@@ -5,7 +5,7 @@ and their history, and the metrics computed from them must equal the metrics com
 from the deals and history directly (the way partner users read them)."""
 
 from dataclasses import asdict
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -16,7 +16,12 @@ from forecasting.models import PipelineSummary
 from forecasting.periods import MONTH, QUARTER, YEAR, period_containing
 from forecasting.scopes import ALL, CHANNEL, PARTNER, REP, TEAM, Scope
 from opportunities.models import OpportunityType, Stage
-from opportunities.services import opportunity_move_stage, opportunity_update
+from opportunities.services import (
+    opportunity_create,
+    opportunity_move_stage,
+    opportunity_update,
+)
+from tests.factories import AccountFactory
 
 
 def at(month: int, day: int, year: int = 2025) -> datetime:
@@ -66,6 +71,7 @@ def changed_book(book, rep, other_rep, manager, partner_a):
 def test_each_kind_of_row_is_written(changed_book):
     kinds = set(PipelineSummary.objects.values_list("kind", flat=True))
     assert kinds == {
+        summaries.FORECAST,
         summaries.OPEN,
         summaries.CHANGE,
         summaries.CREATED,
@@ -169,3 +175,101 @@ def test_metrics_from_the_totals_equal_metrics_from_the_deals(
     ]
     for scope, totals, deals in zip(scopes, from_totals, from_deals, strict=True):
         assert totals == deals, scope
+
+
+@pytest.fixture
+def recent(changed_book, rep, other_rep, manager, partner_a, partner_b):
+    """Deals of this quarter changed before and within the last seven days."""
+    today = timezone.localdate()
+    quarter = period_containing(QUARTER, today)
+    now = timezone.now()
+
+    def days_ago(count):
+        return now - timedelta(days=count)
+
+    def create(when, **values):
+        values.setdefault("account", AccountFactory())
+        values.setdefault("name", "Recent")
+        values.setdefault("close_date", quarter.last_day)
+        return opportunity_create(by=values.get("owner", rep), at=when, **values)
+
+    kept = create(days_ago(20), amount=Decimal(3000), owner=rep)
+    opportunity_move_stage(opportunity=kept, to_stage=Stage.NEGOTIATION, by=rep, at=days_ago(2))
+    slipped = create(days_ago(30), amount=Decimal(4000), owner=other_rep, partner=partner_a)
+    opportunity_update(
+        opportunity=slipped,
+        by=manager,
+        changes={"close_date": quarter.end + timedelta(days=40)},
+        at=days_ago(3),
+    )
+    pulled = create(
+        days_ago(30), amount=Decimal(5000), owner=rep, close_date=quarter.end + timedelta(days=5)
+    )
+    opportunity_update(
+        opportunity=pulled,
+        by=manager,
+        changes={"close_date": quarter.start, "owner": other_rep, "partner": partner_b},
+        at=days_ago(1),
+    )
+    create(days_ago(4), amount=None, owner=other_rep, stage=Stage.PROPOSAL)
+    won = create(days_ago(25), amount=Decimal(6000), owner=rep, partner=partner_b)
+    opportunity_move_stage(
+        opportunity=won, to_stage=Stage.CLOSED_WON, by=rep, amount=Decimal(6500), at=days_ago(1)
+    )
+    return quarter
+
+
+def _forecast(report) -> dict:
+    return _rounded(
+        {
+            "rows": [
+                (row["key"], row["label"], {k: row[k] for k in FIGURES}) for row in report.rows
+            ],
+            "total": {k: report.total[k] for k in FIGURES},
+            "last_week": {k: report.last_week[k] for k in FIGURES},
+        }
+    )
+
+
+FIGURES = (
+    "closed",
+    "commit",
+    "best_case",
+    "pipeline",
+    "weighted",
+    "open_count",
+    "won_count",
+    "no_amount_count",
+    "commit_forecast",
+    "best_case_forecast",
+    "open_pipeline",
+)
+
+
+@pytest.mark.parametrize("group", ["rep", "team", "partner", "channel"])
+def test_forecast_from_the_totals_equals_the_forecast_from_the_deals(
+    recent, manager, rep, partner_a, channel, group, monkeypatch
+):
+    scopes = [
+        Scope(ALL),
+        Scope(REP, rep.pk),
+        Scope(TEAM, manager.pk),
+        Scope(PARTNER, partner_a.pk),
+        Scope(CHANNEL, channel.pk),
+    ]
+    periods = [recent, period_containing(QUARTER, date(2025, 4, 1)), PERIODS[2]]
+    cases = [(period, scope) for period in periods for scope in scopes]
+
+    def reports():
+        return [
+            _forecast(
+                selectors.forecast_report(user=manager, period=period, group=group, scope=scope)
+            )
+            for period, scope in cases
+        ]
+
+    from_totals = reports()
+    assert any(report["last_week"] != report["total"] for report in from_totals)
+    monkeypatch.setattr(selectors, "_reads_summaries", lambda user: False)
+    for case, totals, deals in zip(cases, from_totals, reports(), strict=True):
+        assert totals == deals, case
