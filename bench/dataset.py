@@ -1001,6 +1001,7 @@ def _split(items: Iterator[tuple], sinks: list[list]) -> Iterator[tuple]:
 def build(n: int, *, reset: bool = False, seed: int = 42, log=print) -> dict:
     """Fill the database with the dataset of ``n`` deals; returns row counts and timings."""
     from accounts.models import Account, Contact, Partner, PartnerTarget
+    from activities import signals as deal_todos
     from activities.models import Activity
     from climcrm.models import User
     from forecasting.summaries import rebuild as rebuild_summaries
@@ -1099,6 +1100,9 @@ def build(n: int, *, reset: bool = False, seed: int = 42, log=print) -> dict:
             started_fill = time.monotonic()
             cursor.execute(lead_funnel.FILL_SQL)
             log(f"  leads_lead: deal progress in {time.monotonic() - started_fill:.1f} s")
+            started_fill = time.monotonic()
+            cursor.execute(deal_todos.FILL_SQL)
+            log(f"  opportunities: open to-dos in {time.monotonic() - started_fill:.1f} s")
         if dropped is not None:
             with connection.cursor() as cursor:
                 cursor.execute("SET LOCAL session_replication_role = origin")

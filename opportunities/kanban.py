@@ -16,7 +16,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import EmptyResultSet, ValidationError
 from django.db import connection
-from django.db.models import Count, F, Max, Min, Q, QuerySet, Window
+from django.db.models import Count, F, Max, Q, QuerySet, Window
 from django.db.models.functions import RowNumber
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -113,38 +113,23 @@ def _board_parts(queryset: QuerySet) -> tuple[QuerySet, QuerySet]:
     return open_deals, recently_closed
 
 
-def _first_open_todos(deals: QuerySet | None) -> QuerySet:
-    """The earliest due date of the open to-dos per deal, from their partial index alone."""
-    todos = Activity.objects.filter(done=False, opportunity__isnull=False)
-    if deals is not None:
-        todos = todos.filter(opportunity__in=deals.values("pk"))
-    return todos.order_by().values("opportunity_id").annotate(first_due=Min("due_date"))
-
-
 def board_totals(queryset: QuerySet) -> dict[str, dict[str, Any]]:
     """Count, amount, weighted amount and to-do states per stage of the board: one SQL query.
 
-    Each part of the board is joined by primary key to the earliest due date of its deals'
-    open to-dos, so the planner knows a deal matches at most one row. On a filtered board
-    (a rep's, a partner's) the to-dos are only those of the part's deals, looked up in the
-    open to-dos' index deal by deal; unfiltered, they are all the open to-dos, in one scan.
+    Each part of the board is read from its covering index alone: the to-do states come from
+    the deal's own ``open_todos`` and ``next_todo_due`` (kept by ``activities.signals``).
     """
-    narrowed = bool(queryset.query.where)
     parts_sql, parts_params = [], []
     for part in _board_parts(queryset):
-        deals = part.order_by().values("id", "stage", "amount", "probability")
-        todos = _first_open_todos(part if narrowed else None)
+        deals = part.order_by().values(
+            "stage", "amount", "probability", "open_todos", "next_todo_due"
+        )
         try:
             deals_sql, deals_params = deals.query.sql_with_params()
-            todos_sql, todos_params = todos.query.sql_with_params()
         except EmptyResultSet:
             continue
-        parts_sql.append(
-            "SELECT d.stage, d.amount, d.probability, t.opportunity_id AS deal_id, t.first_due"
-            f" FROM ({deals_sql}) d"
-            f" LEFT JOIN ({todos_sql}) t ON t.opportunity_id = d.id"
-        )
-        parts_params.extend((*deals_params, *todos_params))
+        parts_sql.append(deals_sql)
+        parts_params.extend(deals_params)
     if not parts_sql:
         return {}
     today = connection.ops.adapt_datefield_value(timezone.localdate())
@@ -153,12 +138,12 @@ def board_totals(queryset: QuerySet) -> dict[str, dict[str, Any]]:
                COUNT(*),
                COALESCE(SUM(b.amount), 0),
                COALESCE(SUM(COALESCE(b.amount, 0) * b.probability), 0) / 100.0,
-               SUM(CASE WHEN b.first_due < %s THEN 1 ELSE 0 END),
-               SUM(CASE WHEN b.first_due = %s THEN 1 ELSE 0 END),
-               SUM(CASE WHEN b.deal_id IS NOT NULL
-                         AND (b.first_due IS NULL OR b.first_due > %s) THEN 1 ELSE 0 END),
-               SUM(CASE WHEN b.deal_id IS NULL THEN 1 ELSE 0 END)
-          FROM ({" UNION ALL ".join(parts_sql)}) b
+               SUM(CASE WHEN b.next_todo_due < %s THEN 1 ELSE 0 END),
+               SUM(CASE WHEN b.next_todo_due = %s THEN 1 ELSE 0 END),
+               SUM(CASE WHEN b.open_todos > 0
+                         AND (b.next_todo_due IS NULL OR b.next_todo_due > %s) THEN 1 ELSE 0 END),
+               SUM(CASE WHEN b.open_todos = 0 THEN 1 ELSE 0 END)
+          FROM ({" UNION ALL ".join(f"SELECT * FROM ({part}) p" for part in parts_sql)}) b
          GROUP BY b.stage
     """
     params = [today, today, today, *parts_params]

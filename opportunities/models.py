@@ -187,6 +187,10 @@ class Opportunity(models.Model):
     # Rank (``ladder_rank``) of the furthest stage the deal was ever in, lost aside; 0 when
     # it was only ever lost. Kept by the stage machine, so metrics read it instead of history.
     furthest_rank = models.PositiveSmallIntegerField(default=0, editable=False)
+    # The deal's open to-dos, kept by ``activities.signals`` whenever an activity is saved or
+    # deleted: how many, and the earliest due date among them (the board's to-do bar).
+    open_todos = models.PositiveIntegerField(default=0, editable=False)
+    next_todo_due = models.DateField(null=True, blank=True, editable=False)
     # What the forecast accuracy compares a won deal's amount with, kept by the deal services
     # so the page reads no history: the amount at creation, the amount when the deal first
     # entered Commit (null if it never did), and, while it is won, its amount at the start of
@@ -217,7 +221,7 @@ class Opportunity(models.Model):
             models.Index(
                 fields=["owner", "stage", "closed_at"],
                 name="opp_owner_stage_closed",
-                include=["id", "amount", "probability"],
+                include=["id", "amount", "probability", "open_todos", "next_todo_due"],
             ),
             models.Index(fields=["partner", "stage"], name="opp_partner_stage"),
             models.Index(fields=["account", "stage"], name="opp_account_stage"),
@@ -258,19 +262,19 @@ class Opportunity(models.Model):
                 fields=["stage", "close_date", "id"],
                 name="opp_open_stage_close",
                 condition=models.Q(stage__in=OPEN_STAGE_VALUES),
-                include=["amount", "probability"],
+                include=["amount", "probability", "open_todos", "next_todo_due"],
             ),
             models.Index(
                 fields=["owner", "close_date", "id"],
                 name="opp_open_owner_close",
                 condition=models.Q(stage__in=OPEN_STAGE_VALUES),
-                include=["amount", "probability"],
+                include=["amount", "probability", "open_todos", "next_todo_due"],
             ),
             models.Index(
                 fields=["partner", "close_date", "id"],
                 name="opp_open_partner_close",
                 condition=models.Q(stage__in=OPEN_STAGE_VALUES),
-                include=["amount", "probability"],
+                include=["amount", "probability", "open_todos", "next_todo_due"],
             ),
             # The board's closed columns: the latest closed first, one page at a time.
             models.Index(
@@ -300,7 +304,7 @@ class Opportunity(models.Model):
                 fields=["closed_at"],
                 name="opp_recent_closed_totals",
                 condition=models.Q(closed_at__isnull=False),
-                include=["id", "stage", "amount", "probability"],
+                include=["id", "stage", "amount", "probability", "open_todos", "next_todo_due"],
             ),
         ]
         constraints = [
