@@ -1,3 +1,5 @@
+import datetime
+
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
@@ -148,6 +150,7 @@ class PipelineSummary(models.Model):
         CLOSED = "closed", _("Deals closed")
         STAY = "stay", _("Stays in a stage")
         FORECAST = "forecast", _("Deals by close month")
+        COMMIT = "commit", _("Change of the Commit forecast")
 
     kind = models.CharField(_("kind"), max_length=8, choices=Kind.choices)
     month = models.DateField(_("month"))
@@ -160,13 +163,24 @@ class PipelineSummary(models.Model):
     amount = models.DecimalField(_("amount"), max_digits=18, decimal_places=2, default=0)
     weighted = models.DecimalField(_("weighted"), max_digits=20, decimal_places=4, default=0)
     days = models.FloatField(_("days"), default=0)
+    # The close month the ``commit`` rows are about (1 January 2000 for the other kinds).
+    close_month = models.DateField(_("close month"), default=datetime.date(2000, 1, 1))
 
     class Meta:
         verbose_name = _("pipeline summary")
         verbose_name_plural = _("pipeline summaries")
         constraints = [
             models.UniqueConstraint(
-                fields=["kind", "month", "owner_key", "partner_key", "type", "stage", "rank"],
+                fields=[
+                    "kind",
+                    "month",
+                    "owner_key",
+                    "partner_key",
+                    "type",
+                    "stage",
+                    "rank",
+                    "close_month",
+                ],
                 name="pipeline_summary_key",
             )
         ]

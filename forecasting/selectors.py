@@ -1300,13 +1300,13 @@ def forecast_accuracy(*, user, periods: list[Period], scope: Scope) -> list[Accu
     """
     snapshots = _snapshot_commits(user=user, periods=periods, scope=scope)
     unfrozen = [period for period in periods if period.start not in snapshots]
-    reconstructed = dict(
-        zip(
-            unfrozen,
-            commit_at_start(user=user, periods=unfrozen, scope=scope),
-            strict=True,
+    if unfrozen and _reads_summaries(user):
+        commits = summaries.commit_at_starts(
+            scope, unfrozen, now=timezone.now(), alias=reports_db()
         )
-    )
+    else:
+        commits = commit_at_start(user=user, periods=unfrozen, scope=scope)
+    reconstructed = dict(zip(unfrozen, commits, strict=True))
     won = won_estimates(user=user, periods=periods, scope=scope)
     rows = []
     for index, period in enumerate(periods):

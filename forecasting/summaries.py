@@ -22,7 +22,11 @@ And from its history:
   they were then, in the month of the change. The pipeline at the end of a month is the open
   pipeline now less the changes made since;
 * ``stay``: a stay in an open stage that ended in the month (by the stage left); ``days`` is
-  its length.
+  its length;
+* ``commit``: the Commit forecast (Commit and won amounts) a change added and took away,
+  owner, partner and close month (``close_month``) as they were then, in the month of the
+  change. The Commit forecast of a period at its start is the one now (``forecast`` rows)
+  less the changes made since.
 
 Owners and partners are held as ids with 0 for none, so that the unique key holds, and
 each total is kept twice: per owner and per partner (``ANY``).
@@ -51,7 +55,7 @@ from django.utils import timezone
 ZERO = Decimal("0")
 OPEN_MONTH = date(2000, 1, 1)
 OPEN, CHANGE, CREATED, CLOSED, STAY = "open", "change", "created", "closed", "stay"
-FORECAST = "forecast"
+FORECAST, COMMIT_CHANGE = "forecast", "commit"
 # Every total is written twice: per owner (partner ``ANY``) and per partner (owner ``ANY``).
 # A report is about everyone, an owner or team, or a partner or channel, never an owner and
 # a partner at once: so a month holds owners + partners rows, not owners × partners.
@@ -59,7 +63,7 @@ ANY = -1
 _OPEN_STAGES = ("qualification", "needs_analysis", "proposal", "negotiation")
 _CLOSED_STAGES = ("closed_won", "closed_lost")
 _TICK = timedelta(microseconds=1)
-KEY_FIELDS = ("kind", "month", "owner_key", "partner_key", "type", "stage", "rank")
+KEY_FIELDS = ("kind", "month", "owner_key", "partner_key", "type", "stage", "rank", "close_month")
 MEASURES = ("count", "amount", "weighted", "days")
 
 
@@ -103,6 +107,8 @@ def deal_state(deal) -> dict:
 
 def _add(totals: dict, key: tuple, sign: int, count=1, amount=ZERO, weight=ZERO, days=0.0):
     """Add to the owner's row and to the partner's row of ``key`` (see ``ANY``)."""
+    if len(key) < len(KEY_FIELDS):
+        key = (*key, OPEN_MONTH)  # only ``commit_change`` rows are about a close month
     kind, month, owner, partner, *rest = key
     for split in ((kind, month, owner, ANY, *rest), (kind, month, ANY, partner, *rest)):
         entry = totals[split]
@@ -167,6 +173,29 @@ def _open_change(totals: dict, month: date, values: dict, deal_type: str, sign: 
         0,
     )
     _add(totals, key, sign, 1, values["amount"], weighted(values["amount"], values["probability"]))
+
+
+def in_commit_forecast(stage: str, category: str) -> bool:
+    """Counted in the Commit forecast: won, or open in Commit."""
+    return stage == "closed_won" or (stage in _OPEN_STAGES and category == "commit")
+
+
+def _commit_change(totals: dict, month: date, values: dict, sign: int) -> None:
+    """The Commit forecast of one side of a change (stage, forecast category, amount, close
+    date, owner and partner as they were)."""
+    if not in_commit_forecast(values["stage"], values["forecast_category"]):
+        return
+    key = (
+        COMMIT_CHANGE,
+        month,
+        values["owner"] or 0,
+        values["partner"] or 0,
+        "",
+        "",
+        0,
+        values["close_date"].replace(day=1),
+    )
+    _add(totals, key, sign, 1, values["amount"])
 
 
 def _history_of(deal_id: int, using: str) -> list[dict]:
@@ -245,9 +274,11 @@ def record_deal_change(*, before: dict | None, after: dict, at: datetime, using:
     deal_rows(after, totals, 1)
     month = change_month(at)
     _open_change(totals, month, after, after["type"], 1)
+    _commit_change(totals, month, after, 1)
     if before is not None:
         deal_rows(before, totals, -1)
         _open_change(totals, month, before, after["type"], -1)
+        _commit_change(totals, month, before, -1)
         if before["stage"] in _OPEN_STAGES and before["stage"] != after["stage"]:
             key = (STAY, month_of(at), after["owner"], after["partner"], "", before["stage"], 0)
             _add(totals, key, 1, 1, ZERO, ZERO, _days(at, before["stage_changed_at"]))
@@ -441,6 +472,27 @@ def rebuild(using: str | None = None) -> int:
                 0,
             )
             _add(totals, key, sign, row["n"], row["total"], row["weight"])
+    for prefix, sign in (("", 1), ("prev_", -1)):
+        committed = Q(**{f"{prefix}stage": "closed_won"}) | Q(
+            **{f"{prefix}stage__in": _OPEN_STAGES, f"{prefix}forecast_category": "commit"}
+        )
+        for row in (
+            by_month.filter(committed)
+            .annotate(closing=TruncMonth(f"{prefix}close_date"))
+            .values("month", f"{prefix}owner_id", f"{prefix}partner_id", "closing")
+            .annotate(n=Sum(Value(1)), total=amount(f"{prefix}amount"))
+        ):
+            key = (
+                COMMIT_CHANGE,
+                _as_date(row["month"]),
+                row[f"{prefix}owner_id"] or 0,
+                row[f"{prefix}partner_id"] or 0,
+                "",
+                "",
+                0,
+                _as_date(row["closing"]),
+            )
+            _add(totals, key, sign, row["n"], row["total"])
     PipelineSummary.objects.using(using).all().delete()
     objects = [
         PipelineSummary(
@@ -720,3 +772,44 @@ def empty_figures() -> dict:
         "won_count": 0,
         "no_amount_count": 0,
     }
+
+
+def commit_at_starts(scope, periods, *, now: datetime, alias: str) -> list[Decimal]:
+    """The Commit forecast (Commit and won) of each period as it stood at its start: the
+    amount now of the deals closing in it less what the changes made since did (one query).
+    """
+    from forecasting.models import PipelineSummary
+
+    first = min(period.start for period in periods)
+    last = max(period.end for period in periods)
+    committed = Q(stage="closed_won") | Q(stage__in=_OPEN_STAGES, type="commit")
+    now_rows = Q(kind=FORECAST, month__gte=first, month__lt=last) & committed
+    changes = Q(kind=COMMIT_CHANGE, close_month__gte=first, close_month__lt=last, month__gte=first)
+    totals_now: dict[date, Decimal] = defaultdict(Decimal)
+    changed: dict[tuple, Decimal] = defaultdict(Decimal)
+    for row in (
+        PipelineSummary.objects.using(alias)
+        .filter(now_rows | changes, summary_q(scope))
+        .order_by()
+        .values("kind", "month", "close_month")
+        .annotate(total=Sum("amount"))
+    ):
+        if row["kind"] == FORECAST:
+            totals_now[_as_date(row["month"])] += row["total"]
+        else:
+            changed[(_as_date(row["month"]), _as_date(row["close_month"]))] += row["total"]
+    result = []
+    for period in periods:
+        if period.start_moment() >= now:
+            raise ValueError("commit_at_starts reads periods that have begun")
+        closing = [m for m in totals_now if period.start <= m < period.end]
+        since = sum(
+            (
+                value
+                for (month, close), value in changed.items()
+                if month >= period.start and period.start <= close < period.end
+            ),
+            ZERO,
+        )
+        result.append(sum((totals_now[m] for m in closing), ZERO) - since)
+    return result

@@ -71,6 +71,7 @@ def changed_book(book, rep, other_rep, manager, partner_a):
 def test_each_kind_of_row_is_written(changed_book):
     kinds = set(PipelineSummary.objects.values_list("kind", flat=True))
     assert kinds == {
+        summaries.COMMIT_CHANGE,
         summaries.FORECAST,
         summaries.OPEN,
         summaries.CHANGE,
@@ -273,3 +274,34 @@ def test_forecast_from_the_totals_equals_the_forecast_from_the_deals(
     monkeypatch.setattr(selectors, "_reads_summaries", lambda user: False)
     for case, totals, deals in zip(cases, from_totals, reports(), strict=True):
         assert totals == deals, case
+
+
+def test_commit_at_each_period_start_from_the_totals_equals_the_history(
+    recent, manager, rep, partner_a, channel, monkeypatch
+):
+    scopes = [
+        Scope(ALL),
+        Scope(REP, rep.pk),
+        Scope(TEAM, manager.pk),
+        Scope(PARTNER, partner_a.pk),
+        Scope(CHANNEL, channel.pk),
+    ]
+    quarters = [period_containing(QUARTER, date(2025, month, 1)) for month in (1, 4, 7, 10)]
+    months = [period_containing(MONTH, date(2025, month, 1)) for month in range(3, 10)]
+    current = [recent, period_containing(MONTH, timezone.localdate())]
+    cases = [(periods, scope) for periods in (quarters, months, current) for scope in scopes]
+
+    def commits():
+        return [
+            [
+                (row.period.key, row.commit.quantize(Decimal("0.01")), row.source)
+                for row in selectors.forecast_accuracy(user=manager, periods=periods, scope=scope)
+            ]
+            for periods, scope in cases
+        ]
+
+    from_totals = commits()
+    assert any(commit for rows in from_totals for _key, commit, _source in rows)
+    monkeypatch.setattr(selectors, "_reads_summaries", lambda user: False)
+    for case, totals, history in zip(cases, from_totals, commits(), strict=True):
+        assert totals == history, case
