@@ -11,6 +11,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db.models import (
+    BooleanField,
     Case,
     Count,
     DecimalField,
@@ -396,7 +397,7 @@ def _grouped_from_totals(rows_q: Q, period: Period, group: str, alias: str, fall
 def _changes_since(moment: datetime, user, scope: Scope, period: Period) -> dict:
     """What the changes made after ``moment`` did to the forecast figures of ``period``: the
     figures of the values they wrote less those of the values they replaced, in one pass
-    over the rows changed since (``opphist_changed_deal``). The figures at ``moment`` are
+    over the rows changed since (``opphist_changes_end``). The figures at ``moment`` are
     the figures now less these."""
     since = OpportunityHistory.objects.using(reports_db()).filter(changed_at__gt=moment)
     written = scope.deal_q() & Q(close_date__gte=period.start, close_date__lt=period.end)
@@ -1088,22 +1089,35 @@ def what_changed(*, user, start_day, end_day, scope: Scope) -> dict:
     start = as_datetime(start_day)
     end = as_datetime(end_day + timedelta(days=1))
     deals = compared_rows(user=user, start=start, end=end)
-    filters = change_filters(scope, end_day)
-    aggregates = {}
-    for kind, condition in filters.items():
-        aggregates[f"{kind}_count"] = Count("pk", filter=condition)
-        if kind in ("amount_up", "amount_down"):
-            amount = F("amount_end_value") - F("amount_start_value")
-        elif kind == "moved_out":
-            amount = F("amount_start_value")
-        else:
-            amount = F("amount_end_value")
-        aggregates[f"{kind}_amount"] = money_sum(amount, condition)
-    values = deals.aggregate(**aggregates)
-    return {
-        kind: {"count": values[f"{kind}_count"], "amount": values[f"{kind}_amount"]}
-        for kind in CHANGE_KINDS
+    # The deals are grouped by which kinds of change they are (a few dozen combinations),
+    # with their amounts at both ends summed: ten conditions per deal, not twenty sums.
+    flags = {
+        f"is_{kind}": ExpressionWrapper(condition, output_field=BooleanField())
+        for kind, condition in change_filters(scope, end_day).items()
     }
+    result = {kind: {"count": 0, "amount": ZERO} for kind in CHANGE_KINDS}
+    for group in (
+        deals.annotate(**flags)
+        .order_by()
+        .values(*flags)
+        .annotate(
+            count=Count("pk"),
+            at_end=money_sum("amount_end_value"),
+            at_start=money_sum("amount_start_value"),
+        )
+    ):
+        for kind in CHANGE_KINDS:
+            if not group[f"is_{kind}"]:
+                continue
+            if kind in ("amount_up", "amount_down"):
+                amount = group["at_end"] - group["at_start"]
+            elif kind == "moved_out":
+                amount = group["at_start"]
+            else:
+                amount = group["at_end"]
+            result[kind]["count"] += group["count"]
+            result[kind]["amount"] += amount
+    return result
 
 
 def changed_deals(*, user, start_day, end_day, scope: Scope, kind: str) -> QuerySet:

@@ -469,10 +469,6 @@ class OpportunityHistory(models.Model):
         ordering = ["opportunity", "version"]
         indexes = [
             models.Index(fields=["opportunity", "version"], name="opphist_opp_version"),
-            # The deals changed in a window ("what changed"), read from the index alone.
-            models.Index(
-                fields=["changed_at"], name="opphist_changed_deal", include=["opportunity"]
-            ),
             # "What changed" in a window: the row valid at its end (written in the window,
             # not superseded by its end) and the row valid at its start (superseded in the
             # window), each with the values compared, read from the indexes alone.
