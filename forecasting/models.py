@@ -151,6 +151,8 @@ class PipelineSummary(models.Model):
         STAY = "stay", _("Stays in a stage")
         FORECAST = "forecast", _("Deals by close month")
         COMMIT = "commit", _("Change of the Commit forecast")
+        WON_MONTH = "won_m", _("Won deals, monthly estimates")
+        WON_QUARTER = "won_q", _("Won deals, quarterly estimates")
 
     kind = models.CharField(_("kind"), max_length=8, choices=Kind.choices)
     month = models.DateField(_("month"))

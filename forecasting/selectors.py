@@ -1321,7 +1321,10 @@ def forecast_accuracy(*, user, periods: list[Period], scope: Scope) -> list[Accu
     else:
         commits = commit_at_start(user=user, periods=unfrozen, scope=scope)
     reconstructed = dict(zip(unfrozen, commits, strict=True))
-    won = won_estimates(user=user, periods=periods, scope=scope)
+    if periods and periods[0].kind in summaries.WON_ESTIMATES and _reads_summaries(user):
+        won = summaries.won_estimates(scope, periods, alias=reports_db())
+    else:
+        won = won_estimates(user=user, periods=periods, scope=scope)
     rows = []
     for index, period in enumerate(periods):
         result = won.get(index, {})

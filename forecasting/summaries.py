@@ -23,6 +23,9 @@ And from its history:
   pipeline now less the changes made since;
 * ``stay``: a stay in an open stage that ended in the month (by the stage left); ``days`` is
   its length;
+* ``won_m``, ``won_q``: won deals by close month, ``weighted`` holding the sum of their
+  estimates for forecast accuracy (amount on entering Commit, else at the start of the
+  month or quarter of their close date, else at creation);
 * ``commit``: the Commit forecast (Commit and won amounts) a change added and took away,
   owner, partner and close month (``close_month``) as they were then, in the month of the
   change. The Commit forecast of a period at its start is the one now (``forecast`` rows)
@@ -56,6 +59,12 @@ ZERO = Decimal("0")
 OPEN_MONTH = date(2000, 1, 1)
 OPEN, CHANGE, CREATED, CLOSED, STAY = "open", "change", "created", "closed", "stay"
 FORECAST, COMMIT_CHANGE = "forecast", "commit"
+# Won deals by close month, ``weighted`` holding the sum of their estimates (forecast
+# accuracy) as a month's or a quarter's estimate reads it.
+WON_ESTIMATES = {
+    "month": ("won_m", "close_month_start_amount"),
+    "quarter": ("won_q", "close_quarter_start_amount"),
+}
 # Every total is written twice: per owner (partner ``ANY``) and per partner (owner ``ANY``).
 # A report is about everyone, an owner or team, or a partner or channel, never an owner and
 # a partner at once: so a month holds owners + partners rows, not owners × partners.
@@ -102,6 +111,10 @@ def deal_state(deal) -> dict:
         "furthest_rank": deal.furthest_rank,
         "close_date": deal.close_date,
         "forecast_category": deal.forecast_category,
+        "created_amount": deal.created_amount,
+        "commit_entry_amount": deal.commit_entry_amount,
+        "close_month_start_amount": deal.close_month_start_amount,
+        "close_quarter_start_amount": deal.close_quarter_start_amount,
     }
 
 
@@ -120,7 +133,7 @@ def _add(totals: dict, key: tuple, sign: int, count=1, amount=ZERO, weight=ZERO,
 
 def deal_rows(state: dict, totals: dict, sign: int = 1) -> None:
     """Add (``sign`` 1) or take away (-1) what the deal's current row contributes."""
-    owner, partner, kind = state["owner"], state["partner"], state["type"]
+    owner, partner, kind = state["owner"], state["partner"], state["type"]  # kind: deal type
     amount = state["amount"]
     if state["stage"] in _OPEN_STAGES:
         key = (OPEN, OPEN_MONTH, owner, partner, kind, state["stage"], 0)
@@ -144,6 +157,13 @@ def deal_rows(state: dict, totals: dict, sign: int = 1) -> None:
             1 if amount is None else 0,
         )
         _add(totals, key, sign, 1, amount, weighted(amount, state["probability"]))
+    if state["stage"] == "closed_won":
+        for won_kind, at_start in WON_ESTIMATES.values():
+            estimate = _first_set(
+                state["commit_entry_amount"], state[at_start], state["created_amount"]
+            )
+            key = (won_kind, state["close_date"].replace(day=1), owner, partner, "", "", 0)
+            _add(totals, key, sign, 1, amount, estimate)
     if state["stage"] in _CLOSED_STAGES and state["closed_at"] is not None:
         key = (
             CLOSED,
@@ -156,6 +176,10 @@ def deal_rows(state: dict, totals: dict, sign: int = 1) -> None:
         )
         days = _days(state["closed_at"], state["created_at"])
         _add(totals, key, sign, 1, amount, ZERO, days)
+
+
+def _first_set(*values) -> Decimal:
+    return next((value for value in values if value is not None), ZERO)
 
 
 def _open_change(totals: dict, month: date, values: dict, deal_type: str, sign: int) -> None:
@@ -472,6 +496,26 @@ def rebuild(using: str | None = None) -> int:
                 0,
             )
             _add(totals, key, sign, row["n"], row["total"], row["weight"])
+    for kind, at_start in WON_ESTIMATES.values():
+        estimate = Coalesce(
+            "commit_entry_amount", at_start, "created_amount", Value(ZERO), output_field=money
+        )
+        for row in (
+            deals.filter(stage="closed_won")
+            .annotate(month=TruncMonth("close_date"))
+            .values("month", "owner_id", "partner_id")
+            .annotate(n=Sum(Value(1)), total=amount(), estimated=Sum(estimate))
+        ):
+            key = (
+                kind,
+                _as_date(row["month"]),
+                row["owner_id"] or 0,
+                row["partner_id"] or 0,
+                "",
+                "",
+                0,
+            )
+            _add(totals, key, 1, row["n"], row["total"], row["estimated"])
     for prefix, sign in (("", 1), ("prev_", -1)):
         committed = Q(**{f"{prefix}stage": "closed_won"}) | Q(
             **{f"{prefix}stage__in": _OPEN_STAGES, f"{prefix}forecast_category": "commit"}
@@ -812,4 +856,26 @@ def commit_at_starts(scope, periods, *, now: datetime, alias: str) -> list[Decim
             ZERO,
         )
         result.append(sum((totals_now[m] for m in closing), ZERO) - since)
+    return result
+
+
+def won_estimates(scope, periods, *, alias: str) -> dict[int, dict]:
+    """Per period index: won count and amount and the estimates of those deals (one query;
+    months and quarters only)."""
+
+    kind = WON_ESTIMATES[periods[0].kind][0]
+    result: dict[int, dict] = {}
+    for row in (
+        _rows(kind, scope, alias)
+        .filter(month__gte=periods[0].start, month__lt=periods[-1].end)
+        .values("month")
+        .annotate(n=Sum("count"), total=Sum("amount"), estimated=Sum("weighted"))
+    ):
+        month = _as_date(row["month"])
+        for index, period in enumerate(periods):
+            if period.start <= month < period.end and row["n"]:
+                entry = result.setdefault(index, {"count": 0, "won": ZERO, "estimated": ZERO})
+                entry["count"] += row["n"]
+                entry["won"] += row["total"]
+                entry["estimated"] += row["estimated"]
     return result

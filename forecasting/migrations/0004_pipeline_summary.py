@@ -28,7 +28,7 @@ class Migration(migrations.Migration):
             name='PipelineSummary',
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('open', 'Open pipeline now'), ('change', 'Change of the open pipeline'), ('created', 'Deals created'), ('closed', 'Deals closed'), ('stay', 'Stays in a stage'), ('forecast', 'Deals by close month'), ('commit', 'Change of the Commit forecast')], max_length=8, verbose_name='kind')),
+                ('kind', models.CharField(choices=[('open', 'Open pipeline now'), ('change', 'Change of the open pipeline'), ('created', 'Deals created'), ('closed', 'Deals closed'), ('stay', 'Stays in a stage'), ('forecast', 'Deals by close month'), ('commit', 'Change of the Commit forecast'), ('won_m', 'Won deals, monthly estimates'), ('won_q', 'Won deals, quarterly estimates')], max_length=8, verbose_name='kind')),
                 ('month', models.DateField(verbose_name='month')),
                 ('owner_key', models.IntegerField(verbose_name='owner')),
                 ('partner_key', models.IntegerField(verbose_name='partner')),

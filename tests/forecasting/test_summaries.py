@@ -71,6 +71,8 @@ def changed_book(book, rep, other_rep, manager, partner_a):
 def test_each_kind_of_row_is_written(changed_book):
     kinds = set(PipelineSummary.objects.values_list("kind", flat=True))
     assert kinds == {
+        "won_m",
+        "won_q",
         summaries.COMMIT_CHANGE,
         summaries.FORECAST,
         summaries.OPEN,
@@ -213,6 +215,25 @@ def recent(changed_book, rep, other_rep, manager, partner_a, partner_b):
         at=days_ago(1),
     )
     create(days_ago(4), amount=None, owner=other_rep, stage=Stage.PROPOSAL)
+    # Entered Commit at 2 000 (created in Negotiation), 2 500 from 30 days ago, won at 3 000:
+    # its estimate is 2 000 whatever the amount at its month's or quarter's start.
+    committed = create(
+        days_ago(40),
+        amount=Decimal(2000),
+        owner=rep,
+        stage=Stage.NEGOTIATION,
+        close_date=today,
+    )
+    opportunity_update(
+        opportunity=committed, by=rep, changes={"amount": Decimal(2500)}, at=days_ago(30)
+    )
+    opportunity_move_stage(
+        opportunity=committed,
+        to_stage=Stage.CLOSED_WON,
+        by=rep,
+        amount=Decimal(3000),
+        at=days_ago(1),
+    )
     won = create(days_ago(25), amount=Decimal(6000), owner=rep, partner=partner_b)
     opportunity_move_stage(
         opportunity=won, to_stage=Stage.CLOSED_WON, by=rep, amount=Decimal(6500), at=days_ago(1)
@@ -276,7 +297,7 @@ def test_forecast_from_the_totals_equals_the_forecast_from_the_deals(
         assert totals == deals, case
 
 
-def test_commit_at_each_period_start_from_the_totals_equals_the_history(
+def test_accuracy_from_the_totals_equals_the_accuracy_from_deals_and_history(
     recent, manager, rep, partner_a, channel, monkeypatch
 ):
     scopes = [
@@ -288,20 +309,30 @@ def test_commit_at_each_period_start_from_the_totals_equals_the_history(
     ]
     quarters = [period_containing(QUARTER, date(2025, month, 1)) for month in (1, 4, 7, 10)]
     months = [period_containing(MONTH, date(2025, month, 1)) for month in range(3, 10)]
-    current = [recent, period_containing(MONTH, timezone.localdate())]
-    cases = [(periods, scope) for periods in (quarters, months, current) for scope in scopes]
+    this_month = [period_containing(MONTH, timezone.localdate())]
+    cases = [
+        (periods, scope) for periods in (quarters, months, [recent], this_month) for scope in scopes
+    ]
 
     def commits():
         return [
             [
-                (row.period.key, row.commit.quantize(Decimal("0.01")), row.source)
+                (
+                    row.period.key,
+                    row.commit.quantize(Decimal("0.01")),
+                    row.source,
+                    row.won_count,
+                    row.won.quantize(Decimal("0.01")),
+                    row.estimated.quantize(Decimal("0.01")),
+                )
                 for row in selectors.forecast_accuracy(user=manager, periods=periods, scope=scope)
             ]
             for periods, scope in cases
         ]
 
     from_totals = commits()
-    assert any(commit for rows in from_totals for _key, commit, _source in rows)
+    assert any(row[1] for rows in from_totals for row in rows)  # some Commit
+    assert any(row[3] and row[5] for rows in from_totals for row in rows)  # some won
     monkeypatch.setattr(selectors, "_reads_summaries", lambda user: False)
     for case, totals, history in zip(cases, from_totals, commits(), strict=True):
         assert totals == history, case
