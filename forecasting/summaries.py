@@ -241,6 +241,10 @@ def _history_of(deal_id: int, using: str) -> list[dict]:
             "prev_owner_id",
             "prev_partner_id",
             "prev_stage_entered_at",
+            "close_date",
+            "forecast_category",
+            "prev_close_date",
+            "prev_forecast_category",
         )
     )
 
@@ -312,6 +316,35 @@ def record_deal_change(*, before: dict | None, after: dict, at: datetime, using:
             history = _history_of(after["id"], using)
             _history_rows(history, totals, state=before, sign=-1, stays=moved, changes=retyped)
             _history_rows(history, totals, state=after, sign=1, stays=moved, changes=retyped)
+    apply(totals, using=using)
+
+
+def forget_deal(deal, *, using: str) -> None:
+    """Take a deal that is being deleted out of every total: what its row adds, and what its
+    history added (call it before the history is deleted with it)."""
+    state = deal_state(deal)
+    totals: dict = defaultdict(lambda: [0, ZERO, ZERO, 0.0])
+    deal_rows(state, totals, -1)
+    history = _history_of(deal.pk, using)
+    _history_rows(history, totals, state=state, sign=-1, stays=True, changes=True)
+    for row in history:
+        month = change_month(row["changed_at"])
+        for prefix, sign in (("", -1), ("prev_", 1)):
+            if prefix and not row["prev_stage"]:
+                continue  # the creation row replaced nothing
+            _commit_change(
+                totals,
+                month,
+                {
+                    "stage": row[f"{prefix}stage"],
+                    "forecast_category": row[f"{prefix}forecast_category"],
+                    "amount": row[f"{prefix}amount"],
+                    "close_date": row[f"{prefix}close_date"],
+                    "owner": row[f"{prefix}owner_id"],
+                    "partner": row[f"{prefix}partner_id"],
+                },
+                sign,
+            )
     apply(totals, using=using)
 
 

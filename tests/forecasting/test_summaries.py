@@ -90,6 +90,17 @@ def test_totals_kept_by_the_services_equal_a_rebuild(changed_book):
     assert table() == kept
 
 
+def test_a_deleted_deal_leaves_the_totals_as_a_rebuild_would(changed_book):
+    from opportunities.models import Opportunity
+
+    # "won" went through Commit, was won, and changed after; "slip" moved and changed partner.
+    for key in ("won", "slip"):
+        Opportunity.objects.get(pk=changed_book.deals[key].pk).delete()
+    kept = table()
+    summaries.rebuild()
+    assert table() == kept
+
+
 def test_a_reassignment_moves_the_deals_stays(changed_book, rep, other_rep):
     # "commit" left Qualification in April while it was rep's, and is other_rep's now.
     april = date(2025, 4, 1)
