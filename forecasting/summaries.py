@@ -1,12 +1,14 @@
-"""Running totals of the pipeline, kept by the deal services, read by the metrics page.
+"""Running totals of the pipeline, kept by the deal services, read by the metrics, forecast
+and forecast accuracy pages.
 
 The metrics add up every deal created, closed or moved in a period, and the open pipeline
-at month ends. Over years of deals those sums read hundreds of thousands of rows; here they
-read one row per month, owner, partner, type and stage (``PipelineSummary``), whatever the
-number of deals. The deal services call ``record_deal_change`` in the same transaction as
-the change, so the totals are never behind the deals. ``rebuild`` computes them from the
-deals and their history: the migration that adds the table and the benchmark builder use it,
-and the tests check that both ways give the same rows.
+at month ends; the forecast and accuracy every deal closing in a period. Over years of deals
+those sums read hundreds of thousands of rows; here they read one row per month, owner or
+partner, type and stage (``PipelineSummary``), whatever the number of deals. The deal
+services call ``record_deal_change`` in the same transaction as the change, so the totals
+are never behind the deals. ``rebuild`` computes them from the deals and their history: the
+migration that adds the table and the benchmark builder use it, and the tests check that
+both ways give the same rows.
 
 What a deal adds, as a function of its current row (``deal_rows``):
 
@@ -14,7 +16,10 @@ What a deal adds, as a function of its current row (``deal_rows``):
 * ``created``: the deal, in the month it was created, by the furthest stage it reached;
 * ``closed``: a won or lost deal, in the month it closed; ``days`` is its sales cycle;
 * ``forecast``: an open or won deal, in the month of its close date, by stage and forecast
-  category (held in ``type``), ``rank`` 1 when it has no amount.
+  category (held in ``type``), ``rank`` 1 when it has no amount;
+* ``won_m``, ``won_q``: a won deal, in the month of its close date, ``weighted`` holding its
+  estimate for forecast accuracy (amount on entering Commit, else at the start of the month
+  or quarter of its close date, else at creation).
 
 And from its history:
 
@@ -23,9 +28,6 @@ And from its history:
   pipeline now less the changes made since;
 * ``stay``: a stay in an open stage that ended in the month (by the stage left); ``days`` is
   its length;
-* ``won_m``, ``won_q``: won deals by close month, ``weighted`` holding the sum of their
-  estimates for forecast accuracy (amount on entering Commit, else at the start of the
-  month or quarter of their close date, else at creation);
 * ``commit``: the Commit forecast (Commit and won amounts) a change added and took away,
   owner, partner and close month (``close_month``) as they were then, in the month of the
   change. The Commit forecast of a period at its start is the one now (``forecast`` rows)
