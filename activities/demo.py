@@ -19,6 +19,7 @@ TASKS = [
 
 def seed(ctx) -> None:
     from activities.models import Activity, ActivityKind
+    from activities.signals import refresh_deals
     from leads.models import OPEN_LEAD_STATUSES, Lead
     from opportunities.models import OPEN_STAGES, Opportunity
 
@@ -93,4 +94,6 @@ def seed(ctx) -> None:
             )
         )
     Activity.objects.bulk_create(rows, batch_size=500)
+    # bulk_create sends no signal: sum up the deals' open to-dos as the signals would.
+    refresh_deals({row.opportunity_id for row in rows}, using="default")
     ctx.log(f"activities: {len(rows)} calls, visits, notes and to-dos")
