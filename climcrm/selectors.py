@@ -26,9 +26,11 @@ class SearchHit:
     url: str
 
 
-def weighted_amount_expression():
+def weighted_amount_expression(prefix: str = ""):
+    """Amount × probability / 100 of a deal, or of a history row (``prefix`` "prev_" for the
+    values a change replaced)."""
     return ExpressionWrapper(
-        Coalesce(F("amount"), Value(0)) * F("probability") / Value(100),
+        Coalesce(F(f"{prefix}amount"), Value(0)) * F(f"{prefix}probability") / Value(100),
         output_field=DecimalField(max_digits=16, decimal_places=2),
     )
 

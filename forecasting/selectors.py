@@ -15,7 +15,6 @@ from django.db.models import (
     Case,
     Count,
     DecimalField,
-    Exists,
     ExpressionWrapper,
     F,
     IntegerField,
@@ -117,20 +116,11 @@ def figure_aggregates(prefix: str = "", where: Q | None = None) -> dict:
         "commit": money_sum(amount, category(ForecastCategory.COMMIT)),
         "best_case": money_sum(amount, category(ForecastCategory.BEST_CASE)),
         "pipeline": money_sum(amount, category(ForecastCategory.PIPELINE)),
-        "weighted": money_sum(_weighted(prefix), open_q),
+        "weighted": money_sum(weighted_amount_expression(prefix), open_q),
         "open_count": Count("pk", filter=open_q),
         "won_count": Count("pk", filter=won_q),
         "no_amount_count": Count("pk", filter=open_q & Q(**{f"{prefix}amount__isnull": True})),
     }
-
-
-def _weighted(prefix: str = ""):
-    if not prefix:
-        return weighted_amount_expression()
-    return ExpressionWrapper(
-        Coalesce(F(f"{prefix}amount"), Value(0)) * F(f"{prefix}probability") / Value(100),
-        output_field=DecimalField(max_digits=16, decimal_places=2),
-    )
 
 
 def with_rollups(row: dict, target: Decimal | None = None) -> dict:
@@ -144,12 +134,7 @@ def with_rollups(row: dict, target: Decimal | None = None) -> dict:
     return row
 
 
-def empty_figures() -> dict:
-    return dict.fromkeys(FIGURES, ZERO) | {
-        "open_count": 0,
-        "won_count": 0,
-        "no_amount_count": 0,
-    }
+empty_figures = summaries.empty_figures
 
 
 # ---------------------------------------------------------------- scoping
@@ -606,13 +591,6 @@ def _round_days(value) -> Decimal | None:
     if value is None:
         return None
     return Decimal(str(round(float(value), 1)))
-
-
-def _reached(stages, outer: str = "pk") -> Exists:
-    """The deal ``outer`` has a history row in one of ``stages``: it reached them once."""
-    return Exists(
-        OpportunityHistory.objects.filter(opportunity_id=OuterRef(outer), stage__in=stages)
-    )
 
 
 # A deal is qualified (SQL) once it was in Needs Analysis or a later stage, lost aside: its

@@ -57,6 +57,8 @@ from django.db.models import (
 from django.db.models.functions import Coalesce, TruncMonth
 from django.utils import timezone
 
+from climcrm.selectors import weighted_amount_expression
+
 ZERO = Decimal("0")
 OPEN_MONTH = date(2000, 1, 1)
 OPEN, CHANGE, CREATED, CLOSED, STAY = "open", "change", "created", "closed", "stay"
@@ -405,18 +407,7 @@ def rebuild(using: str | None = None) -> int:
     totals: dict = defaultdict(lambda: [0, ZERO, ZERO, 0.0])
 
     def weight(prefix=""):
-        return Coalesce(
-            Sum(
-                ExpressionWrapper(
-                    Coalesce(F(f"{prefix}amount"), Value(ZERO))
-                    * F(f"{prefix}probability")
-                    / Value(100),
-                    output_field=money,
-                )
-            ),
-            Value(ZERO),
-            output_field=money,
-        )
+        return Coalesce(Sum(weighted_amount_expression(prefix)), Value(ZERO), output_field=money)
 
     def amount(name="amount"):
         return Coalesce(Sum(name), Value(ZERO), output_field=money)
