@@ -1004,6 +1004,7 @@ def build(n: int, *, reset: bool = False, seed: int = 42, log=print) -> dict:
     from activities import signals as deal_todos
     from activities.models import Activity
     from climcrm.models import User
+    from forecasting.month_changes import rebuild as rebuild_month_changes
     from forecasting.summaries import rebuild as rebuild_summaries
     from leads import funnel as lead_funnel
     from leads.models import Lead, LeadStatusChange
@@ -1129,10 +1130,17 @@ def build(n: int, *, reset: bool = False, seed: int = 42, log=print) -> dict:
             f"  forecasting_pipelinesummary: {summary_rows:,} rows in "
             f"{time.monotonic() - summary_started:.1f} s"
         )
+        summary_started = time.monotonic()
+        month_rows = rebuild_month_changes()
+        log(
+            f"  forecasting_monthchange: {month_rows:,} rows in "
+            f"{time.monotonic() - summary_started:.1f} s"
+        )
     analyse_started = time.monotonic()
     with connection.cursor() as cursor:
         if pg and not connection.in_atomic_block:
-            for table in [*loader.counts, "forecasting_pipelinesummary"]:
+            summaries = ["forecasting_pipelinesummary", "forecasting_monthchange"]
+            for table in [*loader.counts, *summaries]:
                 cursor.execute(f"VACUUM (ANALYZE) {connection.ops.quote_name(table)}")
         else:
             cursor.execute("ANALYZE")

@@ -5,6 +5,7 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from forecasting.month_changes import kinds_expression
 from forecasting.periods import KINDS
 
 
@@ -189,3 +190,83 @@ class PipelineSummary(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.month} {self.owner_key}/{self.partner_key}"
+
+
+class MonthChange(models.Model):
+    """A deal changed in a calendar month: its state at the month's start (none when it did
+    not exist yet) and at its end, or now for the month under way.
+
+    Kept by the deal services in the same transaction as each change and read by "what
+    changed" over a month (``forecasting.month_changes``). ``kinds`` holds the comparisons
+    of the two states that do not depend on the scope, computed by the database.
+    """
+
+    opportunity = models.ForeignKey(
+        "opportunities.Opportunity",
+        verbose_name=_("opportunity"),
+        on_delete=models.CASCADE,
+        related_name="month_changes",
+        db_index=False,  # the unique (opportunity, month) index serves it
+    )
+    month = models.DateField(_("month"))
+    stage_start = models.CharField(_("stage at the start"), max_length=20, null=True)
+    # Amounts in cents: a month's sums add integers.
+    amount_cents_start = models.BigIntegerField(null=True)
+    close_date_start = models.DateField(null=True)
+    # Owners and partners are compared with a scope, never joined: no index of their own.
+    owner_start = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_index=False,
+    )
+    partner_start = models.ForeignKey(
+        "accounts.Partner", null=True, on_delete=models.SET_NULL, related_name="+", db_index=False
+    )
+    stage_end = models.CharField(_("stage at the end"), max_length=20)
+    amount_cents_end = models.BigIntegerField(null=True)
+    close_date_end = models.DateField()
+    owner_end = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_index=False,
+    )
+    partner_end = models.ForeignKey(
+        "accounts.Partner", null=True, on_delete=models.SET_NULL, related_name="+", db_index=False
+    )
+    kinds = models.GeneratedField(
+        expression=kinds_expression("amount_cents"),
+        output_field=models.PositiveSmallIntegerField(),
+        db_persist=True,
+    )
+
+    class Meta:
+        verbose_name = _("deal changed in a month")
+        verbose_name_plural = _("deals changed in a month")
+        constraints = [
+            models.UniqueConstraint(fields=["opportunity", "month"], name="month_change_deal")
+        ]
+        indexes = [
+            # A month's rows with everything "what changed" sums, from the index alone.
+            models.Index(
+                fields=["month"],
+                name="month_change_figures",
+                include=[
+                    "kinds",
+                    "amount_cents_start",
+                    "amount_cents_end",
+                    "close_date_start",
+                    "close_date_end",
+                    "owner_start",
+                    "owner_end",
+                    "partner_start",
+                    "partner_end",
+                ],
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.opportunity_id} {self.month:%Y-%m}"

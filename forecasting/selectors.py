@@ -27,13 +27,14 @@ from django.db.models import (
     When,
 )
 from django.db.models.functions import Coalesce
+from django.db.models.lookups import Exact
 from django.utils import timezone
 
 from climcrm.roles import is_internal, is_partner_user
 from climcrm.selectors import weighted_amount_expression
 from climcrm.text import parse_id
 from climcrm.visibility import visible_opportunities
-from forecasting import summaries
+from forecasting import month_changes, summaries
 from forecasting.periods import MONTH, QUARTER, Period
 from forecasting.scopes import ALL, CHANNEL, PARTNER, REP, TEAM, Scope, display_name
 from leads import funnel as lead_funnel
@@ -952,38 +953,33 @@ def metrics_report(*, user, period: Period, scope: Scope) -> MetricsReport:
 # ---------------------------------------------------------------- what changed
 
 
-def _rank(field_name: str) -> Case:
-    """Stage order of an annotated stage (open stages 1–4, won 5, lost 6)."""
-    return Case(
-        *[
-            When(**{field_name: stage}, then=Value(index + 1))
-            for index, stage in enumerate(Stage.values)
-        ],
-        default=Value(0),
-        output_field=IntegerField(),
-    )
-
-
-def _in_scope(scope: Scope, moment: str) -> Q:
-    """The deal was in the scope at ``start`` or ``end`` (owner and partner then)."""
+def _scope_match(scope: Scope, moment: str) -> Q | None:
+    """Owner or partner at ``moment`` (``start`` or ``end``) in the scope; None when the
+    scope is every deal."""
     from accounts.models import Partner
     from climcrm.models import User
 
     owner, partner = f"owner_{moment}", f"partner_{moment}"
-    existed = Q(**{f"stage_{moment}__isnull": False})
     if scope.kind == ALL:
-        return existed
+        return None
     if scope.kind == REP:
-        return existed & Q(**{owner: scope.pk})
-    if scope.kind == TEAM:
-        return existed & Q(
-            **{f"{owner}__in": User.objects.filter(manager_id=scope.pk).values("pk")}
-        )
-    if scope.kind == PARTNER:
-        return existed & Q(**{partner: scope.pk})
-    return existed & Q(
-        **{f"{partner}__in": Partner.objects.filter(channel_manager_id=scope.pk).values("pk")}
-    )
+        match = Q(**{owner: scope.pk})
+    elif scope.kind == TEAM:
+        match = Q(**{f"{owner}__in": User.objects.filter(manager_id=scope.pk).values("pk")})
+    elif scope.kind == PARTNER:
+        match = Q(**{partner: scope.pk})
+    else:
+        channel = Partner.objects.filter(channel_manager_id=scope.pk).values("pk")
+        match = Q(**{f"{partner}__in": channel})
+    # False, not NULL, for a deal with no owner or partner then: "moved in" negates it.
+    return Q(Coalesce(ExpressionWrapper(match, output_field=BooleanField()), Value(False)))
+
+
+def _in_scope(scope: Scope, moment: str) -> Q:
+    """The deal existed at ``moment`` and was in the scope (owner and partner then)."""
+    existed = Q(**{f"stage_{moment}__isnull": False})
+    match = _scope_match(scope, moment)
+    return existed if match is None else existed & match
 
 
 CHANGE_KINDS = (
@@ -1000,34 +996,62 @@ CHANGE_KINDS = (
 )
 # The values "what changed" compares (the kinds above, the scope, the drill-down's columns):
 # the columns of the history's covering indexes for both ends.
-CHANGE_FIELDS = ("stage", "amount", "close_date", "owner", "partner")
+CHANGE_FIELDS = month_changes.STATE_FIELDS
+# Each kind: the bit of ``kinds`` it needs, and where the deal must be in the scope.
+_KIND_RULES = {
+    "new": (month_changes.NEW, "end"),
+    "advanced": (month_changes.ADVANCED, "both"),
+    "moved_back": (month_changes.MOVED_BACK, "both"),
+    "won": (month_changes.WON, "end"),
+    "lost": (month_changes.LOST, "end"),
+    "slipped": (month_changes.STILL_OPEN, "both"),
+    "amount_up": (month_changes.AMOUNT_UP, "both"),
+    "amount_down": (month_changes.AMOUNT_DOWN, "both"),
+}
+
+
+def _has(bit: int) -> Q:
+    return Q(Exact(F("kinds").bitand(bit), bit))
+
+
+def _slipped(end_day) -> Q:
+    """Open at the end with a close date moved past the window's last day."""
+    return Q(close_date_start__lte=end_day, close_date_end__gt=end_day)
 
 
 def change_filters(scope: Scope, end_day) -> dict[str, Q]:
-    """One condition per kind of change, over ``compare_states`` annotations."""
+    """One condition per kind of change, over ``kinds`` and ``<field>_start``/``_end``."""
     in_start, in_end = _in_scope(scope, "start"), _in_scope(scope, "end")
-    both = in_start & in_end
-    open_end = Q(stage_end__in=OPEN_STAGES)
-    open_start = Q(stage_start__in=OPEN_STAGES)
-    return {
-        "new": Q(stage_start__isnull=True) & in_end,
-        "advanced": both & open_end & Q(rank_end__gt=F("rank_start")) & open_start,
-        "moved_back": both & open_end & Q(rank_end__lt=F("rank_start")),
-        "won": in_end & Q(stage_end=Stage.CLOSED_WON) & ~Q(stage_start=Stage.CLOSED_WON),
-        "lost": in_end & Q(stage_end=Stage.CLOSED_LOST) & ~Q(stage_start=Stage.CLOSED_LOST),
-        "slipped": both & open_end & Q(close_date_start__lte=end_day, close_date_end__gt=end_day),
-        "amount_up": both & Q(amount_end_value__gt=F("amount_start_value")),
-        "amount_down": both & Q(amount_end_value__lt=F("amount_start_value")),
-        "moved_in": in_end & ~in_start & Q(stage_start__isnull=False),
-        "moved_out": in_start & ~in_end,
-    }
+    where = {"end": in_end, "both": in_start & in_end}
+    filters = {kind: _has(bit) & where[part] for kind, (bit, part) in _KIND_RULES.items()}
+    filters["slipped"] &= _slipped(end_day)
+    filters["moved_in"] = in_end & ~in_start & Q(stage_start__isnull=False)
+    filters["moved_out"] = in_start & ~in_end
+    return filters
+
+
+def kinds_of(bits: int, slipped: bool, start_in: bool, end_in: bool) -> list[str]:
+    """The kinds of change of a deal (or a group of deals alike), as ``change_filters``:
+    ``start_in``/``end_in`` say whether its owner or partner was in the scope then."""
+    in_start = not bits & month_changes.NEW and bool(start_in)
+    in_end = bool(end_in)
+    where = {"end": in_end, "both": in_start and in_end}
+    kinds = [
+        kind
+        for kind, (bit, part) in _KIND_RULES.items()
+        if bits & bit and where[part] and (kind != "slipped" or slipped)
+    ]
+    if in_end and not in_start and not bits & month_changes.NEW:
+        kinds.append("moved_in")
+    if in_start and not in_end:
+        kinds.append("moved_out")
+    return kinds
 
 
 def _compared_values() -> dict:
-    """What ``change_filters`` compares, over ``<field>_start`` / ``<field>_end``."""
+    """What the drill-down shows and ``change_filters`` compares."""
     return {
-        "rank_start": _rank("stage_start"),
-        "rank_end": _rank("stage_end"),
+        "kinds": month_changes.kinds_expression(),
         "amount_start_value": Coalesce(F("amount_start"), Value(ZERO), output_field=MONEY),
         "amount_end_value": Coalesce(F("amount_end"), Value(ZERO), output_field=MONEY),
     }
@@ -1041,60 +1065,96 @@ def compared_deals(*, user, start, end) -> QuerySet:
     return compare_states(start, end, deals, fields=CHANGE_FIELDS).annotate(**_compared_values())
 
 
+def _visible_rows(user, rows: QuerySet) -> QuerySet:
+    """Rows about deals (``opportunity``) narrowed to the ones ``user`` may see."""
+    if is_partner_user(user):
+        return rows.filter(opportunity__in=visible_opportunities(user))
+    if not is_internal(user):
+        return rows.none()
+    # Internal users see every deal (``visible_opportunities``): no join to the deals.
+    return rows
+
+
 def compared_rows(*, user, start, end) -> QuerySet:
     """The same deals and states as ``compared_deals``, one history row each, read from the
     history alone (the figures of "what changed" need no column of the deals' table)."""
     from opportunities.history import compare_rows
 
-    rows = OpportunityHistory.objects.using(reports_db())
-    if is_partner_user(user):
-        rows = rows.filter(opportunity__in=visible_opportunities(user))
-    elif not is_internal(user):
-        rows = rows.none()
-    # Internal users see every deal (``visible_opportunities``): no join to the deals.
-    return compare_rows(start, end, rows, fields=CHANGE_FIELDS).annotate(**_compared_values())
+    rows = _visible_rows(user, OpportunityHistory.objects.using(reports_db()))
+    return compare_rows(start, end, rows, fields=CHANGE_FIELDS).annotate(
+        kinds=month_changes.kinds_expression()
+    )
 
 
-def what_changed(*, user, start_day, end_day, scope: Scope) -> dict:
+def is_month_window(start_day, end_day) -> bool:
+    """The window is a calendar month, or the month under way up to now: the deals' rows
+    of that month (``MonthChange``) hold both ends."""
+    if start_day.day != 1:
+        return False
+    last_day = month_changes.next_month(start_day) - timedelta(days=1)
+    today = timezone.localdate()
+    return end_day == last_day or (start_day <= today <= last_day and end_day >= today)
+
+
+def month_rows(*, user, month) -> QuerySet:
+    """The visible deals changed in ``month``, with their state at its start and end."""
+    from forecasting.models import MonthChange
+
+    return _visible_rows(user, MonthChange.objects.using(reports_db()).filter(month=month))
+
+
+def what_changed(*, user, start_day, end_day, scope: Scope, months: bool = True) -> dict:
     """Counts and amounts of each kind of change between two days (one query).
 
     ``end_day`` is included: the window is [start_day 00:00, end_day + 1 day 00:00).
     Amounts are the deal's amount at the end (at the start for "moved out"); amount
-    up/down give the net change.
+    up/down give the net change. A month is read from the deals' rows of that month
+    (``months=False`` reads the history's rows, as for any other window).
     """
     from opportunities.history import as_datetime
 
-    start = as_datetime(start_day)
-    end = as_datetime(end_day + timedelta(days=1))
-    deals = compared_rows(user=user, start=start, end=end)
-    # The deals are grouped by which kinds of change they are (a few dozen combinations),
-    # with their amounts at both ends summed: ten conditions per deal, not twenty sums.
-    flags = {
-        f"is_{kind}": ExpressionWrapper(condition, output_field=BooleanField())
-        for kind, condition in change_filters(scope, end_day).items()
-    }
+    if months and is_month_window(start_day, end_day):
+        rows = month_rows(user=user, month=start_day)
+        still_open = _has(month_changes.STILL_OPEN)
+        amount, unit = "amount_cents", Decimal(100)
+    else:
+        start = as_datetime(start_day)
+        end = as_datetime(end_day + timedelta(days=1))
+        rows = compared_rows(user=user, start=start, end=end)
+        still_open = month_changes.kind_conditions()[month_changes.STILL_OPEN]
+        amount, unit = "amount", Decimal(1)
+    # Deals are grouped by their comparisons (a few dozen groups) with their amounts at
+    # both ends summed; which kinds each group counts in is decided here.
+    groups = {"slipped": ExpressionWrapper(still_open & _slipped(end_day), BooleanField())}
+    for moment in ("start", "end"):
+        match = _scope_match(scope, moment)
+        if match is not None:
+            groups[f"{moment}_in"] = ExpressionWrapper(match, output_field=BooleanField())
     result = {kind: {"count": 0, "amount": ZERO} for kind in CHANGE_KINDS}
     for group in (
-        deals.annotate(**flags)
+        rows.annotate(**groups)
         .order_by()
-        .values(*flags)
-        .annotate(
-            count=Count("pk"),
-            at_end=money_sum("amount_end_value"),
-            at_start=money_sum("amount_start_value"),
-        )
+        .values("kinds", *groups)
+        # ``*``, not the id: the month's index holds no id. Sums skip NULL amounts.
+        .annotate(count=Count("*"), at_end=Sum(f"{amount}_end"), at_start=Sum(f"{amount}_start"))
     ):
-        for kind in CHANGE_KINDS:
-            if not group[f"is_{kind}"]:
-                continue
+        at_end = (group["at_end"] or ZERO) / unit
+        at_start = (group["at_start"] or ZERO) / unit
+        kinds = kinds_of(
+            group["kinds"],
+            group["slipped"],
+            group.get("start_in", True),
+            group.get("end_in", True),
+        )
+        for kind in kinds:
             if kind in ("amount_up", "amount_down"):
-                amount = group["at_end"] - group["at_start"]
+                change = at_end - at_start
             elif kind == "moved_out":
-                amount = group["at_start"]
+                change = at_start
             else:
-                amount = group["at_end"]
+                change = at_end
             result[kind]["count"] += group["count"]
-            result[kind]["amount"] += amount
+            result[kind]["amount"] += change
     return result
 
 
@@ -1102,13 +1162,46 @@ def changed_deals(*, user, start_day, end_day, scope: Scope, kind: str) -> Query
     """The deals behind one kind of change, with their state at both ends."""
     from opportunities.history import as_datetime
 
-    start = as_datetime(start_day)
-    end = as_datetime(end_day + timedelta(days=1))
-    deals = compared_deals(user=user, start=start, end=end)
+    if is_month_window(start_day, end_day):
+        deals = month_deals(user=user, month=start_day)
+    else:
+        start = as_datetime(start_day)
+        end = as_datetime(end_day + timedelta(days=1))
+        deals = compared_deals(user=user, start=start, end=end)
     condition = change_filters(scope, end_day).get(kind)
     if condition is None:
         return deals.none()
     return deals.filter(condition).select_related("account").order_by("name", "pk")
+
+
+def month_deals(*, user, month) -> QuerySet:
+    """The visible deals changed in ``month`` with their state at both ends, as
+    ``compared_deals`` gives them, from the deals' rows of that month."""
+    from django.db.models import FilteredRelation
+
+    deals = visible_opportunities(user).using(reports_db())
+    change = FilteredRelation("month_changes", condition=Q(month_changes__month=month))
+    states = {"kinds": F("change__kinds")}
+    for moment in ("start", "end"):
+        states |= {
+            f"stage_{moment}": F(f"change__stage_{moment}"),
+            f"close_date_{moment}": F(f"change__close_date_{moment}"),
+            f"owner_{moment}": F(f"change__owner_{moment}_id"),
+            f"partner_{moment}": F(f"change__partner_{moment}_id"),
+            # Cents back to the currency: a decimal product, on SQLite too.
+            f"amount_{moment}": ExpressionWrapper(
+                F(f"change__amount_cents_{moment}") * Value(Decimal("0.01")), output_field=MONEY
+            ),
+        }
+    return (
+        deals.annotate(change=change)
+        .filter(change__isnull=False)
+        .annotate(**states)
+        .annotate(
+            amount_start_value=Coalesce(F("amount_start"), Value(ZERO), output_field=MONEY),
+            amount_end_value=Coalesce(F("amount_end"), Value(ZERO), output_field=MONEY),
+        )
+    )
 
 
 # ---------------------------------------------------------------- accuracy

@@ -58,6 +58,7 @@ from django.db.models.functions import Coalesce, TruncMonth
 from django.utils import timezone
 
 from climcrm.selectors import weighted_amount_expression
+from forecasting import month_changes
 
 ZERO = Decimal("0")
 OPEN_MONTH = date(2000, 1, 1)
@@ -301,7 +302,8 @@ def _history_rows(
 def record_deal_change(*, before: dict | None, after: dict, at: datetime, using: str) -> None:
     """Apply one change of a deal to the totals (call it before the change's history row is
     written: the deal's earlier history rows are moved when its owner, partner or type
-    changed). ``before`` is None for a new deal. One query, two when rows move."""
+    changed). ``before`` is None for a new deal. One query, two when rows move, and the
+    deal's row of the month (``month_changes.record``)."""
     totals: dict = defaultdict(lambda: [0, ZERO, ZERO, 0.0])
     deal_rows(after, totals, 1)
     month = change_month(at)
@@ -321,6 +323,7 @@ def record_deal_change(*, before: dict | None, after: dict, at: datetime, using:
             _history_rows(history, totals, state=before, sign=-1, stays=moved, changes=retyped)
             _history_rows(history, totals, state=after, sign=1, stays=moved, changes=retyped)
     apply(totals, using=using)
+    month_changes.record(deal_id=after["id"], before=before, after=after, at=at, using=using)
 
 
 def forget_deal(deal, *, using: str) -> None:

@@ -5,7 +5,7 @@ and their history, and the metrics computed from them must equal the metrics com
 from the deals and history directly (the way partner users read them)."""
 
 from dataclasses import asdict
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from decimal import Decimal
 
 import pytest
@@ -15,13 +15,7 @@ from forecasting import selectors, summaries
 from forecasting.models import PipelineSummary
 from forecasting.periods import MONTH, QUARTER, YEAR, period_containing
 from forecasting.scopes import ALL, CHANNEL, PARTNER, REP, TEAM, Scope
-from opportunities.models import OpportunityType, Stage
-from opportunities.services import (
-    opportunity_create,
-    opportunity_move_stage,
-    opportunity_update,
-)
-from tests.factories import AccountFactory
+from opportunities.models import Stage
 
 
 def at(month: int, day: int, year: int = 2025) -> datetime:
@@ -39,33 +33,6 @@ def table() -> dict:
         for row in PipelineSummary.objects.values()
         if row["count"] or row["amount"] or row["weighted"] or row["days"]
     }
-
-
-@pytest.fixture
-def changed_book(book, rep, other_rep, manager, partner_a):
-    """The book, then a reassignment, a change of type and a partner added after a stay."""
-    deals = book.deals
-    opportunity_update(
-        opportunity=deals["commit"], by=manager, changes={"owner": other_rep}, at=at(7, 3)
-    )
-    opportunity_update(
-        opportunity=deals["best"],
-        by=manager,
-        changes={"type": OpportunityType.EXISTING_BUSINESS},
-        at=at(7, 4),
-    )
-    opportunity_move_stage(opportunity=deals["slip"], to_stage=Stage.PROPOSAL, by=rep, at=at(7, 5))
-    opportunity_update(
-        opportunity=deals["slip"], by=manager, changes={"partner": partner_a}, at=at(8, 1)
-    )
-    # A change exactly at midnight on the 1st belongs to the month before's end state.
-    opportunity_update(
-        opportunity=deals["back"],
-        by=rep,
-        changes={"amount": Decimal(7500)},
-        at=timezone.make_aware(datetime(2025, 9, 1)),
-    )
-    return book
 
 
 def test_each_kind_of_row_is_written(changed_book):
@@ -189,67 +156,6 @@ def test_metrics_from_the_totals_equal_metrics_from_the_deals(
     ]
     for scope, totals, deals in zip(scopes, from_totals, from_deals, strict=True):
         assert totals == deals, scope
-
-
-@pytest.fixture
-def recent(changed_book, rep, other_rep, manager, partner_a, partner_b):
-    """Deals of this quarter changed before and within the last seven days."""
-    today = timezone.localdate()
-    quarter = period_containing(QUARTER, today)
-    now = timezone.now()
-
-    def days_ago(count):
-        return now - timedelta(days=count)
-
-    def create(when, **values):
-        values.setdefault("account", AccountFactory())
-        values.setdefault("name", "Recent")
-        values.setdefault("close_date", quarter.last_day)
-        return opportunity_create(by=values.get("owner", rep), at=when, **values)
-
-    kept = create(days_ago(20), amount=Decimal(3000), owner=rep)
-    opportunity_move_stage(opportunity=kept, to_stage=Stage.NEGOTIATION, by=rep, at=days_ago(2))
-    slipped = create(days_ago(30), amount=Decimal(4000), owner=other_rep, partner=partner_a)
-    opportunity_update(
-        opportunity=slipped,
-        by=manager,
-        changes={"close_date": quarter.end + timedelta(days=40)},
-        at=days_ago(3),
-    )
-    pulled = create(
-        days_ago(30), amount=Decimal(5000), owner=rep, close_date=quarter.end + timedelta(days=5)
-    )
-    opportunity_update(
-        opportunity=pulled,
-        by=manager,
-        changes={"close_date": quarter.start, "owner": other_rep, "partner": partner_b},
-        at=days_ago(1),
-    )
-    create(days_ago(4), amount=None, owner=other_rep, stage=Stage.PROPOSAL)
-    # Entered Commit at 2 000 (created in Negotiation), 2 500 from 30 days ago, won at 3 000:
-    # its estimate is 2 000 whatever the amount at its month's or quarter's start.
-    committed = create(
-        days_ago(40),
-        amount=Decimal(2000),
-        owner=rep,
-        stage=Stage.NEGOTIATION,
-        close_date=today,
-    )
-    opportunity_update(
-        opportunity=committed, by=rep, changes={"amount": Decimal(2500)}, at=days_ago(30)
-    )
-    opportunity_move_stage(
-        opportunity=committed,
-        to_stage=Stage.CLOSED_WON,
-        by=rep,
-        amount=Decimal(3000),
-        at=days_ago(1),
-    )
-    won = create(days_ago(25), amount=Decimal(6000), owner=rep, partner=partner_b)
-    opportunity_move_stage(
-        opportunity=won, to_stage=Stage.CLOSED_WON, by=rep, amount=Decimal(6500), at=days_ago(1)
-    )
-    return quarter
 
 
 def _forecast(report) -> dict:

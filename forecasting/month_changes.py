@@ -1,0 +1,197 @@
+"""Deals changed in a calendar month, kept by the deal services: "what changed" over a month
+(the page's default window, and the monthly review's) reads one row per deal changed.
+
+"What changed" between two moments compares each deal changed in the window with its state
+at the window's start. The history gives both ends from two index ranges, paired deal by
+deal: a lookup for every deal changed, tens of thousands a month on a million deals. So each
+deal changed in a month also has one ``MonthChange`` row with its state at the month's start
+and at its end (now, for the month under way) and the comparisons of the two that do not
+depend on the scope (``kinds``, bits computed by the database). Other windows still pair the
+history's rows (``selectors.compared_rows``); both readings share ``kinds_expression``.
+
+States are read as the history reads them: the row valid at ``t`` has
+``changed_at <= t < valid_until``. So a change made exactly at midnight on the 1st is the
+month's start state, and also the end state of the month before when the deal changed in it.
+"""
+
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+
+from django.db import connections, router
+from django.db.models import BigIntegerField, Case, DecimalField, F, IntegerField, Q, Value, When
+from django.db.models.functions import Cast, Coalesce
+from django.db.models.lookups import GreaterThan, LessThan
+from django.utils import timezone
+
+from opportunities.models import OPEN_STAGES, Stage
+
+# What the kinds of change are made of, besides the scope (``selectors.change_filters``).
+NEW = 1  # the deal did not exist at the start
+ADVANCED = 2  # open at both ends, at a later stage
+MOVED_BACK = 4  # open at the end, at an earlier stage than at the start
+WON = 8  # won at the end, not at the start
+LOST = 16  # lost at the end, not at the start
+STILL_OPEN = 32  # existed at the start, open at the end (a slip compares its close dates)
+AMOUNT_UP = 64  # existed at the start, a larger amount at the end
+AMOUNT_DOWN = 128  # existed at the start, a smaller amount at the end
+
+# The values a state holds: ``<name>_start`` and ``<name>_end``.
+STATE_FIELDS = ("stage", "amount", "close_date", "owner", "partner")
+
+
+def stage_rank(field_name: str) -> Case:
+    """Stage order (open stages 1–4, won 5, lost 6; 0 for none)."""
+    return Case(
+        *[
+            When(**{field_name: stage}, then=Value(index + 1))
+            for index, stage in enumerate(Stage.values)
+        ],
+        default=Value(0),
+        output_field=IntegerField(),
+    )
+
+
+def kind_conditions(amount: str = "amount") -> dict[int, Q]:
+    """Each bit of ``kinds``, over ``<field>_start`` and ``<field>_end`` (a missing start
+    state is NULL; amounts are ``<amount>_start``/``_end``, in any unit). Written so that a
+    NULL start reads alike on a column and on an annotation (a negated lookup differs
+    between the two)."""
+    existed = Q(stage_start__isnull=False)
+    open_end = Q(stage_end__in=OPEN_STAGES)
+    rank_start, rank_end = stage_rank("stage_start"), stage_rank("stage_end")
+    amount_start = Coalesce(F(f"{amount}_start"), Value(0), output_field=DecimalField())
+    amount_end = Coalesce(F(f"{amount}_end"), Value(0), output_field=DecimalField())
+
+    def reached(stage) -> Q:
+        return Q(stage_end=stage) & (
+            Q(stage_start__isnull=True)
+            | Q(stage_start__in=[other for other in Stage.values if other != stage])
+        )
+
+    return {
+        NEW: Q(stage_start__isnull=True),
+        ADVANCED: Q(stage_start__in=OPEN_STAGES) & open_end & Q(GreaterThan(rank_end, rank_start)),
+        MOVED_BACK: existed & open_end & Q(LessThan(rank_end, rank_start)),
+        WON: reached(Stage.CLOSED_WON),
+        LOST: reached(Stage.CLOSED_LOST),
+        STILL_OPEN: existed & open_end,
+        AMOUNT_UP: existed & Q(GreaterThan(amount_end, amount_start)),
+        AMOUNT_DOWN: existed & Q(LessThan(amount_end, amount_start)),
+    }
+
+
+def kinds_expression(amount: str = "amount"):
+    """The sum of the bits whose condition holds (an integer from 0 to 255)."""
+    terms = [
+        Case(When(condition, then=Value(bit)), default=Value(0), output_field=IntegerField())
+        for bit, condition in kind_conditions(amount).items()
+    ]
+    total = terms[0]
+    for term in terms[1:]:
+        total = total + term
+    return total
+
+
+def month_start(month: date) -> datetime:
+    """Midnight on the 1st, in the installation's time zone."""
+    return timezone.make_aware(datetime.combine(month, datetime.min.time()))
+
+
+def month_of(moment: datetime) -> date:
+    return timezone.localtime(moment, timezone.get_default_timezone()).date().replace(day=1)
+
+
+def next_month(month: date) -> date:
+    return (month.replace(day=28) + timedelta(days=4)).replace(day=1)
+
+
+def previous_month(month: date) -> date:
+    return (month - timedelta(days=1)).replace(day=1)
+
+
+def cents(amount: Decimal | None) -> int | None:
+    return None if amount is None else int(amount * 100)
+
+
+def _state(values: dict | None, moment: str) -> dict:
+    """``deal_state`` values (owner and partner 0 for none) as ``<field>_<moment>``."""
+    if values is None:
+        return {f"{name}_{moment}": None for name in ("stage", "amount_cents", "close_date")} | {
+            f"owner_{moment}_id": None,
+            f"partner_{moment}_id": None,
+        }
+    return {
+        f"stage_{moment}": values["stage"],
+        f"amount_cents_{moment}": cents(values["amount"]),
+        f"close_date_{moment}": values["close_date"],
+        f"owner_{moment}_id": values["owner"] or None,
+        f"partner_{moment}_id": values["partner"] or None,
+    }
+
+
+def record(*, deal_id: int, before: dict | None, after: dict, at: datetime, using: str) -> None:
+    """Apply one change of a deal, made at ``at`` (``before`` None for a new deal), in the
+    same transaction as the change. One query, two for the deal's first change of a month."""
+    from forecasting.models import MonthChange
+
+    rows = MonthChange.objects.using(using)
+    month = month_of(at)
+    end = _state(after, "end")
+    at_month_start = at == month_start(month)
+    if at_month_start:
+        # Valid at midnight: the end state of the month before, if the deal changed in it.
+        rows.filter(opportunity_id=deal_id, month=previous_month(month)).update(**end)
+    if rows.filter(opportunity_id=deal_id, month=month).update(**end):
+        return
+    start = _state(after if at_month_start else before, "start")
+    rows.create(opportunity_id=deal_id, month=month, **start, **end)
+
+
+# ---------------------------------------------------------------- filling
+
+
+def rebuild(using: str | None = None) -> int:
+    """Recompute every row from the history: the pairing of the history's rows that "what
+    changed" does for any window, once per month, written by the database
+    (``INSERT … SELECT``). Returns the rows written."""
+    from forecasting.models import MonthChange
+    from opportunities.history import compare_rows
+    from opportunities.models import OpportunityHistory
+
+    using = using or router.db_for_write(MonthChange)
+    connection = connections[using]
+    quote = connection.ops.quote_name
+    MonthChange.objects.using(using).all().delete()
+    history = OpportunityHistory.objects.using(using).order_by()
+    first = history.order_by("changed_at").values_list("changed_at", flat=True).first()
+    last = history.order_by("-changed_at").values_list("changed_at", flat=True).first()
+    if first is None:
+        return 0
+    # Table column → what the pairing gives, in this order.
+    values = {"opportunity_id": F("opportunity_id")}
+    for moment in ("start", "end"):
+        values |= {
+            f"stage_{moment}": F(f"stage_{moment}"),
+            f"amount_cents_{moment}": Cast(F(f"amount_{moment}") * 100, BigIntegerField()),
+            f"close_date_{moment}": F(f"close_date_{moment}"),
+            f"owner_{moment}_id": F(f"owner_{moment}"),
+            f"partner_{moment}_id": F(f"partner_{moment}"),
+        }
+    aliases = {f"v{index}": expression for index, expression in enumerate(values.values())}
+    target = ", ".join(quote(name) for name in [*values, "month"])
+    table = quote(MonthChange._meta.db_table)
+    written = 0
+    month, final = month_of(first), month_of(last)
+    while month <= final:
+        following = next_month(month)
+        pairs = (
+            compare_rows(month_start(month), month_start(following), history, STATE_FIELDS)
+            .annotate(**aliases, v_month=Value(month))
+            .values(*aliases, "v_month")
+        )
+        sql, params = pairs.query.sql_with_params()
+        with connection.cursor() as cursor:
+            cursor.execute(f"INSERT INTO {table} ({target}) {sql}", params)
+            written += max(cursor.rowcount, 0)
+        month = following
+    return written
