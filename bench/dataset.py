@@ -671,6 +671,10 @@ class Generator:
         day = dt.timedelta(days=1)
         hid = 0
         aid_seq = 0
+        # Each owner's first open to-dos are due today, then overdue, then later: "My tasks"
+        # shows its three groups (and runs the same queries) at every size.
+        first_dues = (0, -1, 1)
+        open_todos: dict[int, int] = {}
         for oid in range(1, self.plan.n + 1):
             created = now - dt.timedelta(seconds=rand() * span)
             age = (now - created).days
@@ -802,7 +806,9 @@ class Generator:
                 aid_seq += 1
                 kind = KINDS[(oid + a) % len(KINDS)]
                 if is_open and a == 2:
-                    due = today + day * randint(-5, 30)
+                    seen = open_todos[owner] = open_todos.get(owner, 0) + 1
+                    offset = first_dues[seen - 1] if seen <= len(first_dues) else randint(-5, 30)
+                    due = today + day * offset
                     done, done_at = False, None
                     made = last_at
                 else:

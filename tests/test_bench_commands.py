@@ -1,6 +1,7 @@
 """The benchmark commands work end to end on a tiny dataset (SQLite and PostgreSQL)."""
 
 import json
+from datetime import timedelta
 
 import pytest
 from django.core.management import CommandError, call_command
@@ -179,3 +180,41 @@ def test_bench_pages_measures_the_floor_page_and_writes_json(tmp_path, capsys):
 def test_bench_pages_rejects_an_unknown_page(tmp_path):
     with pytest.raises(CommandError, match="Unknown page"):
         call_command("bench_pages", page=["nope"], output_dir=str(tmp_path))
+
+
+def test_build_dataset_fills_the_month_changes_and_every_to_do_group_of_each_owner():
+    from datetime import date
+
+    from django.utils import timezone
+
+    from activities.selectors import my_task_counts
+    from forecasting import selectors
+    from forecasting.models import MonthChange
+    from forecasting.scopes import Scope
+
+    call_command("build_dataset", size="300", verbosity=0)
+    assert MonthChange.objects.exists()
+    manager = User.objects.filter(groups__name="sales_manager").first()
+    today = timezone.localdate()
+    last_month = (today.replace(day=1) - timedelta(days=1)).replace(day=1)
+    for start_day, end_day in [
+        (today.replace(day=1), today),
+        (last_month, today.replace(day=1) - timedelta(days=1)),
+        (date(today.year - 1, 1, 1), date(today.year - 1, 1, 31)),
+    ]:
+        kept, history = (
+            selectors.what_changed(
+                user=manager, start_day=start_day, end_day=end_day, scope=Scope(), months=months
+            )
+            for months in (True, False)
+        )
+        assert kept == history, start_day
+    owners = (
+        Activity.objects.filter(done=False)
+        .values("assignee")
+        .annotate(count=Count("pk"))
+        .filter(count__gte=3)
+    )
+    assert owners
+    for owner in User.objects.filter(pk__in=owners.values("assignee")):
+        assert all(my_task_counts(user=owner, today=today).values()), owner
