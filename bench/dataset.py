@@ -671,10 +671,12 @@ class Generator:
         day = dt.timedelta(days=1)
         hid = 0
         aid_seq = 0
-        # Each owner's first open to-dos are due today, then overdue, then later: "My tasks"
+        # Each assignee's first open to-dos are due today, then overdue, then later, and the
+        # first three go to "rep" (reps[0]), whose "My tasks" the benchmark measures: the page
         # shows its three groups (and runs the same queries) at every size.
         first_dues = (0, -1, 1)
         open_todos: dict[int, int] = {}
+        open_total = 0
         for oid in range(1, self.plan.n + 1):
             created = now - dt.timedelta(seconds=rand() * span)
             age = (now - created).days
@@ -805,8 +807,12 @@ class Generator:
             for a in range(3):
                 aid_seq += 1
                 kind = KINDS[(oid + a) % len(KINDS)]
+                assignee = owner
                 if is_open and a == 2:
-                    seen = open_todos[owner] = open_todos.get(owner, 0) + 1
+                    if open_total < len(first_dues):
+                        assignee = reps[0]
+                    open_total += 1
+                    seen = open_todos[assignee] = open_todos.get(assignee, 0) + 1
                     offset = first_dues[seen - 1] if seen <= len(first_dues) else randint(-5, 30)
                     due = today + day * offset
                     done, done_at = False, None
@@ -829,7 +835,7 @@ class Generator:
                         due,
                         done,
                         done_at,
-                        owner,
+                        assignee,
                         owner,
                         None,
                         oid,
