@@ -148,7 +148,11 @@ def reset_tables() -> None:
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             quoted = ", ".join(connection.ops.quote_name(t) for t in tables)
+            # Foreign keys checked at commit would block the TRUNCATE of rows written earlier
+            # in the same transaction: check them now.
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
             cursor.execute(f"TRUNCATE {quoted} RESTART IDENTITY CASCADE")
+            cursor.execute("SET CONSTRAINTS ALL DEFERRED")
         else:
             for sql in connection.ops.sql_flush(
                 no_style(), tables, reset_sequences=True, allow_cascade=True

@@ -5,7 +5,7 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from forecasting.month_changes import kinds_expression
+from forecasting.month_changes import kinds_expression, slip_candidates
 from forecasting.periods import KINDS
 
 
@@ -251,6 +251,21 @@ class MonthChange(models.Model):
         ]
         indexes = [
             # A month's rows with everything "what changed" sums, from the index alone.
+            # A month's deals whose close date moved later while open: the slips of a
+            # window ending on any day of the month, read from the index alone.
+            models.Index(
+                fields=["month", "close_date_start"],
+                name="month_change_slips",
+                include=[
+                    "close_date_end",
+                    "amount_cents_end",
+                    "owner_start",
+                    "owner_end",
+                    "partner_start",
+                    "partner_end",
+                ],
+                condition=slip_candidates(),
+            ),
             models.Index(
                 fields=["month"],
                 name="month_change_figures",
@@ -265,8 +280,40 @@ class MonthChange(models.Model):
                     "partner_start",
                     "partner_end",
                 ],
-            )
+            ),
         ]
 
     def __str__(self) -> str:
         return f"{self.opportunity_id} {self.month:%Y-%m}"
+
+
+class MonthChangeTotal(models.Model):
+    """The deals changed in a month (``MonthChange``) added up by their comparisons and by
+    owner (``side`` "o") or partner ("p") at the month's start and end, ids with 0 for none.
+
+    "What changed" over a month reads these few hundred rows instead of one row per deal
+    changed; only a slip, which depends on the window's last day, is read from the deals'
+    rows. Kept with ``MonthChange`` by ``forecasting.month_changes``.
+    """
+
+    month = models.DateField(_("month"))
+    side = models.CharField(_("side"), max_length=1)
+    kinds = models.PositiveSmallIntegerField(_("kinds of change"))
+    start_key = models.IntegerField(_("at the start"))
+    end_key = models.IntegerField(_("at the end"))
+    count = models.IntegerField(_("deals"), default=0)
+    cents_start = models.BigIntegerField(default=0)
+    cents_end = models.BigIntegerField(default=0)
+
+    class Meta:
+        verbose_name = _("total of deals changed in a month")
+        verbose_name_plural = _("totals of deals changed in a month")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["month", "side", "kinds", "start_key", "end_key"],
+                name="month_change_total_key",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.month:%Y-%m} {self.side} {self.kinds}"

@@ -80,6 +80,12 @@ def kind_conditions(amount: str = "amount") -> dict[int, Q]:
     }
 
 
+def slip_candidates() -> Q:
+    """Deals that may have slipped in a window, whatever its last day: open at both ends
+    (``STILL_OPEN``) with a later close date at the end."""
+    return kind_conditions()[STILL_OPEN] & Q(close_date_end__gt=F("close_date_start"))
+
+
 def kinds_expression(amount: str = "amount"):
     """The sum of the bits whose condition holds (an integer from 0 to 255)."""
     terms = [
@@ -129,22 +135,101 @@ def _state(values: dict | None, moment: str) -> dict:
     }
 
 
+# What a deal's row adds to the totals (``MonthChangeTotal``), by owner and by partner.
+TOTAL_FIELDS = (
+    "kinds",
+    "owner_start_id",
+    "owner_end_id",
+    "partner_start_id",
+    "partner_end_id",
+    "amount_cents_start",
+    "amount_cents_end",
+)
+SIDES = {"o": ("owner_start_id", "owner_end_id"), "p": ("partner_start_id", "partner_end_id")}
+
+
+def _add_totals(deltas: dict, row: dict | None, month: date, sign: int) -> None:
+    if row is None:
+        return
+    for side, (start, end) in SIDES.items():
+        key = (month, side, row["kinds"], row[start] or 0, row[end] or 0)
+        delta = deltas.setdefault(key, [0, 0, 0])
+        delta[0] += sign
+        delta[1] += sign * (row["amount_cents_start"] or 0)
+        delta[2] += sign * (row["amount_cents_end"] or 0)
+
+
+def _apply_totals(deltas: dict, using: str) -> None:
+    """Add ``deltas`` (key → [count, cents at the start, cents at the end]) to the totals in
+    one statement, keys in a fixed order so that concurrent changes lock rows alike."""
+    from forecasting.models import MonthChangeTotal
+
+    rows = [(key, values) for key, values in sorted(deltas.items()) if any(values)]
+    if not rows:
+        return
+    connection = connections[using]
+    quote = connection.ops.quote_name
+    table = quote(MonthChangeTotal._meta.db_table)
+    keys = ["month", "side", "kinds", "start_key", "end_key"]
+    measures = ["count", "cents_start", "cents_end"]
+    placeholders = ", ".join(["(" + ", ".join(["%s"] * 8) + ")"] * len(rows))
+    updates = ", ".join(f"{quote(m)} = {table}.{quote(m)} + excluded.{quote(m)}" for m in measures)
+    sql = (
+        f"INSERT INTO {table} ({', '.join(quote(name) for name in keys + measures)}) "
+        f"VALUES {placeholders} "
+        f"ON CONFLICT ({', '.join(quote(name) for name in keys)}) DO UPDATE SET {updates}"
+    )
+    params = [value for key, values in rows for value in (*key, *values)]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+
+
+def _current(rows, deal_id: int, month: date) -> dict | None:
+    return rows.filter(opportunity_id=deal_id, month=month).values(*TOTAL_FIELDS).first()
+
+
 def record(*, deal_id: int, before: dict | None, after: dict, at: datetime, using: str) -> None:
     """Apply one change of a deal, made at ``at`` (``before`` None for a new deal), in the
-    same transaction as the change. One query, two for the deal's first change of a month."""
+    same transaction as the change: its row of the month, and the totals that row adds to
+    (taken out as they were, added back as they are: four queries)."""
     from forecasting.models import MonthChange
 
     rows = MonthChange.objects.using(using)
     month = month_of(at)
     end = _state(after, "end")
+    deltas: dict = {}
     at_month_start = at == month_start(month)
     if at_month_start:
         # Valid at midnight: the end state of the month before, if the deal changed in it.
-        rows.filter(opportunity_id=deal_id, month=previous_month(month)).update(**end)
-    if rows.filter(opportunity_id=deal_id, month=month).update(**end):
-        return
-    start = _state(after if at_month_start else before, "start")
-    rows.create(opportunity_id=deal_id, month=month, **start, **end)
+        earlier = previous_month(month)
+        row = _current(rows, deal_id, earlier)
+        if row is not None:
+            rows.filter(opportunity_id=deal_id, month=earlier).update(**end)
+            _add_totals(deltas, row, earlier, -1)
+            _add_totals(deltas, _current(rows, deal_id, earlier), earlier, 1)
+    row = _current(rows, deal_id, month)
+    if row is not None:
+        rows.filter(opportunity_id=deal_id, month=month).update(**end)
+    else:
+        start = _state(after if at_month_start else before, "start")
+        rows.create(opportunity_id=deal_id, month=month, **start, **end)
+    _add_totals(deltas, row, month, -1)
+    _add_totals(deltas, _current(rows, deal_id, month), month, 1)
+    _apply_totals(deltas, using)
+
+
+def forget(deal_id: int, *, using: str) -> None:
+    """Take a deal that is being deleted out of the totals (its rows go with it)."""
+    from forecasting.models import MonthChange
+
+    deltas: dict = {}
+    for row in (
+        MonthChange.objects.using(using)
+        .filter(opportunity_id=deal_id)
+        .values("month", *TOTAL_FIELDS)
+    ):
+        _add_totals(deltas, row, row["month"], -1)
+    _apply_totals(deltas, using)
 
 
 # ---------------------------------------------------------------- filling
@@ -194,4 +279,36 @@ def rebuild(using: str | None = None) -> int:
             cursor.execute(f"INSERT INTO {table} ({target}) {sql}", params)
             written += max(cursor.rowcount, 0)
         month = following
+    rebuild_totals(using)
+    return written
+
+
+def rebuild_totals(using: str | None = None) -> int:
+    """Recompute the totals from the deals' rows (one grouped insert per side)."""
+    from forecasting.models import MonthChange, MonthChangeTotal
+
+    using = using or router.db_for_write(MonthChangeTotal)
+    connection = connections[using]
+    quote = connection.ops.quote_name
+    MonthChangeTotal.objects.using(using).all().delete()
+    source = quote(MonthChange._meta.db_table)
+    table = quote(MonthChangeTotal._meta.db_table)
+    columns = ", ".join(
+        quote(name)
+        for name in ("month", "side", "kinds", "start_key", "end_key", "count")
+        + ("cents_start", "cents_end")
+    )
+    written = 0
+    for side, (start, end) in SIDES.items():
+        start_key, end_key = f"COALESCE({quote(start)}, 0)", f"COALESCE({quote(end)}, 0)"
+        sql = (
+            f"INSERT INTO {table} ({columns}) "
+            f"SELECT {quote('month')}, %s, {quote('kinds')}, {start_key}, {end_key}, COUNT(*), "
+            f"COALESCE(SUM({quote('amount_cents_start')}), 0), "
+            f"COALESCE(SUM({quote('amount_cents_end')}), 0) "
+            f"FROM {source} GROUP BY {quote('month')}, {quote('kinds')}, {start_key}, {end_key}"
+        )
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [side])
+            written += max(cursor.rowcount, 0)
     return written

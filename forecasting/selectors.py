@@ -956,10 +956,14 @@ def metrics_report(*, user, period: Period, scope: Scope) -> MetricsReport:
 def _scope_match(scope: Scope, moment: str) -> Q | None:
     """Owner or partner at ``moment`` (``start`` or ``end``) in the scope; None when the
     scope is every deal."""
+    return _match(scope, f"owner_{moment}", f"partner_{moment}")
+
+
+def _match(scope: Scope, owner: str, partner: str) -> Q | None:
+    """The field ``owner`` (or ``partner``, for a partner or channel scope) in the scope."""
     from accounts.models import Partner
     from climcrm.models import User
 
-    owner, partner = f"owner_{moment}", f"partner_{moment}"
     if scope.kind == ALL:
         return None
     if scope.kind == REP:
@@ -1104,16 +1108,22 @@ def month_rows(*, user, month) -> QuerySet:
 
 
 def what_changed(*, user, start_day, end_day, scope: Scope, months: bool = True) -> dict:
-    """Counts and amounts of each kind of change between two days (one query).
+    """Counts and amounts of each kind of change between two days.
 
     ``end_day`` is included: the window is [start_day 00:00, end_day + 1 day 00:00).
     Amounts are the deal's amount at the end (at the start for "moved out"); amount
-    up/down give the net change. A month is read from the deals' rows of that month
-    (``months=False`` reads the history's rows, as for any other window).
+    up/down give the net change. A month is read from the totals of the deals changed in
+    it and its slips (two queries; a partner user, from their deals' rows of the month);
+    ``months=False`` reads the history's rows, as for any other window (one query).
     """
     from opportunities.history import as_datetime
 
+    result = {kind: {"count": 0, "amount": ZERO} for kind in CHANGE_KINDS}
     if months and is_month_window(start_day, end_day):
+        if _reads_summaries(user):
+            _add_groups(result, _month_totals(start_day, scope), Decimal(100))
+            result["slipped"] = _month_slips(start_day, end_day, scope)
+            return result
         rows = month_rows(user=user, month=start_day)
         still_open = _has(month_changes.STILL_OPEN)
         amount, unit = "amount_cents", Decimal(100)
@@ -1124,25 +1134,32 @@ def what_changed(*, user, start_day, end_day, scope: Scope, months: bool = True)
         still_open = month_changes.kind_conditions()[month_changes.STILL_OPEN]
         amount, unit = "amount", Decimal(1)
     # Deals are grouped by their comparisons (a few dozen groups) with their amounts at
-    # both ends summed; which kinds each group counts in is decided here.
+    # both ends summed; which kinds each group counts in is decided by ``kinds_of``.
     groups = {"slipped": ExpressionWrapper(still_open & _slipped(end_day), BooleanField())}
-    for moment in ("start", "end"):
+    for flag, moment in (("start_in", "start"), ("end_in", "end")):
         match = _scope_match(scope, moment)
         if match is not None:
-            groups[f"{moment}_in"] = ExpressionWrapper(match, output_field=BooleanField())
-    result = {kind: {"count": 0, "amount": ZERO} for kind in CHANGE_KINDS}
-    for group in (
+            groups[flag] = ExpressionWrapper(match, output_field=BooleanField())
+    grouped = (
         rows.annotate(**groups)
         .order_by()
         .values("kinds", *groups)
         # ``*``, not the id: the month's index holds no id. Sums skip NULL amounts.
         .annotate(count=Count("*"), at_end=Sum(f"{amount}_end"), at_start=Sum(f"{amount}_start"))
-    ):
+    )
+    _add_groups(result, grouped, unit)
+    return result
+
+
+def _add_groups(result: dict, groups, unit: Decimal = Decimal(1)) -> None:
+    """Add groups of deals alike (``kinds``, ``slipped``, ``start_in``, ``end_in``, with
+    ``count`` and the sums ``at_end``/``at_start`` in ``unit``) to each kind they count in."""
+    for group in groups:
         at_end = (group["at_end"] or ZERO) / unit
         at_start = (group["at_start"] or ZERO) / unit
         kinds = kinds_of(
             group["kinds"],
-            group["slipped"],
+            group.get("slipped", False),
             group.get("start_in", True),
             group.get("end_in", True),
         )
@@ -1155,7 +1172,41 @@ def what_changed(*, user, start_day, end_day, scope: Scope, months: bool = True)
                 change = at_end
             result[kind]["count"] += group["count"]
             result[kind]["amount"] += change
-    return result
+
+
+def _month_totals(month, scope: Scope):
+    """The month's totals of the scope's side (owners, or partners for a partner or channel
+    scope), grouped by comparisons and by whether each end is in the scope."""
+    from forecasting.models import MonthChangeTotal
+
+    side = "p" if scope.kind in (PARTNER, CHANNEL) else "o"
+    totals = MonthChangeTotal.objects.using(reports_db()).filter(month=month, side=side)
+    flags = {}
+    for flag, key in (("start_in", "start_key"), ("end_in", "end_key")):
+        match = _match(scope, key, key)
+        if match is not None:
+            flags[flag] = ExpressionWrapper(match, output_field=BooleanField())
+    return (
+        totals.annotate(**flags)
+        .order_by()
+        .values("kinds", *flags)
+        .annotate(count=Sum("count"), at_end=Sum("cents_end"), at_start=Sum("cents_start"))
+    )
+
+
+def _month_slips(month, end_day, scope: Scope) -> dict:
+    """Deals of the month whose close date moved past ``end_day`` (one index range)."""
+    from forecasting.models import MonthChange
+
+    rows = MonthChange.objects.using(reports_db()).filter(
+        month_changes.slip_candidates(), _slipped(end_day), month=month
+    )
+    for moment in ("start", "end"):
+        match = _scope_match(scope, moment)
+        if match is not None:
+            rows = rows.filter(match)
+    totals = rows.aggregate(count=Count("*"), cents=Sum("amount_cents_end"))
+    return {"count": totals["count"], "amount": (totals["cents"] or ZERO) / Decimal(100)}
 
 
 def changed_deals(*, user, start_day, end_day, scope: Scope, kind: str) -> QuerySet:

@@ -3,6 +3,7 @@
 from django.db.models.signals import pre_delete
 from django.dispatch import receiver
 
+from forecasting import month_changes
 from forecasting.summaries import forget_deal
 from opportunities.models import Opportunity
 
@@ -10,3 +11,4 @@ from opportunities.models import Opportunity
 @receiver(pre_delete, sender=Opportunity)
 def _deal_deleted(sender, instance, using, **kwargs):
     forget_deal(instance, using=using)
+    month_changes.forget(instance.pk, using=using)
