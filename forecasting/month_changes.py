@@ -6,15 +6,18 @@ at the window's start. The history gives both ends from two index ranges, paired
 deal: a lookup for every deal changed, tens of thousands a month on a million deals. So each
 deal changed in a month also has one ``MonthChange`` row with its state at the month's start
 and at its end (now, for the month under way) and the comparisons of the two that do not
-depend on the scope (``kinds``, bits computed by the database). Other windows still pair the
-history's rows (``selectors.compared_rows``); both readings share ``kinds_expression``.
+depend on the scope (``kinds``, bits computed by the database). ``MonthChangeTotal`` adds
+those rows up by ``kinds`` and by owner, or partner, at each end: a few thousand rows a month,
+which the page reads instead (only a slip, which depends on the window's last day, is read
+from the deals' rows). Other windows still pair the history's rows
+(``selectors.compared_rows``); both readings share ``kinds_expression``.
 
 States are read as the history reads them: the row valid at ``t`` has
 ``changed_at <= t < valid_until``. So a change made exactly at midnight on the 1st is the
 month's start state, and also the end state of the month before when the deal changed in it.
 """
 
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from decimal import Decimal
 
 from django.db import connections, router
@@ -23,6 +26,7 @@ from django.db.models.functions import Cast, Coalesce
 from django.db.models.lookups import GreaterThan, LessThan
 from django.utils import timezone
 
+from forecasting.periods import MONTH, Period, period_containing
 from opportunities.models import OPEN_STAGES, Stage
 
 # What the kinds of change are made of, besides the scope (``selectors.change_filters``).
@@ -98,21 +102,13 @@ def kinds_expression(amount: str = "amount"):
     return total
 
 
-def month_start(month: date) -> datetime:
-    """Midnight on the 1st, in the installation's time zone."""
-    return timezone.make_aware(datetime.combine(month, datetime.min.time()))
-
-
 def month_of(moment: datetime) -> date:
+    """First day of the month holding ``moment``, in the installation's time zone."""
     return timezone.localtime(moment, timezone.get_default_timezone()).date().replace(day=1)
 
 
-def next_month(month: date) -> date:
-    return (month.replace(day=28) + timedelta(days=4)).replace(day=1)
-
-
-def previous_month(month: date) -> date:
-    return (month - timedelta(days=1)).replace(day=1)
+def _month(month: date) -> Period:
+    return period_containing(MONTH, month)
 
 
 def cents(amount: Decimal | None) -> int | None:
@@ -198,10 +194,10 @@ def record(*, deal_id: int, before: dict | None, after: dict, at: datetime, usin
     month = month_of(at)
     end = _state(after, "end")
     deltas: dict = {}
-    at_month_start = at == month_start(month)
+    at_month_start = at == _month(month).start_moment()
     if at_month_start:
         # Valid at midnight: the end state of the month before, if the deal changed in it.
-        earlier = previous_month(month)
+        earlier = _month(month).previous().start
         row = _current(rows, deal_id, earlier)
         if row is not None:
             rows.filter(opportunity_id=deal_id, month=earlier).update(**end)
@@ -266,19 +262,18 @@ def rebuild(using: str | None = None) -> int:
     target = ", ".join(quote(name) for name in [*values, "month"])
     table = quote(MonthChange._meta.db_table)
     written = 0
-    month, final = month_of(first), month_of(last)
-    while month <= final:
-        following = next_month(month)
+    month, final = _month(month_of(first)), _month(month_of(last))
+    while month.start <= final.start:
         pairs = (
-            compare_rows(month_start(month), month_start(following), history, STATE_FIELDS)
-            .annotate(**aliases, v_month=Value(month))
+            compare_rows(month.start_moment(), month.end_moment(), history, STATE_FIELDS)
+            .annotate(**aliases, v_month=Value(month.start))
             .values(*aliases, "v_month")
         )
         sql, params = pairs.query.sql_with_params()
         with connection.cursor() as cursor:
             cursor.execute(f"INSERT INTO {table} ({target}) {sql}", params)
             written += max(cursor.rowcount, 0)
-        month = following
+        month = month.next()
     rebuild_totals(using)
     return written
 

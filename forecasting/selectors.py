@@ -35,7 +35,7 @@ from climcrm.selectors import weighted_amount_expression
 from climcrm.text import parse_id
 from climcrm.visibility import visible_opportunities
 from forecasting import month_changes, summaries
-from forecasting.periods import MONTH, QUARTER, Period
+from forecasting.periods import MONTH, QUARTER, Period, period_containing
 from forecasting.scopes import ALL, CHANNEL, PARTNER, REP, TEAM, Scope, display_name
 from leads import funnel as lead_funnel
 from opportunities.models import (
@@ -1095,7 +1095,7 @@ def is_month_window(start_day, end_day) -> bool:
     of that month (``MonthChange``) hold both ends."""
     if start_day.day != 1:
         return False
-    last_day = month_changes.next_month(start_day) - timedelta(days=1)
+    last_day = period_containing(MONTH, start_day).last_day
     today = timezone.localdate()
     return end_day == last_day or (start_day <= today <= last_day and end_day >= today)
 

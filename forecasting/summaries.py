@@ -59,6 +59,7 @@ from django.utils import timezone
 
 from climcrm.selectors import weighted_amount_expression
 from forecasting import month_changes
+from forecasting.month_changes import month_of
 
 ZERO = Decimal("0")
 OPEN_MONTH = date(2000, 1, 1)
@@ -79,11 +80,6 @@ _CLOSED_STAGES = ("closed_won", "closed_lost")
 _TICK = timedelta(microseconds=1)
 KEY_FIELDS = ("kind", "month", "owner_key", "partner_key", "type", "stage", "rank", "close_month")
 MEASURES = ("count", "amount", "weighted", "days")
-
-
-def month_of(moment: datetime) -> date:
-    """First day of the month holding ``moment``, in the installation's time zone."""
-    return timezone.localtime(moment, timezone.get_default_timezone()).date().replace(day=1)
 
 
 def change_month(moment: datetime) -> date:

@@ -25,6 +25,7 @@ import pytest
 from django.utils import timezone
 
 from forecasting.periods import QUARTER, period_containing
+from forecasting.scopes import CHANNEL, PARTNER, REP, TEAM, Scope
 from opportunities.models import LossReason, OpportunityType, Stage
 from opportunities.services import (
     opportunity_create,
@@ -234,3 +235,17 @@ def recent(changed_book, rep, other_rep, manager, partner_a, partner_b):
         opportunity=won, to_stage=Stage.CLOSED_WON, by=rep, amount=Decimal(6500), at=days_ago(1)
     )
     return quarter
+
+
+def scope_for(name: str, request) -> Scope:
+    """A scope named after the fixtures: "all", "team" (manager's), "channel", a partner
+    fixture, or a rep fixture."""
+    if name == "all":
+        return Scope()
+    if name == "team":
+        return Scope(TEAM, request.getfixturevalue("manager").pk)
+    if name == "channel":
+        return Scope(CHANNEL, request.getfixturevalue("channel").pk)
+    if name.startswith("partner"):
+        return Scope(PARTNER, request.getfixturevalue(name).pk)
+    return Scope(REP, request.getfixturevalue(name).pk)

@@ -14,11 +14,12 @@ from django.utils import timezone
 
 from forecasting import month_changes, selectors
 from forecasting.models import MonthChange, MonthChangeTotal
-from forecasting.scopes import CHANNEL, PARTNER, REP, TEAM, Scope
+from forecasting.periods import MONTH, period_containing
+from forecasting.scopes import REP, Scope
 from opportunities.models import Opportunity, Stage
 from opportunities.services import opportunity_create, opportunity_move_stage, opportunity_update
 from tests.factories import AccountFactory
-from tests.forecasting.conftest import at
+from tests.forecasting.conftest import at, scope_for
 
 COLUMNS = (
     "opportunity_id",
@@ -147,18 +148,6 @@ def test_a_deal_created_and_won_in_the_window_counts_as_new_and_won(db, rep, man
         assert summary["won"] == {"count": 1, "amount": Decimal(700)}
 
 
-def scope_for(name, request) -> Scope:
-    if name == "all":
-        return Scope()
-    if name == "team":
-        return Scope(TEAM, request.getfixturevalue("manager").pk)
-    if name == "channel":
-        return Scope(CHANNEL, request.getfixturevalue("channel").pk)
-    if name.startswith("partner"):
-        return Scope(PARTNER, request.getfixturevalue(name).pk)
-    return Scope(REP, request.getfixturevalue(name).pk)
-
-
 MONTHS = [date(2025, month, 1) for month in range(3, 11)]
 
 
@@ -169,7 +158,7 @@ def test_each_month_read_from_the_kept_rows_equals_the_history(
     midnight_book, recent, manager, request, scope_name
 ):
     scope = scope_for(scope_name, request)
-    windows = [(month, month_changes.next_month(month) - timedelta(days=1)) for month in MONTHS]
+    windows = [(month, period_containing(MONTH, month).last_day) for month in MONTHS]
     windows.append(this_month())
     counted = 0
     for start_day, end_day in windows:
@@ -255,7 +244,7 @@ def test_the_month_drilldown_gives_the_deals_and_states_the_history_gives(
         return {deal.pk: tuple(getattr(deal, name) for name in [*names, "kinds"]) for deal in deals}
 
     start_day, today = this_month()
-    windows = [(month, month_changes.next_month(month)) for month in MONTHS]
+    windows = [(month, period_containing(MONTH, month).end) for month in MONTHS]
     windows.append((start_day, today + timedelta(days=1)))
     compared = 0
     for month, end_day in windows:

@@ -11,7 +11,7 @@ from decimal import Decimal
 import pytest
 
 from forecasting import selectors
-from forecasting.scopes import PARTNER, REP, TEAM, Scope
+from forecasting.scopes import Scope
 from opportunities.history import (
     as_datetime,
     changes_between,
@@ -22,7 +22,7 @@ from opportunities.history import (
 from opportunities.models import Opportunity
 from opportunities.services import opportunity_create, opportunity_update
 from tests.factories import AccountFactory
-from tests.forecasting.conftest import at
+from tests.forecasting.conftest import at, scope_for
 
 FIELDS = selectors.CHANGE_FIELDS
 COLUMNS = {"owner": "owner_id", "partner": "partner_id"}
@@ -99,16 +99,6 @@ def test_a_change_exactly_at_the_end_is_the_end_state_but_not_a_change(db, rep):
 
 
 SCOPES = ["all", "rep", "other_rep", "team", "partner_a", "partner_b"]
-
-
-def scope_for(name, request):
-    if name == "all":
-        return Scope()
-    if name == "team":
-        return Scope(TEAM, request.getfixturevalue("manager").pk)
-    if name.startswith("partner"):
-        return Scope(PARTNER, request.getfixturevalue(name).pk)
-    return Scope(REP, request.getfixturevalue(name).pk)
 
 
 @pytest.mark.parametrize("scope_name", SCOPES)
