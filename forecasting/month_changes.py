@@ -232,9 +232,9 @@ def forget(deal_id: int, *, using: str) -> None:
 
 
 def rebuild(using: str | None = None) -> int:
-    """Recompute every row from the history: the pairing of the history's rows that "what
-    changed" does for any window, once per month, written by the database
-    (``INSERT … SELECT``). Returns the rows written."""
+    """Recompute every row from the history, then the totals (``rebuild_totals``): the
+    pairing of the history's rows that "what changed" does for any window, once per month,
+    written by the database (``INSERT … SELECT``). Returns the month rows written."""
     from forecasting.models import MonthChange
     from opportunities.history import compare_rows
     from opportunities.models import OpportunityHistory
