@@ -27,6 +27,7 @@ from django.db.models.lookups import GreaterThan, LessThan
 from django.utils import timezone
 
 from forecasting.periods import MONTH, Period, period_containing
+from forecasting.totals import add_to
 from opportunities.models import OPEN_STAGES, Stage
 
 # What the kinds of change are made of, besides the scope (``selectors.change_filters``).
@@ -156,28 +157,11 @@ def _add_totals(deltas: dict, row: dict | None, month: date, sign: int) -> None:
 
 
 def _apply_totals(deltas: dict, using: str) -> None:
-    """Add ``deltas`` (key → [count, cents at the start, cents at the end]) to the totals in
-    one statement, keys in a fixed order so that concurrent changes lock rows alike."""
+    """Add ``deltas`` (key → [count, cents at the start, cents at the end]) to the totals."""
     from forecasting.models import MonthChangeTotal
 
-    rows = [(key, values) for key, values in sorted(deltas.items()) if any(values)]
-    if not rows:
-        return
-    connection = connections[using]
-    quote = connection.ops.quote_name
-    table = quote(MonthChangeTotal._meta.db_table)
-    keys = ["month", "side", "kinds", "start_key", "end_key"]
-    measures = ["count", "cents_start", "cents_end"]
-    placeholders = ", ".join(["(" + ", ".join(["%s"] * 8) + ")"] * len(rows))
-    updates = ", ".join(f"{quote(m)} = {table}.{quote(m)} + excluded.{quote(m)}" for m in measures)
-    sql = (
-        f"INSERT INTO {table} ({', '.join(quote(name) for name in keys + measures)}) "
-        f"VALUES {placeholders} "
-        f"ON CONFLICT ({', '.join(quote(name) for name in keys)}) DO UPDATE SET {updates}"
-    )
-    params = [value for key, values in rows for value in (*key, *values)]
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+    keys = ("month", "side", "kinds", "start_key", "end_key")
+    add_to(MonthChangeTotal, keys, ("count", "cents_start", "cents_end"), deltas, using=using)
 
 
 def _current(rows, deal_id: int, month: date) -> dict | None:

@@ -41,7 +41,7 @@ from collections import defaultdict
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
-from django.db import connections, router
+from django.db import router
 from django.db.models import (
     Case,
     DateTimeField,
@@ -60,6 +60,7 @@ from django.utils import timezone
 from climcrm.selectors import weighted_amount_expression
 from forecasting import month_changes
 from forecasting.month_changes import month_of
+from forecasting.totals import add_to
 
 ZERO = Decimal("0")
 OPEN_MONTH = date(2000, 1, 1)
@@ -352,35 +353,17 @@ def forget_deal(deal, *, using: str) -> None:
 
 
 def apply(totals: dict, *, using: str) -> None:
-    """Add ``totals`` (key → [count, amount, weighted, days]) to the table, in one statement;
-    keys are written in a fixed order so that concurrent changes lock rows alike."""
+    """Add ``totals`` (key → [count, amount, weighted, days]) to the table, in one statement."""
     from forecasting.models import PipelineSummary
 
-    rows = [
-        (key, values)
-        for key, values in sorted(totals.items(), key=lambda item: _sort_key(item[0]))
-        if any(values)
-    ]
-    if not rows:
-        return
-    connection = connections[using]
-    table = connection.ops.quote_name(PipelineSummary._meta.db_table)
-    quote = connection.ops.quote_name
-    columns = [quote(name) for name in (*KEY_FIELDS, *MEASURES)]
-    placeholders = ", ".join(["(" + ", ".join(["%s"] * len(columns)) + ")"] * len(rows))
-    updates = ", ".join(
-        f"{quote(name)} = {table}.{quote(name)} + excluded.{quote(name)}" for name in MEASURES
+    add_to(
+        PipelineSummary,
+        KEY_FIELDS,
+        MEASURES,
+        totals,
+        using=using,
+        sort_key=lambda item: _sort_key(item[0]),
     )
-    sql = (
-        f"INSERT INTO {table} ({', '.join(columns)}) VALUES {placeholders} "
-        f"ON CONFLICT ({', '.join(quote(name) for name in KEY_FIELDS)}) DO UPDATE SET {updates}"
-    )
-    params = []
-    for key, values in rows:
-        params.extend(key)
-        params.extend([values[0], values[1], values[2], values[3]])
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
 
 
 def _sort_key(key: tuple) -> tuple:
