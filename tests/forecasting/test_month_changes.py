@@ -286,3 +286,18 @@ def test_a_slip_counts_only_where_the_deal_was_in_the_scope_at_both_ends(
             assert summary["slipped"]["count"] == slipped, (name, months)
             assert summary["moved_in"]["count"] == moved_in, (name, months)
             assert summary["moved_out"]["count"] == moved_out, (name, months)
+
+
+def test_a_partner_users_month_drilldown_lists_only_their_deals(
+    midnight_book, partner_a_user, manager
+):
+    window = {"start_day": date(2025, 4, 1), "end_day": date(2025, 4, 30), "scope": Scope()}
+    seen, everyone = set(), set()
+    for kind in selectors.CHANGE_KINDS:
+        seen |= set(selectors.changed_deals(user=partner_a_user, kind=kind, **window))
+        everyone |= set(selectors.changed_deals(user=manager, kind=kind, **window))
+    # The deals partner A has now ("slip" joined them in August), none of the others.
+    assert sorted(deal.name for deal in seen) == ["commit", "slip"]
+    partner = midnight_book.deals["commit"].partner_id
+    assert seen == {deal for deal in everyone if deal.partner_id == partner}
+    assert len(everyone) > len(seen)
