@@ -117,11 +117,24 @@ RULES: dict[str, Rule] = {
         "all",
         {"?opportunity": "opportunity"},
         data=(("subject", "Rappel"), ("kind", "task")),
-        ok=ANY_POST,
+        ok=ANY_POST | {403},
     ),
     "activities:my-tasks": page("all", htmx=True),
-    "activities:toggle": post("all", {"pk": "activity"}, data=(("done", "1"),)),
+    # A channel manager changes the to-dos of their partners' deals, not of direct deals.
+    "activities:toggle": post(
+        "all",
+        {"pk": "activity"},
+        data=(("done", "1"),),
+        ok_for=(("channel", frozenset({200, 302, 403})),),
+    ),
     "activities:edit": obj("all", {"pk": "activity"}, ok=frozenset({200, 302, 403})),
+    # The first role allowed deletes the record: those after it find nothing (404).
+    "activities:delete": post(
+        "all",
+        {"pk": "activity"},
+        ok=frozenset({302, 403, 404}),
+        ok_for=tuple((role, REDIRECT) for role in PARTNER_ROLES),
+    ),
     # Forecast and metrics: partner users get their own partner's figures.
     "forecasting:forecast": page("all", htmx=True),
     "forecasting:forecast-deals": page("all", htmx=True, partner_must_show=True),
