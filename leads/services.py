@@ -19,6 +19,7 @@ from accounts.models import Account, Contact
 from accounts.services import account_create, contact_create
 from climcrm.choices import OriginChannel, Source
 from climcrm.permissions import can_edit_lead
+from climcrm.ratelimit import parse_rate
 from climcrm.roles import is_internal, is_partner_user
 from leads import funnel
 from leads.models import Lead, LeadStatus, LeadStatusChange
@@ -414,13 +415,6 @@ def lead_convert(
 
 
 # --- public web form ------------------------------------------------------------------
-
-
-def parse_rate(rate: str) -> tuple[int, datetime.timedelta]:
-    """'5/h' → (5, one hour). Units: s, m, h, d."""
-    count, _sep, unit = (rate or "5/h").partition("/")
-    seconds = {"s": 1, "m": 60, "h": 3600, "d": 86400}.get((unit or "h").strip()[:1], 3600)
-    return int(count), datetime.timedelta(seconds=seconds)
 
 
 def public_form_allowed(*, ip_address: str, rate: str, at=None) -> bool:

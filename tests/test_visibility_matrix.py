@@ -102,6 +102,11 @@ RULES: dict[str, Rule] = {
     "logout": post("all", ok=REDIRECT),
     "password_change": page("all"),
     "password_change_done": page("all"),
+    # Password reset by email: public pages that show nothing of the CRM.
+    "password_reset": page("public"),
+    "password_reset_done": page("public"),
+    "password_reset_confirm": page("public", static=(("uidb64", "MQ"), ("token", "a-b"))),
+    "password_reset_complete": page("public"),
     # Accounts and contacts: partners read the accounts and contacts of their deals.
     "accounts:list": page("all", htmx=True, partner_must_show=True),
     "accounts:create": page("internal"),
