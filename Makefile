@@ -5,8 +5,10 @@ VENV := .venv
 PY := $(VENV)/bin/python
 export DEBUG ?= 1
 PYTEST_ARGS ?=
+# The browser tests drive the system's Chromium: CHROMIUM_PATH, else `chromium` on the PATH.
+CHROMIUM_PATH ?= $(shell command -v chromium 2>/dev/null)
 
-.PHONY: setup run test test-fast lint messages clean
+.PHONY: setup run test test-fast check-chromium lint messages clean
 
 $(PY):
 	@test -n "$(PYTHON_BOOT)" || { echo "Python 3.12 or 3.13 is required"; exit 1; }
@@ -37,9 +39,22 @@ run: setup
 	@$(PY) manage.py seed_demo --logins
 	$(PY) manage.py runserver 127.0.0.1:8000
 
-test: $(VENV)/.deps static/vendor/.stamp
+test: check-chromium $(VENV)/.deps static/vendor/.stamp
 	$(PY) manage.py compilemessages --ignore=.venv --ignore=node_modules -v 0
-	CLIMCRM_TESTING=1 $(PY) -m pytest -n 2 $(PYTEST_ARGS)
+	CLIMCRM_TESTING=1 $(if $(CHROMIUM_PATH),CHROMIUM_PATH=$(CHROMIUM_PATH)) $(PY) -m pytest -n 2 $(PYTEST_ARGS)
+
+# Stops `make test` before anything runs when Chromium is missing (unless the browser tests
+# are left out), and says how to get it.
+check-chromium:
+ifeq ($(findstring not browser,$(PYTEST_ARGS)),)
+	@if [ -z "$(CHROMIUM_PATH)" ] || [ ! -x "$(CHROMIUM_PATH)" ]; then \
+	  echo "The browser tests need Chromium, and none was found (CHROMIUM_PATH, then 'chromium' on the PATH)."; \
+	  echo "  Debian or Ubuntu:  sudo apt-get install chromium"; \
+	  echo "  installed elsewhere:  make test CHROMIUM_PATH=/path/to/chromium"; \
+	  echo "  or without the browser tests:  make test PYTEST_ARGS='-m \"not browser\"'"; \
+	  exit 1; \
+	fi
+endif
 
 lint: $(VENV)/.deps
 	$(VENV)/bin/ruff check .

@@ -3,6 +3,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Account, Contact
 from accounts.services import ACCOUNT_FIELDS, CONTACT_FIELDS
+from climcrm.permissions import can_reassign_account
 from climcrm.text import normalize_company_name
 from climcrm.visibility import visible_accounts
 
@@ -21,6 +22,12 @@ class AccountForm(forms.ModelForm):
 
         self.fields["owner"].queryset = internal_users()
         self.fields["country"].help_text = _("Two-letter code, e.g. CH, FR.")
+        if not can_reassign_account(user, self.instance if self.instance.pk else None):
+            # Shown, not editable: the form then keeps the current (or initial) owner.
+            self.fields["owner"].disabled = True
+            self.fields["owner"].help_text = _(
+                "Only a sales manager can give an account to someone else."
+            )
 
     def clean_name(self):
         name = (self.cleaned_data.get("name") or "").strip()

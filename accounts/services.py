@@ -1,10 +1,16 @@
-"""Writes for accounts and contacts: validate, save in one transaction."""
+"""Writes for accounts and contacts: validate, save in one transaction.
+
+Who may change an account is decided in ``climcrm.permissions``; a refusal raises
+``PermissionError`` with the reason.
+"""
 
 from typing import Any
 
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from accounts.models import Account, Contact
+from climcrm.permissions import can_change_account, can_reassign_account
 
 ACCOUNT_FIELDS = (
     "name",
@@ -53,9 +59,32 @@ def account_create(*, by=None, **values: Any) -> Account:
     return account
 
 
+def change_refusal(user, account: Account) -> str:
+    """Why ``user`` may not change this account: whose it is."""
+    if account.owner is None:
+        return _("You may not change this account.")
+    return _(
+        "This account is %(person)s's: only they, their sales manager or an administrator "
+        "may change it."
+    ) % {"person": account.owner.get_full_name() or account.owner.username}
+
+
+def reassign_refusal() -> str:
+    return _("Only a sales manager can give an account to someone else.")
+
+
 @transaction.atomic
 def account_update(*, account: Account, by=None, changes: dict[str, Any]) -> Account:
+    """Change an account. ``by`` is checked when given: the owner, their sales manager or
+    an admin may change it, and only a sales manager or an admin may change its owner."""
     account = Account.objects.select_for_update().get(pk=account.pk)
+    if by is not None:
+        if not can_change_account(by, account):
+            raise PermissionError(change_refusal(by, account))
+        new_owner = changes.get("owner", account.owner)
+        new_owner_id = getattr(new_owner, "pk", new_owner)
+        if new_owner_id != account.owner_id and not can_reassign_account(by, account):
+            raise PermissionError(reassign_refusal())
     changed = _assign(account, changes, ACCOUNT_FIELDS)
     if changed:
         account.full_clean(exclude=["normalized_name"])

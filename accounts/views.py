@@ -1,5 +1,5 @@
 from django.contrib import messages
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
@@ -7,8 +7,15 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from accounts import selectors
 from accounts.forms import AccountForm, ContactForm, apply_errors
-from accounts.services import account_create, account_update, contact_create, contact_update
+from accounts.services import (
+    account_create,
+    account_update,
+    change_refusal,
+    contact_create,
+    contact_update,
+)
 from climcrm.pagination import capped_page
+from climcrm.permissions import can_change_account
 from climcrm.roles import is_internal
 
 
@@ -47,7 +54,8 @@ def account_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "contacts": selectors.account_contacts(user=request.user, account=account),
         "opportunities": selectors.account_opportunities(user=request.user, account=account),
         "totals": selectors.account_totals(user=request.user, account=account),
-        "can_edit": is_internal(request.user),
+        "can_edit": can_change_account(request.user, account),
+        "can_add": is_internal(request.user),
     }
     return render(request, "accounts/account_detail.html", context)
 
@@ -71,16 +79,23 @@ def account_create_view(request: HttpRequest) -> HttpResponse:
 def account_edit(request: HttpRequest, pk: int) -> HttpResponse:
     account = selectors.account_get(user=request.user, pk=pk)
     _require_internal(request.user)
+    if not can_change_account(request.user, account):
+        raise PermissionDenied(change_refusal(request.user, account))
     form = AccountForm(request.POST or None, instance=account, user=request.user)
+    status = 200
     if request.method == "POST" and form.is_valid():
         try:
             account_update(account=account, by=request.user, changes=form.changes())
         except ValidationError as error:
             apply_errors(form, error)
+        except PermissionError as error:
+            form.add_error(None, str(error))
+            status = 403
         else:
             messages.success(request, _("The account was saved."))
             return redirect("accounts:detail", pk=account.pk)
-    return render(request, "accounts/account_form.html", {"form": form, "account": account})
+    context = {"form": form, "account": account}
+    return render(request, "accounts/account_form.html", context, status=status)
 
 
 @require_GET

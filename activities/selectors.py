@@ -58,7 +58,9 @@ def panel_target(*, user, params) -> Target:
 
 
 def _with_people(queryset: QuerySet) -> QuerySet:
-    return queryset.select_related("assignee", "created_by")
+    # The record's owner is one of the activity's people (climcrm.permissions): each item
+    # asks who may change it without a query of its own.
+    return queryset.select_related("assignee", "created_by", "opportunity", "lead", "account")
 
 
 def panel_activities(*, user, target: Target) -> dict:

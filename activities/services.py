@@ -1,7 +1,8 @@
 """Writes of activities and to-dos.
 
-Who may write: internal users on anything they can see; partner users only on their own
-partner's deals and leads (never on an account alone: accounts are not theirs).
+Who may write is decided in ``climcrm.permissions`` (``can_add_activity``,
+``can_change_activity``; its docstring says whose a to-do is). Refusals raise
+``PermissionError`` with the reason, in the user's language.
 """
 
 import datetime
@@ -13,6 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from activities.models import Activity, ActivityKind
+from climcrm.permissions import can_add_activity, can_change_activity
 from climcrm.roles import is_internal, is_partner_user
 from climcrm.visibility import (
     visible_accounts,
@@ -24,8 +26,9 @@ from climcrm.visibility import (
 UPDATABLE_FIELDS = ("kind", "subject", "description", "due_date", "assignee")
 
 
-def can_write_on(user, *, opportunity=None, lead=None, account=None) -> bool:
-    """True when ``user`` may attach activities to these objects."""
+def _works_on(user, *, opportunity=None, lead=None, account=None) -> bool:
+    """True when ``user`` sees what a to-do is about, in the place they read to-dos:
+    partner users read theirs on their partner's deals and leads, never on an account."""
     if is_partner_user(user):
         if account is not None and opportunity is None and lead is None:
             return False
@@ -49,13 +52,40 @@ def _may_see(user, activity: Activity) -> bool:
     return visible_activities(user).filter(pk=activity.pk).exists()
 
 
+def _person(user) -> str:
+    return user.get_full_name() or user.username
+
+
+def add_refusal(user) -> str:
+    """Why ``user`` may not add an activity to a record."""
+    if is_partner_user(user):
+        return _("You may add activities only to your company's deals and leads.")
+    return _(
+        "You may add activities only to your own leads, opportunities and accounts, or to "
+        "those of your team."
+    )
+
+
+def change_refusal(user, activity: Activity) -> str:
+    """Why ``user`` may not change this activity: whose it is."""
+    if is_partner_user(user):
+        return _("You may change only the activities of your company's deals and leads.")
+    holder = activity.assignee or activity.created_by
+    if holder is None:
+        return _("You may change only your own activities and those of your team.")
+    return _(
+        "This activity is %(person)s's: only they, its author, the owner of what it is "
+        "about and their sales manager may change it."
+    ) % {"person": _person(holder)}
+
+
 def _check_assignee(assignee, *, opportunity=None, lead=None, account=None) -> None:
     """The assignee must be an active user who can see what the to-do is about."""
     if assignee is None:
         return
     if not assignee.is_active:
         raise ValidationError({"assignee": _("This user is no longer active.")})
-    if not can_write_on(assignee, opportunity=opportunity, lead=lead, account=account):
+    if not _works_on(assignee, opportunity=opportunity, lead=lead, account=account):
         raise ValidationError(
             {"assignee": _("This person cannot see what the to-do is about: choose someone else.")}
         )
@@ -92,12 +122,15 @@ def activity_create(
     """Log an activity or plan a to-do on a deal, a lead or an account.
 
     Without an assignee the author is the assignee. A done activity (a call made, a note)
-    is recorded as done now.
+    is recorded as done now. A review to-do (``review``) is checked by the review, whose
+    runner may plan to-dos on any deal of the partner under review.
     """
     if opportunity is None and lead is None and account is None:
         raise ValidationError(_("An activity is about a deal, a lead or an account."))
-    if not can_write_on(by, opportunity=opportunity, lead=lead, account=account):
-        raise PermissionError(_("You may not add activities here."))
+    if review is None and not can_add_activity(
+        by, opportunity=opportunity, lead=lead, account=account
+    ):
+        raise PermissionError(add_refusal(by))
     assignee = assignee or by
     values = {"subject": subject, "kind": kind, "due_date": due_date}
     _validate(values)
@@ -122,14 +155,18 @@ def activity_create(
 
 
 def _locked(activity: Activity) -> Activity:
-    return Activity.objects.select_for_update().get(pk=activity.pk)
+    return (
+        Activity.objects.select_for_update(of=("self",))
+        .select_related("assignee", "created_by", "opportunity", "lead", "account")
+        .get(pk=activity.pk)
+    )
 
 
 def _check_write(by, activity: Activity) -> None:
-    if not _may_see(by, activity) or not can_write_on(
-        by, opportunity=activity.opportunity, lead=activity.lead, account=activity.account
-    ):
+    if not _may_see(by, activity):
         raise PermissionError(_("You may not change this activity."))
+    if not can_change_activity(by, activity):
+        raise PermissionError(change_refusal(by, activity))
 
 
 @transaction.atomic
@@ -178,3 +215,11 @@ def activity_update(*, activity: Activity, by, changes: dict[str, Any]) -> Activ
     locked.save()
     activity.refresh_from_db()
     return activity
+
+
+@transaction.atomic
+def activity_delete(*, activity: Activity, by) -> None:
+    """Remove an activity or to-do entered by mistake (the deal's to-do counts follow)."""
+    locked = _locked(activity)
+    _check_write(by, locked)
+    locked.delete()

@@ -10,4 +10,5 @@ urlpatterns: list = [
     path("mine/", views.my_tasks, name="my-tasks"),
     path("<int:pk>/done/", views.toggle_done, name="toggle"),
     path("<int:pk>/edit/", views.edit, name="edit"),
+    path("<int:pk>/delete/", views.delete, name="delete"),
 ]

@@ -1,7 +1,7 @@
 from urllib.parse import urlsplit
 
 from django.contrib import messages
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -15,6 +15,7 @@ from activities import selectors, services
 from activities.forms import ActivityForm
 from activities.selectors import Target
 from climcrm.pagination import CountedPaginator
+from climcrm.permissions import can_add_activity, can_change_activity
 
 PANEL = "activities/_panel.html"
 PANEL_PAGE = "activities/activity_list.html"
@@ -51,7 +52,7 @@ def _panel_context(request: HttpRequest, target: Target, form: ActivityForm | No
         "form": form or ActivityForm(assignees=assignees),
         "next": _safe_next(request, _panel_url(target)),
         "today": timezone.localdate(),
-        "can_add": services.can_write_on(request.user, **target.lookup),
+        "can_add": can_add_activity(request.user, **target.lookup),
         **selectors.panel_activities(user=request.user, target=target),
     }
 
@@ -77,7 +78,12 @@ def create(request: HttpRequest) -> HttpResponse:
         except ValidationError as error:
             _add_errors(form, error)
         except PermissionError as error:
-            form.add_error(None, str(error))
+            if request.htmx:
+                response = render(request, PANEL, _panel_context(request, target))
+                return trigger_client_event(
+                    response, "toast", {"text": str(error), "kind": "error"}
+                )
+            raise PermissionDenied(str(error)) from error
         else:
             text = _("“%(subject)s” added.") % {"subject": activity.subject}
             if request.htmx:
@@ -103,6 +109,7 @@ def toggle_done(request: HttpRequest, pk: int) -> HttpResponse:
             services.activity_reopen(activity=activity, by=request.user)
     except PermissionError as error:
         if request.htmx:
+            # The item comes back as it was (its box unticked again), with the reason.
             response = render(
                 request,
                 "activities/_item.html",
@@ -113,8 +120,7 @@ def toggle_done(request: HttpRequest, pk: int) -> HttpResponse:
                 },
             )
             return trigger_client_event(response, "toast", {"text": str(error), "kind": "error"})
-        messages.error(request, str(error))
-        return redirect(_safe_next(request, reverse("activities:my-tasks")))
+        raise PermissionDenied(str(error)) from error
     if request.htmx:
         context = {
             "activity": activity,
@@ -132,10 +138,13 @@ def _show(request: HttpRequest) -> bool:
 @require_http_methods(["GET", "POST"])
 def edit(request: HttpRequest, pk: int) -> HttpResponse:
     activity = selectors.activity_for_user_or_404(user=request.user, pk=pk)
+    if not can_change_activity(request.user, activity):
+        raise PermissionDenied(services.change_refusal(request.user, activity))
     target = _target_of(activity)
     assignees = selectors.assignable_users(user=request.user, target=target)
     if request.method == "POST":
         form = ActivityForm(request.POST, assignees=assignees, with_done=False)
+        status = 400
         if form.is_valid():
             changes = dict(form.cleaned_data)
             changes["assignee"] = changes.get("assignee") or activity.assignee or request.user
@@ -144,16 +153,29 @@ def edit(request: HttpRequest, pk: int) -> HttpResponse:
             except ValidationError as error:
                 _add_errors(form, error)
             except PermissionError as error:
+                # Taken out of the user's hands meanwhile: the form keeps what they typed.
                 form.add_error(None, str(error))
+                status = 403
             else:
                 messages.success(request, _("Activity saved."))
                 return redirect(_safe_next(request, _panel_url(target)))
-        status = 400
     else:
         form = ActivityForm.for_activity(activity, assignees=assignees)
         status = 200
     context = {"activity": activity, "form": form, "next": _safe_next(request, _panel_url(target))}
     return render(request, "activities/activity_form.html", context, status=status)
+
+
+@require_POST
+def delete(request: HttpRequest, pk: int) -> HttpResponse:
+    activity = selectors.activity_for_user_or_404(user=request.user, pk=pk)
+    target = _target_of(activity)
+    try:
+        services.activity_delete(activity=activity, by=request.user)
+    except PermissionError as error:
+        raise PermissionDenied(str(error)) from error
+    messages.success(request, _("“%(subject)s” deleted.") % {"subject": activity.subject})
+    return redirect(_safe_next(request, _panel_url(target)))
 
 
 # The groups of "My tasks": each is paged on its own query parameter ("page" for upcoming,

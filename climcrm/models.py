@@ -65,6 +65,7 @@ class AuditEntry(models.Model):
         EXPORT = "export", _("CSV export")
         ANONYMISE = "anonymise", _("Anonymisation")
         PASSWORD_CHANGE = "password_change", _("Password change")
+        PASSWORD_RESET = "password_reset", _("Password reset by email")
 
     at = models.DateTimeField(_("when"), auto_now_add=True, db_index=True)
     user = models.ForeignKey(
@@ -81,3 +82,22 @@ class AuditEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M} {self.get_action_display()} {self.user or ''}"
+
+
+class RateLimitHit(models.Model):
+    """One attempt counted by a rate limit (``climcrm.ratelimit``).
+
+    Kept in the database so every web server sees the same count.
+    """
+
+    scope = models.CharField(_("limit"), max_length=40)
+    key = models.CharField(_("key (hashed)"), max_length=64)
+    at = models.DateTimeField(_("when"))
+
+    class Meta:
+        verbose_name = _("rate-limited attempt")
+        verbose_name_plural = _("rate-limited attempts")
+        indexes = [models.Index(fields=["scope", "key", "at"], name="ratelimit_scope_key_at")]
+
+    def __str__(self) -> str:
+        return f"{self.scope} {self.at:%Y-%m-%d %H:%M}"

@@ -168,6 +168,9 @@ CRM_PAGE_SIZE = 50
 # Lists count at most this many rows; beyond, they say "more than" and ask for a filter.
 CRM_LIST_COUNT_CAP = env.int("CRM_LIST_COUNT_CAP", default=10_000)
 CRM_PUBLIC_FORM_RATE = env.str("CRM_PUBLIC_FORM_RATE", default="5/h")
+# Password-reset requests allowed per IP address and per email address asked for.
+CRM_PASSWORD_RESET_RATE_IP = env.str("CRM_PASSWORD_RESET_RATE_IP", default="10/h")
+CRM_PASSWORD_RESET_RATE_EMAIL = env.str("CRM_PASSWORD_RESET_RATE_EMAIL", default="3/h")
 CRM_MAX_UPLOAD_BYTES = env.int("CRM_MAX_UPLOAD_BYTES", default=20 * 1024 * 1024)
 # Requests bodies other than uploads stay small; uploads are streamed to temporary files.
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440

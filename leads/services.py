@@ -18,7 +18,9 @@ from django.utils.translation import gettext as _
 from accounts.models import Account, Contact
 from accounts.services import account_create, contact_create
 from climcrm.choices import OriginChannel, Source
-from climcrm.roles import Role, is_admin, is_internal, is_partner_user, roles_of
+from climcrm.permissions import can_edit_lead
+from climcrm.ratelimit import parse_rate
+from climcrm.roles import is_internal, is_partner_user
 from leads import funnel
 from leads.models import Lead, LeadStatus, LeadStatusChange
 
@@ -88,25 +90,6 @@ class LeadAlreadyConvertedError(Exception):
 
 
 # --- who may do what ------------------------------------------------------------------
-
-
-def can_edit_lead(user, lead: Lead) -> bool:
-    """Owner, the owner's manager, admins, the channel manager of the lead's partner,
-    any internal user for an unassigned lead, and the partner's own users."""
-    if is_partner_user(user):
-        return lead.partner_id is not None and lead.partner_id == user.partner_id
-    if not is_internal(user):
-        return False
-    if is_admin(user) or lead.owner_id is None or lead.owner_id == user.pk:
-        return True
-    roles = roles_of(user)
-    if Role.SALES_MANAGER in roles and lead.owner and lead.owner.manager_id == user.pk:
-        return True
-    return bool(
-        Role.CHANNEL_MANAGER in roles
-        and lead.partner_id
-        and lead.partner.channel_manager_id == user.pk
-    )
 
 
 def can_convert_lead(user, lead: Lead) -> bool:
@@ -432,13 +415,6 @@ def lead_convert(
 
 
 # --- public web form ------------------------------------------------------------------
-
-
-def parse_rate(rate: str) -> tuple[int, datetime.timedelta]:
-    """'5/h' → (5, one hour). Units: s, m, h, d."""
-    count, _sep, unit = (rate or "5/h").partition("/")
-    seconds = {"s": 1, "m": 60, "h": 3600, "d": 86400}.get((unit or "h").strip()[:1], 3600)
-    return int(count), datetime.timedelta(seconds=seconds)
 
 
 def public_form_allowed(*, ip_address: str, rate: str, at=None) -> bool:

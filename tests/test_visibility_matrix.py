@@ -102,6 +102,11 @@ RULES: dict[str, Rule] = {
     "logout": post("all", ok=REDIRECT),
     "password_change": page("all"),
     "password_change_done": page("all"),
+    # Password reset by email: public pages that show nothing of the CRM.
+    "password_reset": page("public"),
+    "password_reset_done": page("public"),
+    "password_reset_confirm": page("public", static=(("uidb64", "MQ"), ("token", "a-b"))),
+    "password_reset_complete": page("public"),
     # Accounts and contacts: partners read the accounts and contacts of their deals.
     "accounts:list": page("all", htmx=True, partner_must_show=True),
     "accounts:create": page("internal"),
@@ -117,11 +122,24 @@ RULES: dict[str, Rule] = {
         "all",
         {"?opportunity": "opportunity"},
         data=(("subject", "Rappel"), ("kind", "task")),
-        ok=ANY_POST,
+        ok=ANY_POST | {403},
     ),
     "activities:my-tasks": page("all", htmx=True),
-    "activities:toggle": post("all", {"pk": "activity"}, data=(("done", "1"),)),
+    # A channel manager changes the to-dos of their partners' deals, not of direct deals.
+    "activities:toggle": post(
+        "all",
+        {"pk": "activity"},
+        data=(("done", "1"),),
+        ok_for=(("channel", frozenset({200, 302, 403})),),
+    ),
     "activities:edit": obj("all", {"pk": "activity"}, ok=frozenset({200, 302, 403})),
+    # The first role allowed deletes the record: those after it find nothing (404).
+    "activities:delete": post(
+        "all",
+        {"pk": "activity"},
+        ok=frozenset({302, 403, 404}),
+        ok_for=tuple((role, REDIRECT) for role in PARTNER_ROLES),
+    ),
     # Forecast and metrics: partner users get their own partner's figures.
     "forecasting:forecast": page("all", htmx=True),
     "forecasting:forecast-deals": page("all", htmx=True, partner_must_show=True),

@@ -25,9 +25,9 @@ def recomputed(deal) -> tuple:
 
 
 @pytest.mark.django_db
-def test_every_write_of_a_to_do_keeps_its_deal_summed_up(manager):
+def test_every_write_of_a_to_do_keeps_its_deal_summed_up(manager, rep):
     today = timezone.localdate()
-    deal, other = OpportunityFactory(), OpportunityFactory()
+    deal, other = OpportunityFactory(owner=rep), OpportunityFactory()
     assert summed(deal) == (0, None)
     later = services.activity_create(
         by=manager,

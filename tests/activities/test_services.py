@@ -31,13 +31,13 @@ class TestActivityCreate:
 
     def test_it_needs_a_subject_and_a_target(self, rep):
         with pytest.raises(ValidationError) as error:
-            activity_create(by=rep, subject=" ", opportunity=OpportunityFactory())
+            activity_create(by=rep, subject=" ", opportunity=OpportunityFactory(owner=rep))
         assert "subject" in error.value.message_dict
         with pytest.raises(ValidationError):
             activity_create(by=rep, subject="Orphelin")
 
     def test_assignee_must_see_the_target(self, rep, partner_a_user, partner_b):
-        deal = OpportunityFactory(partner=partner_b)
+        deal = OpportunityFactory(owner=rep, partner=partner_b)
         with pytest.raises(ValidationError) as error:
             activity_create(by=rep, subject="À faire", opportunity=deal, assignee=partner_a_user)
         assert "assignee" in error.value.message_dict

@@ -116,7 +116,8 @@ class TestCreate:
             CREATE, {"account": deal.account.pk, "kind": "task", "subject": "Non"}, **HTMX
         )
         assert response.status_code == 200
-        assert response.context["form"].non_field_errors()
+        assert '"kind": "error"' in response.headers["HX-Trigger"]
+        assert not response.context["can_add"]
         assert not Activity.objects.exists()
 
     def test_partner_gets_404_when_adding_to_another_partners_deal(
