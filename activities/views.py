@@ -135,7 +135,7 @@ def edit(request: HttpRequest, pk: int) -> HttpResponse:
     target = _target_of(activity)
     assignees = selectors.assignable_users(user=request.user, target=target)
     if request.method == "POST":
-        form = ActivityForm(request.POST, assignees=assignees, with_done=False)
+        form = ActivityForm.for_activity(activity, data=request.POST, assignees=assignees)
         if form.is_valid():
             changes = dict(form.cleaned_data)
             changes["assignee"] = changes.get("assignee") or activity.assignee or request.user
