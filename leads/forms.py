@@ -198,8 +198,8 @@ class ImportUploadForm(forms.Form):
     file = forms.FileField(
         label=_("CSV file"),
         help_text=_(
-            "UTF-8 or Windows-1252 (Excel), separated by ; or , with a header row. "
-            "Maximum %(size)s."
+            "CSV UTF-8, Unicode text (UTF-16) or Windows-1252 as Excel saves them, columns "
+            "separated by semicolons, commas or tabs, with a header row. Maximum %(size)s."
         ),
         widget=forms.ClearableFileInput(attrs={"accept": ".csv,text/csv,text/plain"}),
     )
