@@ -2,6 +2,7 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from climcrm.fields import LONG_NOTE_MAX_LENGTH, FreeTextField
 from climcrm.models import TimeStampedModel
 from climcrm.text import normalize_company_name
 
@@ -24,7 +25,7 @@ class Account(TimeStampedModel):
         on_delete=models.SET_NULL,
         related_name="owned_accounts",
     )
-    notes = models.TextField(_("notes"), blank=True)
+    notes = FreeTextField(_("notes"), max_length=LONG_NOTE_MAX_LENGTH, blank=True)
 
     class Meta:
         verbose_name = _("account")
@@ -50,7 +51,7 @@ class Contact(TimeStampedModel):
         Account, verbose_name=_("account"), on_delete=models.PROTECT, related_name="contacts"
     )
     is_decision_maker = models.BooleanField(_("decision maker"), default=False)
-    notes = models.TextField(_("notes"), blank=True)
+    notes = FreeTextField(_("notes"), blank=True)
     anonymised_at = models.DateTimeField(_("anonymised"), null=True, blank=True)
 
     class Meta:

@@ -28,7 +28,7 @@ class ActivityForm(forms.Form):
         required=False,
         empty_label=_("Me"),
     )
-    description = forms.CharField(
+    description = Activity._meta.get_field("description").formfield(
         label=_("Description"), required=False, widget=forms.Textarea(attrs={"rows": 3})
     )
     done = forms.BooleanField(label=_("Already done"), required=False)

@@ -2,6 +2,7 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from climcrm.fields import LONG_NOTE_MAX_LENGTH, FreeTextField
 from climcrm.models import TimeStampedModel
 
 
@@ -21,7 +22,7 @@ class Activity(TimeStampedModel):
         _("type"), max_length=20, choices=ActivityKind.choices, default=ActivityKind.TASK
     )
     subject = models.CharField(_("subject"), max_length=255)
-    description = models.TextField(_("description"), blank=True)
+    description = FreeTextField(_("description"), max_length=LONG_NOTE_MAX_LENGTH, blank=True)
     due_date = models.DateField(_("due date"), null=True, blank=True)
     done = models.BooleanField(_("done"), default=False)
     done_at = models.DateTimeField(_("done at"), null=True, blank=True)

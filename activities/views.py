@@ -143,7 +143,7 @@ def edit(request: HttpRequest, pk: int) -> HttpResponse:
     target = _target_of(activity)
     assignees = selectors.assignable_users(user=request.user, target=target)
     if request.method == "POST":
-        form = ActivityForm(request.POST, assignees=assignees, with_done=False)
+        form = ActivityForm.for_activity(activity, data=request.POST, assignees=assignees)
         status = 400
         if form.is_valid():
             changes = dict(form.cleaned_data)

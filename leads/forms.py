@@ -45,11 +45,10 @@ class LeadForm(forms.ModelForm):
 
 class StatusForm(forms.Form):
     status = forms.ChoiceField(label=_("New status"))
-    reason = forms.CharField(
+    reason = Lead._meta.get_field("disqualification_reason").formfield(
         label=_("Disqualification reason"),
         required=False,
         widget=forms.Textarea(attrs={"rows": 2}),
-        max_length=2000,
     )
 
     def __init__(self, *args, lead: Lead | None = None, **kwargs):
@@ -62,7 +61,8 @@ class StatusForm(forms.Form):
 
     def clean(self):
         data = super().clean()
-        if data.get("status") == LeadStatus.DISQUALIFIED and not (data.get("reason") or "").strip():
+        reason_missing = "reason" not in self.errors and not (data.get("reason") or "").strip()
+        if data.get("status") == LeadStatus.DISQUALIFIED and reason_missing:
             self.add_error("reason", _("Say why the lead is disqualified."))
         return data
 
@@ -82,7 +82,9 @@ class BulkActionForm(forms.Form):
     )
     owner = forms.ModelChoiceField(label=_("Owner"), queryset=None, required=False)
     status = forms.ChoiceField(label=_("Status"), required=False)
-    reason = forms.CharField(label=_("Disqualification reason"), required=False, max_length=2000)
+    reason = Lead._meta.get_field("disqualification_reason").formfield(
+        label=_("Disqualification reason"), required=False, widget=forms.TextInput
+    )
 
     def __init__(self, *args, leads_queryset, **kwargs):
         super().__init__(*args, **kwargs)
@@ -101,7 +103,9 @@ class BulkActionForm(forms.Form):
             if not data.get("status"):
                 self.add_error("status", _("Choose the new status."))
             elif (
-                data["status"] == LeadStatus.DISQUALIFIED and not (data.get("reason") or "").strip()
+                data["status"] == LeadStatus.DISQUALIFIED
+                and "reason" not in self.errors
+                and not (data.get("reason") or "").strip()
             ):
                 self.add_error("reason", _("Say why the leads are disqualified."))
         return data
@@ -176,11 +180,8 @@ class WebToLeadForm(forms.Form):
     phone = forms.CharField(label=_("Phone"), max_length=40, required=False)
     company = forms.CharField(label=_("Company"), max_length=200, required=False)
     job_title = forms.CharField(label=_("Job title"), max_length=120, required=False)
-    notes = forms.CharField(
-        label=_("Your message"),
-        max_length=4000,
-        required=False,
-        widget=forms.Textarea(attrs={"rows": 4}),
+    notes = Lead._meta.get_field("notes").formfield(
+        label=_("Your message"), required=False, widget=forms.Textarea(attrs={"rows": 4})
     )
     website = forms.CharField(
         label=_("Leave this field empty"),
@@ -197,8 +198,8 @@ class ImportUploadForm(forms.Form):
     file = forms.FileField(
         label=_("CSV file"),
         help_text=_(
-            "UTF-8 or Windows-1252 (Excel), separated by ; or , with a header row. "
-            "Maximum %(size)s."
+            "CSV UTF-8, Unicode text (UTF-16) or Windows-1252 as Excel saves them, columns "
+            "separated by semicolons, commas or tabs, with a header row. Maximum %(size)s."
         ),
         widget=forms.ClearableFileInput(attrs={"accept": ".csv,text/csv,text/plain"}),
     )

@@ -6,6 +6,7 @@ with ``bulk_create``; the import advances chunk by chunk from a stored offset so
 page can poll its progress and memory stays bounded.
 """
 
+import codecs
 import csv
 import io
 import unicodedata
@@ -119,20 +120,139 @@ class ImportFileError(Exception):
     """The file as a whole cannot be read (encoding, no header, no last name column)."""
 
 
-def decode(raw: bytes) -> tuple[str, str]:
-    """UTF-8 (with or without BOM) or, failing that, Windows-1252 as Excel writes it."""
+# Encodings as stored on the job, and as shown to people.
+ENCODING_LABELS = {
+    "utf-8": "UTF-8",
+    "utf-16-le": "UTF-16 LE",
+    "utf-16-be": "UTF-16 BE",
+    "utf-32-le": "UTF-32 LE",
+    "utf-32-be": "UTF-32 BE",
+    "windows-1252": "Windows-1252",
+}
+SEPARATOR_LABELS = {
+    ";": gettext_lazy("semicolons (;)"),
+    "\t": gettext_lazy("tabs"),
+    ",": gettext_lazy("commas (,)"),
+}
+# Longest BOMs first: the UTF-32 LE BOM starts with the UTF-16 LE one.
+_BOMS = (
+    (codecs.BOM_UTF32_LE, "utf-32-le"),
+    (codecs.BOM_UTF32_BE, "utf-32-be"),
+    (codecs.BOM_UTF8, "utf-8"),
+    (codecs.BOM_UTF16_LE, "utf-16-le"),
+    (codecs.BOM_UTF16_BE, "utf-16-be"),
+)
+# Workbooks saved under a .csv name: zip (xlsx, ods) and OLE2 (xls).
+_WORKBOOK_SIGNATURES = (b"PK\x03\x04", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1")
+
+
+@dataclass
+class DecodedFile:
+    text: str
+    encoding: str
+    # NUL characters dropped from the text: they mean nothing in a CSV file and
+    # PostgreSQL cannot store them.
+    removed_nuls: int = 0
+
+
+def _strict(raw: bytes, encoding: str) -> str:
+    """Decode in the encoding the file declares; a damaged file is refused, not guessed."""
     try:
-        return raw.decode("utf-8-sig"), "utf-8"
-    except UnicodeDecodeError:
-        return raw.decode("cp1252", errors="replace"), "windows-1252"
+        return raw.decode(encoding)
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].decode(encoding, errors="replace").count("\n") + 1
+        raise ImportFileError(
+            _(
+                "The file is marked as %(encoding)s text but line %(line)s cannot be read "
+                "in that encoding (the file may be damaged or cut short). Save it again from "
+                "the spreadsheet as “CSV UTF-8” and upload it once more."
+            )
+            % {"encoding": ENCODING_LABELS[encoding], "line": line}
+        ) from exc
+
+
+def _utf16_without_bom(raw: bytes) -> str | None:
+    """UTF-16 written without a BOM shows by a NUL byte beside every Latin letter."""
+    sample = raw[:4096]
+    if len(raw) % 2 or len(sample) < 4:
+        return None
+    half = len(sample) // 2
+    nul_even = sample[0::2].count(0) / half
+    nul_odd = sample[1::2].count(0) / half
+    if nul_odd > 0.5 and nul_even < 0.05:
+        return "utf-16-le"
+    if nul_even > 0.5 and nul_odd < 0.05:
+        return "utf-16-be"
+    return None
+
+
+def decode(raw: bytes) -> DecodedFile:
+    """The text of an uploaded file, whatever a spreadsheet wrote.
+
+    A BOM decides (UTF-8, UTF-16 or UTF-32, as Excel's "CSV UTF-8" and "Unicode text"
+    write them); else UTF-16 recognised by its NUL bytes; else strict UTF-8; else
+    Windows-1252, what Excel writes for "CSV (separated by semicolons)". NUL characters
+    left in the text are removed: they carry nothing in a CSV file, and whatever else the
+    file holds still has to pass the header and row checks.
+    """
+    if raw.startswith(_WORKBOOK_SIGNATURES):
+        raise ImportFileError(
+            _(
+                "This file is a spreadsheet workbook (Excel or LibreOffice), not a CSV file. "
+                "Save it from the spreadsheet as “CSV UTF-8” and upload that file."
+            )
+        )
+    for bom, encoding in _BOMS:
+        if raw.startswith(bom):
+            text = _strict(raw[len(bom) :], encoding)
+            break
+    else:
+        encoding = _utf16_without_bom(raw)
+        if encoding is not None:
+            try:
+                text = raw.decode(encoding)
+            except UnicodeDecodeError:
+                encoding = None
+        if encoding is None:
+            try:
+                text, encoding = raw.decode("utf-8"), "utf-8"
+            except UnicodeDecodeError:
+                # Five bytes have no character in Windows-1252; they show as "�".
+                text, encoding = raw.decode("cp1252", errors="replace"), "windows-1252"
+    removed = text.count("\x00")
+    if removed:
+        text = text.replace("\x00", "")
+    return DecodedFile(text=text, encoding=encoding, removed_nuls=removed)
 
 
 def detect_delimiter(text: str) -> str:
-    """Count separators on the header line (csv.Sniffer guesses wrong on short files)."""
-    first_line = text.split("\n", 1)[0]
-    counts = {sep: first_line.count(sep) for sep in (";", ",", "\t")}
-    best = max(counts, key=lambda sep: counts[sep])
-    return best if counts[best] else ";"
+    """The separator that splits the header row into the most columns.
+
+    The header is parsed, not counted, so that a separator inside a quoted title does not
+    count (csv.Sniffer guesses wrong on short files). Ties go to ";", then tab, then ",".
+    """
+    best, best_cells = ";", 1
+    for separator in (";", "\t", ","):
+        header = next(csv.reader(io.StringIO(text), delimiter=separator), [])
+        if len(header) > best_cells:
+            best, best_cells = separator, len(header)
+    return best
+
+
+def _check_readable(text: str, delimiter: str) -> None:
+    """Read every row once so that a row the csv module refuses is refused at upload."""
+    reader = csv.reader(io.StringIO(text), delimiter=delimiter)
+    try:
+        for _cells in reader:
+            pass
+    except csv.Error as exc:
+        raise ImportFileError(
+            _(
+                "The file cannot be read at line %(line)s: a cell is longer than %(limit)s "
+                "characters, or a quotation mark is not closed."
+            )
+            % {"line": reader.line_num, "limit": csv.field_size_limit()}
+        ) from exc
 
 
 def map_headers(header: list[str]) -> tuple[dict[str, str], list[str]]:
@@ -148,11 +268,15 @@ def map_headers(header: list[str]) -> tuple[dict[str, str], list[str]]:
     return mapping, ignored
 
 
-def create_job(*, upload, by) -> tuple[ImportJob, list[str]]:
-    """Decode and store an uploaded file; returns the job and the ignored headers."""
+def create_job(*, upload, by) -> tuple[ImportJob, list[str], int]:
+    """Decode and store an uploaded file.
+
+    Returns the job, the ignored headers and how many NUL characters were removed. A file
+    that cannot be read raises ImportFileError and stores nothing.
+    """
     raw = upload.read()
-    text, encoding = decode(raw)
-    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    decoded = decode(raw)
+    text = decoded.text.replace("\r\n", "\n").replace("\r", "\n")
     if not text.strip():
         raise ImportFileError(_("The file is empty."))
     delimiter = detect_delimiter(text)
@@ -166,15 +290,16 @@ def create_job(*, upload, by) -> tuple[ImportJob, list[str]]:
             )
             % {"headers": ", ".join(TEMPLATE_HEADERS["fr"][:3] + TEMPLATE_HEADERS["en"][:3])}
         )
+    _check_readable(text, delimiter)
     job = ImportJob.objects.create(
         created_by=by,
         filename=(getattr(upload, "name", "") or "import.csv")[:255],
-        encoding=encoding,
+        encoding=decoded.encoding,
         delimiter=delimiter,
         content=text,
         mapping=mapping,
     )
-    return job, ignored
+    return job, ignored, decoded.removed_nuls
 
 
 def _data_rows(job: ImportJob, start: int = 0) -> Iterator[tuple[int, list[str], int]]:
@@ -211,6 +336,9 @@ class RowResult:
     errors: list[str]
     cells: list[str]
     source: str = ""
+    # Refused for what the row holds (a missing or malformed value), not only because its
+    # lead exists already: what a wrong encoding or separator produces.
+    malformed: bool = False
 
 
 @dataclass
@@ -218,12 +346,21 @@ class Preview:
     total: int = 0
     valid: int = 0
     rejected: int = 0
+    malformed: int = 0
     errors: list[RowResult] = field(default_factory=list)
     sample: list[RowResult] = field(default_factory=list)
+    encoding: str = ""
+    separator: str = ""
 
     @property
     def more_errors(self) -> int:
         return max(0, self.rejected - len(self.errors))
+
+    @property
+    def format_is_likely_wrong(self) -> bool:
+        """Most rows malformed: the file was probably read with the wrong encoding or
+        separator (columns shifted, names garbled) rather than filled in wrongly."""
+        return self.malformed * 2 > self.total
 
 
 class RowChecker:
@@ -261,6 +398,7 @@ class RowChecker:
                         _("%(field)s is longer than %(max)s characters.")
                         % {"field": FIELD_LABELS[name], "max": limit}
                     )
+            malformed = bool(errors)
             if email and email in existing:
                 errors.append(_("A lead with this email already exists."))
             elif email and email in self.seen:
@@ -269,7 +407,7 @@ class RowChecker:
                 )
             if email and not errors:
                 self.seen[email] = number
-            results.append(RowResult(number, values, errors, cells, source or ""))
+            results.append(RowResult(number, values, errors, cells, source or "", malformed))
         return results
 
 
@@ -295,11 +433,15 @@ def iter_results(job: ImportJob) -> Iterator[RowResult]:
 
 def preview(job: ImportJob) -> Preview:
     """Check every row without writing any lead; keeps the counts on the job."""
-    summary = Preview()
+    summary = Preview(
+        encoding=ENCODING_LABELS.get(job.encoding, job.encoding),
+        separator=str(SEPARATOR_LABELS.get(job.delimiter, job.delimiter)),
+    )
     for result in iter_results(job):
         summary.total += 1
         if result.errors:
             summary.rejected += 1
+            summary.malformed += result.malformed
             if len(summary.errors) < PREVIEW_ERRORS:
                 summary.errors.append(result)
         else:

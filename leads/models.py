@@ -3,6 +3,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from climcrm.choices import OriginChannel, Source
+from climcrm.fields import REASON_MAX_LENGTH, FreeTextField
 from climcrm.models import TimeStampedModel
 
 
@@ -58,8 +59,10 @@ class Lead(TimeStampedModel):
     reached_mql = models.BooleanField(_("reached MQL"), default=False, editable=False)
     # How far its deal went once converted: leads.funnel bits SRL, SQL, won.
     deal_progress = models.PositiveSmallIntegerField(_("deal progress"), default=0, editable=False)
-    disqualification_reason = models.TextField(_("disqualification reason"), blank=True)
-    notes = models.TextField(_("notes"), blank=True)
+    disqualification_reason = FreeTextField(
+        _("disqualification reason"), max_length=REASON_MAX_LENGTH, blank=True
+    )
+    notes = FreeTextField(_("notes"), blank=True)
     project_name = models.CharField(
         _("real-estate project"),
         max_length=200,
@@ -82,7 +85,7 @@ class Lead(TimeStampedModel):
     opportunity_note = models.CharField(_("opportunity note"), max_length=255, blank=True)
     stakeholder_fit = models.BooleanField(_("stakeholders reached"), default=False)
     stakeholder_note = models.CharField(_("stakeholder note"), max_length=255, blank=True)
-    planned_actions = models.TextField(_("planned actions"), blank=True)
+    planned_actions = FreeTextField(_("planned actions"), blank=True)
     converted_account = models.ForeignKey(
         "accounts.Account",
         verbose_name=_("converted account"),

@@ -8,7 +8,7 @@ from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.utils.translation import get_language, gettext_lazy
+from django.utils.translation import get_language, gettext_lazy, ngettext
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -451,12 +451,22 @@ def _lead_import(request: HttpRequest) -> HttpResponse:
                 status = 413
             elif form.is_valid():
                 try:
-                    job, ignored = importing.create_job(
+                    job, ignored, removed_nuls = importing.create_job(
                         upload=form.cleaned_data["file"], by=request.user
                     )
                 except importing.ImportFileError as exc:
                     form.add_error("file", str(exc))
                 else:
+                    if removed_nuls:
+                        messages.info(
+                            request,
+                            ngettext(
+                                "%(count)s invisible NUL character was removed from the file.",
+                                "%(count)s invisible NUL characters were removed from the file.",
+                                removed_nuls,
+                            )
+                            % {"count": removed_nuls},
+                        )
                     if ignored:
                         messages.info(
                             request,

@@ -4,6 +4,7 @@ from django import forms
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.utils.translation import gettext_lazy as _
 
+from climcrm.fields import keep_stored_text
 from climcrm.models import User
 from climcrm.permissions import (
     can_assign_partner,
@@ -88,6 +89,8 @@ class OpportunityForm(forms.Form):
             model_field = Opportunity._meta.get_field(name)
             self.fields[name] = model_field.formfield()
         self._configure()
+        if opportunity is not None:
+            keep_stored_text(self, opportunity)
         allowed = self.allowed_fields()
         for name in list(self.fields):
             if name != "version" and name not in allowed:

@@ -5,6 +5,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from climcrm.choices import Source
+from climcrm.fields import REASON_MAX_LENGTH, FreeTextField
 
 
 class Stage(models.TextChoices):
@@ -174,11 +175,11 @@ class Opportunity(models.Model):
         blank=True,
         on_delete=models.PROTECT,
     )
-    loss_reason_text = models.TextField(_("loss details"), blank=True)
-    objective_reasons = models.TextField(_("objective reasons"), blank=True)
-    lessons_learned = models.TextField(_("lessons learned"), blank=True)
+    loss_reason_text = FreeTextField(_("loss details"), max_length=REASON_MAX_LENGTH, blank=True)
+    objective_reasons = FreeTextField(_("objective reasons"), blank=True)
+    lessons_learned = FreeTextField(_("lessons learned"), blank=True)
     recovery_possible = models.BooleanField(_("recovery possible"), default=False)
-    corrective_actions = models.TextField(_("corrective actions"), blank=True)
+    corrective_actions = FreeTextField(_("corrective actions"), blank=True)
     site_address = models.CharField(_("site address"), max_length=255, blank=True)
     created_at = models.DateTimeField(_("created"), default=timezone.now, db_index=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)

@@ -125,10 +125,11 @@ class AcceptRegistrationForm(forms.Form):
 
 
 class DecisionReasonForm(forms.Form):
-    reason = forms.CharField(
+    reason = DealRegistration._meta.get_field("decision_reason").formfield(
         label=_("Reason (the partner will read it)"),
+        required=True,
+        help_text="",
         widget=forms.Textarea(attrs={"rows": 3}),
-        max_length=2000,
     )
 
 

@@ -3,6 +3,7 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from climcrm.fields import REASON_MAX_LENGTH, FreeTextField
 from climcrm.models import TimeStampedModel
 
 
@@ -43,7 +44,7 @@ class DealRegistration(TimeStampedModel):
     contact_last_name = models.CharField(_("contact last name"), max_length=100, blank=True)
     contact_email = models.EmailField(_("contact email"), blank=True)
     contact_phone = models.CharField(_("contact phone"), max_length=40, blank=True)
-    need = models.TextField(_("need"), blank=True)
+    need = FreeTextField(_("need"), blank=True)
     estimated_amount = models.DecimalField(
         _("estimated amount"), max_digits=14, decimal_places=2, null=True, blank=True
     )
@@ -58,8 +59,11 @@ class DealRegistration(TimeStampedModel):
         default=RegistrationStatus.SUBMITTED,
     )
     submitted_at = models.DateTimeField(_("submitted"), default=timezone.now)
-    decision_reason = models.TextField(
-        _("reason"), blank=True, help_text=_("Shown to the partner.")
+    decision_reason = FreeTextField(
+        _("reason"),
+        max_length=REASON_MAX_LENGTH,
+        blank=True,
+        help_text=_("Shown to the partner."),
     )
     decided_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,

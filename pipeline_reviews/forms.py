@@ -4,6 +4,7 @@ from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from climcrm.fields import keep_stored_text
 from climcrm.models import User
 from climcrm.roles import is_partner_user
 from climcrm.visibility import visible_partners
@@ -61,12 +62,13 @@ class ReviewSetupForm(forms.Form):
         required=False,
         widget=forms.CheckboxSelectMultiple,
     )
-    notes = forms.CharField(
+    notes = Review._meta.get_field("notes").formfield(
         label=_("Notes"), required=False, widget=forms.Textarea(attrs={"rows": 2})
     )
 
     def __init__(self, *args, review: Review, **kwargs):
         super().__init__(*args, **kwargs)
+        keep_stored_text(self, review)
         if review.partner_id:
             self.fields["attendees"].queryset = User.objects.filter(
                 partner_id=review.partner_id, is_active=True
@@ -188,7 +190,7 @@ class CommitForm(forms.Form):
     commit_amount = forms.DecimalField(
         label=_("New commit"), min_value=0, max_digits=14, decimal_places=2
     )
-    commit_note = forms.CharField(
+    commit_note = Review._meta.get_field("commit_note").formfield(
         label=_("Note"), required=False, widget=forms.Textarea(attrs={"rows": 2})
     )
 

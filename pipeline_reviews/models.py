@@ -3,6 +3,8 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from climcrm.fields import REASON_MAX_LENGTH, FreeTextField
+
 
 class ReviewKind(models.TextChoices):
     MONTHLY_PARTNER = "monthly_partner", _("Monthly partner review")
@@ -64,8 +66,8 @@ class Review(models.Model):
     commit_amount = models.DecimalField(
         _("new commit"), max_digits=14, decimal_places=2, null=True, blank=True
     )
-    commit_note = models.TextField(_("commit note"), blank=True)
-    notes = models.TextField(_("notes"), blank=True)
+    commit_note = FreeTextField(_("commit note"), max_length=REASON_MAX_LENGTH, blank=True)
+    notes = FreeTextField(_("notes"), blank=True)
 
     class Meta:
         verbose_name = _("review")
@@ -217,10 +219,10 @@ class PartnerReviewNote(models.Model):
     partner = models.ForeignKey(
         "accounts.Partner", verbose_name=_("partner"), on_delete=models.CASCADE, related_name="+"
     )
-    difficulties = models.TextField(_("difficulties"), blank=True)
-    progress_areas = models.TextField(_("areas of progress"), blank=True)
-    support_requested = models.TextField(_("support requested"), blank=True)
-    corrective_actions = models.TextField(_("corrective actions requested"), blank=True)
+    difficulties = FreeTextField(_("difficulties"), blank=True)
+    progress_areas = FreeTextField(_("areas of progress"), blank=True)
+    support_requested = FreeTextField(_("support requested"), blank=True)
+    corrective_actions = FreeTextField(_("corrective actions requested"), blank=True)
 
     class Meta:
         verbose_name = _("partner note")
@@ -240,8 +242,8 @@ class QuarterlyDetails(models.Model):
         Review, verbose_name=_("review"), on_delete=models.CASCADE, related_name="quarterly"
     )
     # 1. Training
-    training_last_quarter = models.TextField(_("training: last quarter"), blank=True)
-    training_gap = models.TextField(_("training: gap against the business plan"), blank=True)
+    training_last_quarter = FreeTextField(_("training: last quarter"), blank=True)
+    training_gap = FreeTextField(_("training: gap against the business plan"), blank=True)
     registrations_sales = models.PositiveSmallIntegerField(
         _("registrations: salespeople"), default=0
     )
@@ -252,42 +254,42 @@ class QuarterlyDetails(models.Model):
         _("registrations: telemarketers"), default=0
     )
     # 2. Marketing (planned actions are MarketingAction rows)
-    marketing_last_quarter = models.TextField(_("marketing: last quarter"), blank=True)
-    marketing_gap = models.TextField(_("marketing: gap against the business plan"), blank=True)
+    marketing_last_quarter = FreeTextField(_("marketing: last quarter"), blank=True)
+    marketing_gap = FreeTextField(_("marketing: gap against the business plan"), blank=True)
     # 3. Contract
-    contract = models.TextField(_("contract"), blank=True)
-    business_plan = models.TextField(_("business plan"), blank=True)
-    payment_status = models.TextField(_("payment status"), blank=True)
-    process_compliance = models.TextField(
+    contract = FreeTextField(_("contract"), blank=True)
+    business_plan = FreeTextField(_("business plan"), blank=True)
+    payment_status = FreeTextField(_("payment status"), blank=True)
+    process_compliance = FreeTextField(
         _("process compliance (leads declared, reviews held)"), blank=True
     )
-    sales_administration = models.TextField(_("sales administration (contracts…)"), blank=True)
+    sales_administration = FreeTextField(_("sales administration (contracts…)"), blank=True)
     # 4. Business analysis: the figures are computed; these are the entered parts.
     share_of_partner_business = models.PositiveSmallIntegerField(
         _("share of the partner's whole business (%)"), null=True, blank=True
     )
-    sales_motivation = models.TextField(_("motivation of the salespeople"), blank=True)
-    sales_skills = models.TextField(
+    sales_motivation = FreeTextField(_("motivation of the salespeople"), blank=True)
+    sales_skills = FreeTextField(
         _("sales skills (selling our solutions, qualification, proposals, demos, pricing)"),
         blank=True,
     )
     support_days = models.DecimalField(
         _("vendor support: days"), max_digits=6, decimal_places=1, null=True, blank=True
     )
-    support_nature = models.TextField(_("vendor support: nature of the work"), blank=True)
+    support_nature = FreeTextField(_("vendor support: nature of the work"), blank=True)
     # 5. After sales
-    satisfaction_installations = models.TextField(_("installations in progress"), blank=True)
-    satisfaction_architectures = models.TextField(_("qualification of architectures"), blank=True)
-    satisfaction_information = models.TextField(_("access to information"), blank=True)
-    satisfaction_support = models.TextField(_("access to support resources"), blank=True)
-    satisfaction_overall = models.TextField(_("overall assessment"), blank=True)
-    satisfaction_training_needs = models.TextField(_("training needs"), blank=True)
-    satisfaction_support_requests = models.TextField(
+    satisfaction_installations = FreeTextField(_("installations in progress"), blank=True)
+    satisfaction_architectures = FreeTextField(_("qualification of architectures"), blank=True)
+    satisfaction_information = FreeTextField(_("access to information"), blank=True)
+    satisfaction_support = FreeTextField(_("access to support resources"), blank=True)
+    satisfaction_overall = FreeTextField(_("overall assessment"), blank=True)
+    satisfaction_training_needs = FreeTextField(_("training needs"), blank=True)
+    satisfaction_support_requests = FreeTextField(
         _("support requests from the partner"), blank=True
     )
     # 6 and 7
-    difficulties = models.TextField(_("difficulties met by the partner"), blank=True)
-    priorities = models.TextField(_("priorities and requests of the partner"), blank=True)
+    difficulties = FreeTextField(_("difficulties met by the partner"), blank=True)
+    priorities = FreeTextField(_("priorities and requests of the partner"), blank=True)
 
     class Meta:
         verbose_name = _("quarterly review details")

@@ -644,7 +644,7 @@ PAGED_SECTIONS = {"leads": "lead-rows", "outcomes": "outcome-rows"}
 @require_POST
 def review_commit(request: HttpRequest, pk: int) -> HttpResponse:
     review = _get_review(request, pk, write=True)
-    form = CommitForm(request.POST, renderer=WIDGETS)
+    form = CommitForm(request.POST, renderer=WIDGETS, initial={"commit_note": review.commit_note})
     status = 200
     if form.is_valid():
         try:
@@ -700,7 +700,12 @@ def review_close(request: HttpRequest, pk: int) -> HttpResponse:
 def review_partner_note(request: HttpRequest, pk: int, partner_pk: int) -> HttpResponse:
     review = _get_review(request, pk, write=True)
     partner = get_visible_or_404(visible_partners(request.user), pk=partner_pk)
-    form = PartnerNoteForm(request.POST, prefix=f"p{partner.pk}", renderer=WIDGETS)
+    form = PartnerNoteForm(
+        request.POST,
+        instance=review.partner_notes.filter(partner=partner).first(),
+        prefix=f"p{partner.pk}",
+        renderer=WIDGETS,
+    )
     if not form.is_valid():
         return _refused(request, review, _("Please correct the errors."), status=422)
     try:

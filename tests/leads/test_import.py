@@ -236,7 +236,7 @@ def test_fifty_thousand_rows_import_in_seconds(rep):
     ]
     upload = SimpleUploadedFile("big.csv", _csv_bytes(HEADER_FR, rows, ";", "utf-8"))
     started = time.monotonic()
-    job, _ignored = importing.create_job(upload=upload, by=rep)
+    job, _ignored, _nuls = importing.create_job(upload=upload, by=rep)
     summary = importing.preview(job)
     assert summary.valid == 50_000
     job = importing.import_all(job=job, by=rep)
@@ -244,3 +244,192 @@ def test_fifty_thousand_rows_import_in_seconds(rep):
     assert Lead.objects.count() == 50_000
     assert job.imported_rows == 50_000
     assert elapsed < 60, elapsed
+
+
+# --- files as spreadsheet programs really write them ----------------------------------
+
+ACCENTED_ROWS = [
+    ["Hélène", "Bérard", "helene@berard.ch", "Régie Bérard SA", "Salon", "Très intéressée"],
+    ["François", "Crèvecœur", "francois@crevecoeur.ch", "Façades Crèvecœur Sàrl", "", ""],
+    ["Jürg", "Müller", "jurg@mueller.ch", "Müller Söhne AG", "LinkedIn", ""],
+    ["Noël", "D’Aubigné", "", "L’Atelier d’Yverdon Sàrl", "", "Rappeler l’an prochain"],
+]
+ACCENTED_HEADER = ["Prénom", "Nom", "E-mail", "Entreprise", "Source", "Notes"]
+ACCENTED_NAMES = {"Bérard", "Crèvecœur", "Müller", "D’Aubigné"}
+
+
+def _text(header, rows, delimiter):
+    buffer = io.StringIO()
+    csv.writer(buffer, delimiter=delimiter, lineterminator="\r\n").writerows([header, *rows])
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("content", "encoding", "delimiter"),
+    [
+        (_text(ACCENTED_HEADER, ACCENTED_ROWS, ";").encode("utf-8"), "utf-8", ";"),
+        (_text(ACCENTED_HEADER, ACCENTED_ROWS, ";").encode("utf-8-sig"), "utf-8", ";"),
+        # Excel's "Unicode text": UTF-16 little-endian with its BOM, columns separated by tabs.
+        (
+            b"\xff\xfe" + _text(ACCENTED_HEADER, ACCENTED_ROWS, "\t").encode("utf-16-le"),
+            "utf-16-le",
+            "\t",
+        ),
+        (
+            b"\xfe\xff" + _text(ACCENTED_HEADER, ACCENTED_ROWS, ",").encode("utf-16-be"),
+            "utf-16-be",
+            ",",
+        ),
+        # Without a BOM, UTF-16 still shows by its NUL bytes next to every ASCII letter.
+        (_text(ACCENTED_HEADER, ACCENTED_ROWS, "\t").encode("utf-16-le"), "utf-16-le", "\t"),
+        (_text(ACCENTED_HEADER, ACCENTED_ROWS, "\t").encode("utf-16-be"), "utf-16-be", "\t"),
+        # "CSV (separated by semicolons)" from a Swiss or French Excel: Windows-1252.
+        (_text(ACCENTED_HEADER, ACCENTED_ROWS, ";").encode("cp1252"), "windows-1252", ";"),
+    ],
+    ids=["utf-8", "utf-8-bom", "utf-16-le-excel", "utf-16-be", "utf-16-le-no-bom",
+         "utf-16-be-no-bom", "windows-1252"],
+)  # fmt: skip
+def test_every_encoding_gives_the_names_as_typed(client_for, rep, content, encoding, delimiter):
+    client = client_for(rep)
+    response = _upload(client, content)
+    job = ImportJob.objects.get()
+    assert response.url == reverse("leads:import-preview", args=[job.pk])
+    assert (job.encoding, job.delimiter) == (encoding, delimiter)
+    assert "\x00" not in job.content
+
+    preview = client.get(response.url)
+    assert preview.context["summary"].valid == 4
+    client.post(reverse("leads:import-confirm", args=[job.pk]))
+    assert set(Lead.objects.values_list("last_name", flat=True)) == ACCENTED_NAMES
+    noel = Lead.objects.get(first_name="Noël")
+    assert (noel.company, noel.notes) == ("L’Atelier d’Yverdon Sàrl", "Rappeler l’an prochain")
+    assert Lead.objects.get(last_name="Crèvecœur").company == "Façades Crèvecœur Sàrl"
+
+
+@pytest.mark.parametrize(
+    ("content", "shown"),
+    [
+        (b"\xff\xfe" + _text(ACCENTED_HEADER, ACCENTED_ROWS, "\t").encode("utf-16-le"),
+         ["UTF-16 LE", "tab"]),
+        (_text(ACCENTED_HEADER, ACCENTED_ROWS, ";").encode("cp1252"),
+         ["Windows-1252", "semicolon"]),
+        (_text(ACCENTED_HEADER, ACCENTED_ROWS, ",").encode("utf-8"), ["UTF-8", "comma"]),
+    ],
+)  # fmt: skip
+def test_preview_names_the_encoding_and_separator_it_read(client_for, rep, content, shown):
+    client = client_for(rep)
+    response = _upload(client, content)
+    page = client.get(response.url).content.decode()
+    summary = page[page.index('id="import-format"') :]
+    for words in shown:
+        assert words in summary[: summary.index("</p>")]
+
+
+_ACCENTED_TEXT = _text(ACCENTED_HEADER, ACCENTED_ROWS, ";")
+
+
+@pytest.mark.parametrize(
+    ("content", "removed"),
+    [
+        # One NUL inside a name, as a database export with a stray byte leaves it.
+        (_ACCENTED_TEXT.replace("Bérard;", "Bé\x00rard;", 1).encode(), 1),
+        # Lines padded with NUL up to a fixed width, and a file padded to a whole block.
+        (_ACCENTED_TEXT.replace("\r\n", "\x00" * 8 + "\r\n").encode(), 40),
+        (_ACCENTED_TEXT.encode() + bytes(512), 512),
+        # UTF-32: NULs stand beside every character once read.
+        (_ACCENTED_TEXT.encode("utf-32"), 0),
+    ],
+    ids=["inside-a-name", "padded-lines", "padded-file", "utf-32"],
+)
+def test_nul_characters_are_removed_and_said_never_stored(client_for, rep, content, removed):
+    client = client_for(rep)
+    response = _upload(client, content)
+    job = ImportJob.objects.get()
+    assert "\x00" not in job.content
+    page = client.get(response.url).content.decode()
+    if removed == 1:
+        assert "1 invisible NUL character was removed from the file." in page
+    elif removed:
+        assert f"{removed} invisible NUL characters were removed from the file." in page
+    else:
+        assert "NUL" not in page
+    client.post(reverse("leads:import-confirm", args=[job.pk]))
+    assert set(Lead.objects.values_list("last_name", flat=True)) == ACCENTED_NAMES
+    stored = Lead.objects.values_list("first_name", "last_name", "company", "notes")
+    assert not any("\x00" in value for row in stored for value in row)
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        # A workbook renamed to .csv.
+        (b"PK\x03\x04\x14\x00\x06\x00" + bytes(range(256)) * 4, "spreadsheet workbook"),
+        (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(512), "spreadsheet workbook"),
+        # A UTF-16 file cut in the middle of a character, a UTF-8 one with a foreign byte.
+        (b"\xff\xfe" + "Nom;Prénom\r\nDupuis;Anne\r\n".encode("utf-16-le") + b"D", "UTF-16 LE"),
+        ("Nom;Prénom\r\n".encode("utf-8-sig") + "Bérard;Anne\r\n".encode("cp1252"), "line 2"),
+        # Anything else without a last name column in its first row.
+        (bytes(range(256)) * 8, "No last name column"),
+    ],
+    ids=["xlsx", "xls", "truncated-utf-16", "utf-8-bom-with-cp1252", "binary"],
+)
+def test_files_that_are_not_csv_text_are_refused_with_a_reason(client_for, rep, content, message):
+    response = _upload(client_for(rep), content)
+    assert response.status_code == 200
+    errors = " ".join(response.context["form"].errors["file"])
+    assert message in errors
+    assert not ImportJob.objects.exists()
+    assert not Lead.objects.exists()
+
+
+def test_a_cell_too_long_for_the_csv_reader_is_a_form_error(client_for, rep):
+    content = _text(["Nom", "Notes"], [["Dupuis", "x" * 200_000]], ";").encode()
+    response = _upload(client_for(rep), content)
+    assert response.status_code == 200
+    assert "line 2" in " ".join(response.context["form"].errors["file"])
+    assert not ImportJob.objects.exists()
+
+
+def test_a_too_long_note_rejects_the_row_with_the_reason(client_for, rep):
+    client = client_for(rep)
+    rows = [["Anne", "Dupuis", "", "", "", "x" * 5001], ["Marc", "Bonvin", "", "", "", "x" * 5000]]
+    response = _upload(client, _text(ACCENTED_HEADER, rows, ";").encode())
+    job = ImportJob.objects.get()
+    summary = client.get(response.url).context["summary"]
+    assert (summary.valid, summary.rejected) == (1, 1)
+    assert "Notes is longer than 5000 characters." in summary.errors[0].errors
+    client.post(reverse("leads:import-confirm", args=[job.pk]))
+    assert list(Lead.objects.values_list("last_name", flat=True)) == ["Bonvin"]
+
+
+def test_when_most_rows_fail_the_preview_points_at_the_encoding_or_separator(client_for, rep):
+    # The header was typed with commas, the rows exported with semicolons.
+    header = ",".join(ACCENTED_HEADER)
+    body = "\r\n".join(";".join(row) for row in ACCENTED_ROWS)
+    client = client_for(rep)
+    response = _upload(client, f"{header}\r\n{body}\r\n".encode())
+    preview = client.get(response.url)
+    assert preview.context["summary"].rejected == 4
+    hint = preview.content.decode()
+    assert 'id="import-likely-cause"' in hint
+    assert "encoding or the separator" in hint and "comma" in hint
+
+
+def test_rows_refused_as_duplicates_do_not_blame_the_encoding(client_for, rep):
+    client = client_for(rep)
+    content = _text(ACCENTED_HEADER, ACCENTED_ROWS[:3], ";").encode()
+    job = importing.import_all(
+        job=importing.create_job(upload=SimpleUploadedFile("a.csv", content), by=rep)[0], by=rep
+    )
+    assert job.imported_rows == 3
+    response = _upload(client, content)
+    preview = client.get(response.url)
+    assert preview.context["summary"].rejected == 3
+    assert 'id="import-likely-cause"' not in preview.content.decode()
+
+
+def test_nothing_typed_in_the_upload_form_reaches_the_database_with_nul(client_for, rep):
+    content = _text(ACCENTED_HEADER, ACCENTED_ROWS, ";").encode()
+    response = _upload(client_for(rep), content, name="le\x00ads.csv")
+    assert response.status_code == 302
+    assert "\x00" not in ImportJob.objects.get().filename

@@ -64,6 +64,24 @@ class TestLeadImport:
         assert not ImportJob.objects.exists()
         assert not Lead.objects.exists()
 
+    def test_an_excel_unicode_text_file_goes_through_with_its_nul_bytes(self, importer):
+        """UTF-16 holds a NUL byte beside every Latin letter: the file is read, not refused."""
+        page = importer.get(reverse("leads:import"))
+        token = page.cookies["csrftoken"].value
+        rows = "Nom\tPrénom\tE-mail\r\nDupont\tAnne\tanne@example.ch\r\n"
+        content = b"\xff\xfe" + rows.encode("utf-16-le")
+        upload = SimpleUploadedFile("leads.txt", content, content_type="text/plain")
+        response = importer.post(
+            reverse("leads:import"), {"file": upload, "csrfmiddlewaretoken": token}
+        )
+        assert response.status_code == 302
+        job = ImportJob.objects.get()
+        assert (job.encoding, job.delimiter, job.content.split("\n")[1]) == (
+            "utf-16-le",
+            "\t",
+            "Dupont\tAnne\tanne@example.ch",
+        )
+
     def test_a_file_under_the_limit_still_goes_through(self, admin_user):
         client = Client()
         client.force_login(admin_user)
