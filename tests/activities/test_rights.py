@@ -7,6 +7,7 @@ partner users get 404 for another partner's.
 """
 
 import datetime
+import json
 
 import pytest
 from django.urls import reverse
@@ -341,8 +342,9 @@ class TestPagesRefuseAnotherRep:
     ):
         response = client_for(other_rep).post(toggle_url(reps_todo), {"done": "on"}, **HTMX)
         assert response.status_code == 200
-        assert rep.get_full_name() in response.headers["HX-Trigger"]
-        assert '"kind": "error"' in response.headers["HX-Trigger"]
+        toast = json.loads(response.headers["HX-Trigger"])["toast"]
+        assert rep.get_full_name() in toast["text"]
+        assert toast["kind"] == "error"
         assert "checked" not in response.content.decode()
         assert state(reps_todo)[1] is False
 
