@@ -10,6 +10,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext_lazy as _
 
+from opportunities.forms import VersionField
 from opportunities.models import (
     LossReason,
     Opportunity,
@@ -33,7 +34,7 @@ class _DryRun(Exception):
 
 
 class OpportunityAdminForm(forms.ModelForm):
-    expected_version = forms.IntegerField(widget=forms.HiddenInput, required=False)
+    expected_version = VersionField()
     request_user = None  # set per request by OpportunityAdmin.get_form
 
     class Meta:
@@ -86,6 +87,9 @@ class OpportunityAdminForm(forms.ModelForm):
             pass
         except StaleVersionError as error:
             self.add_error(None, str(error))
+            # What was typed stays; saving again applies it over the version now shown.
+            self.data = self.data.copy()
+            self.data["expected_version"] = str(error.opportunity.version)
         except PermissionError as error:
             self.add_error(None, str(error))
         except ValidationError as error:

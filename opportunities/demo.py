@@ -94,7 +94,10 @@ def _next_moment(moment, now, low: int, high: int):
 def _update(deal, by, at, **changes):
     if is_partner_user(by):
         changes = {k: v for k, v in changes.items() if k in partner_editable_fields()}
-    result = opportunity_update(opportunity=deal, by=by, changes=changes, at=at)
+    # The demo holds the deal it last wrote: that is the version it read.
+    result = opportunity_update(
+        opportunity=deal, by=by, changes=changes, expected_version=deal.version, at=at
+    )
     return result.opportunity
 
 

@@ -67,6 +67,25 @@ FORM_FIELDS = [name for _key, _label, names in FIELDSETS for name in names]
 DATE_WIDGET = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 
 
+class VersionField(forms.CharField):
+    """The version of the deal the page was built from, sent back with the change.
+
+    The form passes it on as submitted: ``opportunity_update`` alone decides what it means,
+    so a missing, empty or malformed version is refused like a stale one, never as a
+    hidden field's error the user cannot see.
+    """
+
+    widget = forms.HiddenInput
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("required", False)
+        super().__init__(**kwargs)
+
+    def prepare_value(self, value):
+        # Never localised: a version is an identifier, not a figure ("1 024" would not parse).
+        return str(value) if isinstance(value, int) else value
+
+
 def internal_users():
     return (
         User.objects.filter(is_active=True, partner__isnull=True)
@@ -79,7 +98,7 @@ def internal_users():
 class OpportunityForm(forms.Form):
     """Builds its fields from the model; which of them a user gets depends on their role."""
 
-    version = forms.IntegerField(widget=forms.HiddenInput, required=False)
+    version = VersionField()
 
     def __init__(self, *args, user, opportunity: Opportunity | None = None, **kwargs):
         self.user = user

@@ -33,6 +33,7 @@ from activities.models import Activity
 from climcrm.permissions import can_edit_opportunity
 from climcrm.visibility import get_visible_or_404, visible_opportunities
 from opportunities.filters import OpportunityFilter
+from opportunities.forms import VersionField
 from opportunities.models import CLOSED_STAGES, OPEN_STAGES, LossReason, Opportunity, Stage
 from opportunities.services import StaleVersionError, opportunity_move_stage
 
@@ -354,7 +355,7 @@ def loss_reasons() -> QuerySet:
 
 class MoveForm(forms.Form):
     stage = forms.ChoiceField(label=gettext_lazy("Move to stage"), choices=Stage.choices)
-    version = forms.IntegerField(widget=forms.HiddenInput, required=False, min_value=1)
+    version = VersionField()
     amount = forms.DecimalField(
         label=gettext_lazy("Amount"), required=False, min_value=0, max_digits=14, decimal_places=2
     )
@@ -502,9 +503,14 @@ def move(request: HttpRequest, pk: int) -> HttpResponse:
         return _move_page(request, deal, form, status=400)
     except StaleVersionError as error:
         if request.htmx:
-            return _refusal(request, str(error), 409)
-        messages.error(request, str(error))
-        return redirect(_board_url(request))
+            return _stale_refusal(request, deal.pk, str(error))
+        # The choices stay; the form now carries the version the user has just been told about.
+        data = request.POST.copy()
+        data["version"] = str(error.opportunity.version)
+        form = MoveForm(data)
+        form.is_valid()
+        form.add_error(None, str(error))
+        return _move_page(request, error.opportunity, form, status=409)
     except PermissionError as error:
         if request.htmx:
             return _refusal(request, str(error), 403)
@@ -519,8 +525,8 @@ def move(request: HttpRequest, pk: int) -> HttpResponse:
     return _move_result(request, deal.pk, text)
 
 
-def _move_result(request: HttpRequest, pk: int, text: str) -> HttpResponse:
-    """The moved card and every column header (out of band), for the board to swap in."""
+def _card_and_heads(request: HttpRequest, pk: int, status: int = 200) -> HttpResponse:
+    """The deal's card as it is now and every column header (out of band)."""
     queryset, _filter = board_queryset(user=request.user, data=request.GET, request=request)
     board_query = _board_query(request)
     card = board_card(visible_opportunities(request.user), pk)
@@ -530,8 +536,21 @@ def _move_result(request: HttpRequest, pk: int, text: str) -> HttpResponse:
         "board_query": board_query,
         **_card_context(board_query),
     }
-    response = render(request, "opportunities/kanban_move_result.html", context)
+    return render(request, "opportunities/kanban_move_result.html", context, status=status)
+
+
+def _move_result(request: HttpRequest, pk: int, text: str) -> HttpResponse:
+    """The moved card and every column header, for the board to swap in."""
+    response = _card_and_heads(request, pk)
     return trigger_client_event(response, "toast", {"text": text, "kind": "success"})
+
+
+def _stale_refusal(request: HttpRequest, pk: int, message: str) -> HttpResponse:
+    """A move on a version the board no longer shows: refused with the card as it is now,
+    so the board shows the other change and the next move carries the current version."""
+    response = _card_and_heads(request, pk, status=409)
+    response["X-Error-Message"] = quote(message)
+    return response
 
 
 def _form_message(form: forms.Form) -> str:

@@ -91,19 +91,55 @@ EDITABLE_FIELDS = (
 
 
 class StaleVersionError(Exception):
-    """The deal changed since the editor loaded it; nothing was written."""
+    """The deal is not at the version the editor read (or the editor did not say which
+    version it read); nothing was written.
+
+    ``changes`` lists what others changed since the version read, when that version is known.
+    """
 
     def __init__(self, opportunity: Opportunity, changes: list["ConcurrentChange"]):
         self.opportunity = opportunity
         self.changes = changes
-        names = ", ".join(sorted({c.field_label for c in changes})) or _("the deal")
-        super().__init__(
-            _(
+        if changes:
+            message = _(
                 "Someone else changed this deal while you were editing it (%(fields)s). "
                 "Nothing was saved: review their change and apply yours again."
+            ) % {"fields": ", ".join(sorted({c.field_label for c in changes}))}
+        else:
+            message = _(
+                "Someone else may have changed this deal since you opened it. "
+                "Nothing was saved: review the deal as it is now and apply your change again."
             )
-            % {"fields": names}
-        )
+        super().__init__(message)
+
+
+def version_read(value: object) -> int | None:
+    """The version of a deal a client says it read, or None when it said none usable.
+
+    A version is a whole number from 1 up, as an ``int`` or as submitted text. Missing,
+    empty, zero, negative or anything else is None, and a change carrying it is refused
+    like a stale one: only the version read proves the client saw the latest change.
+    """
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, str):
+        value = value.strip()
+        # A version column holds at most ten digits; longer text is not a version.
+        if not (value.isascii() and value.isdigit() and len(value) <= 10):
+            return None
+        value = int(value)
+    if isinstance(value, int) and value >= 1:
+        return value
+    return None
+
+
+def _check_version(locked: Opportunity, expected_version: object) -> None:
+    """Refuse the change unless the client read the deal at its current version."""
+    read = version_read(expected_version)
+    if read == locked.version:
+        return
+    known = read is not None and read < locked.version
+    raise StaleVersionError(locked, _concurrent_changes(locked, read) if known else [])
 
 
 @dataclass
@@ -429,13 +465,16 @@ def opportunity_update(
     opportunity: Opportunity,
     by,
     changes: dict[str, Any],
-    expected_version: int | None = None,
+    expected_version: int | str | None,
     tag: str = "",
     at=None,
 ) -> ChangeResult:
     """Apply ``changes`` (field name → new value) through the stage machine.
 
-    Raises ``StaleVersionError`` when ``expected_version`` is older than the row,
+    ``expected_version`` is the version the caller read, as submitted; a caller that did
+    not get it from a client (demo data, a job) passes the version of the row it holds.
+    Raises ``StaleVersionError`` when it is not the row's current version (or not a
+    version at all: missing, empty, 0),
     ``PermissionError`` when ``by`` may not make this change, ``ValidationError`` when a
     rule is broken. Nothing is written in any of those cases. ``at`` backdates the change
     (imports, demo data) and must not be earlier than the deal's last change.
@@ -450,8 +489,7 @@ def opportunity_update(
             .select_related("account", "primary_contact", "owner", "partner", "loss_reason")
             .get(pk=opportunity.pk)
         )
-        if expected_version is not None and int(expected_version) != locked.version:
-            raise StaleVersionError(locked, _concurrent_changes(locked, int(expected_version)))
+        _check_version(locked, expected_version)
         current = _snapshot(locked)
         totals_before = deal_state(locked)
         _check_permission(opportunity=locked, by=by, current=current, requested=requested)
@@ -502,7 +540,7 @@ def opportunity_move_stage(
     opportunity: Opportunity,
     to_stage: str,
     by,
-    expected_version: int | None = None,
+    expected_version: int | str | None,
     probability: int | None = None,
     amount: Decimal | None = None,
     loss_reason=None,

@@ -188,7 +188,6 @@ def opportunity_edit(request: HttpRequest, pk: int) -> HttpResponse:
     if request.method == "POST":
         form = OpportunityForm(request.POST, user=request.user, opportunity=opportunity)
         if form.is_valid():
-            expected = form.cleaned_data.get("version") or opportunity.version
             try:
                 result = _service_errors(
                     form,
@@ -196,7 +195,7 @@ def opportunity_edit(request: HttpRequest, pk: int) -> HttpResponse:
                         opportunity=opportunity,
                         by=request.user,
                         changes=form.changes(),
-                        expected_version=expected,
+                        expected_version=form.cleaned_data["version"],
                     ),
                 )
             except StaleVersionError as error:

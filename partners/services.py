@@ -5,6 +5,7 @@ adds the partner rules around them and schedules the partner's emails after comm
 """
 
 import datetime
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -373,10 +374,11 @@ class AssignmentResult:
 
 
 def opportunity_assign_partner(
-    *, opportunity: Opportunity, partner: Partner | None, by, expected_version: int | None = None
+    *, opportunity: Opportunity, partner: Partner | None, by, expected_version: int | str | None
 ) -> bool:
     """Assign (or re-assign, or take back with ``partner=None``) one deal; True if changed.
 
+    ``expected_version`` is the version of the deal the user saw (see ``opportunity_update``).
     The partner that loses the deal loses access to it at once: visibility follows the
     deal's partner field. The change lands in the deal's history.
     """
@@ -392,14 +394,25 @@ def opportunity_assign_partner(
     return bool(result.changed_fields)
 
 
-def opportunities_assign_partner(*, opportunities, partner: Partner | None, by) -> AssignmentResult:
-    """Bulk assignment; each deal is its own change so one refusal does not undo others."""
+def opportunities_assign_partner(
+    *, opportunities, partner: Partner | None, by, expected_versions: Mapping[int, Any]
+) -> AssignmentResult:
+    """Bulk assignment; each deal is its own change so one refusal does not undo others.
+
+    ``expected_versions`` maps each deal's id to the version of it the user saw; a deal
+    missing from it is refused like a stale one.
+    """
     if not is_channel_manager(by):
         raise PermissionError(_("Only channel managers assign deals to partners."))
     result = AssignmentResult()
     for opportunity in opportunities:
         try:
-            changed = opportunity_assign_partner(opportunity=opportunity, partner=partner, by=by)
+            changed = opportunity_assign_partner(
+                opportunity=opportunity,
+                partner=partner,
+                by=by,
+                expected_version=expected_versions.get(opportunity.pk),
+            )
         except (PermissionError, ValidationError, StaleVersionError) as exc:
             message = " ".join(getattr(exc, "messages", [str(exc)]))
             result.failed.append((opportunity, message))

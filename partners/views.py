@@ -407,7 +407,11 @@ def assign(request: HttpRequest) -> HttpResponse:
         elif form.is_valid():
             deals = visible_opportunities(request.user).filter(pk__in=ids).select_related("partner")
             result = services.opportunities_assign_partner(
-                opportunities=list(deals), partner=form.cleaned_data["partner"], by=request.user
+                opportunities=list(deals),
+                partner=form.cleaned_data["partner"],
+                by=request.user,
+                # Each row of the list carries the version of its deal the page showed.
+                expected_versions={pk: request.POST.get(f"version-{pk}") for pk in ids},
             )
             if result.changed:
                 messages.success(
@@ -447,7 +451,7 @@ def assign_one(request: HttpRequest, pk: int) -> HttpResponse:
                 opportunity=deal,
                 partner=form.cleaned_data["partner"],
                 by=request.user,
-                expected_version=request.POST.get("version") or None,
+                expected_version=request.POST.get("version"),
             )
         except (ValidationError, PermissionError, StaleVersionError) as exc:
             form.add_error(None, _error_text(exc))

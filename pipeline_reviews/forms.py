@@ -9,6 +9,7 @@ from climcrm.models import User
 from climcrm.roles import is_partner_user
 from climcrm.visibility import visible_partners
 from leads.models import Lead
+from opportunities.forms import VersionField
 from opportunities.models import ForecastCategory, LossReason, Opportunity, Stage
 from pipeline_reviews.models import (
     MarketingAction,
@@ -101,7 +102,7 @@ class LeadReviewForm(forms.ModelForm):
 
 
 class OutcomeForm(forms.ModelForm):
-    version = forms.IntegerField(widget=forms.HiddenInput)
+    version = VersionField()
 
     class Meta:
         model = Opportunity
@@ -122,7 +123,7 @@ class OutcomeForm(forms.ModelForm):
 
 
 class DealReviewForm(forms.Form):
-    version = forms.IntegerField(widget=forms.HiddenInput)
+    version = VersionField()
     stage = forms.ChoiceField(label=_("Stage"), choices=Stage.choices)
     amount = forms.DecimalField(
         label=_("Amount"), min_value=0, max_digits=14, decimal_places=2, required=False

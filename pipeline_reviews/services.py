@@ -194,7 +194,12 @@ def review_lead_update(*, review: Review, by, lead, changes: dict[str, Any]):
 
 
 def review_outcome_update(
-    *, review: Review, by, deal: Opportunity, changes: dict[str, Any], expected_version=None
+    *,
+    review: Review,
+    by,
+    deal: Opportunity,
+    changes: dict[str, Any],
+    expected_version: int | str | None,
 ) -> ChangeResult:
     """Objective reasons, recovery, lessons and corrective actions of a won or lost deal."""
     requested = {k: v for k, v in changes.items() if k in OUTCOME_FIELDS}
@@ -212,7 +217,12 @@ def review_outcome_update(
 
 
 def review_deal_update(
-    *, review: Review, by, deal: Opportunity, changes: dict[str, Any], expected_version=None
+    *,
+    review: Review,
+    by,
+    deal: Opportunity,
+    changes: dict[str, Any],
+    expected_version: int | str | None,
 ) -> ChangeResult:
     """A deal's fields edited in the deal-by-deal section, through the stage machine."""
     requested = {k: v for k, v in changes.items() if k in DEAL_FIELDS}

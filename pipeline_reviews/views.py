@@ -164,9 +164,12 @@ def _deal_panel_context(request, review: Review, *, position=None, deal_id=None,
         "can_edit": not review.is_closed,
     }
     if deal is not None:
-        context["deal_form"] = extra.pop("deal_form", None) or DealReviewForm.for_deal(
-            deal, renderer=WIDGETS
-        )
+        deal_form = extra.pop("deal_form", None)
+        if deal_form is None or (deal_id is not None and deal.pk != deal_id):
+            # A form for a deal that just left the list (closed by someone else) is not
+            # this deal's: the panel shows the next one with its own values and version.
+            deal_form = DealReviewForm.for_deal(deal, renderer=WIDGETS)
+        context["deal_form"] = deal_form
         context["todo_form"] = extra.pop("todo_form", None) or TodoForm(
             review=review, renderer=WIDGETS
         )
@@ -450,6 +453,7 @@ def review_outcome(request: HttpRequest, pk: int, deal_pk: int) -> HttpResponse:
     )
     form = OutcomeForm(request.POST, instance=deal, prefix=f"deal{deal.pk}", renderer=WIDGETS)
     status = 200
+    refusal = ""
     if form.is_valid():
         changes = {name: form.cleaned_data[name] for name in services.OUTCOME_FIELDS}
         try:
@@ -463,6 +467,7 @@ def review_outcome(request: HttpRequest, pk: int, deal_pk: int) -> HttpResponse:
         except ReviewClosedError as exc:
             return _refused(request, review, str(exc))
         except (PermissionError, StaleVersionError) as exc:
+            # The row shows the deal as it is now, with its version, and says why.
             deal.refresh_from_db()
             form = OutcomeForm(
                 instance=deal,
@@ -470,7 +475,7 @@ def review_outcome(request: HttpRequest, pk: int, deal_pk: int) -> HttpResponse:
                 prefix=f"deal{deal.pk}",
                 renderer=WIDGETS,
             )
-            form.add_error(None, str(exc))
+            refusal = str(exc)
             status = 409
         except ValidationError as exc:
             form.add_error(None, _errors_text(exc))
@@ -488,17 +493,20 @@ def review_outcome(request: HttpRequest, pk: int, deal_pk: int) -> HttpResponse:
     if not request.htmx:
         if status != 200:
             messages.error(
-                request, " ".join(form.non_field_errors()) or _("Please correct the errors.")
+                request,
+                refusal or " ".join(form.non_field_errors()) or _("Please correct the errors."),
             )
         return redirect(reverse("pipeline_reviews:detail", args=[review.pk]) + "#outcomes")
     response = render(
         request,
         "pipeline_reviews/review_monthly.html#outcome-row",
-        {"review": review, "deal": deal, "form": form},
+        {"review": review, "deal": deal, "form": form, "outcome_error": refusal},
         status=status,
     )
     if status == 200:
         trigger_client_event(response, "toast", {"text": _("Deal saved."), "kind": "success"})
+    elif status == 409:
+        trigger_client_event(response, "toast", {"text": refusal, "kind": "error"})
     return response
 
 

@@ -573,7 +573,10 @@ def test_reassigned_deal_disappears_from_the_old_partner_everywhere(world, clien
 
     deal = world.records["opportunity"]["a"]
     opportunity_assign_partner(
-        opportunity=deal, partner=world.partners["b"], by=world.users["channel"]
+        opportunity=deal,
+        partner=world.partners["b"],
+        by=world.users["channel"],
+        expected_version=deal.version,
     )
     client.force_login(world.users["partner_a"])
     assert client.get(reverse("opportunities:detail", args=[deal.pk])).status_code == 404

@@ -20,8 +20,21 @@
     showToast(detail.text || detail.value, detail.kind);
   });
 
+  // A 409 with a body is a write refused because someone else changed the record: the body
+  // is the form or row as it is now (with the new version), swapped in like a success so
+  // the next save is not refused again. Its toast comes in HX-Trigger.
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    var xhr = event.detail.xhr;
+    if (xhr.status === 409 && xhr.responseText) {
+      event.detail.shouldSwap = true;
+      event.detail.isError = false;
+    }
+  });
+
   document.addEventListener("htmx:responseError", function (event) {
     var xhr = event.detail.xhr;
+    // The server already said why in its own toast.
+    if (/"toast"/.test(xhr.getResponseHeader("HX-Trigger") || "")) return;
     var message = xhr.getResponseHeader("X-Error-Message");
     showToast(message ? decodeURIComponent(message) : document.body.dataset.errorText || "Error", "error");
   });

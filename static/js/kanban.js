@@ -102,6 +102,15 @@
     return card;
   }
 
+  // A move refused as stale comes back with the card as it is now: show it in the column it
+  // is in, so the board shows the other change and the next move carries the new version.
+  function showCurrent(item, html) {
+    var card = applyResult(item, html);
+    if (!card) return;
+    var list = listFor(card.getAttribute("data-stage"));
+    if (list && card.parentNode !== list) list.insertBefore(card, list.firstElementChild);
+  }
+
   function serverMessage(response, body) {
     var header = response.headers.get("X-Error-Message");
     if (header) {
@@ -136,7 +145,9 @@
         item.removeAttribute("aria-busy");
         if (!response.ok) {
           putBack(item, from, oldIndex);
-          toast(serverMessage(response, text), "error");
+          var stale = response.status === 409;
+          if (stale) showCurrent(item, text);
+          toast(serverMessage(response, stale ? "" : text), "error");
           return;
         }
         var card = applyResult(item, text);

@@ -6,6 +6,7 @@ from playwright.sync_api import expect
 
 from opportunities.kanban import COLUMN_SIZE
 from opportunities.models import Opportunity, OpportunityHistory, Stage
+from opportunities.services import opportunity_move_stage
 from tests.factories import OpportunityFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -133,19 +134,41 @@ def test_a_refused_move_puts_the_card_back_and_says_why(page, live_server, login
     assert Opportunity.objects.get(pk=deal.pk).stage == Stage.QUALIFICATION
 
 
-def test_a_stale_card_is_refused(page, live_server, login, rep, manager):
+def test_a_stale_card_is_refused_then_shows_the_other_change_and_moves(
+    page, live_server, login, rep, manager
+):
     deal = OpportunityFactory(owner=rep, name="Affaire modifiée ailleurs")
     open_board(page, live_server, login, rep)
-    from opportunities.services import opportunity_update
 
-    opportunity_update(opportunity=deal, by=manager, changes={"amount": Decimal("99000")})
+    # Someone else moves the deal after this board was loaded.
+    opportunity_move_stage(
+        opportunity=deal,
+        to_stage=Stage.NEEDS_ANALYSIS,
+        by=manager,
+        amount=Decimal("99000"),
+        expected_version=deal.version,
+    )
 
     drag(page, page.locator(f"#deal-{deal.pk}"), page.locator("#kanban-list-proposal"))
 
     expect(page.locator("#toast")).to_have_class(re.compile("toast-error"))
-    expect(page.locator(f"#kanban-list-qualification #deal-{deal.pk}")).to_be_visible()
+    expect(page.locator("#toast")).to_contain_text("Quelqu'un d'autre a modifié")
+    # The card now shows where the other user put it, with its current version and amount.
+    card = page.locator(f"#kanban-list-needs_analysis #deal-{deal.pk}")
+    expect(card).to_have_attribute("data-version", "2")
+    expect(card.locator(".kanban-card-amount")).to_contain_text("99")
+    expect(page.locator("#kanban-head-needs_analysis .kanban-count")).to_have_text("1")
     deal.refresh_from_db()
-    assert deal.stage == Stage.QUALIFICATION
+    assert (deal.stage, deal.version) == (Stage.NEEDS_ANALYSIS, 2)
+
+    # Moving it again from the same board now goes through.
+    drag(page, card, page.locator("#kanban-list-proposal"))
+
+    expect(page.locator(f"#kanban-list-proposal #deal-{deal.pk}")).to_have_attribute(
+        "data-version", "3"
+    )
+    deal.refresh_from_db()
+    assert (deal.stage, deal.version) == (Stage.PROPOSAL, 3)
 
 
 def test_move_menu_is_the_keyboard_alternative(page, live_server, login, rep):

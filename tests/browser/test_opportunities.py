@@ -1,11 +1,13 @@
 import datetime
 import re
+from decimal import Decimal
 
 import pytest
 from playwright.sync_api import expect
 
 from opportunities.models import Opportunity, OpportunityHistory
-from tests.factories import AccountFactory, ContactFactory
+from opportunities.services import opportunity_update
+from tests.factories import AccountFactory, ContactFactory, OpportunityFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -61,3 +63,36 @@ def test_invalid_edit_shows_the_error_and_keeps_the_input(page, live_server, log
     expect(page.locator("#id_close_date_error")).to_contain_text("date de clôture")
     expect(page.locator("#id_name")).to_have_value("Monitoring énergétique")
     assert not Opportunity.objects.exists()
+
+
+def test_a_stale_edit_tab_is_refused_with_what_changed_and_saves_on_the_second_try(
+    page, live_server, login, rep, manager
+):
+    deal = OpportunityFactory(owner=rep, name="Ventilation Collège de Sion")
+    login(rep)
+    page.goto(f"{live_server.url}/opportunities/{deal.pk}/edit/")
+    # The manager saves a new amount while the rep's tab is open.
+    opportunity_update(
+        opportunity=deal,
+        by=manager,
+        changes={"amount": Decimal("77000")},
+        expected_version=deal.version,
+    )
+    page.fill("#id_next_step", "Rappeler jeudi")
+    page.click("form.opportunity-form button[type=submit]")
+
+    notice = page.locator(".stale-notice")
+    expect(notice).to_be_visible()
+    expect(notice).to_contain_text(str(manager))
+    expect(page.locator(".form-errors")).to_contain_text("Quelqu'un d'autre a modifié")
+    expect(page.locator("#id_next_step")).to_have_value("Rappeler jeudi")
+    deal.refresh_from_db()
+    assert (deal.next_step, deal.version) == ("", 2)
+
+    # The rep takes the manager's amount and saves again from the same tab.
+    page.fill("#id_amount", "77000.00")
+    page.click("form.opportunity-form button[type=submit]")
+
+    expect(page).to_have_url(re.compile(rf"/opportunities/{deal.pk}/$"))
+    deal.refresh_from_db()
+    assert (deal.next_step, deal.amount, deal.version) == ("Rappeler jeudi", Decimal("77000"), 3)

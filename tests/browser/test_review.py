@@ -7,6 +7,7 @@ from django.utils import timezone
 from playwright.sync_api import expect
 
 from opportunities.models import ForecastCategory, Opportunity, Stage
+from opportunities.services import opportunity_update
 from pipeline_reviews import services
 from pipeline_reviews.models import RecapEmail, ReviewKind, ReviewStatus
 from tests.factories import OpportunityFactory, UserFactory
@@ -159,3 +160,40 @@ def test_load_more_leads_then_walk_the_deals_with_the_keyboard(
     # The keyboard still walks the deals.
     page.locator("body").press("j")
     expect(page.locator("#deal-panel .deal-name")).to_have_text(deals[1].name)
+
+
+def test_a_stale_deal_panel_is_refused_shows_the_deal_as_it_is_now_then_saves(
+    page, live_server, login, channel, rep, review_setup
+):
+    review, deals, _director = review_setup
+    login(channel)
+    page.goto(f"{live_server.url}/reviews/{review.pk}/")
+    panel = page.locator("#deal-panel")
+    expect(panel.locator(".deal-name")).to_have_text(deals[0].name)
+
+    # The rep changes the deal while the review screen is open.
+    opportunity_update(
+        opportunity=deals[0],
+        by=rep,
+        changes={"amount": Decimal("99000")},
+        expected_version=deals[0].version,
+    )
+    panel.locator("input[name=next_step]").fill("Visite sur site")
+    panel.locator("#save-deal").click()
+
+    expect(page.locator("#toast")).to_have_class(re.compile("toast-error"))
+    expect(page.locator("#toast")).to_contain_text("Quelqu'un d'autre a modifié")
+    expect(panel.locator(".form-errors")).to_contain_text("Rien n'a été enregistré")
+    expect(panel.locator("input[name=amount]")).to_have_value("99000.00")
+    expect(panel.locator("input[name=version]")).to_have_value("2")
+    deal = Opportunity.objects.get(pk=deals[0].pk)
+    assert (deal.next_step, deal.version) == ("", 2)
+
+    # Saving again from the same screen goes through on the version now shown.
+    panel.locator("input[name=next_step]").fill("Visite sur site")
+    panel.locator("#save-deal").click()
+
+    expect(page.locator("#toast")).to_have_class(re.compile("toast-success"))
+    expect(panel.locator("input[name=version]")).to_have_value("3")
+    deal.refresh_from_db()
+    assert (deal.next_step, deal.amount, deal.version) == ("Visite sur site", Decimal("99000"), 3)

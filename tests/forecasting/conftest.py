@@ -56,11 +56,28 @@ def book(db, rep, other_rep, manager, admin_user, partner_a, partner_b, channel)
         return deals[key]
 
     won = create("won", rep, at(3, 1), amount=Decimal(10000), close_date=date(2025, 5, 15))
-    opportunity_move_stage(opportunity=won, to_stage=Stage.NEGOTIATION, by=rep, at=at(3, 20))
     opportunity_move_stage(
-        opportunity=won, to_stage=Stage.CLOSED_WON, by=rep, amount=Decimal(12000), at=at(5, 10)
+        opportunity=won,
+        to_stage=Stage.NEGOTIATION,
+        by=rep,
+        at=at(3, 20),
+        expected_version=won.version,
     )
-    opportunity_update(opportunity=won, by=manager, changes={"amount": Decimal(13000)}, at=at(6, 1))
+    opportunity_move_stage(
+        opportunity=won,
+        to_stage=Stage.CLOSED_WON,
+        by=rep,
+        amount=Decimal(12000),
+        at=at(5, 10),
+        expected_version=won.version,
+    )
+    opportunity_update(
+        opportunity=won,
+        by=manager,
+        changes={"amount": Decimal(13000)},
+        at=at(6, 1),
+        expected_version=won.version,
+    )
 
     commit = create(
         "commit",
@@ -70,7 +87,13 @@ def book(db, rep, other_rep, manager, admin_user, partner_a, partner_b, channel)
         close_date=date(2025, 6, 20),
         partner=partner_a,
     )
-    opportunity_move_stage(opportunity=commit, to_stage=Stage.NEGOTIATION, by=rep, at=at(4, 10))
+    opportunity_move_stage(
+        opportunity=commit,
+        to_stage=Stage.NEGOTIATION,
+        by=rep,
+        at=at(4, 10),
+        expected_version=commit.version,
+    )
 
     create(
         "best",
@@ -91,7 +114,11 @@ def book(db, rep, other_rep, manager, admin_user, partner_a, partner_b, channel)
         stage=Stage.NEEDS_ANALYSIS,
     )
     opportunity_update(
-        opportunity=slip, by=rep, changes={"close_date": date(2025, 7, 15)}, at=at(4, 20)
+        opportunity=slip,
+        by=rep,
+        changes={"close_date": date(2025, 7, 15)},
+        at=at(4, 20),
+        expected_version=slip.version,
     )
 
     back = create(
@@ -102,7 +129,13 @@ def book(db, rep, other_rep, manager, admin_user, partner_a, partner_b, channel)
         close_date=date(2025, 5, 5),
         stage=Stage.PROPOSAL,
     )
-    opportunity_move_stage(opportunity=back, to_stage=Stage.NEEDS_ANALYSIS, by=rep, at=at(4, 15))
+    opportunity_move_stage(
+        opportunity=back,
+        to_stage=Stage.NEEDS_ANALYSIS,
+        by=rep,
+        at=at(4, 15),
+        expected_version=back.version,
+    )
 
     reopen = create(
         "reopen",
@@ -118,8 +151,15 @@ def book(db, rep, other_rep, manager, admin_user, partner_a, partner_b, channel)
         by=other_rep,
         loss_reason=loss,
         at=at(4, 18),
+        expected_version=reopen.version,
     )
-    opportunity_move_stage(opportunity=reopen, to_stage=Stage.PROPOSAL, by=manager, at=at(4, 25))
+    opportunity_move_stage(
+        opportunity=reopen,
+        to_stage=Stage.PROPOSAL,
+        by=manager,
+        at=at(4, 25),
+        expected_version=reopen.version,
+    )
 
     lost = create(
         "lost",
@@ -130,7 +170,12 @@ def book(db, rep, other_rep, manager, admin_user, partner_a, partner_b, channel)
         stage=Stage.NEEDS_ANALYSIS,
     )
     opportunity_move_stage(
-        opportunity=lost, to_stage=Stage.CLOSED_LOST, by=rep, loss_reason=loss, at=at(5, 2)
+        opportunity=lost,
+        to_stage=Stage.CLOSED_LOST,
+        by=rep,
+        loss_reason=loss,
+        at=at(5, 2),
+        expected_version=lost.version,
     )
 
     moved = create(
@@ -142,7 +187,11 @@ def book(db, rep, other_rep, manager, admin_user, partner_a, partner_b, channel)
         partner=partner_b,
     )
     opportunity_update(
-        opportunity=moved, by=admin_user, changes={"partner": partner_a}, at=at(5, 20)
+        opportunity=moved,
+        by=admin_user,
+        changes={"partner": partner_a},
+        at=at(5, 20),
+        expected_version=moved.version,
     )
     for deal in deals.values():
         deal.refresh_from_db()
@@ -154,17 +203,32 @@ def changed_book(book, rep, other_rep, manager, partner_a):
     """The book, then a reassignment, a change of type and a partner added after a stay."""
     deals = book.deals
     opportunity_update(
-        opportunity=deals["commit"], by=manager, changes={"owner": other_rep}, at=at(7, 3)
+        opportunity=deals["commit"],
+        by=manager,
+        changes={"owner": other_rep},
+        at=at(7, 3),
+        expected_version=deals["commit"].version,
     )
     opportunity_update(
         opportunity=deals["best"],
         by=manager,
         changes={"type": OpportunityType.EXISTING_BUSINESS},
         at=at(7, 4),
+        expected_version=deals["best"].version,
     )
-    opportunity_move_stage(opportunity=deals["slip"], to_stage=Stage.PROPOSAL, by=rep, at=at(7, 5))
+    opportunity_move_stage(
+        opportunity=deals["slip"],
+        to_stage=Stage.PROPOSAL,
+        by=rep,
+        at=at(7, 5),
+        expected_version=deals["slip"].version,
+    )
     opportunity_update(
-        opportunity=deals["slip"], by=manager, changes={"partner": partner_a}, at=at(8, 1)
+        opportunity=deals["slip"],
+        by=manager,
+        changes={"partner": partner_a},
+        at=at(8, 1),
+        expected_version=deals["slip"].version,
     )
     # A change exactly at midnight on the 1st belongs to the month before's end state.
     opportunity_update(
@@ -172,6 +236,7 @@ def changed_book(book, rep, other_rep, manager, partner_a):
         by=rep,
         changes={"amount": Decimal(7500)},
         at=timezone.make_aware(datetime(2025, 9, 1)),
+        expected_version=deals["back"].version,
     )
     return book
 
@@ -193,13 +258,20 @@ def recent(changed_book, rep, other_rep, manager, partner_a, partner_b):
         return opportunity_create(by=values.get("owner", rep), at=when, **values)
 
     kept = create(days_ago(20), amount=Decimal(3000), owner=rep)
-    opportunity_move_stage(opportunity=kept, to_stage=Stage.NEGOTIATION, by=rep, at=days_ago(2))
+    opportunity_move_stage(
+        opportunity=kept,
+        to_stage=Stage.NEGOTIATION,
+        by=rep,
+        at=days_ago(2),
+        expected_version=kept.version,
+    )
     slipped = create(days_ago(30), amount=Decimal(4000), owner=other_rep, partner=partner_a)
     opportunity_update(
         opportunity=slipped,
         by=manager,
         changes={"close_date": quarter.end + timedelta(days=40)},
         at=days_ago(3),
+        expected_version=slipped.version,
     )
     pulled = create(
         days_ago(30), amount=Decimal(5000), owner=rep, close_date=quarter.end + timedelta(days=5)
@@ -209,6 +281,7 @@ def recent(changed_book, rep, other_rep, manager, partner_a, partner_b):
         by=manager,
         changes={"close_date": quarter.start, "owner": other_rep, "partner": partner_b},
         at=days_ago(1),
+        expected_version=pulled.version,
     )
     create(days_ago(4), amount=None, owner=other_rep, stage=Stage.PROPOSAL)
     # Entered Commit at 2 000 (created in Negotiation), 2 500 from 30 days ago, won at 3 000:
@@ -221,7 +294,11 @@ def recent(changed_book, rep, other_rep, manager, partner_a, partner_b):
         close_date=today,
     )
     opportunity_update(
-        opportunity=committed, by=rep, changes={"amount": Decimal(2500)}, at=days_ago(30)
+        opportunity=committed,
+        by=rep,
+        changes={"amount": Decimal(2500)},
+        at=days_ago(30),
+        expected_version=committed.version,
     )
     opportunity_move_stage(
         opportunity=committed,
@@ -229,10 +306,16 @@ def recent(changed_book, rep, other_rep, manager, partner_a, partner_b):
         by=rep,
         amount=Decimal(3000),
         at=days_ago(1),
+        expected_version=committed.version,
     )
     won = create(days_ago(25), amount=Decimal(6000), owner=rep, partner=partner_b)
     opportunity_move_stage(
-        opportunity=won, to_stage=Stage.CLOSED_WON, by=rep, amount=Decimal(6500), at=days_ago(1)
+        opportunity=won,
+        to_stage=Stage.CLOSED_WON,
+        by=rep,
+        amount=Decimal(6500),
+        at=days_ago(1),
+        expected_version=won.version,
     )
     return quarter
 

@@ -75,7 +75,11 @@ def test_the_estimate_falls_back_to_the_period_start_then_to_creation(book, mana
         close_date=date(2025, 5, 20),
     )
     opportunity_update(
-        opportunity=early, by=manager, changes={"amount": Decimal(6000)}, at=at(4, 10)
+        opportunity=early,
+        by=manager,
+        changes={"amount": Decimal(6000)},
+        at=at(4, 10),
+        expected_version=early.version,
     )
     opportunity_move_stage(
         opportunity=early,
@@ -83,6 +87,7 @@ def test_the_estimate_falls_back_to_the_period_start_then_to_creation(book, mana
         by=manager,
         amount=Decimal(6500),
         at=at(5, 12),
+        expected_version=early.version,
     )
     # Created in May: its first amount.
     late = opportunity_create(
@@ -99,6 +104,7 @@ def test_the_estimate_falls_back_to_the_period_start_then_to_creation(book, mana
         by=manager,
         amount=Decimal(2500),
         at=at(5, 13),
+        expected_version=late.version,
     )
 
     def estimates(kind):

@@ -34,7 +34,9 @@ def create(by, when, **values):
 def move(deal, stage, by, when, **extra):
     if stage == Stage.CLOSED_LOST:
         extra.setdefault("loss_reason", LossReason.objects.first())
-    return opportunity_move_stage(opportunity=deal, to_stage=stage, by=by, at=when, **extra)
+    return opportunity_move_stage(
+        opportunity=deal, to_stage=stage, by=by, at=when, **extra, expected_version=deal.version
+    )
 
 
 def stays(user, scope=None, period=Q2):
@@ -62,9 +64,19 @@ class TestVelocityStays:
 
     def test_changes_within_a_stage_do_not_split_the_stay(self, rep, manager):
         deal = create(rep, at(3, 1), stage=Stage.NEEDS_ANALYSIS)
-        opportunity_update(opportunity=deal, by=rep, changes={"amount": D(2000)}, at=at(3, 20))
         opportunity_update(
-            opportunity=deal, by=rep, changes={"close_date": date(2025, 7, 1)}, at=at(4, 2)
+            opportunity=deal,
+            by=rep,
+            changes={"amount": D(2000)},
+            at=at(3, 20),
+            expected_version=deal.version,
+        )
+        opportunity_update(
+            opportunity=deal,
+            by=rep,
+            changes={"close_date": date(2025, 7, 1)},
+            at=at(4, 2),
+            expected_version=deal.version,
         )
         move(deal, Stage.PROPOSAL, rep, at(4, 10))
         assert stays(manager)[Stage.NEEDS_ANALYSIS] == (1, D("40.0"))
@@ -157,7 +169,13 @@ class TestTrends:
         create(rep, in_month(11) - timedelta(days=400), stage=Stage.PROPOSAL, amount=D(500))
         # Needs analysis 1 000 from 6 months ago, 2 000 from 4 months ago, lost 2 months ago.
         deal = create(rep, in_month(6), stage=Stage.NEEDS_ANALYSIS, amount=D(1000))
-        opportunity_update(opportunity=deal, by=rep, changes={"amount": D(2000)}, at=in_month(4))
+        opportunity_update(
+            opportunity=deal,
+            by=rep,
+            changes={"amount": D(2000)},
+            at=in_month(4),
+            expected_version=deal.version,
+        )
         move(deal, Stage.CLOSED_LOST, rep, in_month(2))
         # In qualification: not qualified, never in the pipeline; lost the same month.
         early = create(rep, in_month(6), amount=D(7000))

@@ -64,9 +64,19 @@ def midnight_book(changed_book, rep):
     """The changed book, and a deal changed in August and again exactly at midnight on
     1 September (valid then: the end of August and the start of September)."""
     deal = changed_book.deals["slip"]
-    opportunity_update(opportunity=deal, by=rep, changes={"amount": Decimal(5100)}, at=at(8, 20))
     opportunity_update(
-        opportunity=deal, by=rep, changes={"amount": Decimal(5200)}, at=midnight(2025, 9)
+        opportunity=deal,
+        by=rep,
+        changes={"amount": Decimal(5100)},
+        at=at(8, 20),
+        expected_version=deal.version,
+    )
+    opportunity_update(
+        opportunity=deal,
+        by=rep,
+        changes={"amount": Decimal(5200)},
+        at=midnight(2025, 9),
+        expected_version=deal.version,
     )
     # Created exactly at midnight on the 1st: it existed at the month's start.
     opportunity_create(
@@ -135,7 +145,13 @@ def test_a_deal_created_and_won_in_the_window_counts_as_new_and_won(db, rep, man
         amount=Decimal(700),
         close_date=date(2025, 6, 30),
     )
-    opportunity_move_stage(opportunity=deal, to_stage=Stage.CLOSED_WON, by=rep, at=at(6, 20))
+    opportunity_move_stage(
+        opportunity=deal,
+        to_stage=Stage.CLOSED_WON,
+        by=rep,
+        at=at(6, 20),
+        expected_version=deal.version,
+    )
     for months in (True, False):
         summary = selectors.what_changed(
             user=manager,
@@ -275,6 +291,7 @@ def test_a_slip_counts_only_where_the_deal_was_in_the_scope_at_both_ends(
         by=manager,
         changes={"close_date": date(2025, 12, 20), "owner": rep},
         at=at(11, 10),
+        expected_version=deal.version,
     )
     window = {"start_day": date(2025, 11, 1), "end_day": date(2025, 11, 30)}
     scopes = {"all": Scope(), "rep": Scope(REP, rep.pk), "other_rep": Scope(REP, other_rep.pk)}

@@ -324,7 +324,11 @@ class TestFiguresAsOf:
             close_date=date(2025, 7, 20),
         )
         opportunity_update(
-            opportunity=deal, by=rep, changes={"close_date": date(2025, 5, 1)}, at=at(4, 20)
+            opportunity=deal,
+            by=rep,
+            changes={"close_date": date(2025, 5, 1)},
+            at=at(4, 20),
+            expected_version=deal.version,
         )
         assert self.figures(manager)["pipeline"] == D(0)
 
@@ -343,7 +347,11 @@ class TestFiguresAsOf:
             close_date=date(2025, 5, 1),
         )
         opportunity_update(
-            opportunity=deal, by=rep, changes={"close_date": date(2025, 7, 20)}, at=at(4, 20)
+            opportunity=deal,
+            by=rep,
+            changes={"close_date": date(2025, 7, 20)},
+            at=at(4, 20),
+            expected_version=deal.version,
         )
         assert self.figures(manager)["pipeline"] == D(5000)
 
@@ -359,7 +367,13 @@ class TestFiguresAsOf:
             amount=D(5000),
             close_date=date(2025, 5, 1),
         )
-        opportunity_update(opportunity=deal, by=rep, changes={"amount": D(7000)}, at=self.MOMENT)
+        opportunity_update(
+            opportunity=deal,
+            by=rep,
+            changes={"amount": D(7000)},
+            at=self.MOMENT,
+            expected_version=deal.version,
+        )
         figures = self.figures(manager)
         assert figures["pipeline"] == D(7000) and figures["open_count"] == 1
 

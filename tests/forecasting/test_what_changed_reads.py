@@ -81,8 +81,20 @@ def test_a_change_exactly_at_the_end_is_the_end_state_but_not_a_change(db, rep):
         amount=Decimal(5000),
         close_date=date(2025, 6, 30),
     )
-    opportunity_update(opportunity=deal, by=rep, changes={"amount": Decimal(6000)}, at=at(4, 10))
-    opportunity_update(opportunity=deal, by=rep, changes={"amount": Decimal(7000)}, at=at(5, 1))
+    opportunity_update(
+        opportunity=deal,
+        by=rep,
+        changes={"amount": Decimal(6000)},
+        at=at(4, 10),
+        expected_version=deal.version,
+    )
+    opportunity_update(
+        opportunity=deal,
+        by=rep,
+        changes={"amount": Decimal(7000)},
+        at=at(5, 1),
+        expected_version=deal.version,
+    )
     # Changed on 04-10; its state at 05-01 noon is the change made exactly then.
     assert by_definition(at(4, 1), at(5, 1)) == {
         deal.pk: (

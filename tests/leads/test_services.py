@@ -256,17 +256,27 @@ class TestConversion:
             return lead.deal_progress
 
         assert progress() == funnel.SRL  # created in Qualification
-        opportunity_move_stage(opportunity=deal, to_stage=Stage.PROPOSAL, by=rep)
+        opportunity_move_stage(
+            opportunity=deal, to_stage=Stage.PROPOSAL, by=rep, expected_version=deal.version
+        )
         assert progress() == funnel.SRL | funnel.SQL
-        opportunity_move_stage(opportunity=deal, to_stage=Stage.CLOSED_WON, by=rep)
+        opportunity_move_stage(
+            opportunity=deal, to_stage=Stage.CLOSED_WON, by=rep, expected_version=deal.version
+        )
         assert progress() == funnel.SRL | funnel.SQL | funnel.WON
         # Reopened and lost: no longer won, but it was qualified and in Qualification once.
-        opportunity_move_stage(opportunity=deal, to_stage=Stage.NEEDS_ANALYSIS, by=manager)
+        opportunity_move_stage(
+            opportunity=deal,
+            to_stage=Stage.NEEDS_ANALYSIS,
+            by=manager,
+            expected_version=deal.version,
+        )
         opportunity_move_stage(
             opportunity=deal,
             to_stage=Stage.CLOSED_LOST,
             by=manager,
             loss_reason=LossReason.objects.first(),
+            expected_version=deal.version,
         )
         assert progress() == funnel.SRL | funnel.SQL
         # The same bits as rebuilding them from the deal and its history.

@@ -61,16 +61,46 @@ def new_deal(rep, **values):
 
 def test_creation_keeps_the_first_amount_whatever_follows(rep):
     deal = new_deal(rep, at=at(3, 1), amount=D(10000))
-    opportunity_update(opportunity=deal, by=rep, changes={"amount": D(12000)}, at=at(3, 5))
+    opportunity_update(
+        opportunity=deal,
+        by=rep,
+        changes={"amount": D(12000)},
+        at=at(3, 5),
+        expected_version=deal.version,
+    )
     assert kept(deal) == (D(10000), None, None, None) == by_definition(deal)
 
 
 def test_the_first_entry_into_commit_is_kept(rep, manager):
     deal = new_deal(rep, at=at(3, 1), amount=D(10000))
-    opportunity_move_stage(opportunity=deal, to_stage=Stage.NEGOTIATION, by=rep, at=at(3, 10))
-    opportunity_update(opportunity=deal, by=rep, changes={"amount": D(11000)}, at=at(3, 12))
-    opportunity_move_stage(opportunity=deal, to_stage=Stage.PROPOSAL, by=rep, at=at(3, 15))
-    opportunity_move_stage(opportunity=deal, to_stage=Stage.NEGOTIATION, by=rep, at=at(3, 20))
+    opportunity_move_stage(
+        opportunity=deal,
+        to_stage=Stage.NEGOTIATION,
+        by=rep,
+        at=at(3, 10),
+        expected_version=deal.version,
+    )
+    opportunity_update(
+        opportunity=deal,
+        by=rep,
+        changes={"amount": D(11000)},
+        at=at(3, 12),
+        expected_version=deal.version,
+    )
+    opportunity_move_stage(
+        opportunity=deal,
+        to_stage=Stage.PROPOSAL,
+        by=rep,
+        at=at(3, 15),
+        expected_version=deal.version,
+    )
+    opportunity_move_stage(
+        opportunity=deal,
+        to_stage=Stage.NEGOTIATION,
+        by=rep,
+        at=at(3, 20),
+        expected_version=deal.version,
+    )
     assert kept(deal) == (D(10000), D(10000), None, None) == by_definition(deal)
 
 
@@ -82,25 +112,50 @@ def test_an_entry_into_commit_without_amount_is_still_the_first(rep):
         by=rep,
         changes={"forecast_category": ForecastCategory.BEST_CASE},
         at=at(3, 5),
+        expected_version=deal.version,
     )
     opportunity_update(
         opportunity=deal,
         by=rep,
         changes={"forecast_category": ForecastCategory.COMMIT, "amount": D(5000)},
         at=at(3, 6),
+        expected_version=deal.version,
     )
     assert kept(deal) == (None, None, None, None) == by_definition(deal)
 
 
 def test_a_won_deal_keeps_its_amounts_at_the_start_of_its_month_and_quarter(rep, manager):
     deal = new_deal(rep, at=at(3, 1), amount=D(10000))
-    opportunity_update(opportunity=deal, by=rep, changes={"amount": D(11000)}, at=at(4, 20))
-    opportunity_update(opportunity=deal, by=rep, changes={"amount": D(12000)}, at=at(5, 3))
-    opportunity_move_stage(opportunity=deal, to_stage=Stage.CLOSED_WON, by=rep, at=at(5, 10))
+    opportunity_update(
+        opportunity=deal,
+        by=rep,
+        changes={"amount": D(11000)},
+        at=at(4, 20),
+        expected_version=deal.version,
+    )
+    opportunity_update(
+        opportunity=deal,
+        by=rep,
+        changes={"amount": D(12000)},
+        at=at(5, 3),
+        expected_version=deal.version,
+    )
+    opportunity_move_stage(
+        opportunity=deal,
+        to_stage=Stage.CLOSED_WON,
+        by=rep,
+        at=at(5, 10),
+        expected_version=deal.version,
+    )
     # Closes 05-10: at 05-01 it was 11 000, at 04-01 10 000.
     assert kept(deal) == (D(10000), None, D(11000), D(10000)) == by_definition(deal)
     # The close date moved back to April: the values at 04-01, twice.
-    opportunity_update(opportunity=deal, by=manager, changes={"close_date": date(2025, 4, 25)})
+    opportunity_update(
+        opportunity=deal,
+        by=manager,
+        changes={"close_date": date(2025, 4, 25)},
+        expected_version=deal.version,
+    )
     assert kept(deal) == (D(10000), None, D(10000), D(10000)) == by_definition(deal)
 
 
@@ -110,7 +165,13 @@ def test_a_deal_created_won_and_a_reopened_deal(rep, manager):
     )
     # Created at noon on 05-01: after the month's start, so no amount then.
     assert kept(won) == (D(3000), None, None, None) == by_definition(won)
-    opportunity_move_stage(opportunity=won, to_stage=Stage.PROPOSAL, by=manager, at=at(5, 2))
+    opportunity_move_stage(
+        opportunity=won,
+        to_stage=Stage.PROPOSAL,
+        by=manager,
+        at=at(5, 2),
+        expected_version=won.version,
+    )
     assert kept(won)[2:] == (None, None)
     lost = new_deal(rep, at=at(3, 1), amount=D(4000))
     opportunity_move_stage(
@@ -119,6 +180,7 @@ def test_a_deal_created_won_and_a_reopened_deal(rep, manager):
         by=rep,
         loss_reason=LossReason.objects.first(),
         at=at(4, 2),
+        expected_version=lost.version,
     )
     assert kept(lost) == (D(4000), None, None, None) == by_definition(lost)
 
@@ -128,7 +190,13 @@ def test_the_history_admin_still_shows_a_row_of_a_deal_with_several(client_for, 
     from django.urls import reverse
 
     deal = new_deal(rep, at=at(3, 1), amount=D(10000))
-    opportunity_update(opportunity=deal, by=rep, changes={"amount": D(12000)}, at=at(3, 5))
+    opportunity_update(
+        opportunity=deal,
+        by=rep,
+        changes={"amount": D(12000)},
+        at=at(3, 5),
+        expected_version=deal.version,
+    )
     row = deal.history.order_by("version").first()
     url = reverse("admin:opportunities_opportunityhistory_change", args=[row.pk])
     response = client_for(admin_user).get(url)

@@ -108,7 +108,12 @@ def test_admin_close_lost_with_reason(client_for, admin_user, rep):
 def test_admin_save_on_a_stale_version_is_refused(client_for, admin_user, rep, manager):
     deal = OpportunityFactory(owner=rep)
     stale = admin_data(deal, next_step="Relancer")
-    opportunity_update(opportunity=deal, by=manager, changes={"amount": Decimal("1")})
+    opportunity_update(
+        opportunity=deal,
+        by=manager,
+        changes={"amount": Decimal("1")},
+        expected_version=deal.version,
+    )
     url = reverse("admin:opportunities_opportunity_change", args=[deal.pk])
     response = client_for(admin_user).post(url, stale)
     assert response.status_code == 200

@@ -44,9 +44,27 @@ def story(rep, manager, partner_a):
         close_date=close,
         at=day(1),
     )
-    opportunity_update(opportunity=alpha, by=rep, changes={"stage": Stage.PROPOSAL}, at=day(5))
-    opportunity_update(opportunity=alpha, by=rep, changes={"amount": Decimal("12000")}, at=day(10))
-    opportunity_update(opportunity=alpha, by=rep, changes={"stage": Stage.CLOSED_WON}, at=day(20))
+    opportunity_update(
+        opportunity=alpha,
+        by=rep,
+        changes={"stage": Stage.PROPOSAL},
+        at=day(5),
+        expected_version=alpha.version,
+    )
+    opportunity_update(
+        opportunity=alpha,
+        by=rep,
+        changes={"amount": Decimal("12000")},
+        at=day(10),
+        expected_version=alpha.version,
+    )
+    opportunity_update(
+        opportunity=alpha,
+        by=rep,
+        changes={"stage": Stage.CLOSED_WON},
+        at=day(20),
+        expected_version=alpha.version,
+    )
     beta = opportunity_create(
         by=manager,
         owner=rep,
@@ -59,7 +77,11 @@ def story(rep, manager, partner_a):
         at=day(8),
     )
     opportunity_update(
-        opportunity=beta, by=rep, changes={"close_date": datetime.date(2026, 4, 30)}, at=day(15)
+        opportunity=beta,
+        by=rep,
+        changes={"close_date": datetime.date(2026, 4, 30)},
+        at=day(15),
+        expected_version=beta.version,
     )
     return Opportunity.objects.get(name="Alpha"), Opportunity.objects.get(name="Beta")
 

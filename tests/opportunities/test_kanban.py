@@ -1,5 +1,6 @@
 import datetime
 from decimal import Decimal
+from urllib.parse import unquote
 
 import pytest
 from django.db import connection
@@ -545,29 +546,38 @@ class TestMove:
         # Someone else moved it after the board was loaded.
         from opportunities.services import opportunity_move_stage
 
-        opportunity_move_stage(opportunity=deal, to_stage=Stage.NEEDS_ANALYSIS, by=manager)
+        opportunity_move_stage(
+            opportunity=deal,
+            to_stage=Stage.NEEDS_ANALYSIS,
+            by=manager,
+            expected_version=deal.version,
+        )
 
         response = client.post(move_url(deal), {"stage": Stage.PROPOSAL, "version": 1}, **HTMX)
 
         assert response.status_code == 409
-        assert "Someone else changed this deal" in response.content.decode() or "Quelqu" in (
-            response.content.decode()
-        )
-        assert response["X-Error-Message"]
+        message = unquote(response["X-Error-Message"])
+        assert "Quelqu'un d'autre a modifié" in message and "étape" in message
+        # The card as it is now, in the stage the other user moved it to.
+        assert 'data-stage="needs_analysis"' in response.content.decode()
         deal.refresh_from_db()
         assert (deal.stage, deal.version) == (Stage.NEEDS_ANALYSIS, 2)
         assert OpportunityHistory.objects.filter(opportunity=deal).count() == 2
 
-    def test_stale_version_without_javascript_shows_a_message(self, client_for, rep, manager):
+    def test_stale_version_without_javascript_is_a_form_error(self, client_for, rep, manager):
         deal = OpportunityFactory(owner=rep)
         from opportunities.services import opportunity_move_stage
 
-        opportunity_move_stage(opportunity=deal, to_stage=Stage.NEEDS_ANALYSIS, by=manager)
-        response = client_for(rep).post(
-            move_url(deal), {"stage": Stage.PROPOSAL, "version": 1}, follow=True
+        opportunity_move_stage(
+            opportunity=deal,
+            to_stage=Stage.NEEDS_ANALYSIS,
+            by=manager,
+            expected_version=deal.version,
         )
-        assert response.status_code == 200
-        assert len(list(response.context["messages"])) == 1
+        response = client_for(rep).post(move_url(deal), {"stage": Stage.PROPOSAL, "version": 1})
+        assert response.status_code == 409
+        errors = " ".join(response.context["form"].non_field_errors())
+        assert "Quelqu'un d'autre a modifié" in errors
         deal.refresh_from_db()
         assert deal.stage == Stage.NEEDS_ANALYSIS
 

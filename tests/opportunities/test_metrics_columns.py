@@ -28,7 +28,9 @@ def create(by, when, **values):
 
 
 def move(deal, stage, by, when, **extra):
-    return opportunity_move_stage(opportunity=deal, to_stage=stage, by=by, at=when, **extra)
+    return opportunity_move_stage(
+        opportunity=deal, to_stage=stage, by=by, at=when, **extra, expected_version=deal.version
+    )
 
 
 def exits(deal):
@@ -107,7 +109,13 @@ def test_each_row_leaving_an_open_stage_carries_when_the_stay_began(rep, manager
     deal.refresh_from_db()
     from opportunities.services import opportunity_update
 
-    opportunity_update(opportunity=deal, by=rep, changes={"amount": Decimal("1")}, at=t2)
+    opportunity_update(
+        opportunity=deal,
+        by=rep,
+        changes={"amount": Decimal("1")},
+        at=t2,
+        expected_version=deal.version,
+    )
     move(deal, Stage.PROPOSAL, rep, t3)
     move(deal, Stage.CLOSED_WON, rep, t4)
     move(deal, Stage.NEGOTIATION, manager, t5)  # leaves a closed stage: not a stay

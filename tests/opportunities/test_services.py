@@ -57,8 +57,12 @@ STAGE_DEFAULTS = [
 @pytest.mark.parametrize(("start", "target", "probability", "category"), STAGE_DEFAULTS)
 def test_stage_change_applies_the_stage_default(rep, deal, start, target, probability, category):
     if start != deal.stage:
-        opportunity_move_stage(opportunity=deal, to_stage=start, by=rep)
-    result = opportunity_move_stage(opportunity=deal, to_stage=target, by=rep)
+        opportunity_move_stage(
+            opportunity=deal, to_stage=start, by=rep, expected_version=deal.version
+        )
+    result = opportunity_move_stage(
+        opportunity=deal, to_stage=target, by=rep, expected_version=deal.version
+    )
     assert (result.opportunity.probability, result.opportunity.forecast_category) == (
         probability,
         category,
@@ -67,19 +71,26 @@ def test_stage_change_applies_the_stage_default(rep, deal, start, target, probab
 
 def test_the_stage_default_comes_from_the_admin_setting(rep, deal):
     StageSetting.objects.filter(stage=Stage.PROPOSAL).update(default_probability=40)
-    result = opportunity_move_stage(opportunity=deal, to_stage=Stage.PROPOSAL, by=rep)
+    result = opportunity_move_stage(
+        opportunity=deal, to_stage=Stage.PROPOSAL, by=rep, expected_version=deal.version
+    )
     assert result.opportunity.probability == 40
 
 
 def test_probability_set_in_the_same_edit_wins_over_the_default(rep, deal):
     result = opportunity_update(
-        opportunity=deal, by=rep, changes={"stage": Stage.PROPOSAL, "probability": 60}
+        opportunity=deal,
+        by=rep,
+        changes={"stage": Stage.PROPOSAL, "probability": 60},
+        expected_version=deal.version,
     )
     assert result.opportunity.probability == 60
 
 
 def test_probability_alone_changes_without_stage_change(rep, deal):
-    result = opportunity_update(opportunity=deal, by=rep, changes={"probability": 15})
+    result = opportunity_update(
+        opportunity=deal, by=rep, changes={"probability": 15}, expected_version=deal.version
+    )
     assert (result.opportunity.stage, result.opportunity.probability) == (Stage.QUALIFICATION, 15)
 
 
@@ -99,7 +110,7 @@ REFUSED = [
 @pytest.mark.parametrize(("changes", "field"), REFUSED)
 def test_broken_rule_is_refused_and_nothing_written(rep, deal, changes, field):
     with pytest.raises(ValidationError) as caught:
-        opportunity_update(opportunity=deal, by=rep, changes=changes)
+        opportunity_update(opportunity=deal, by=rep, changes=changes, expected_version=deal.version)
     assert field in caught.value.message_dict
     deal.refresh_from_db()
     assert (deal.version, deal.stage, deal.amount) == (1, Stage.QUALIFICATION, Decimal("50000"))
@@ -111,6 +122,7 @@ def test_won_is_100_and_closed_whatever_is_asked(rep, deal):
         opportunity=deal,
         by=rep,
         changes={"stage": Stage.CLOSED_WON, "probability": 80, "forecast_category": "commit"},
+        expected_version=deal.version,
     )
     deal = result.opportunity
     assert (deal.probability, deal.forecast_category) == (100, ForecastCategory.CLOSED)
@@ -125,6 +137,7 @@ def test_lost_is_0_and_omitted_with_its_reason(rep, deal, price):
         by=rep,
         loss_reason=price,
         loss_reason_text="Trop cher",
+        expected_version=deal.version,
     )
     deal = result.opportunity
     assert (deal.probability, deal.forecast_category) == (0, ForecastCategory.OMITTED)
@@ -137,11 +150,21 @@ REOPENERS = [("rep", False), ("manager", True), ("admin_user", True), ("channel"
 
 @pytest.mark.parametrize(("who", "allowed"), REOPENERS)
 def test_only_a_manager_reopens_a_closed_deal(request, rep, deal, price, who, allowed):
-    opportunity_move_stage(opportunity=deal, to_stage=Stage.CLOSED_LOST, by=rep, loss_reason=price)
+    opportunity_move_stage(
+        opportunity=deal,
+        to_stage=Stage.CLOSED_LOST,
+        by=rep,
+        loss_reason=price,
+        expected_version=deal.version,
+    )
     user = request.getfixturevalue(who)
     if allowed:
         result = opportunity_move_stage(
-            opportunity=deal, to_stage=Stage.NEEDS_ANALYSIS, by=user, close_date=IN_A_MONTH
+            opportunity=deal,
+            to_stage=Stage.NEEDS_ANALYSIS,
+            by=user,
+            close_date=IN_A_MONTH,
+            expected_version=deal.version,
         )
         reopened = result.opportunity
         assert (reopened.stage, reopened.probability) == (Stage.NEEDS_ANALYSIS, 25)
@@ -150,25 +173,43 @@ def test_only_a_manager_reopens_a_closed_deal(request, rep, deal, price, who, al
     else:
         with pytest.raises(PermissionError):
             opportunity_move_stage(
-                opportunity=deal, to_stage=Stage.NEEDS_ANALYSIS, by=user, close_date=IN_A_MONTH
+                opportunity=deal,
+                to_stage=Stage.NEEDS_ANALYSIS,
+                by=user,
+                close_date=IN_A_MONTH,
+                expected_version=deal.version,
             )
         deal.refresh_from_db()
         assert deal.stage == Stage.CLOSED_LOST
 
 
 def test_manual_forecast_category_sticks_through_stage_changes_until_close(rep, deal):
-    opportunity_update(opportunity=deal, by=rep, changes={"forecast_category": "commit"})
+    opportunity_update(
+        opportunity=deal,
+        by=rep,
+        changes={"forecast_category": "commit"},
+        expected_version=deal.version,
+    )
     for stage in (Stage.NEEDS_ANALYSIS, Stage.PROPOSAL, Stage.QUALIFICATION):
-        result = opportunity_move_stage(opportunity=deal, to_stage=stage, by=rep)
+        result = opportunity_move_stage(
+            opportunity=deal, to_stage=stage, by=rep, expected_version=deal.version
+        )
         assert result.opportunity.forecast_category == ForecastCategory.COMMIT
-    result = opportunity_move_stage(opportunity=deal, to_stage=Stage.CLOSED_WON, by=rep)
+    result = opportunity_move_stage(
+        opportunity=deal, to_stage=Stage.CLOSED_WON, by=rep, expected_version=deal.version
+    )
     assert result.opportunity.forecast_category == ForecastCategory.CLOSED
     assert result.opportunity.forecast_category_is_manual is False
 
 
 def test_closed_and_omitted_cannot_be_chosen_by_hand_on_an_open_deal(rep, deal):
     with pytest.raises(ValidationError) as caught:
-        opportunity_update(opportunity=deal, by=rep, changes={"forecast_category": "closed"})
+        opportunity_update(
+            opportunity=deal,
+            by=rep,
+            changes={"forecast_category": "closed"},
+            expected_version=deal.version,
+        )
     assert "forecast_category" in caught.value.message_dict
 
 
@@ -178,7 +219,10 @@ def test_partner_user_cannot_change_the_forecast_category(rep, partner_a, partne
     )
     with pytest.raises(PermissionError):
         opportunity_update(
-            opportunity=deal, by=partner_a_user, changes={"forecast_category": "commit"}
+            opportunity=deal,
+            by=partner_a_user,
+            changes={"forecast_category": "commit"},
+            expected_version=deal.version,
         )
 
 
@@ -187,16 +231,26 @@ def test_partner_user_changes_only_partner_fields(rep, partner_a, partner_a_user
         by=rep, name="D", account=AccountFactory(), partner=partner_a, close_date=IN_A_MONTH
     )
     result = opportunity_update(
-        opportunity=deal, by=partner_a_user, changes={"stage": Stage.PROPOSAL, "amount": 900}
+        opportunity=deal,
+        by=partner_a_user,
+        changes={"stage": Stage.PROPOSAL, "amount": 900},
+        expected_version=deal.version,
     )
     assert result.opportunity.stage == Stage.PROPOSAL
     with pytest.raises(PermissionError):
-        opportunity_update(opportunity=deal, by=partner_a_user, changes={"owner": other_rep})
+        opportunity_update(
+            opportunity=deal,
+            by=partner_a_user,
+            changes={"owner": other_rep},
+            expected_version=deal.version,
+        )
 
 
 def test_rep_cannot_change_another_reps_deal(other_rep, deal):
     with pytest.raises(PermissionError):
-        opportunity_update(opportunity=deal, by=other_rep, changes={"amount": 1})
+        opportunity_update(
+            opportunity=deal, by=other_rep, changes={"amount": 1}, expected_version=deal.version
+        )
 
 
 def test_every_tracked_change_writes_one_history_row_with_old_and_new(
@@ -207,6 +261,7 @@ def test_every_tracked_change_writes_one_history_row_with_old_and_new(
         by=manager,
         changes={"stage": Stage.PROPOSAL, "amount": Decimal("55000"), "owner": other_rep},
         tag="review-7",
+        expected_version=deal.version,
     )
     rows = list(OpportunityHistory.objects.filter(opportunity=deal).order_by("version"))
     assert len(rows) == 2
@@ -225,7 +280,12 @@ def test_every_tracked_change_writes_one_history_row_with_old_and_new(
 
 
 def test_an_edit_that_changes_nothing_writes_no_history(rep, deal):
-    result = opportunity_update(opportunity=deal, by=rep, changes={"amount": Decimal("50000")})
+    result = opportunity_update(
+        opportunity=deal,
+        by=rep,
+        changes={"amount": Decimal("50000")},
+        expected_version=deal.version,
+    )
     assert result.history is None
     assert OpportunityHistory.objects.filter(opportunity=deal).count() == 1
 
@@ -236,7 +296,13 @@ def test_backdated_changes_keep_their_moment(rep):
         by=rep, name="D", account=AccountFactory(), close_date=IN_A_MONTH, at=start
     )
     later = start + datetime.timedelta(days=10)
-    opportunity_update(opportunity=deal, by=rep, changes={"stage": Stage.PROPOSAL}, at=later)
+    opportunity_update(
+        opportunity=deal,
+        by=rep,
+        changes={"stage": Stage.PROPOSAL},
+        at=later,
+        expected_version=deal.version,
+    )
     creation, change = OpportunityHistory.objects.filter(opportunity=deal).order_by("version")
     assert (creation.changed_at, creation.valid_until, change.changed_at) == (start, later, later)
     deal.refresh_from_db()
@@ -249,7 +315,9 @@ def test_type_is_suggested_from_the_account(rep):
         by=rep, name="A", account=account, amount=Decimal("10"), close_date=IN_A_MONTH
     )
     assert first.type == "new_business"
-    opportunity_move_stage(opportunity=first, to_stage=Stage.CLOSED_WON, by=rep)
+    opportunity_move_stage(
+        opportunity=first, to_stage=Stage.CLOSED_WON, by=rep, expected_version=first.version
+    )
     second = opportunity_create(by=rep, name="B", account=account, close_date=IN_A_MONTH)
     assert second.type == "existing_business"
 
@@ -278,7 +346,14 @@ def test_channel_manager_assigns_a_direct_deal_they_do_not_own(channel, rep, par
         amount=Decimal("1000"),
     )
     with pytest.raises(PermissionError):
-        opportunity_update(opportunity=deal, by=channel, changes={"amount": Decimal("5")})
-    result = opportunity_update(opportunity=deal, by=channel, changes={"partner": partner_a})
+        opportunity_update(
+            opportunity=deal,
+            by=channel,
+            changes={"amount": Decimal("5")},
+            expected_version=deal.version,
+        )
+    result = opportunity_update(
+        opportunity=deal, by=channel, changes={"partner": partner_a}, expected_version=deal.version
+    )
     assert result.opportunity.partner == partner_a
     assert result.history.prev_partner is None and result.history.partner == partner_a

@@ -262,7 +262,11 @@ class TestDetail:
             budget_note="Voté",
         )
         opportunity_update(
-            opportunity=deal, by=manager, changes={"stage": Stage.PROPOSAL}, tag="review-3"
+            opportunity=deal,
+            by=manager,
+            changes={"stage": Stage.PROPOSAL},
+            tag="review-3",
+            expected_version=deal.version,
         )
         response = client_for(rep).get(reverse("opportunities:detail", args=[deal.pk]))
         content = response.content.decode()
@@ -386,7 +390,12 @@ class TestEdit:
         }
         data["close_date"] = deal.close_date.isoformat()
         # Meanwhile the manager changes the amount.
-        opportunity_update(opportunity=deal, by=manager, changes={"amount": Decimal("77000")})
+        opportunity_update(
+            opportunity=deal,
+            by=manager,
+            changes={"amount": Decimal("77000")},
+            expected_version=deal.version,
+        )
         data.update(next_step="Rappeler jeudi", stage=Stage.PROPOSAL)
         response = client.post(self.url(deal), data)
 

@@ -268,7 +268,7 @@ class TestAssignment:
         deal = OpportunityFactory(partner=partner_a, owner=rep)
         assert visible_opportunities(partner_a_user).filter(pk=deal.pk).exists()
         changed = services.opportunity_assign_partner(
-            opportunity=deal, partner=partner_b, by=channel
+            opportunity=deal, partner=partner_b, by=channel, expected_version=deal.version
         )
         assert changed
         assert not visible_opportunities(partner_a_user).filter(pk=deal.pk).exists()
@@ -280,7 +280,10 @@ class TestAssignment:
     def test_bulk_assignment_by_an_admin(self, admin_user, partner_a, rep):
         deals = [OpportunityFactory(owner=rep) for _ in range(3)]
         result = services.opportunities_assign_partner(
-            opportunities=deals, partner=partner_a, by=admin_user
+            opportunities=deals,
+            partner=partner_a,
+            by=admin_user,
+            expected_versions={d.pk: d.version for d in deals},
         )
         assert len(result.changed) == 3
         assert all(d.partner_id == partner_a.pk for d in deals)
@@ -289,7 +292,9 @@ class TestAssignment:
         deal = OpportunityFactory(owner=rep)
         for user in (rep, partner_a_user):
             with pytest.raises(PermissionError):
-                services.opportunity_assign_partner(opportunity=deal, partner=partner_b, by=user)
+                services.opportunity_assign_partner(
+                    opportunity=deal, partner=partner_b, by=user, expected_version=deal.version
+                )
 
 
 class TestBusinessPlan:

@@ -467,7 +467,11 @@ class TestAssignment:
         assert len(listing.context["page_obj"].object_list) == 3
         response = client.post(
             reverse("partners:assign"),
-            {"opportunities": [d.pk for d in deals[:2]], "partner": partner_b.pk},
+            {
+                "opportunities": [d.pk for d in deals[:2]],
+                "partner": partner_b.pk,
+                **{f"version-{d.pk}": d.version for d in deals},
+            },
         )
         assert response.status_code == 302
         assert [Opportunity.objects.get(pk=d.pk).partner_id for d in deals] == [

@@ -42,6 +42,7 @@ def cm_fixture(channel, rep, partner_a, partner_b, last_month, this_month):
         by=rep,
         at=at(last_month + datetime.timedelta(days=5)),
         changes={"stage": Stage.NEGOTIATION, "probability": 80},
+        expected_version=x.version,
     )
     y = opportunity_create(
         by=rep,
@@ -59,6 +60,7 @@ def cm_fixture(channel, rep, partner_a, partner_b, last_month, this_month):
         by=rep,
         at=at(last_month + datetime.timedelta(days=8)),
         changes={"stage": Stage.CLOSED_WON},
+        expected_version=y.version,
     )
     opportunity_create(
         by=rep,

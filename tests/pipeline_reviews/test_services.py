@@ -113,7 +113,10 @@ class TestClose:
 
         # Later changes to the deals leave the snapshot as it was.
         opportunity_update(
-            opportunity=partner_a_deals[0], by=channel, changes={"amount": Decimal("99999")}
+            opportunity=partner_a_deals[0],
+            by=channel,
+            changes={"amount": Decimal("99999")},
+            expected_version=partner_a_deals[0].version,
         )
         snapshot.refresh_from_db()
         assert snapshot.data == data
@@ -143,7 +146,11 @@ class TestClose:
             )
         with pytest.raises(ReviewClosedError):
             services.review_deal_update(
-                review=review, by=channel, deal=deal, changes={"amount": Decimal("1")}
+                review=review,
+                by=channel,
+                deal=deal,
+                changes={"amount": Decimal("1")},
+                expected_version=deal.version,
             )
         with pytest.raises(ReviewClosedError):
             services.review_update_setup(review=review, by=channel, format="meeting")
@@ -180,7 +187,12 @@ class TestDealByDeal:
         review = _monthly(channel, partner_a, this_month)
         deal = partner_a_deals[0]
         loaded = deal.version
-        opportunity_update(opportunity=deal, by=rep, changes={"amount": Decimal("12000")})
+        opportunity_update(
+            opportunity=deal,
+            by=rep,
+            changes={"amount": Decimal("12000")},
+            expected_version=deal.version,
+        )
         with pytest.raises(StaleVersionError) as exc:
             services.review_deal_update(
                 review=review,
@@ -217,7 +229,11 @@ class TestDealByDeal:
         other = OpportunityFactory(partner=partner_b)
         with pytest.raises(PermissionError):
             services.review_deal_update(
-                review=review, by=channel, deal=other, changes={"amount": 1}
+                review=review,
+                by=channel,
+                deal=other,
+                changes={"amount": 1},
+                expected_version=other.version,
             )
 
 

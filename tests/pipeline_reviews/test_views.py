@@ -140,7 +140,9 @@ class TestMonthlyScreen:
 
         deal = partner_a_deals[0]
         loaded = deal.version
-        opportunity_update(opportunity=deal, by=rep, changes={"next_step": "Appel"})
+        opportunity_update(
+            opportunity=deal, by=rep, changes={"next_step": "Appel"}, expected_version=deal.version
+        )
         response = client_for(channel).post(
             url("deal", review_a, deal.pk),
             {
