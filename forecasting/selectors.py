@@ -463,9 +463,21 @@ def deal_totals(queryset: QuerySet) -> dict:
 
 
 def scope_forecast(*, user, period: Period, scope: Scope, alias: str | None = None) -> dict:
-    """The forecast totals of one scope (two queries: figures, targets)."""
+    """The forecast totals of one scope, read where the forecast page reads them (the
+    running totals for internal users, the deals for a partner user), so that the
+    dashboard and the forecast show the same figures. One query for the figures, then
+    the targets."""
     alias = alias or reports_db()
-    figures = period_deals(user, period, scope, alias=alias).aggregate(**figure_aggregates())
+    by = "partner" if scope.kind in (PARTNER, CHANNEL) else "owner"
+    rows_q = summaries.forecast_family(scope, by) if _reads_summaries(user) else None
+    if rows_q is not None:
+        figures = empty_figures()
+        grouped = summaries.forecast_figures(rows_q, period.start, period.end, by=by, alias=alias)
+        for values in grouped.values():
+            for name, value in values.items():
+                figures[name] += value
+    else:
+        figures = period_deals(user, period, scope, alias=alias).aggregate(**figure_aggregates())
     maps = _target_maps(period, alias)
     if is_partner_user(user):
         target = maps[PARTNER].get(user.partner_id)

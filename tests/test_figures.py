@@ -9,11 +9,16 @@ from zoneinfo import ZoneInfo
 import pytest
 import time_machine
 from django import forms
+from django.urls import reverse
 from django.utils import translation
 from django.utils.formats import date_format
 
 from climcrm import figures
 from forecasting.periods import QUARTER, parse_period
+from opportunities.models import ForecastCategory, LossReason, Stage, ladder_rank
+from pipeline_reviews import emails, selectors, services
+from pipeline_reviews.models import ReviewKind
+from tests.factories import OpportunityFactory, UserFactory
 
 D = Decimal
 NBSP = "\u00a0"
@@ -26,6 +31,37 @@ CLOSING = datetime.date(2026, 12, 5)
 def november(db):
     with time_machine.travel(MID_NOVEMBER):
         yield
+
+
+@pytest.fixture
+def weighted_deals(november, rep):
+    """Three deals at 50 %, each weighing an odd half: 170 584.50 in all.
+
+    Divided as integers (SQLite keeps whole amounts as integers) each loses its half and
+    they weigh 170 583; cut instead of rounded, 170 584.50 shows as 170 584."""
+    return [
+        OpportunityFactory(
+            owner=rep,
+            stage=Stage.PROPOSAL,
+            probability=50,
+            forecast_category=ForecastCategory.BEST_CASE,
+            amount=D(amount),
+            close_date=CLOSING,
+        )
+        for amount in (100001, 100003, 141165)
+    ]
+
+
+def page(client, url, **params):
+    response = client.get(url, params)
+    assert response.status_code == 200
+    return response.content.decode()
+
+
+def part(html: str, element_id: str) -> str:
+    """The element with ``id`` up to the end of its table row or table."""
+    rest = html.split(f'id="{element_id}"', 1)[1]
+    return rest.split("</tr>" if element_id.startswith("qbr-") else "</table>", 1)[0]
 
 
 class TestRounding:
@@ -106,3 +142,140 @@ class TestFormats:
             with translation.override(language):
                 charts = trends(user=manager, scope=Scope())["charts"]
             assert {chart["thousands"] for chart in charts.values()} == {separator}
+
+
+class TestWeightedPipelineEverywhere:
+    EXPECTED_FR = f"CHF{NBSP}170’585"
+
+    def test_dashboard_and_forecast_show_the_same_rounded_weighted(
+        self, client_for, rep, weighted_deals
+    ):
+        client = client_for(rep)
+        dashboard = page(client, reverse("dashboard"))
+        forecast = page(client, reverse("forecasting:forecast"), period="2026-Q4")
+        for html in (dashboard, forecast):
+            assert self.EXPECTED_FR in html
+            assert "170’584" not in html and "170’583" not in html
+
+    def test_board_and_list_totals_agree(self, client_for, rep, weighted_deals):
+        client = client_for(rep)
+        board = page(client, reverse("opportunities:kanban"))
+        listing = page(client, reverse("opportunities:list"))
+        assert self.EXPECTED_FR in board
+        assert self.EXPECTED_FR in listing
+
+    def test_the_board_rounds_once_not_to_cents_first(self, client_for, rep, november):
+        # 1 000.99 at 50 % weighs 500.495: 500 once rounded; 500.50, then 501, if its
+        # cents were rounded first.
+        OpportunityFactory(owner=rep, stage=Stage.PROPOSAL, probability=50, amount=D("1000.99"))
+        board = page(client_for(rep), reverse("opportunities:kanban"))
+        assert f'<dd class="num kanban-weighted">CHF{NBSP}500</dd>' in board
+
+    def test_english_pages_group_with_commas_and_name_the_quarter(
+        self, client_for, rep, weighted_deals
+    ):
+        rep.language = "en"
+        rep.save()
+        html = page(client_for(rep), reverse("forecasting:forecast"), period="2026-Q4")
+        assert f"CHF{NBSP}170,585" in html
+        assert "Q4 2026" in html
+
+
+@pytest.fixture
+def closed_deals(november, rep, partner_a):
+    """Partner A's qualified deals closed this quarter: 5 won, 3 lost (62.5 % won)."""
+    loss = LossReason.objects.first()
+    for index in range(8):
+        won = index < 5
+        OpportunityFactory(
+            owner=rep,
+            partner=partner_a,
+            stage=Stage.CLOSED_WON if won else Stage.CLOSED_LOST,
+            probability=100 if won else 0,
+            forecast_category=ForecastCategory.CLOSED if won else ForecastCategory.OMITTED,
+            amount=D(10000),
+            close_date=datetime.date(2026, 11, 10),
+            loss_reason=None if won else loss,
+            furthest_rank=ladder_rank(Stage.NEGOTIATION)
+            if not won
+            else ladder_rank(Stage.CLOSED_WON),
+        )
+
+
+class TestWinRateEverywhere:
+    def test_metrics_and_quarterly_review_show_the_same_rounded_win_rate(
+        self, client_for, manager, channel, partner_a, closed_deals
+    ):
+        metrics = page(
+            client_for(manager),
+            reverse("forecasting:metrics"),
+            period="2026-Q4",
+            scope=f"partner:{partner_a.pk}",
+        )
+        win_rates = part(metrics, "win-rate-table")
+        assert f"63{NBSP}%" in win_rates and f"62{NBSP}%" not in win_rates
+
+        review = services.review_create(
+            by=channel,
+            kind=ReviewKind.QUARTERLY,
+            partner=partner_a,
+            period=datetime.date(2026, 10, 1),
+        )
+        qbr = page(client_for(channel), reverse("pipeline_reviews:detail", args=[review.pk]))
+        assert part(qbr, "qbr-winrate").count(f"63{NBSP}%") == 2  # quarter and year to date
+
+
+class TestRecapEmail:
+    def test_each_recipient_reads_the_figures_in_their_language(
+        self, channel, partner_a, partner_a_user, rep, november
+    ):
+        OpportunityFactory(
+            owner=rep,
+            partner=partner_a,
+            stage=Stage.PROPOSAL,
+            probability=50,
+            amount=D(100001),
+            close_date=CLOSING,
+        )
+        review = services.review_create(
+            by=channel,
+            kind=ReviewKind.MONTHLY_PARTNER,
+            partner=partner_a,
+            period=datetime.date(2026, 11, 1),
+        )
+        data = selectors.monthly_recap_data(user=channel, review=review)
+        english = UserFactory(username="reader_en", language="en")
+        french = emails.render_recap(review=review, data=data, recipient=partner_a_user)
+        english = emails.render_recap(review=review, data=data, recipient=english)
+        # 100 001 at 50 % weighs 50 000.50: 50 001 once rounded half up, in both languages.
+        assert f"CHF{NBSP}50’001" in french["text_body"]
+        assert f"CHF{NBSP}50’001" in french["html_body"]
+        assert "05.12.2026" in french["text_body"]
+        assert "novembre 2026" in french["subject"]
+        assert f"CHF{NBSP}50,001" in english["text_body"]
+        assert f"CHF{NBSP}50,001" in english["html_body"]
+        assert "05/12/2026" in english["text_body"]
+        assert "November 2026" in english["subject"]
+
+    def test_the_recap_keeps_every_digit_until_it_is_shown(
+        self, channel, partner_a, partner_a_user, rep, november
+    ):
+        # 1 000.99 at 50 % weighs 500.495: 500 once rounded, 501 if rounded to cents first.
+        OpportunityFactory(
+            owner=rep,
+            partner=partner_a,
+            stage=Stage.PROPOSAL,
+            probability=50,
+            amount=D("1000.99"),
+            close_date=CLOSING,
+        )
+        review = services.review_create(
+            by=channel,
+            kind=ReviewKind.MONTHLY_PARTNER,
+            partner=partner_a,
+            period=datetime.date(2026, 11, 1),
+        )
+        data = selectors.monthly_recap_data(user=channel, review=review)
+        assert data["deals"][0]["weighted"] == "500.495"
+        body = emails.render_recap(review=review, data=data, recipient=partner_a_user)["text_body"]
+        assert f"CHF{NBSP}500\n" in body and f"CHF{NBSP}501" not in body
