@@ -695,12 +695,14 @@ def business_figures(*, partner_id: int, start: datetime.date, end: datetime.dat
         .distinct()
         .count()
     )
+    # A sales visit counts once held (done), in the period it was held; visits planned in
+    # the period and not held are counted apart.
     visits = Activity.objects.filter(
         Q(opportunity__partner_id=partner_id) | Q(lead__partner_id=partner_id),
         kind=ActivityKind.SALES_VISIT,
-    ).filter(
-        Q(due_date__gte=start, due_date__lt=end)
-        | Q(due_date__isnull=True, created_at__gte=begin, created_at__lt=finish)
+    ).aggregate(
+        held=Count("id", filter=Q(done=True, done_at__gte=begin, done_at__lt=finish)),
+        planned=Count("id", filter=Q(done=False, due_date__gte=start, due_date__lt=end)),
     )
     leads = Lead.objects.filter(
         partner_id=partner_id, origin="bp", created_at__gte=begin, created_at__lt=finish
@@ -714,7 +716,8 @@ def business_figures(*, partner_id: int, start: datetime.date, end: datetime.dat
         "average_deal": _money(row["average"]),
         "cycle_days": _duration_days(row["cycle"]),
         "win_rate": _share(row["won"], decided),
-        "visits": visits.count(),
+        "visits": visits["held"],
+        "visits_planned": visits["planned"],
         "leads": leads,
     }
 

@@ -13,12 +13,13 @@ from django.urls import reverse
 from django.utils import translation
 from django.utils.formats import date_format
 
+from activities.models import ActivityKind
 from climcrm import figures
 from forecasting.periods import QUARTER, parse_period
 from opportunities.models import ForecastCategory, LossReason, Stage, ladder_rank
 from pipeline_reviews import emails, selectors, services
 from pipeline_reviews.models import ReviewKind
-from tests.factories import OpportunityFactory, UserFactory
+from tests.factories import ActivityFactory, OpportunityFactory, UserFactory
 
 D = Decimal
 NBSP = "\u00a0"
@@ -223,6 +224,49 @@ class TestWinRateEverywhere:
         )
         qbr = page(client_for(channel), reverse("pipeline_reviews:detail", args=[review.pk]))
         assert part(qbr, "qbr-winrate").count(f"63{NBSP}%") == 2  # quarter and year to date
+
+
+class TestQuarterlySalesVisits:
+    def test_only_held_visits_count_and_planned_ones_show_apart(
+        self, client_for, channel, partner_a, rep, november
+    ):
+        deal = OpportunityFactory(owner=rep, partner=partner_a)
+
+        def visit(**values):
+            return ActivityFactory(kind=ActivityKind.SALES_VISIT, opportunity=deal, **values)
+
+        # Held in the quarter, though planned in the quarter before.
+        visit(
+            due_date=datetime.date(2026, 9, 28),
+            done=True,
+            done_at=datetime.datetime(2026, 10, 2, 9, tzinfo=ZURICH),
+        )
+        visit(due_date=datetime.date(2026, 11, 3))  # planned, not held
+        visit(  # held in the summer: this year, not this quarter
+            due_date=datetime.date(2026, 7, 1),
+            done=True,
+            done_at=datetime.datetime(2026, 7, 1, 14, tzinfo=ZURICH),
+        )
+        ActivityFactory(kind=ActivityKind.CALL, opportunity=deal, done=True)  # not a visit
+
+        quarter = selectors.business_figures(
+            partner_id=partner_a.pk, start=datetime.date(2026, 10, 1), end=datetime.date(2027, 1, 1)
+        )
+        assert (quarter["visits"], quarter["visits_planned"]) == (1, 1)
+        year = selectors.business_figures(
+            partner_id=partner_a.pk, start=datetime.date(2026, 1, 1), end=datetime.date(2027, 1, 1)
+        )
+        assert (year["visits"], year["visits_planned"]) == (2, 1)
+
+        review = services.review_create(
+            by=channel,
+            kind=ReviewKind.QUARTERLY,
+            partner=partner_a,
+            period=datetime.date(2026, 10, 1),
+        )
+        html = page(client_for(channel), reverse("pipeline_reviews:detail", args=[review.pk]))
+        assert '<td class="num">1</td><td class="num">2</td>' in part(html, "qbr-visits")
+        assert '<td class="num">1</td><td class="num">1</td>' in part(html, "qbr-visits-planned")
 
 
 class TestRecapEmail:

@@ -499,6 +499,8 @@ class TestQuarterlyAnalysis:
             kind=ActivityKind.SALES_VISIT,
             opportunity=OpportunityFactory(partner=partner_a),
             due_date=datetime.date(year, 5, 3),
+            done=True,
+            done_at=timezone.make_aware(datetime.datetime(year, 5, 3, 10)),
         )
         ActivityFactory(
             kind=ActivityKind.SALES_VISIT,
