@@ -269,6 +269,19 @@ class TestQuarterlySalesVisits:
         assert '<td class="num">1</td><td class="num">1</td>' in part(html, "qbr-visits-planned")
 
 
+class TestHeaderSearch:
+    def test_the_forecast_query_does_not_fill_the_header_search(self, client_for, manager):
+        html = page(client_for(manager), reverse("forecasting:forecast"), period="2026-Q4")
+        header = html.split('class="header-search"', 1)[1].split("</form>", 1)[0]
+        assert 'value=""' in header
+        assert "period=" not in header
+
+    def test_the_search_page_keeps_what_was_searched(self, client_for, manager):
+        html = page(client_for(manager), reverse("search"), q="Pompe")
+        header = html.split('class="header-search"', 1)[1].split("</form>", 1)[0]
+        assert 'value="Pompe"' in header
+
+
 class TestRecapEmail:
     def test_each_recipient_reads_the_figures_in_their_language(
         self, channel, partner_a, partner_a_user, rep, november
