@@ -18,8 +18,9 @@ from climcrm import figures
 from forecasting.periods import QUARTER, parse_period
 from opportunities.models import ForecastCategory, LossReason, Stage, ladder_rank
 from pipeline_reviews import emails, selectors, services
-from pipeline_reviews.models import ReviewKind
+from pipeline_reviews.models import ReviewKind, ReviewStatus
 from tests.factories import ActivityFactory, OpportunityFactory, UserFactory
+from tests.factories.reviews import ClosedReviewFactory
 
 D = Decimal
 NBSP = "\u00a0"
@@ -280,6 +281,33 @@ class TestHeaderSearch:
         html = page(client_for(manager), reverse("search"), q="Pompe")
         header = html.split('class="header-search"', 1)[1].split("</form>", 1)[0]
         assert 'value="Pompe"' in header
+
+
+class TestClosedReviewBadge:
+    @pytest.fixture
+    def closed_review(self, partner_a):
+        return ClosedReviewFactory(
+            partner=partner_a,
+            period_start=datetime.date(2026, 12, 1),
+            closed_at=datetime.datetime(2026, 12, 5, 10, tzinfo=ZURICH),
+        )
+
+    def test_it_reads_closed_on_with_the_date(self, client_for, channel, closed_review):
+        html = page(client_for(channel), reverse("pipeline_reviews:list"))
+        assert "Clôturée le 05.12.2026" in html
+        channel.language = "en"
+        channel.save()
+        html = page(client_for(channel), reverse("pipeline_reviews:list"))
+        assert "Closed on 05/12/2026" in html
+
+    def test_the_status_alone_is_not_the_label_of_a_deals_close_date(self):
+        with translation.override("fr"):
+            assert str(ReviewStatus.CLOSED.label) == "Clôturée"
+
+    def test_a_deals_close_date_keeps_its_label(self, client_for, rep, november):
+        deal = OpportunityFactory(owner=rep, stage=Stage.CLOSED_WON, probability=100)
+        html = page(client_for(rep), reverse("opportunities:detail", args=[deal.pk]))
+        assert "<dt>Clôturée le</dt><dd>16.11.2026 10:00</dd>" in html
 
 
 class TestRecapEmail:
