@@ -2,7 +2,9 @@
 formats a company in Switzerland reads, in French and in English, in pages, emails and
 exports."""
 
+import csv
 import datetime
+import io
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
@@ -181,6 +183,20 @@ class TestWeightedPipelineEverywhere:
         html = page(client_for(rep), reverse("forecasting:forecast"), period="2026-Q4")
         assert f"CHF{NBSP}170,585" in html
         assert "Q4 2026" in html
+
+    def test_the_forecast_export_is_exact_and_machine_readable(
+        self, client_for, rep, weighted_deals
+    ):
+        response = client_for(rep).get(
+            reverse("forecasting:forecast-export"), {"period": "2026-Q4"}
+        )
+        body = response.content.decode("utf-8")
+        assert body.startswith("\ufeff")
+        rows = list(csv.reader(io.StringIO(body[1:]), delimiter=";"))
+        # Period, rep, Closed, Commit, Best Case, Pipeline, Weighted pipeline, …
+        assert [len(row) for row in rows] == [12, 12, 12]  # header, rep, total
+        total = rows[-1]
+        assert (total[4], total[6]) == ("341169.00", "170584.50")
 
 
 @pytest.fixture
