@@ -1,6 +1,7 @@
 """Reads for the core pages: dashboard and global search."""
 
 from dataclasses import dataclass
+from decimal import Decimal
 
 from django.db.models import Count, DecimalField, ExpressionWrapper, F, Q, Sum, Value
 from django.db.models.functions import Coalesce
@@ -28,10 +29,15 @@ class SearchHit:
 
 def weighted_amount_expression(prefix: str = ""):
     """Amount × probability / 100 of a deal, or of a history row (``prefix`` "prev_" for the
-    values a change replaced)."""
+    values a change replaced), to the last digit: 1001 at 50 % weighs 500.50.
+
+    The divisor is a decimal, not the integer 100: SQLite keeps whole amounts as integers
+    and would divide them as integers (500, the half lost on every deal)."""
     return ExpressionWrapper(
-        Coalesce(F(f"{prefix}amount"), Value(0)) * F(f"{prefix}probability") / Value(100),
-        output_field=DecimalField(max_digits=16, decimal_places=2),
+        Coalesce(F(f"{prefix}amount"), Value(0))
+        * F(f"{prefix}probability")
+        / Value(Decimal("100.0")),
+        output_field=DecimalField(max_digits=20, decimal_places=4),
     )
 
 

@@ -158,6 +158,8 @@ TIME_ZONE = env.str("TIME_ZONE", default="Europe/Zurich")
 USE_I18N = True
 USE_TZ = True
 LANGUAGE_COOKIE_AGE = 60 * 60 * 24 * 365
+# Dates and numbers as a company in Switzerland writes them, in each language.
+FORMAT_MODULE_PATH = ["climcrm.formats"]
 
 CRM_CURRENCY = env.str("CRM_CURRENCY", default="CHF")
 # The address users reach ClimCRM at: links in emails are built on it.

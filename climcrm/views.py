@@ -159,4 +159,6 @@ def search(request: HttpRequest) -> HttpResponse:
     template = "climcrm/search.html"
     if request.htmx and not request.htmx.boosted:
         template += "#results"
-    return render(request, template, {"query": query, "results": results})
+    # ``search_query`` fills the header's box: other pages have a ``query`` of their own.
+    context = {"query": query, "search_query": query, "results": results}
+    return render(request, template, context)

@@ -6,6 +6,7 @@ from datetime import date, datetime
 
 from django.utils import timezone
 from django.utils.formats import date_format
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 MONTH, QUARTER, YEAR = "month", "quarter", "year"
@@ -49,7 +50,10 @@ class Period:
         if self.kind == YEAR:
             return str(self.year)
         if self.kind == QUARTER:
-            return f"T{self.quarters[0]} {self.year}" if _is_french() else self.key
+            return gettext("Q%(quarter)s %(year)s") % {
+                "quarter": self.quarters[0],
+                "year": self.year,
+            }
         return date_format(self.start, "F Y")
 
     @property
@@ -70,12 +74,6 @@ class Period:
 
     def __str__(self) -> str:
         return self.label
-
-
-def _is_french() -> bool:
-    from django.utils.translation import get_language
-
-    return (get_language() or "fr").startswith("fr")
 
 
 def period_containing(kind: str, day: date) -> Period:

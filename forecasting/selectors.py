@@ -30,6 +30,7 @@ from django.db.models.functions import Coalesce
 from django.db.models.lookups import Exact
 from django.utils import timezone
 
+from climcrm.figures import as_decimal, rate
 from climcrm.roles import is_internal, is_partner_user
 from climcrm.selectors import weighted_amount_expression
 from climcrm.text import parse_id
@@ -462,9 +463,21 @@ def deal_totals(queryset: QuerySet) -> dict:
 
 
 def scope_forecast(*, user, period: Period, scope: Scope, alias: str | None = None) -> dict:
-    """The forecast totals of one scope (two queries: figures, targets)."""
+    """The forecast totals of one scope, read where the forecast page reads them (the
+    running totals for internal users, the deals for a partner user), so that the
+    dashboard and the forecast show the same figures. One query for the figures, then
+    the targets."""
     alias = alias or reports_db()
-    figures = period_deals(user, period, scope, alias=alias).aggregate(**figure_aggregates())
+    by = "partner" if scope.kind in (PARTNER, CHANNEL) else "owner"
+    rows_q = summaries.forecast_family(scope, by) if _reads_summaries(user) else None
+    if rows_q is not None:
+        figures = empty_figures()
+        grouped = summaries.forecast_figures(rows_q, period.start, period.end, by=by, alias=alias)
+        for values in grouped.values():
+            for name, value in values.items():
+                figures[name] += value
+    else:
+        figures = period_deals(user, period, scope, alias=alias).aggregate(**figure_aggregates())
     maps = _target_maps(period, alias)
     if is_partner_user(user):
         target = maps[PARTNER].get(user.partner_id)
@@ -492,12 +505,6 @@ class MetricsReport:
 
 def _stage_label(stage: str) -> str:
     return str(Stage(stage).label)
-
-
-def _rate(numerator, denominator):
-    if not denominator:
-        return None
-    return Decimal(numerator) * 100 / Decimal(denominator)
 
 
 def _scope_condition(user, scope: Scope, alias: str, column: str) -> tuple[str, tuple]:
@@ -573,7 +580,7 @@ def velocity(*, user, period: Period, scope: Scope) -> tuple[list[dict], dict]:
             "stage": stage,
             "label": _stage_label(stage),
             "count": stays.get(stage, (0, None))[0],
-            "days": _round_days(stays.get(stage, (0, None))[1]),
+            "days": _days_figure(stays.get(stage, (0, None))[1]),
         }
         for stage in OPEN_STAGES
     ]
@@ -582,16 +589,15 @@ def velocity(*, user, period: Period, scope: Scope) -> tuple[list[dict], dict]:
         entry = cycle.setdefault(stage, {"count": 0, "day_sum": 0.0, "by_type": {}})
         entry["count"] += count
         entry["day_sum"] += float(days or 0) * count
-        entry["by_type"][kind] = {"count": count, "days": _round_days(days)}
+        entry["by_type"][kind] = {"count": count, "days": _days_figure(days)}
     for entry in cycle.values():
-        entry["days"] = _round_days(entry["day_sum"] / entry["count"]) if entry["count"] else None
+        entry["days"] = _days_figure(entry["day_sum"] / entry["count"]) if entry["count"] else None
     return rows, cycle
 
 
-def _round_days(value) -> Decimal | None:
-    if value is None:
-        return None
-    return Decimal(str(round(float(value), 1)))
+def _days_figure(value) -> Decimal | None:
+    """Average days at full precision: the page rounds them once, to the tenth it shows."""
+    return as_decimal(value)
 
 
 # A deal is qualified (SQL) once it was in Needs Analysis or a later stage, lost aside: its
@@ -646,7 +652,7 @@ def conversion(*, user, period: Period, scope: Scope) -> tuple[list, list, list]
                 "key": key,
                 "label": label,
                 "count": count,
-                "rate": _rate(count, previous) if previous is not None else None,
+                "rate": rate(count, previous) if previous is not None else None,
                 "benchmark": benchmark,
             }
         )
@@ -674,7 +680,7 @@ def conversion(*, user, period: Period, scope: Scope) -> tuple[list, list, list]
             "stage": stage,
             "label": _stage_label(stage),
             "count": reached[index],
-            "rate": _rate(reached[index], reached[index - 1]) if index else None,
+            "rate": rate(reached[index], reached[index - 1]) if index else None,
         }
         for index, stage in enumerate(ladder)
     ]
@@ -730,8 +736,8 @@ def conversion(*, user, period: Period, scope: Scope) -> tuple[list, list, list]
         win_rates.append(row)
     win_rates.append({"key": "all", "label": _("All business"), **totals, "benchmark": None})
     for row in win_rates:
-        row["rate_count"] = _rate(row["won"], row["won"] + row["lost"])
-        row["rate_amount"] = _rate(row["won_amount"], row["won_amount"] + row["lost_amount"])
+        row["rate_count"] = rate(row["won"], row["won"] + row["lost"])
+        row["rate_amount"] = rate(row["won_amount"], row["won_amount"] + row["lost_amount"])
     return funnel, stage_conversion, win_rates
 
 
@@ -888,7 +894,7 @@ def trends(*, user, scope: Scope, months: int = 12) -> dict:
                 "created_amount": made.get("total", ZERO),
                 "won_count": done.get("won", 0),
                 "won_amount": done.get("won_amount", ZERO),
-                "win_rate": _rate(q_won, q_won + q_lost),
+                "win_rate": rate(q_won, q_won + q_lost),
                 "qualified_pipeline": pipeline[index],
             }
         )
@@ -896,10 +902,14 @@ def trends(*, user, scope: Scope, months: int = 12) -> dict:
 
 
 def _trend_charts(rows: list[dict]) -> dict:
-    """Chart.js data (labels, datasets) for json_script; the tables show the same rows."""
+    """Chart.js data (labels, datasets) for json_script; the tables show the same rows.
+    ``thousands`` is the language's grouping, for the tooltips to write figures as the
+    tables do."""
+    from django.utils.formats import get_format
     from django.utils.translation import gettext as _
 
     labels = [row["label"] for row in rows]
+    thousands = get_format("THOUSAND_SEPARATOR")
 
     def series(name):
         return [None if row[name] is None else float(row[name]) for row in rows]
@@ -907,6 +917,7 @@ def _trend_charts(rows: list[dict]) -> dict:
     return {
         "pipeline_won": {
             "type": "bar",
+            "thousands": thousands,
             "labels": labels,
             "datasets": [
                 {"label": _("New pipeline"), "data": series("created_amount")},
@@ -915,12 +926,14 @@ def _trend_charts(rows: list[dict]) -> dict:
         },
         "win_rate": {
             "type": "line",
+            "thousands": thousands,
             "labels": labels,
             "percent": True,
             "datasets": [{"label": _("Win rate (count)"), "data": series("win_rate")}],
         },
         "qualified": {
             "type": "line",
+            "thousands": thousands,
             "labels": labels,
             "datasets": [
                 {
@@ -1270,11 +1283,11 @@ class AccuracyRow:
 
     @property
     def accuracy(self):
-        return _rate(self.won, self.commit)
+        return rate(self.won, self.commit)
 
     @property
     def estimate_ratio(self):
-        return _rate(self.realised, self.estimated)
+        return rate(self.realised, self.estimated)
 
     @property
     def gap(self):

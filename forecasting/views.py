@@ -1,4 +1,3 @@
-import csv
 from urllib.parse import urlencode
 
 from django.conf import settings
@@ -12,7 +11,8 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods
 
 from climcrm.audit import audit_export
-from climcrm.csvexport import safe_cell
+from climcrm.csvexport import SafeWriter
+from climcrm.figures import plain, rounded
 from climcrm.roles import is_internal, is_manager, is_partner_user
 from climcrm.text import parse_id
 from climcrm.visibility import visible_partners
@@ -124,7 +124,8 @@ def forecast_export(request: HttpRequest) -> HttpResponse:
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="forecast-{report.period.key}.csv"'
     response.write("\ufeff")
-    writer = csv.writer(response)
+    # As the deals' export: semicolons, exact figures with a decimal point.
+    writer = SafeWriter(response)
     names = [
         ("closed", _("Closed")),
         ("commit", _("Commit")),
@@ -142,8 +143,10 @@ def forecast_export(request: HttpRequest) -> HttpResponse:
     )
     for row in [*report.rows, {**report.total, "label": _("Total")}]:
         writer.writerow(
-            [report.period.key, safe_cell(row["label"])]
-            + ["" if row[name] is None else f"{row[name]:.2f}" for name, _label in names]
+            [report.period.key, row["label"]]
+            + [plain(row[name]) for name, _label in names if name != "coverage"]
+            # A ratio has no last digit: two decimals, rounded once here.
+            + [plain(rounded(row["coverage"], 2))]
         )
     return response
 

@@ -30,6 +30,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from django_htmx.http import trigger_client_event
 
 from activities.models import Activity
+from climcrm.figures import as_decimal
 from climcrm.permissions import can_edit_opportunity
 from climcrm.visibility import get_visible_or_404, visible_opportunities
 from opportunities.filters import OpportunityFilter
@@ -151,13 +152,13 @@ def board_totals(queryset: QuerySet) -> dict[str, dict[str, Any]]:
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         rows = cursor.fetchall()
-    cent = Decimal("0.01")
     result = {}
     for stage, count, total, weighted, *todo in rows:
+        # Every digit kept: the column rounds once, when it shows them.
         result[stage] = {
             "count": count,
-            "total": Decimal(str(total)).quantize(cent),
-            "weighted": Decimal(str(weighted)).quantize(cent),
+            "total": as_decimal(total),
+            "weighted": as_decimal(weighted),
             **{f"todo_{state}": int(n or 0) for state, n in zip(TASK_STATES, todo, strict=True)},
         }
     return result

@@ -8,8 +8,8 @@ from django.db.models.functions import Coalesce
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
+from climcrm.figures import money, percent
 from climcrm.selectors import weighted_amount_expression
-from climcrm.templatetags.crm import money
 from climcrm.visibility import get_visible_or_404, visible_opportunities
 from opportunities.filters import OpportunityListFilter, with_default_status
 from opportunities.models import (
@@ -126,7 +126,7 @@ def _display(field_name: str, value, row: OpportunityHistory, prefix: str) -> st
     if field_name == "amount":
         return money(value, 2)
     if field_name == "probability":
-        return f"{value}\u00a0%"
+        return percent(value)
     if field_name == "close_date":
         return date_format(value, "SHORT_DATE_FORMAT")
     if field_name in ("owner", "partner"):

@@ -1,5 +1,3 @@
-from decimal import Decimal
-
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
@@ -12,6 +10,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from climcrm.audit import audit_export
 from climcrm.csvexport import SafeWriter
+from climcrm.figures import plain
 from climcrm.pagination import CountedPaginator
 from climcrm.permissions import can_edit_opportunity
 from climcrm.roles import is_internal, is_partner_user
@@ -72,21 +71,14 @@ EXPORT_COLUMNS = [
 ]
 
 
-def _decimal(value, comma: bool) -> str:
-    if value is None:
-        return ""
-    text = f"{Decimal(value):.2f}"
-    return text.replace(".", ",") if comma else text
-
-
 def _export_lines(queryset, language: str):
     # The rows are produced while the response streams, after the view returned: keep
-    # the language of the request for labels and number format.
+    # the language of the request for the labels.
     with translation.override(language):
-        yield from _export_rows(queryset, comma=language.startswith("fr"))
+        yield from _export_rows(queryset)
 
 
-def _export_rows(queryset, comma: bool):
+def _export_rows(queryset):
     writer = SafeWriter(delimiter=";")
     yield "\ufeff" + writer.writerow([str(label) for _key, label in EXPORT_COLUMNS])
     for deal in selectors.opportunity_export_rows(queryset):
@@ -98,9 +90,9 @@ def _export_rows(queryset, comma: bool):
                 deal.account.name,
                 deal.get_stage_display(),
                 deal.probability,
-                _decimal(deal.amount, comma),
+                plain(deal.amount),
                 deal.currency,
-                _decimal(weighted, comma),
+                plain(weighted),
                 deal.close_date.isoformat() if deal.close_date else "",
                 deal.get_forecast_category_display(),
                 str(deal.owner),
@@ -116,7 +108,8 @@ def _export_rows(queryset, comma: bool):
 
 @require_GET
 def opportunity_export(request: HttpRequest) -> StreamingHttpResponse:
-    """The filtered list as CSV: semicolons and a BOM so Excel opens it in French Switzerland."""
+    """The filtered list as CSV: semicolons and a BOM so Excel opens it in French Switzerland,
+    exact amounts with a decimal point in both languages (``climcrm.figures.plain``)."""
     _filterset, queryset, _ordering = selectors.opportunity_list(
         user=request.user, params=request.GET, request=request
     )

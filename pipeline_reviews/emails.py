@@ -4,6 +4,7 @@ from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
 from django.utils import translation
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 from pipeline_reviews.models import RecapEmail, Review
@@ -25,7 +26,7 @@ def render_recap(*, review: Review, data: dict, recipient) -> dict[str, str]:
         }
         subject = _("Pipeline review %(partner)s, %(period)s: recap") % {
             "partner": review.partner,
-            "period": review.period_start.strftime("%m.%Y"),
+            "period": date_format(review.period_start, "F Y"),
         }
         return {
             "subject": subject,
@@ -36,8 +37,6 @@ def render_recap(*, review: Review, data: dict, recipient) -> dict[str, str]:
 
 def _labels(review: Review, recipient) -> dict[str, str]:
     """The words of the email, translated here so they live in this app's catalogue."""
-    from django.utils.formats import date_format
-
     return {
         "greeting": _("Hello %(name)s,")
         % {"name": recipient.get_full_name() or recipient.username},

@@ -2,6 +2,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from climcrm.fields import REASON_MAX_LENGTH, FreeTextField
 
@@ -14,7 +15,9 @@ class ReviewKind(models.TextChoices):
 
 class ReviewStatus(models.TextChoices):
     DRAFT = "draft", _("In progress")
-    CLOSED = "closed", _("Closed")
+    # A context of its own: other apps' "Closed" (a forecast column, the date a deal closed)
+    # are other words in French.
+    CLOSED = "closed", pgettext_lazy("review status", "Closed")
 
 
 class ReviewFormat(models.TextChoices):

@@ -24,6 +24,7 @@ from django.db.models import (
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from climcrm.figures import plain, rate
 from climcrm.roles import is_partner_user
 from climcrm.selectors import pipeline_by_stage, weighted_amount_expression
 from climcrm.visibility import (
@@ -47,9 +48,17 @@ ZERO = Decimal("0")
 
 
 def _money(value) -> str | None:
+    """An amount for the JSON of a recap, every digit kept: pages and emails round it once,
+    when they show it (a weighted amount may have four decimals)."""
     if value is None:
         return None
-    return str(Decimal(value).quantize(Decimal("0.01")))
+    return plain(value)
+
+
+def _share(part, whole) -> str | None:
+    """A percentage for the JSON of a recap, at full precision (``climcrm.figures.rate``)."""
+    value = rate(part, whole)
+    return None if value is None else str(value)
 
 
 def _dec(value) -> Decimal:
@@ -649,10 +658,11 @@ def channel_manager_review_data(*, review: Review) -> dict:
 def _duration_days(value) -> float | None:
     if value is None:
         return None
+    # Full precision: the page rounds to the tenth it shows.
     if isinstance(value, datetime.timedelta):
-        return round(value.total_seconds() / 86400, 1)
+        return value.total_seconds() / 86400
     # SQLite averages the durations as microseconds.
-    return round(float(value) / 86_400_000_000, 1)
+    return float(value) / 86_400_000_000
 
 
 def business_figures(*, partner_id: int, start: datetime.date, end: datetime.date) -> dict:
@@ -685,12 +695,14 @@ def business_figures(*, partner_id: int, start: datetime.date, end: datetime.dat
         .distinct()
         .count()
     )
+    # A sales visit counts once held (done), in the period it was held; visits planned in
+    # the period and not held are counted apart.
     visits = Activity.objects.filter(
         Q(opportunity__partner_id=partner_id) | Q(lead__partner_id=partner_id),
         kind=ActivityKind.SALES_VISIT,
-    ).filter(
-        Q(due_date__gte=start, due_date__lt=end)
-        | Q(due_date__isnull=True, created_at__gte=begin, created_at__lt=finish)
+    ).aggregate(
+        held=Count("id", filter=Q(done=True, done_at__gte=begin, done_at__lt=finish)),
+        planned=Count("id", filter=Q(done=False, due_date__gte=start, due_date__lt=end)),
     )
     leads = Lead.objects.filter(
         partner_id=partner_id, origin="bp", created_at__gte=begin, created_at__lt=finish
@@ -703,8 +715,9 @@ def business_figures(*, partner_id: int, start: datetime.date, end: datetime.dat
         "new_customers": new_customers,
         "average_deal": _money(row["average"]),
         "cycle_days": _duration_days(row["cycle"]),
-        "win_rate": round(100 * row["won"] / decided) if decided else None,
-        "visits": visits.count(),
+        "win_rate": _share(row["won"], decided),
+        "visits": visits["held"],
+        "visits_planned": visits["planned"],
         "leads": leads,
     }
 
@@ -749,9 +762,7 @@ def quarterly_analysis(*, review: Review) -> dict:
         "revenue_gap": _money(_dec(ytd["revenue"]) - _dec(target_revenue))
         if target_revenue is not None
         else None,
-        "revenue_attainment": round(100 * _dec(ytd["revenue"]) / target_revenue)
-        if target_revenue
-        else None,
+        "revenue_attainment": _share(_dec(ytd["revenue"]), target_revenue),
         "new_customers_gap": ytd["new_customers"] - targets["target_customers"]
         if targets["target_customers"] is not None
         else None,

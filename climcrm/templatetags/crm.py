@@ -1,32 +1,34 @@
-"""Formatting for money, percentages and dates in the active locale."""
-
-from decimal import Decimal, InvalidOperation
+"""Figures in the active language (``climcrm.figures``: rounded half up, once, here)."""
 
 from django import template
-from django.conf import settings
-from django.utils.formats import number_format
+
+from climcrm import figures
 
 register = template.Library()
 
 
 @register.filter
-def money(value, decimals: int = 0):
+def money(value, places: int = 0):
     """'CHF 12’500' in French, 'CHF 12,500' in English; '—' for no amount."""
-    if value is None or value == "":
-        return "—"
-    try:
-        amount = Decimal(value)
-    except (InvalidOperation, TypeError, ValueError):
-        return "—"
-    formatted = number_format(amount, int(decimals), use_l10n=True, force_grouping=True)
-    return f"{settings.CRM_CURRENCY}\u00a0{formatted}"
+    return figures.money(value, places)
 
 
 @register.filter
-def percent(value):
-    if value is None or value == "":
-        return "—"
-    return f"{number_format(value, 0, use_l10n=True)}\u00a0%"
+def percent(value, places: int = 0):
+    """'67 %'; '—' for no rate."""
+    return figures.percent(value, places)
+
+
+@register.filter
+def ratio(value, places: int = 1):
+    """A multiple such as the coverage: '1.3'; '—' for none."""
+    return figures.ratio(value, places)
+
+
+@register.filter
+def number(value, places: int = 0):
+    """A count or a measure (days) with the language's grouping; '—' for none."""
+    return figures.number(value, places)
 
 
 @register.simple_tag(takes_context=True)

