@@ -9,6 +9,7 @@ accounts (404).
 import pytest
 from django.urls import reverse
 from django.utils import translation
+from django.utils.html import escape
 
 from accounts.models import Account
 from accounts.services import account_update
@@ -140,7 +141,7 @@ class TestThePages:
         client = client_for(other_rep)
         response = client.get(edit_url(reps_account))
         assert response.status_code == 403
-        assert rep.get_full_name() in response.content.decode()
+        assert escape(rep.get_full_name()) in response.content.decode()
         data = form_data(reps_account, name="Renommé SA", owner=other_rep.pk)
         assert client.post(edit_url(reps_account), data).status_code == 403
         assert state(reps_account) == before

@@ -35,6 +35,7 @@ PROJECT_APPS = (
 # they are journals, not the data a refused form must leave alone.
 JOURNAL_MODELS = {
     "climcrm.auditentry",
+    "climcrm.ratelimithit",
     "leads.publicformsubmission",
     "leads.importjob",
 }
@@ -93,7 +94,13 @@ def project_routes() -> list[Route]:
 
 
 # Values for the non-numeric path parameters the project uses.
-SLUG_VALUES = {"name": ["pipeline", "commit"], "section": ["pipeline"]}
+SLUG_VALUES = {
+    "name": ["pipeline", "commit"],
+    "section": ["pipeline"],
+    # A password-reset link: a user id and a token (none of them valid here).
+    "uidb64": ["MQ"],
+    "token": ["set-password"],
+}
 
 
 def candidate_kwargs(route, pks):

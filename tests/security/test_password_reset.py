@@ -34,7 +34,7 @@ def fixed_clock():
 
 
 @pytest.fixture
-def base_url(settings):
+def crm_base_url(settings):
     settings.CRM_BASE_URL = "https://crm.example.ch"
     return settings.CRM_BASE_URL
 
@@ -69,14 +69,14 @@ class TestTheWholeWay:
     def test_the_login_page_links_to_it(self, client):
         assert f'href="{RESET}"' in client.get(reverse("login")).content.decode()
 
-    def test_request_email_link_new_password_login(self, client, rep, base_url):
+    def test_request_email_link_new_password_login(self, client, rep, crm_base_url):
         response = ask(client, rep.email)
         assert (response.status_code, response["Location"]) == (302, SENT)
         assert len(mail.outbox) == 1
         message = mail.outbox[0]
         assert message.to == [rep.email]
         link = link_in(message)
-        assert link.startswith(base_url + "/password/reset/")
+        assert link.startswith(crm_base_url + "/password/reset/")
         assert rep.username in message.body
 
         done = choose_new_password(client, link)
