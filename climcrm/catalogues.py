@@ -3,8 +3,9 @@
 Django merges every app's catalogue into one per language, so a msgid translated two ways in
 two apps shows whichever app comes first in ``INSTALLED_APPS``, on every page. A plural entry
 missing a form, or a catalogue whose ``Plural-Forms`` asks for a form nobody wrote, shows the
-English text for that count. ``problems`` lists all of these; ``manage.py messages --check``
-(run by ``make lint``) fails on them.
+English text for that count. A French string using a word the glossary replaced
+(docs/glossary.md) reads unlike the rest of the app. ``problems`` lists all of these;
+``manage.py messages --check`` (run by ``make lint``) fails on them.
 """
 
 import ast
@@ -19,6 +20,30 @@ PLURAL_FORMS = {
     "fr": "nplurals=2; plural=(n > 1);",
     "en": "nplurals=2; plural=(n != 1);",
 }
+
+# Words the glossary (docs/glossary.md) replaced, and the word to use: a French string using
+# one reads differently from the rest of the app. Matched without case on French msgstrs.
+REJECTED_WORDS = [
+    (r"\bpistes?\b", "Lead (les leads)"),
+    (r"\baffaires?\b", "Opportunité"),
+    (r"\bengagée?s?\b|\bengagements?\b", "Commit"),
+    (r"\bmeilleur cas\b", "Best Case"),
+    (r"\banalyse des besoins\b", "Needs Analysis"),
+    (
+        r"\b(?:enregistrements?|inscriptions?) d['’](?:affaires?|opportunités?)",
+        "Déclaration d'opportunité",
+    ),
+    (r"\bresponsables? (?:des )?partenaires\b|\bresponsables? de canal\b", "Channel manager"),
+    (r"\btâches?\b", "To do"),
+    (r"\btableau du pipeline\b", "Pipeline (vue kanban)"),
+    (r"\brevues? de pipeline\b", "Revue de pipe"),
+    (r"\benseignements\b", "Leçons à tirer"),
+    (r"\bcorrectrices\b", "Actions correctives"),
+]
+# Where "affaire" stays: revenue, and seed 003's own phrases.
+ALLOWED_PHRASES = re.compile(
+    r"chiffres? d['’]affaires|affaires gagnées ou perdues|affaire par affaire", re.IGNORECASE
+)
 
 
 @dataclass
@@ -152,8 +177,9 @@ def problems(catalogues: list[Catalogue], *, base: Path | None = None) -> list[s
     found: list[str] = []
     for catalogue in catalogues:
         found += _plural_problems(catalogue, name(catalogue))
-        if catalogue.language != "en":
-            found += _untranslated(catalogue, name(catalogue))
+        found += _untranslated(catalogue, name(catalogue))
+        if catalogue.language == "fr":
+            found += _rejected_words(catalogue, name(catalogue))
     found += _conflicts(catalogues, name)
     return found
 
@@ -176,12 +202,33 @@ def _plural_problems(catalogue: Catalogue, name: str) -> list[str]:
 
 
 def _untranslated(catalogue: Catalogue, name: str) -> list[str]:
+    """Empty or fuzzy entries: gettext shows the English source for both, so a French page
+    reads English, and an English page may read another string's text."""
     found = []
     for entry in catalogue.entries:
         if entry.plural is None and not entry.forms.get(0):
             found.append(f"{name}: untranslated {entry.label!r}")
         if entry.fuzzy:
             found.append(f"{name}: fuzzy {entry.label!r}")
+    return found
+
+
+def _rejected_words(catalogue: Catalogue, name: str) -> list[str]:
+    found = []
+    for entry in catalogue.entries:
+        for form in sorted(entry.forms):
+            text = ALLOWED_PHRASES.sub("", entry.forms[form])
+            for pattern, word in REJECTED_WORDS:
+                match = re.search(pattern, text, re.IGNORECASE)
+                if match:
+                    found.append(
+                        f"{name}: {entry.label!r} says {match.group(0)!r}: the glossary word is "
+                        f"{word!r} (docs/glossary.md)"
+                    )
+                    break
+            else:
+                continue
+            break
     return found
 
 

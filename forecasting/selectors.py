@@ -898,6 +898,7 @@ def trends(*, user, scope: Scope, months: int = 12) -> dict:
 def _trend_charts(rows: list[dict]) -> dict:
     """Chart.js data (labels, datasets) for json_script; the tables show the same rows."""
     from django.utils.translation import gettext as _
+    from django.utils.translation import pgettext
 
     labels = [row["label"] for row in rows]
 
@@ -910,7 +911,7 @@ def _trend_charts(rows: list[dict]) -> dict:
             "labels": labels,
             "datasets": [
                 {"label": _("New pipeline"), "data": series("created_amount")},
-                {"label": _("Won"), "data": series("won_amount")},
+                {"label": pgettext("amount", "Won"), "data": series("won_amount")},
             ],
         },
         "win_rate": {

@@ -2,6 +2,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class ReviewKind(models.TextChoices):
@@ -12,7 +13,7 @@ class ReviewKind(models.TextChoices):
 
 class ReviewStatus(models.TextChoices):
     DRAFT = "draft", _("In progress")
-    CLOSED = "closed", _("Closed")
+    CLOSED = "closed", pgettext_lazy("review status", "Closed")
 
 
 class ReviewFormat(models.TextChoices):

@@ -142,6 +142,43 @@ class TestCheck:
             "sales/locale/fr/LC_MESSAGES/django.po: fuzzy 'Weighted amount'"
         ]
 
+    def test_a_fuzzy_english_string_fails(self):
+        # msgmerge's guess carries another msgid's text: "Partner portal" read "Partner user".
+        header = FRENCH_HEADER.replace("Language: fr", "Language: en").replace(
+            "(n > 1)", "(n != 1)"
+        )
+        english = catalogues.parse(
+            header + '\n#, fuzzy\nmsgid "Partner portal"\nmsgstr "Partner user"\n',
+            Path("climcrm/locale/en/LC_MESSAGES/django.po"),
+            "en",
+        )
+        assert catalogues.problems([english]) == [
+            "climcrm/locale/en/LC_MESSAGES/django.po: fuzzy 'Partner portal'"
+        ]
+
+    def test_a_word_the_glossary_replaced_fails(self):
+        catalogue = french(
+            'msgid "%(counter)s lead"\nmsgid_plural "%(counter)s leads"\n'
+            'msgstr[0] "%(counter)s lead"\nmsgstr[1] "%(counter)s pistes"\n\n'
+            'msgid "Commit forecast"\nmsgstr "Prévision engagée"\n'
+        )
+        assert catalogues.problems([catalogue]) == [
+            "sales/locale/fr/LC_MESSAGES/django.po: '%(counter)s lead' says 'pistes': "
+            "the glossary word is 'Lead (les leads)' (docs/glossary.md)",
+            "sales/locale/fr/LC_MESSAGES/django.po: 'Commit forecast' says 'engagée': "
+            "the glossary word is 'Commit' (docs/glossary.md)",
+        ]
+
+    def test_affaire_stays_in_revenue_and_in_the_review_phrases(self):
+        catalogue = french(
+            'msgid "Revenue (won)"\nmsgstr "Chiffre d\'affaires (gagné)"\n\n'
+            'msgid "Deals won or lost"\nmsgstr "Affaires gagnées ou perdues"\n\n'
+            'msgid "Deal by deal"\nmsgstr "Affaire par affaire"\n\n'
+            'msgid "Open the deal"\nmsgstr "Ouvrir l\'affaire"\n'
+        )
+        (problem,) = catalogues.problems([catalogue])
+        assert "'Open the deal' says 'affaire'" in problem
+
     def test_english_catalogues_are_compared_among_themselves(self):
         english_header = FRENCH_HEADER.replace("Language: fr", "Language: en").replace(
             "(n > 1)", "(n != 1)"

@@ -51,6 +51,6 @@ def test_partner_registers_channel_manager_accepts_partner_sees_the_deal(
     login(partner_a_user)
     page.goto(f"{live_server.url}/partners/portal/")
     expect(page.locator("#deals")).to_contain_text("Froid industriel Laiterie du Jura")
-    expect(page.locator("#registrations")).to_contain_text("Accepté")
+    expect(page.locator("#registrations")).to_contain_text("Acceptée")
     page.goto(f"{live_server.url}/opportunities/pipeline/")
     expect(page.locator("main")).to_contain_text("Froid industriel Laiterie du Jura")

@@ -92,6 +92,13 @@ class Command(makemessages.Command):
             language = path.parent.parent.name
             path.write_text(_tidy_header(path.read_text(), language))
             if language == "en":
+                # A fuzzy match carries another msgid's text ("Partner portal" read "Partner
+                # user"): empty it, then let msgen copy every source text.
+                subprocess.run(
+                    ["msgattrib", "--no-wrap", "--clear-fuzzy", "--empty", "--clear-previous"]
+                    + ["-o", str(path), str(path)],
+                    check=True,
+                )
                 subprocess.run(["msgen", "--no-wrap", "-o", str(path), str(path)], check=True)
         problems = catalogues.problems(
             [catalogues.read(path) for path in self._catalogues(base)], base=base
