@@ -137,3 +137,14 @@ def test_the_french_recap_email_reads_french(
     english = _english_only()
     lines = [" ".join(line.split()) for line in message.body.splitlines()]
     assert [line for line in lines if line and english.fullmatch(line)] == []
+
+
+@time_machine.travel(TODAY, tick=False)
+def test_the_stale_badge_names_the_configured_days_in_french(client_for, rep, settings):
+    settings.CRM_STALE_DAYS = 45
+    deal = OpportunityFactory(owner=rep, close_date=datetime.date(2027, 3, 1))
+    Opportunity.objects.filter(pk=deal.pk).update(
+        stage_changed_at=TODAY - datetime.timedelta(days=60)
+    )
+    page = client_for(rep).get(reverse("dashboard")).content.decode()
+    assert "sans activité depuis 45 jours" in page
