@@ -53,7 +53,6 @@ class Entry:
     plural: str | None = None
     forms: dict[int, str] = field(default_factory=dict)
     fuzzy: bool = False
-    python_format: bool = False
 
     @property
     def key(self) -> tuple[str | None, str]:
@@ -95,7 +94,6 @@ def parse(text: str, path: Path | str = "<catalogue>", language: str = "") -> Ca
                 plural=current.get("msgid_plural"),
                 forms=current.get("forms", {}),
                 fuzzy="fuzzy" in current.get("flags", ()),
-                python_format="python-format" in current.get("flags", ()),
             )
             if entry.msgid == "" and entry.context is None:
                 for line in entry.forms.get(0, "").splitlines():

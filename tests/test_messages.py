@@ -53,7 +53,7 @@ class TestReading:
             "Closed",
             {0: "Closed"},
         )
-        assert closed.python_format and not closed.fuzzy
+        assert not closed.fuzzy
         assert waiting.msgid == "%(counter)s deal waiting"
         assert waiting.plural == "%(counter)s deals waiting"
         assert waiting.forms[1] == "%(counter)s opportunités en attente"

@@ -3,8 +3,9 @@
 ``templates/<app>/`` goes with ``<app>/locale``; the shared templates and ``climcrm/`` go
 with ``climcrm/locale``. English catalogues are filled with the source text (it is
 English), French ones are translated by hand. ``--check`` fails when a catalogue is out of
-date, a French string or plural form is missing or fuzzy, or one msgid is translated two ways
-in two apps' catalogues (see ``climcrm.catalogues``).
+date, a string or plural form is missing or fuzzy, one msgid is translated two ways in two
+apps' catalogues, or a French string uses a word the glossary replaced (see
+``climcrm.catalogues`` and docs/glossary.md).
 """
 
 import re
