@@ -57,6 +57,9 @@ def _english_only() -> re.Pattern:
                     and "<" not in text
                     and text not in french.get(entry.key, [])
                     and text not in french_texts
+                    # "Contact:" differs from « Contact : » by a space only (and Django's
+                    # admin writes "<name>: object" itself).
+                    and text.removesuffix(":") not in french_texts
                     and re.search(r"[A-Za-z]{2}", _PLACEHOLDER.sub("", text))
                 ):
                     english.add(text)
