@@ -1,4 +1,5 @@
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from climcrm.roles import is_admin, is_internal, is_partner_user
 
@@ -9,7 +10,7 @@ _NAV = [
     ("accounts:list", _("Accounts"), "internal"),
     ("accounts:contact-list", _("Contacts"), "internal"),
     ("opportunities:list", _("Opportunities"), "all"),
-    ("opportunities:kanban", _("Pipeline"), "all"),
+    ("opportunities:kanban", pgettext_lazy("board", "Pipeline"), "all"),
     ("partners:portal", _("Partner portal"), "partner"),
     ("activities:my-tasks", _("My tasks"), "all"),
     ("forecasting:forecast", _("Forecast"), "internal"),

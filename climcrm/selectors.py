@@ -92,7 +92,11 @@ def _attention_deals(open_deals, *, today):
         .select_related("account", "owner")
         .order_by("close_date", "pk")
     )
-    return {"deals": list(deals[:ATTENTION_LIMIT]), "count": deals.count()}
+    return {
+        "deals": list(deals[:ATTENTION_LIMIT]),
+        "count": deals.count(),
+        "stale_days": settings.CRM_STALE_DAYS,
+    }
 
 
 def _tasks_due(activities, *, today):

@@ -4,6 +4,7 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from forecasting.month_changes import kinds_expression, slip_candidates
 from forecasting.periods import KINDS
@@ -109,7 +110,9 @@ class ForecastSnapshot(models.Model):
         on_delete=models.CASCADE,
         related_name="forecast_snapshots",
     )
-    closed = models.DecimalField(_("closed"), max_digits=16, decimal_places=2, default=0)
+    closed = models.DecimalField(
+        pgettext_lazy("forecast category", "closed"), max_digits=16, decimal_places=2, default=0
+    )
     commit = models.DecimalField(_("commit"), max_digits=16, decimal_places=2, default=0)
     best_case = models.DecimalField(_("best case"), max_digits=16, decimal_places=2, default=0)
     pipeline = models.DecimalField(_("pipeline"), max_digits=16, decimal_places=2, default=0)

@@ -907,6 +907,7 @@ def _trend_charts(rows: list[dict]) -> dict:
     tables do."""
     from django.utils.formats import get_format
     from django.utils.translation import gettext as _
+    from django.utils.translation import pgettext
 
     labels = [row["label"] for row in rows]
     thousands = get_format("THOUSAND_SEPARATOR")
@@ -921,7 +922,7 @@ def _trend_charts(rows: list[dict]) -> dict:
             "labels": labels,
             "datasets": [
                 {"label": _("New pipeline"), "data": series("created_amount")},
-                {"label": _("Won"), "data": series("won_amount")},
+                {"label": pgettext("amount", "Won"), "data": series("won_amount")},
             ],
         },
         "win_rate": {

@@ -22,6 +22,7 @@ from forecasting.models import Target
 from forecasting.periods import KINDS, MONTH, QUARTER, last_periods, parse_period
 from forecasting.scopes import CHANNEL, PARTNER, REP, SCOPE_KINDS, TEAM, parse_scope, scope_choices
 from forecasting.services import target_delete, target_set
+from opportunities.models import ForecastCategory
 
 GROUP_CHOICES = [
     (REP, SCOPE_KINDS[REP]),
@@ -127,10 +128,10 @@ def forecast_export(request: HttpRequest) -> HttpResponse:
     # As the deals' export: semicolons, exact figures with a decimal point.
     writer = SafeWriter(response)
     names = [
-        ("closed", _("Closed")),
-        ("commit", _("Commit")),
-        ("best_case", _("Best Case")),
-        ("pipeline", _("Pipeline")),
+        ("closed", ForecastCategory.CLOSED.label),
+        ("commit", ForecastCategory.COMMIT.label),
+        ("best_case", ForecastCategory.BEST_CASE.label),
+        ("pipeline", ForecastCategory.PIPELINE.label),
         ("weighted", _("Weighted pipeline")),
         ("commit_forecast", _("Commit forecast")),
         ("best_case_forecast", _("Best Case forecast")),

@@ -1,6 +1,7 @@
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from climcrm.choices import OriginChannel, Source
 from climcrm.fields import REASON_MAX_LENGTH, FreeTextField
@@ -218,7 +219,7 @@ class ImportJob(models.Model):
     class Status(models.TextChoices):
         PREVIEWED = "previewed", _("Previewed")
         IMPORTING = "importing", _("Importing")
-        DONE = "done", _("Done")
+        DONE = "done", pgettext_lazy("import status", "Done")
 
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,

@@ -135,7 +135,11 @@ def lead_bulk(request: HttpRequest) -> HttpResponse:
         if result.changed:
             messages.success(
                 request,
-                _("%(count)s lead(s) assigned to %(owner)s.")
+                ngettext(
+                    "%(count)s lead assigned to %(owner)s.",
+                    "%(count)s leads assigned to %(owner)s.",
+                    len(result.changed),
+                )
                 % {"count": len(result.changed), "owner": owner},
             )
     else:
@@ -146,7 +150,11 @@ def lead_bulk(request: HttpRequest) -> HttpResponse:
         if result.changed:
             messages.success(
                 request,
-                _("%(count)s lead(s) moved to %(status)s.")
+                ngettext(
+                    "%(count)s lead moved to %(status)s.",
+                    "%(count)s leads moved to %(status)s.",
+                    len(result.changed),
+                )
                 % {"count": len(result.changed), "status": LeadStatus(status).label},
             )
     for lead, reason in result.skipped[:20]:
@@ -154,9 +162,11 @@ def lead_bulk(request: HttpRequest) -> HttpResponse:
             request, _("%(lead)s not changed: %(reason)s") % {"lead": lead, "reason": reason}
         )
     if len(result.skipped) > 20:
+        more = len(result.skipped) - 20
         messages.warning(
             request,
-            _("%(count)s more lead(s) not changed.") % {"count": len(result.skipped) - 20},
+            ngettext("%(count)s more lead not changed.", "%(count)s more leads not changed.", more)
+            % {"count": more},
         )
     return redirect(list_url)
 

@@ -42,7 +42,7 @@ CLOSED_STAGE_VALUES = ["closed_won", "closed_lost"]
 
 
 class ForecastCategory(models.TextChoices):
-    PIPELINE = "pipeline", _("Pipeline")
+    PIPELINE = "pipeline", pgettext_lazy("forecast category", "Pipeline")
     BEST_CASE = "best_case", _("Best Case")
     COMMIT = "commit", _("Commit")
     CLOSED = "closed", pgettext_lazy("forecast category", "Closed")
@@ -411,7 +411,7 @@ class OpportunityHistory(models.Model):
     )
     version = models.PositiveIntegerField(_("version"))
     changed_at = models.DateTimeField(_("changed at"), default=timezone.now)
-    valid_until = models.DateTimeField(null=True, blank=True)
+    valid_until = models.DateTimeField(_("valid until"), null=True, blank=True)
     changed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name=_("changed by"),
@@ -420,40 +420,67 @@ class OpportunityHistory(models.Model):
         on_delete=models.SET_NULL,
         related_name="+",
     )
-    is_creation = models.BooleanField(default=False)
+    is_creation = models.BooleanField(_("creation"), default=False)
     # Every field the change touched, tracked or not (name, next step…): for the timeline
     # and for telling a second editor what changed under them.
-    changed_fields = models.JSONField(default=list)
+    changed_fields = models.JSONField(_("changed fields"), default=list)
     tag = models.CharField(_("tag"), max_length=64, blank=True, db_index=True)
 
-    stage = models.CharField(max_length=20, choices=Stage.choices)
-    amount = models.DecimalField(max_digits=14, decimal_places=2, null=True)
-    probability = models.PositiveSmallIntegerField()
-    close_date = models.DateField()
-    forecast_category = models.CharField(max_length=20, choices=ForecastCategory.choices)
+    stage = models.CharField(_("stage"), max_length=20, choices=Stage.choices)
+    amount = models.DecimalField(_("amount"), max_digits=14, decimal_places=2, null=True)
+    probability = models.PositiveSmallIntegerField(_("probability (%)"))
+    close_date = models.DateField(_("close date"))
+    forecast_category = models.CharField(
+        _("forecast category"), max_length=20, choices=ForecastCategory.choices
+    )
     owner = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("owner"),
+        null=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
     )
     partner = models.ForeignKey(
-        "accounts.Partner", null=True, on_delete=models.SET_NULL, related_name="+"
+        "accounts.Partner",
+        verbose_name=_("partner"),
+        null=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
     )
 
-    prev_stage = models.CharField(max_length=20, choices=Stage.choices, blank=True)
-    prev_amount = models.DecimalField(max_digits=14, decimal_places=2, null=True)
-    prev_probability = models.PositiveSmallIntegerField(null=True)
-    prev_close_date = models.DateField(null=True)
+    prev_stage = models.CharField(
+        _("previous stage"), max_length=20, choices=Stage.choices, blank=True
+    )
+    prev_amount = models.DecimalField(
+        _("previous amount"), max_digits=14, decimal_places=2, null=True
+    )
+    prev_probability = models.PositiveSmallIntegerField(_("previous probability (%)"), null=True)
+    prev_close_date = models.DateField(_("previous close date"), null=True)
     prev_forecast_category = models.CharField(
-        max_length=20, choices=ForecastCategory.choices, blank=True
+        _("previous forecast category"),
+        max_length=20,
+        choices=ForecastCategory.choices,
+        blank=True,
     )
     prev_owner = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("previous owner"),
+        null=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
     )
     prev_partner = models.ForeignKey(
-        "accounts.Partner", null=True, on_delete=models.SET_NULL, related_name="+"
+        "accounts.Partner",
+        verbose_name=_("previous partner"),
+        null=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
     )
     # On a row that moves the deal out of an open stage: when the deal entered that stage,
     # so the stay's length is read from this row alone.
-    prev_stage_entered_at = models.DateTimeField(null=True, blank=True)
+    prev_stage_entered_at = models.DateTimeField(
+        _("entered the previous stage"), null=True, blank=True
+    )
     # A deal's other rows (none may match a FilteredRelation's condition: an outer join).
     same_deal = SameDealRows(
         "self",

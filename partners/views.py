@@ -7,6 +7,7 @@ from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from climcrm.permissions import can_edit_opportunity
@@ -416,10 +417,17 @@ def assign(request: HttpRequest) -> HttpResponse:
             if result.changed:
                 messages.success(
                     request,
-                    _("%(count)s deal(s) assigned.") % {"count": len(result.changed)},
+                    ngettext(
+                        "%(count)s deal assigned.",
+                        "%(count)s deals assigned.",
+                        len(result.changed),
+                    )
+                    % {"count": len(result.changed)},
                 )
             for deal, reason in result.failed:
-                messages.error(request, f"{deal.name}: {reason}")
+                messages.error(
+                    request, _("%(deal)s: %(reason)s") % {"deal": deal.name, "reason": reason}
+                )
         else:
             messages.error(request, _("Choose a valid partner."))
         return redirect(f"{reverse('partners:assign')}?{request.GET.urlencode()}")

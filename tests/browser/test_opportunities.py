@@ -41,10 +41,10 @@ def test_create_edit_and_see_the_change_in_the_history(page, live_server, login,
     page.fill("#id_amount", "52000.00")
     page.click("form.opportunity-form button[type=submit]")
 
-    expect(page.locator(".messages")).to_contain_text("L'affaire a été enregistrée.")
+    expect(page.locator(".messages")).to_contain_text("L'opportunité a été enregistrée.")
     latest = page.locator("#history > li").first
     expect(latest).to_contain_text("Qualification")
-    expect(latest).to_contain_text("Proposition")
+    expect(latest).to_contain_text("Proposal")
     expect(latest).to_contain_text("48")
     expect(latest).to_contain_text("52")
     deal = Opportunity.objects.get(name="Pompe à chaleur – aile est")

@@ -29,7 +29,7 @@ def test_partner_registers_channel_manager_accepts_partner_sees_the_deal(
     page.click("form.registration-form button[type=submit]")
     expect(page).to_have_url(re.compile(r"/partners/registrations/\d+/$"))
     expect(page.locator("h1")).to_contain_text("Laiterie du Jura SA")
-    expect(page.locator("h1 .badge")).to_have_text("Soumis")
+    expect(page.locator("h1 .badge")).to_have_text("Soumise")
     registration = DealRegistration.objects.get()
 
     # The channel manager accepts it from the queue.
@@ -40,7 +40,7 @@ def test_partner_registers_channel_manager_accepts_partner_sees_the_deal(
     page.select_option("#accept-form select[name=owner]", str(rep.pk))
     page.click("#accept-form button[type=submit]")
     expect(page.locator(".messages")).to_contain_text("Froid industriel Laiterie du Jura")
-    expect(page.locator("h1 .badge").first).to_have_text("Accepté")
+    expect(page.locator("h1 .badge").first).to_have_text("Acceptée")
     registration.refresh_from_db()
     assert registration.status == RegistrationStatus.ACCEPTED
     deal = Opportunity.objects.get()
@@ -51,6 +51,6 @@ def test_partner_registers_channel_manager_accepts_partner_sees_the_deal(
     login(partner_a_user)
     page.goto(f"{live_server.url}/partners/portal/")
     expect(page.locator("#deals")).to_contain_text("Froid industriel Laiterie du Jura")
-    expect(page.locator("#registrations")).to_contain_text("Accepté")
+    expect(page.locator("#registrations")).to_contain_text("Acceptée")
     page.goto(f"{live_server.url}/opportunities/pipeline/")
     expect(page.locator("main")).to_contain_text("Froid industriel Laiterie du Jura")

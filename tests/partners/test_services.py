@@ -233,8 +233,8 @@ class TestEmails:
         by_recipient = {m.to[0]: m for m in mail.outbox}
         french = by_recipient[partner_a_user.email]
         english = by_recipient[director.email]
-        assert french.subject == "Enregistrement d'affaire accepté : Müller & Fils Sàrl"
-        assert "a été accepté" in french.body
+        assert french.subject == "Déclaration d'opportunité acceptée : Müller & Fils Sàrl"
+        assert "a été acceptée" in french.body
         assert english.subject == "Deal registration accepted: Müller & Fils Sàrl"
         assert "was accepted" in english.body
         html, mimetype = english.alternatives[0]

@@ -131,7 +131,7 @@ class TestAnonymiseContactPage:
         response = client_for(manager).get(self.url(contact))
         assert response.status_code == 200
         assert "Marchand" in response.text
-        assert "1 affaire liée" in response.text
+        assert "1 opportunité liée" in response.text
         contact.refresh_from_db()
         assert contact.anonymised_at is None
 

@@ -3,7 +3,9 @@
 ``templates/<app>/`` goes with ``<app>/locale``; the shared templates and ``climcrm/`` go
 with ``climcrm/locale``. English catalogues are filled with the source text (it is
 English), French ones are translated by hand. ``--check`` fails when a catalogue is out of
-date or a French string is missing.
+date, a string or plural form is missing or fuzzy, one msgid is translated two ways in two
+apps' catalogues, or a French string uses a word the glossary replaced (see
+``climcrm.catalogues`` and docs/glossary.md).
 """
 
 import re
@@ -13,6 +15,8 @@ from pathlib import Path
 from django.conf import settings
 from django.core.management.base import CommandError
 from django.core.management.commands import makemessages
+
+from climcrm import catalogues
 
 APPS = (
     "climcrm",
@@ -38,12 +42,19 @@ IGNORED = [
 ]
 _FIXED_DATE = '"POT-Creation-Date: 2026-01-01 00:00+0000\\n"'
 _HEADER_DATE = re.compile(r'^"POT-Creation-Date: .*\\n"$', re.MULTILINE)
+# The header line, wrapped or not, up to its closing \n.
+_PLURAL_FORMS = re.compile(r'^"Plural-Forms: (?:[^\n]*?"\n")*?[^\n]*?\\n"$', re.MULTILINE)
 
 
 def _tidy_header(text: str, language: str) -> str:
-    """A fixed creation date (no churn), the language named, the header not fuzzy."""
+    """A fixed creation date (no churn), the language named, the header not fuzzy, and the
+    plural rule of ``climcrm.catalogues`` (a new catalogue would copy Django's French rule,
+    which asks for a third form)."""
     text = _HEADER_DATE.sub(lambda _m: _FIXED_DATE, text, count=1)
     text = text.replace('#, fuzzy\nmsgid ""', 'msgid ""', 1)
+    if language in catalogues.PLURAL_FORMS:
+        rule = f'"Plural-Forms: {catalogues.PLURAL_FORMS[language]}\\n"'
+        text = _PLURAL_FORMS.sub(lambda _m: rule, text, count=1)
     return text.replace('"Language: \\n"', f'"Language: {language}\\n"', 1)
 
 
@@ -76,16 +87,23 @@ class Command(makemessages.Command):
         check = options.pop("check")
         self.only_app = options.pop("app")
         super().handle(*args, **options)
-        problems = []
         for path in self._catalogues(base):
             if self.only_app and path.parts[-5] != self.only_app:
                 continue
             language = path.parent.parent.name
             path.write_text(_tidy_header(path.read_text(), language))
             if language == "en":
+                # A fuzzy match carries another msgid's text ("Partner portal" read "Partner
+                # user"): empty it, then let msgen copy every source text.
+                subprocess.run(
+                    ["msgattrib", "--no-wrap", "--clear-fuzzy", "--empty", "--clear-previous"]
+                    + ["-o", str(path), str(path)],
+                    check=True,
+                )
                 subprocess.run(["msgen", "--no-wrap", "-o", str(path), str(path)], check=True)
-            else:
-                problems += self._untranslated(path)
+        problems = catalogues.problems(
+            [catalogues.read(path) for path in self._catalogues(base)], base=base
+        )
         if check:
             changed = [
                 str(path.relative_to(base))
@@ -96,6 +114,8 @@ class Command(makemessages.Command):
                 problems.append("out of date (run `make messages`): " + ", ".join(changed))
             if problems:
                 raise CommandError("\n".join(problems))
+        elif problems:
+            self.stderr.write("\n".join(problems))
 
     def find_files(self, root):
         base = Path(settings.BASE_DIR).resolve()
@@ -116,26 +136,3 @@ class Command(makemessages.Command):
     @staticmethod
     def _catalogues(base: Path) -> list[Path]:
         return sorted(base.glob("*/locale/*/LC_MESSAGES/django.po"))
-
-    @staticmethod
-    def _untranslated(path: Path) -> list[str]:
-        result = subprocess.run(
-            ["msgattrib", "--untranslated", "--no-obsolete", str(path)],
-            capture_output=True,
-            text=True,
-            check=True,
-        )
-        fuzzy = subprocess.run(
-            ["msgattrib", "--only-fuzzy", "--no-obsolete", str(path)],
-            capture_output=True,
-            text=True,
-            check=True,
-        )
-        missing = re.findall(r'^msgid "(.+)"$', result.stdout, re.MULTILINE)
-        fuzzy_ids = re.findall(r'^msgid "(.+)"$', fuzzy.stdout, re.MULTILINE)
-        problems = []
-        if missing:
-            problems.append(f"{path}: {len(missing)} untranslated: {missing[:5]}")
-        if fuzzy_ids:
-            problems.append(f"{path}: {len(fuzzy_ids)} fuzzy: {fuzzy_ids[:5]}")
-        return problems
