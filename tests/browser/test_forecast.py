@@ -4,9 +4,15 @@ import pytest
 from playwright.sync_api import expect
 
 from forecasting.periods import QUARTER, period_containing
+from tests import clock
 from tests.forecasting.factories import bulk_deals
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.dates,
+    pytest.mark.time_machine(clock.NOW),
+]
 
 
 def test_forecast_switch_period_and_drill_down(page, live_server, login, manager, rep):

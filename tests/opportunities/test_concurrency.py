@@ -10,9 +10,12 @@ from django.db import connection, transaction
 
 from opportunities.models import Opportunity, OpportunityHistory, Stage
 from opportunities.services import StaleVersionError, opportunity_create, opportunity_update
+from tests import clock
 from tests.factories import AccountFactory
 
-IN_A_MONTH = datetime.date.today() + datetime.timedelta(days=30)
+pytestmark = [pytest.mark.time_machine(clock.NOW)]
+
+IN_A_MONTH = clock.today() + datetime.timedelta(days=30)
 
 
 def _deal(rep):
