@@ -12,7 +12,6 @@ assertion, even when the machine's clock passes midnight or a month end meanwhil
 
 import os
 from datetime import UTC, date, datetime
-from zoneinfo import ZoneInfo
 
 ENV = "CLIMCRM_TEST_NOW"
 
@@ -87,13 +86,8 @@ def period_end(kind: str = "month", day: date | None = None) -> date:
 
 
 def describe(moment: datetime) -> str:
-    from zoneinfo import ZoneInfoNotFoundError
-
+    """``moment`` and what it is in the installation's time zone, for the report header."""
     from django.conf import settings
 
-    try:
-        zone = ZoneInfo(settings.TIME_ZONE)
-    except ZoneInfoNotFoundError:  # pragma: no cover - settings always name a zone
-        return moment.isoformat()
-    shown = moment.astimezone(zone)
-    return f"{moment.isoformat()} ({shown:%Y-%m-%d %H:%M} {settings.TIME_ZONE}, {shown:%Z})"
+    shown = local(moment)
+    return f"{moment.isoformat()} ({shown:%Y-%m-%d %H:%M %Z} in {settings.TIME_ZONE})"
