@@ -1,3 +1,9 @@
+"""The core factories: users, accounts, partners, deals, leads, to-dos.
+
+Dates default from the clock the test runs at, in the installation's time zone: a test
+that depends on them pins that clock (``pytest.mark.time_machine(clock.NOW)``, ``tests.clock``).
+"""
+
 import datetime
 from decimal import Decimal
 

@@ -1,3 +1,9 @@
+"""Deal registrations and partner targets.
+
+Dates default from the clock the test runs at, in the installation's time zone: a test
+that depends on them pins that clock (``pytest.mark.time_machine(clock.NOW)``, ``tests.clock``).
+"""
+
 from decimal import Decimal
 
 import factory

@@ -1,3 +1,9 @@
+"""Reviews, open or closed.
+
+Dates default from the clock the test runs at, in the installation's time zone: a test
+that depends on them pins that clock (``pytest.mark.time_machine(clock.NOW)``, ``tests.clock``).
+"""
+
 import datetime
 
 import factory
