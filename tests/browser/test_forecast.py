@@ -31,6 +31,8 @@ def test_forecast_switch_period_and_drill_down(page, live_server, login, manager
     expect(page.locator(".forecast-table")).to_have_count(0)
     page.click("a[data-period-link=prev]")
     expect(page).to_have_url(re.compile(rf"period={current.key}"))
+    # The select submits through app.js, a deferred script: wait until it runs.
+    page.wait_for_load_state()
 
     # Switch to the year: the select submits the form.
     page.select_option("select[name=kind]", "year")
