@@ -66,5 +66,20 @@ lint: $(VENV)/.deps
 messages: $(VENV)/.deps
 	CLIMCRM_TESTING=1 $(PY) manage.py messages $(if $(APP),--app $(APP),)
 
+# The date-sensitive tests (marker `dates`) once at each moment of tests/clock.py, the
+# session's clock set there through CLIMCRM_TEST_NOW; every moment runs, then the failed
+# ones are named. MOMENTS=quarter-end runs only that one.
+MOMENTS ?= $(shell grep -o '^    "[a-z-]*": datetime' tests/clock.py | cut -d'"' -f2)
+
+.PHONY: test-dates
+test-dates: $(VENV)/.deps static/vendor/.stamp
+	$(PY) manage.py compilemessages --ignore=.venv --ignore=node_modules -v 0
+	@failed=""; for moment in $(MOMENTS); do \
+	  echo "== Date-sensitive tests at $$moment"; \
+	  CLIMCRM_TEST_NOW=$$moment CLIMCRM_TESTING=1 $(PY) -m pytest -n 2 -m dates -q $(PYTEST_ARGS) \
+	    || failed="$$failed $$moment"; \
+	done; \
+	if [ -n "$$failed" ]; then echo "Date-sensitive tests failed at:$$failed"; exit 1; fi
+
 clean:
 	rm -rf $(VENV) node_modules static/vendor staticfiles db.sqlite3

@@ -354,7 +354,9 @@ class Generator:
         self.defaults = stage_defaults
         self.rng = random.Random(plan.seed)
         self.now = plan.now
-        self.today = plan.now.date()
+        # Today, due dates and close dates are days in the installation's time zone, as the
+        # services and pages read them: a UTC date is yesterday there every late evening.
+        self.today = timezone.localdate(plan.now)
         self.users: list[tuple] = []
         self.user_groups: list[tuple[int, str]] = []
         self.reps: list[int] = []
@@ -693,7 +695,7 @@ class Generator:
             owner = reps[randint(0, len(reps) - 1)]
             partner = randint(1, partners_n) if rand() < 0.3 else None
             amount = randint(5, 400) * 1000
-            close_date = (created + dt.timedelta(days=randint(30, 180))).date()
+            close_date = timezone.localdate(created + dt.timedelta(days=randint(30, 180)))
             if closed:
                 end = created + dt.timedelta(days=randint(20, max(21, min(age, 365))))
                 if end > now:
@@ -738,7 +740,7 @@ class Generator:
                     won = rand() < 0.35
                     stage = "closed_won" if won else "closed_lost"
                     probability, category = (100, "closed") if won else (0, "omitted")
-                    close_date = at.date()
+                    close_date = timezone.localdate(at)
                     changed = ["stage", "probability", "forecast_category", "close_date"]
                     if not won:
                         loss_reason = loss_reasons[int(rand() * len(loss_reasons))]
@@ -823,7 +825,7 @@ class Generator:
                     made = last_at
                 else:
                     made = times[min(a, k - 1)]
-                    due = made.date() + day * randint(0, 7)
+                    due = timezone.localdate(made) + day * randint(0, 7)
                     done = True
                     done_at = made + dt.timedelta(days=randint(0, 7))
                     if done_at > now:

@@ -812,12 +812,14 @@ def open_a_review():
     """A monthly partner review for a month nobody reviewed yet (runs on a reused database)."""
     import datetime
 
+    from django.utils import timezone
+
     from accounts.models import Partner
     from climcrm.models import User
     from pipeline_reviews import services
 
     admin = User.objects.get(username="admin")
-    month = datetime.date.today().replace(day=1)
+    month = timezone.localdate().replace(day=1)  # the installation's month, not the machine's
     for partner in Partner.objects.order_by("pk"):
         for _ in range(36):
             month = (month - datetime.timedelta(days=1)).replace(day=1)

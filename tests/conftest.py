@@ -1,8 +1,34 @@
-"""The fixed cast of users, one per role, shared by every test."""
+"""The fixed cast of users, one per role, shared by every test; the session's clock."""
 
 import pytest
+import time_machine
 
+from tests import clock
 from tests.factories import PartnerFactory, UserFactory
+
+
+def pytest_configure(config):
+    """With ``CLIMCRM_TEST_NOW`` set, the whole session (every xdist worker, the live
+    server's thread) runs from that moment on, ticking."""
+    try:
+        moment = clock.moment_from_env()
+    except ValueError as error:
+        raise pytest.UsageError(str(error)) from None
+    if moment is not None:
+        config._climcrm_clock = time_machine.travel(moment, tick=True)
+        config._climcrm_clock.start()
+
+
+def pytest_unconfigure(config):
+    traveller = getattr(config, "_climcrm_clock", None)
+    if traveller is not None:
+        traveller.stop()
+
+
+def pytest_report_header(config):
+    if getattr(config, "_climcrm_clock", None) is None:
+        return "clock: real"
+    return f"clock: {clock.ENV}={clock.describe(clock.NOW)}"
 
 
 @pytest.fixture

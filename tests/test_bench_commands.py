@@ -12,8 +12,9 @@ from activities.models import Activity
 from climcrm.models import User
 from leads.models import Lead
 from opportunities.models import Opportunity, OpportunityHistory
+from tests import clock
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.dates, pytest.mark.time_machine(clock.NOW)]
 
 
 def test_build_dataset_makes_consistent_history_and_refuses_a_filled_database():
@@ -220,3 +221,19 @@ def test_build_dataset_fills_the_month_changes_and_every_to_do_group_of_each_own
         assert all(my_task_counts(user=owner, today=today).values()), owner
     # The rep the benchmark measures has all three, whatever the size.
     assert all(my_task_counts(user=User.objects.get(username="rep"), today=today).values())
+
+
+def test_build_dataset_closes_deals_on_their_closing_day_in_the_installations_time_zone():
+    """As the deal services do: a deal closed at 23:30 UTC in winter closed the next day in
+    Zurich, and "today" there is the day the to-dos are due."""
+    from django.utils import timezone
+
+    from activities.selectors import my_task_counts
+
+    call_command("build_dataset", size="200", verbosity=0)
+    closed = Opportunity.objects.filter(closed_at__isnull=False)
+    assert closed.count() > 50
+    for deal in closed:
+        assert deal.close_date == timezone.localdate(deal.closed_at), deal.pk
+    rep = User.objects.get(username="rep")
+    assert my_task_counts(user=rep, today=timezone.localdate())["today"]

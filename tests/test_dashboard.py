@@ -12,8 +12,11 @@ from django.utils import timezone
 from opportunities.models import Opportunity, Stage
 from partners.models import DealRegistration
 from pipeline_reviews.models import Review
+from tests import clock
 from tests.factories import ActivityFactory, OpportunityFactory
 from tests.forecasting.factories import bulk_deals
+
+pytestmark = [pytest.mark.dates, pytest.mark.time_machine(clock.NOW)]
 
 DASHBOARD = reverse("dashboard")
 

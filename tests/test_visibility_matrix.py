@@ -24,6 +24,7 @@ from activities.models import Activity
 from leads.models import ImportJob
 from opportunities.models import ForecastCategory, Stage
 from pipeline_reviews.models import MarketingAction, Review, ReviewKind
+from tests import clock
 from tests.factories import (
     AccountFactory,
     ContactFactory,
@@ -31,6 +32,8 @@ from tests.factories import (
     OpportunityFactory,
 )
 from tests.factories.partners import DealRegistrationFactory
+
+pytestmark = [pytest.mark.dates, pytest.mark.time_machine(clock.NOW)]
 
 ROLES = ("anonymous", "partner_a", "partner_b", "rep", "manager", "channel", "admin")
 PARTNER_ROLES = ("partner_a", "partner_b")

@@ -9,7 +9,10 @@ from django.utils import timezone
 from activities import services, signals
 from activities.models import Activity
 from opportunities.models import Opportunity
+from tests import clock
 from tests.factories import ActivityFactory, OpportunityFactory
+
+pytestmark = [pytest.mark.dates, pytest.mark.time_machine(clock.NOW)]
 
 
 def summed(deal) -> tuple:

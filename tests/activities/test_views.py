@@ -8,10 +8,11 @@ from django.utils import timezone
 
 from activities.models import Activity, ActivityKind
 from activities.views import TASKS_PER_GROUP
+from tests import clock
 from tests.factories import AccountFactory, ActivityFactory, LeadFactory, OpportunityFactory
 from tests.factories.activities import DoneCallFactory, LeadTaskFactory
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.dates, pytest.mark.time_machine(clock.NOW)]
 
 PANEL = reverse("activities:panel")
 CREATE = reverse("activities:create")

@@ -6,9 +6,15 @@ from playwright.sync_api import expect
 
 from activities.models import Activity
 from activities.views import TASKS_PER_GROUP
+from tests import clock
 from tests.factories import ActivityFactory, OpportunityFactory
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.dates,
+    pytest.mark.time_machine(clock.NOW),
+]
 
 
 def test_todo_added_and_completed_in_place_on_the_opportunity_page(page, live_server, login, rep):

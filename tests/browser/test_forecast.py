@@ -4,9 +4,15 @@ import pytest
 from playwright.sync_api import expect
 
 from forecasting.periods import QUARTER, period_containing
+from tests import clock
 from tests.forecasting.factories import bulk_deals
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.dates,
+    pytest.mark.time_machine(clock.NOW),
+]
 
 
 def test_forecast_switch_period_and_drill_down(page, live_server, login, manager, rep):
@@ -25,6 +31,8 @@ def test_forecast_switch_period_and_drill_down(page, live_server, login, manager
     expect(page.locator(".forecast-table")).to_have_count(0)
     page.click("a[data-period-link=prev]")
     expect(page).to_have_url(re.compile(rf"period={current.key}"))
+    # The select submits through app.js, a deferred script: wait until it runs.
+    page.wait_for_load_state()
 
     # Switch to the year: the select submits the form.
     page.select_option("select[name=kind]", "year")

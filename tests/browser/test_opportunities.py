@@ -7,15 +7,20 @@ from playwright.sync_api import expect
 
 from opportunities.models import Opportunity, OpportunityHistory
 from opportunities.services import opportunity_update
+from tests import clock
 from tests.factories import AccountFactory, ContactFactory, OpportunityFactory
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.time_machine(clock.NOW),
+]
 
 
 def test_create_edit_and_see_the_change_in_the_history(page, live_server, login, rep):
     account = AccountFactory(name="Clinique des Alpes SA")
     ContactFactory(account=account, first_name="Anne", last_name="Berset")
-    close = datetime.date.today() + datetime.timedelta(days=45)
+    close = clock.today() + datetime.timedelta(days=45)
     login(rep)
 
     page.goto(f"{live_server.url}/opportunities/new/")

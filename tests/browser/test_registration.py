@@ -7,8 +7,14 @@ from playwright.sync_api import expect
 
 from opportunities.models import Opportunity
 from partners.models import DealRegistration, RegistrationStatus
+from tests import clock
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.dates,
+    pytest.mark.time_machine(clock.NOW),
+]
 
 
 def test_partner_registers_channel_manager_accepts_partner_sees_the_deal(

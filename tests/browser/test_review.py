@@ -10,9 +10,15 @@ from opportunities.models import ForecastCategory, Opportunity, Stage
 from opportunities.services import opportunity_update
 from pipeline_reviews import services
 from pipeline_reviews.models import RecapEmail, ReviewKind, ReviewStatus
+from tests import clock
 from tests.factories import OpportunityFactory, UserFactory
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.dates,
+    pytest.mark.time_machine(clock.NOW),
+]
 
 
 @pytest.fixture

@@ -1,3 +1,9 @@
+"""The core factories: users, accounts, partners, deals, leads, to-dos.
+
+Dates default from the clock the test runs at, in the installation's time zone: a test
+that depends on them pins that clock (``pytest.mark.time_machine(clock.NOW)``, ``tests.clock``).
+"""
+
 import datetime
 from decimal import Decimal
 
@@ -17,6 +23,7 @@ from opportunities.models import (
     Stage,
     ladder_rank,
 )
+from tests import clock
 
 
 class UserFactory(factory.django.DjangoModelFactory):
@@ -86,7 +93,9 @@ class OpportunityFactory(factory.django.DjangoModelFactory):
     stage = Stage.QUALIFICATION
     probability = 10
     amount = Decimal("10000.00")
-    close_date = factory.LazyFunction(lambda: timezone.localdate() + datetime.timedelta(days=30))
+    # Inside the month, quarter and year under way, and not in the past: the pages' default
+    # periods hold it on any day.
+    close_date = factory.LazyFunction(clock.period_end)
     forecast_category = ForecastCategory.PIPELINE
     closed_at = factory.LazyAttribute(
         lambda o: timezone.now() if o.stage in (Stage.CLOSED_WON, Stage.CLOSED_LOST) else None
@@ -132,5 +141,5 @@ class ActivityFactory(factory.django.DjangoModelFactory):
         model = Activity
 
     subject = factory.Sequence(lambda n: f"Rappeler le client {n}")
-    due_date = factory.LazyFunction(lambda: timezone.localdate() + datetime.timedelta(days=3))
+    due_date = factory.LazyFunction(lambda: clock.today() + datetime.timedelta(days=3))
     opportunity = factory.SubFactory(OpportunityFactory)

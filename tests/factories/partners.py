@@ -1,4 +1,9 @@
-import datetime
+"""Deal registrations and partner targets.
+
+Dates default from the clock the test runs at, in the installation's time zone: a test
+that depends on them pins that clock (``pytest.mark.time_machine(clock.NOW)``, ``tests.clock``).
+"""
+
 from decimal import Decimal
 
 import factory
@@ -7,6 +12,7 @@ from django.utils import timezone
 from accounts.models import PartnerTarget
 from climcrm.text import normalize_company_name
 from partners.models import DealRegistration, RegistrationStatus
+from tests import clock
 from tests.factories.core import PartnerFactory
 
 
@@ -25,9 +31,8 @@ class DealRegistrationFactory(factory.django.DjangoModelFactory):
     contact_phone = "+41 21 555 00 00"
     need = "Remplacement de la climatisation des bureaux"
     estimated_amount = Decimal("48000.00")
-    expected_close_date = factory.LazyFunction(
-        lambda: timezone.localdate() + datetime.timedelta(days=60)
-    )
+    # The deal it becomes closes in the month under way, like ``OpportunityFactory``'s.
+    expected_close_date = factory.LazyFunction(clock.period_end)
     status = RegistrationStatus.SUBMITTED
     decided_at = factory.LazyAttribute(
         lambda r: None if r.status == RegistrationStatus.SUBMITTED else timezone.now()
@@ -47,7 +52,7 @@ class PartnerTargetFactory(factory.django.DjangoModelFactory):
         django_get_or_create = ("partner", "year", "quarter")
 
     partner = factory.SubFactory(PartnerFactory)
-    year = factory.LazyFunction(lambda: timezone.localdate().year)
+    year = factory.LazyFunction(lambda: clock.today().year)
     quarter = 1
     revenue = Decimal("250000.00")
     new_customers = 3

@@ -14,7 +14,10 @@ from forecasting.periods import MONTH, QUARTER, last_periods, period_containing
 from forecasting.scopes import PARTNER, REP, Scope
 from opportunities.models import LossReason, Stage
 from opportunities.services import opportunity_create, opportunity_move_stage, opportunity_update
+from tests import clock
 from tests.factories import AccountFactory
+
+pytestmark = [pytest.mark.dates, pytest.mark.time_machine(clock.NOW)]
 
 Q2 = period_containing(QUARTER, date(2025, 4, 1))
 D = Decimal

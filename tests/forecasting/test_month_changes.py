@@ -18,8 +18,11 @@ from forecasting.periods import MONTH, period_containing
 from forecasting.scopes import REP, Scope
 from opportunities.models import Opportunity, Stage
 from opportunities.services import opportunity_create, opportunity_move_stage, opportunity_update
+from tests import clock
 from tests.factories import AccountFactory
 from tests.forecasting.conftest import at, scope_for
+
+pytestmark = [pytest.mark.dates, pytest.mark.time_machine(clock.NOW)]
 
 COLUMNS = (
     "opportunity_id",

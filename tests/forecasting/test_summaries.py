@@ -16,6 +16,9 @@ from forecasting.models import PipelineSummary
 from forecasting.periods import MONTH, QUARTER, YEAR, period_containing
 from forecasting.scopes import ALL, CHANNEL, PARTNER, REP, TEAM, Scope
 from opportunities.models import Stage
+from tests import clock
+
+pytestmark = [pytest.mark.dates, pytest.mark.time_machine(clock.NOW)]
 
 
 def at(month: int, day: int, year: int = 2025) -> datetime:

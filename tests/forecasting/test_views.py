@@ -8,7 +8,12 @@ from django.urls import reverse
 
 from climcrm.models import AuditEntry
 from forecasting.models import ForecastSnapshot, Target
+from tests import clock
 from tests.forecasting.factories import bulk_deals
+
+# ``bulk_deals`` dates its deals from now (closing today, made 40 days ago, changed 5 days
+# ago) and the pages default to the period under way.
+pytestmark = [pytest.mark.dates, pytest.mark.time_machine(clock.NOW)]
 
 FORECAST = reverse("forecasting:forecast")
 METRICS = reverse("forecasting:metrics")

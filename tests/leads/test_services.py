@@ -10,10 +10,11 @@ from climcrm.choices import OriginChannel, Source
 from leads import services
 from leads.models import Lead, LeadStatus, LeadStatusChange
 from opportunities.models import Opportunity, OpportunityHistory, OpportunityType, Stage
+from tests import clock
 from tests.factories import AccountFactory, ContactFactory, OpportunityFactory
 from tests.factories.leads import OpenLeadFactory
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.time_machine(clock.NOW)]
 
 
 def _lead(rep, **values):

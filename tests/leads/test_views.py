@@ -9,10 +9,11 @@ from climcrm.models import AuditEntry
 from leads import services
 from leads.models import Lead, LeadStatus, LeadStatusChange
 from opportunities.models import Opportunity, Stage
+from tests import clock
 from tests.factories import AccountFactory, ActivityFactory, ContactFactory, OpportunityFactory
 from tests.factories.leads import OpenLeadFactory, PartnerLeadFactory
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.dates, pytest.mark.time_machine(clock.NOW)]
 
 
 def _bulk_leads(count, **values):

@@ -8,11 +8,12 @@ from django.urls import reverse
 
 from opportunities.models import LossReason, Opportunity, OpportunityHistory, Stage
 from opportunities.services import opportunity_update
+from tests import clock
 from tests.factories import AccountFactory, ContactFactory, OpportunityFactory
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.time_machine(clock.NOW)]
 
-IN_A_MONTH = datetime.date.today() + datetime.timedelta(days=30)
+IN_A_MONTH = clock.today() + datetime.timedelta(days=30)
 
 
 def admin_data(deal: Opportunity, **changes) -> dict:

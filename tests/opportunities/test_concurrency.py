@@ -18,10 +18,12 @@ from opportunities.services import (
 )
 from partners import services as partner_services
 from pipeline_reviews import services as review_services
-from tests import versions
+from tests import clock, versions
 from tests.factories import AccountFactory
 
-IN_A_MONTH = datetime.date.today() + datetime.timedelta(days=30)
+pytestmark = [pytest.mark.time_machine(clock.NOW)]
+
+IN_A_MONTH = clock.today() + datetime.timedelta(days=30)
 
 
 def _deal(rep):

@@ -8,9 +8,10 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from opportunities.models import LossReason, Opportunity, OpportunityHistory, Stage
+from tests import clock
 from tests.factories import OpportunityFactory
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.time_machine(clock.NOW)]
 
 # (update bypassing the service, constraint that refuses it)
 BROKEN = [

@@ -17,9 +17,10 @@ from opportunities.history import (
 )
 from opportunities.models import Opportunity, Stage
 from opportunities.services import opportunity_create, opportunity_update
+from tests import clock
 from tests.factories import AccountFactory
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.dates, pytest.mark.time_machine(clock.NOW)]
 
 
 def day(n: int) -> datetime.datetime:

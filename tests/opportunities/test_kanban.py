@@ -17,9 +17,10 @@ from opportunities.models import (
     OpportunityHistory,
     Stage,
 )
+from tests import clock
 from tests.factories import AccountFactory, ActivityFactory, OpportunityFactory
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.dates, pytest.mark.time_machine(clock.NOW)]
 
 BOARD = reverse("opportunities:kanban")
 HTMX = {"HTTP_HX_REQUEST": "true"}

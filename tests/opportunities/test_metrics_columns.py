@@ -13,11 +13,12 @@ from django.utils import timezone
 
 from opportunities.models import LossReason, Opportunity, OpportunityHistory, Stage, ladder_rank
 from opportunities.services import opportunity_create, opportunity_move_stage
+from tests import clock
 from tests.factories import AccountFactory
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.dates, pytest.mark.time_machine(clock.NOW)]
 
-IN_A_MONTH = datetime.date.today() + datetime.timedelta(days=30)
+IN_A_MONTH = clock.today() + datetime.timedelta(days=30)
 backfill_module = importlib.import_module("opportunities.migrations.0008_metrics_summary_columns")
 
 

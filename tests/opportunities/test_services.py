@@ -20,11 +20,12 @@ from opportunities.services import (
     opportunity_move_stage,
     opportunity_update,
 )
+from tests import clock
 from tests.factories import AccountFactory
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.dates, pytest.mark.time_machine(clock.NOW)]
 
-IN_A_MONTH = datetime.date.today() + datetime.timedelta(days=30)
+IN_A_MONTH = clock.today() + datetime.timedelta(days=30)
 
 
 @pytest.fixture

@@ -20,11 +20,12 @@ from opportunities.models import (
     Stage,
 )
 from opportunities.services import opportunity_create, opportunity_update
+from tests import clock
 from tests.factories import AccountFactory, ContactFactory, OpportunityFactory
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.dates, pytest.mark.time_machine(clock.NOW)]
 
-TODAY = datetime.date.today()
+TODAY = clock.today()
 IN_A_MONTH = TODAY + datetime.timedelta(days=30)
 
 

@@ -11,10 +11,11 @@ from climcrm.visibility import visible_opportunities
 from opportunities.models import OpportunityHistory, Stage
 from partners import selectors, services
 from partners.models import RegistrationEvent, RegistrationStatus
+from tests import clock
 from tests.factories import AccountFactory, ContactFactory, OpportunityFactory, UserFactory
 from tests.factories.partners import DealRegistrationFactory
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.dates, pytest.mark.time_machine(clock.NOW)]
 
 
 def _submit(user, **overrides):

@@ -10,6 +10,7 @@ from accounts.models import PartnerTarget
 from activities.models import Activity
 from opportunities.models import ForecastCategory, Opportunity, OpportunityHistory, Stage
 from partners.models import DealRegistration, RegistrationStatus
+from tests import clock
 from tests.factories import (
     AccountFactory,
     ActivityFactory,
@@ -19,7 +20,7 @@ from tests.factories import (
 )
 from tests.factories.partners import DealRegistrationFactory
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.dates, pytest.mark.time_machine(clock.NOW)]
 
 
 def _bulk_deals(count, *, partner, owner, prefix="Affaire"):

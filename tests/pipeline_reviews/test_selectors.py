@@ -11,10 +11,11 @@ from opportunities.services import opportunity_create, opportunity_update
 from pipeline_reviews import selectors, services
 from pipeline_reviews.models import ReviewKind
 from pipeline_reviews.periods import add_months
+from tests import clock
 from tests.factories import AccountFactory, LeadFactory
 from tests.factories.reviews import ReviewFactory
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.dates, pytest.mark.time_machine(clock.NOW)]
 
 
 def at(day: datetime.date, hour: int = 10) -> datetime.datetime:

@@ -19,10 +19,11 @@ from opportunities.services import StaleVersionError, opportunity_update
 from pipeline_reviews import selectors, services
 from pipeline_reviews.models import RecapEmail, ReviewKind, ReviewSnapshot
 from pipeline_reviews.services import ReviewClosedError
+from tests import clock
 from tests.factories import LeadFactory, OpportunityFactory
 from tests.factories.reviews import ClosedReviewFactory
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.dates, pytest.mark.time_machine(clock.NOW)]
 
 
 def _monthly(channel, partner, period, **kwargs):

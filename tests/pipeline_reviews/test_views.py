@@ -13,10 +13,11 @@ from opportunities.models import ForecastCategory, Opportunity, Stage
 from pipeline_reviews import services
 from pipeline_reviews.models import Review, ReviewKind, ReviewStatus
 from pipeline_reviews.selectors import SECTION_PAGE_SIZE
+from tests import clock
 from tests.factories import AccountFactory, LeadFactory, OpportunityFactory
 from tests.factories.reviews import ClosedReviewFactory
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.dates, pytest.mark.time_machine(clock.NOW)]
 
 
 @pytest.fixture

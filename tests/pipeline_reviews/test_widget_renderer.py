@@ -21,9 +21,10 @@ from pipeline_reviews.forms import (
 )
 from pipeline_reviews.models import ReviewKind
 from pipeline_reviews.widgets import WIDGETS
+from tests import clock
 from tests.factories import LeadFactory, OpportunityFactory, UserFactory
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.dates, pytest.mark.time_machine(clock.NOW)]
 
 DJANGO = DjangoTemplates()
 

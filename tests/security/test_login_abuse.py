@@ -11,8 +11,9 @@ from django.urls import reverse
 from django.utils import timezone
 
 from climcrm.models import AuditEntry
+from tests import clock
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.time_machine(clock.NOW)]
 PASSWORD = "climcrm-demo"
 
 
