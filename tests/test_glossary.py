@@ -79,7 +79,7 @@ class TestForecastExport:
     def header(self, client) -> list[str]:
         response = client.get(reverse("forecasting:forecast-export"), {"period": "2026-Q4"})
         content = b"".join(response.streaming_content) if response.streaming else response.content
-        return next(csv.reader(io.StringIO(content.decode().lstrip("\ufeff"))))
+        return next(csv.reader(io.StringIO(content.decode().lstrip("\ufeff")), delimiter=";"))
 
     @time_machine.travel(TODAY, tick=False)
     def test_french_header_names_the_forecast_categories(self, client_for, manager):

@@ -38,6 +38,8 @@ def test_forecast_switch_period_and_drill_down(page, live_server, login, manager
     page.select_option("select[name=kind]", "year")
     expect(page).to_have_url(re.compile(r"kind=year"))
     expect(page.locator(".period-nav strong")).to_have_text(str(current.start.year))
+    # The drill-down links are swapped in by htmx, a deferred script too.
+    page.wait_for_load_state()
 
     # Drill down into the total Commit: the deals show below, the page stays.
     page.click("tfoot a[data-drill=commit]")

@@ -558,7 +558,7 @@ class TestMove:
 
         assert response.status_code == 409
         message = unquote(response["X-Error-Message"])
-        assert "Quelqu'un d'autre a modifié" in message and "étape" in message
+        assert "Quelqu'un d'autre a modifié" in message and "stage" in message
         # The card as it is now, in the stage the other user moved it to.
         assert 'data-stage="needs_analysis"' in response.content.decode()
         deal.refresh_from_db()

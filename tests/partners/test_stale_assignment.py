@@ -80,7 +80,7 @@ class TestBulkAssignment:
         response = client_for(channel).post(self.url, data, follow=True)
 
         texts = [str(message) for message in response.context["messages"]]
-        refused = [text for text in texts if text.startswith("Pompe à chaleur Sion: ")]
+        refused = [text for text in texts if text.startswith("Pompe à chaleur Sion : ")]
         assert len(refused) == 1 and versions.says_someone_else_changed_it(refused[0])
         versions.assert_untouched(deal, partner=partner_a)
         # One refusal does not undo the others.
