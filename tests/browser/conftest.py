@@ -3,10 +3,25 @@
 import os
 
 import pytest
+from django.core.servers.basehttp import WSGIServer
+from django.test.testcases import LiveServerThread
 
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+
+
+class OneRequestAtATime(WSGIServer):
+    """The live server answers one request at a time. On SQLite the test database lives in
+    memory and every request shares its one connection: two requests at once (htmx loads
+    two sections of a page together) would use it from two threads and fail at random."""
+
+    def __init__(self, *args, connections_override=None, **kwargs):
+        # LiveServerThread.run() already hands the shared connections to its own thread.
+        super().__init__(*args, **kwargs)
+
+
+LiveServerThread.server_class = OneRequestAtATime
 DEMO_PASSWORD = "climcrm-demo"
 
 
