@@ -268,6 +268,8 @@ LOGGING = {
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
         "axes": {"level": "WARNING"},
+        # Each task run, once (Django's own console handler would repeat it with DEBUG on).
+        "django.tasks": {"handlers": ["console"], "level": "INFO", "propagate": False},
     },
 }
 
