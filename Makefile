@@ -35,9 +35,11 @@ setup: .env $(VENV)/.deps static/vendor/.stamp
 	$(PY) manage.py migrate --no-input -v 0
 	$(PY) manage.py seed_demo
 
+# The development server and a background worker (emails, imports, periodic jobs) side by
+# side; Ctrl-C stops both.
 run: setup
 	@$(PY) manage.py seed_demo --logins
-	$(PY) manage.py runserver 127.0.0.1:8000
+	$(PY) scripts/dev_server.py 127.0.0.1:8000
 
 test: check-chromium $(VENV)/.deps static/vendor/.stamp
 	$(PY) manage.py compilemessages --ignore=.venv --ignore=node_modules -v 0

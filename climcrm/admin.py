@@ -1,13 +1,16 @@
-"""Users with their roles, team manager and partner link.
+"""Users with their roles, team manager and partner link; the outbox and periodic jobs.
 
-(The audit log's read-only admin lives with the privacy app.)
+(The audit log's read-only admin lives with the privacy app; task runs are django-tasks-db's
+"Task results".)
 """
 
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
-from climcrm.models import User
+from climcrm import outbox
+from climcrm.models import OutgoingEmail, ScheduledRun, User
 
 
 @admin.register(User)
@@ -47,3 +50,77 @@ class UserAdmin(DjangoUserAdmin):
     @admin.display(description=_("roles"))
     def role_names(self, obj: User) -> str:
         return ", ".join(sorted(group.name for group in obj.groups.all()))
+
+
+class OutboxAdminMixin:
+    """Read only, with one action: send the selected waiting or failed emails now."""
+
+    actions = ["retry_now"]
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.action(description=_("Send the selected emails again now"))
+    def retry_now(self, request, queryset):
+        count = outbox.retry_now(queryset)
+        self.message_user(
+            request,
+            ngettext(
+                "%(count)s email will be sent again.",
+                "%(count)s emails will be sent again.",
+                count,
+            )
+            % {"count": count},
+            messages.SUCCESS,
+        )
+
+
+@admin.register(OutgoingEmail)
+class OutgoingEmailAdmin(OutboxAdminMixin, admin.ModelAdmin):
+    list_display = ["created_at", "kind", "email", "subject", "status", "attempts", "sent_at"]
+    list_filter = ["status", "kind", "language"]
+    search_fields = ["email", "subject"]
+    date_hierarchy = "created_at"
+    readonly_fields = [
+        "kind",
+        "email",
+        "recipient",
+        "language",
+        "subject",
+        "body",
+        "status",
+        "attempts",
+        "next_attempt_at",
+        "sent_at",
+        "last_error",
+        "created_at",
+        "key",
+    ]
+    fields = readonly_fields
+
+    @admin.display(description=_("text"))
+    def body(self, obj: OutgoingEmail) -> str:
+        # A password-reset link is a key to an account: nobody reads it here.
+        return _("(confidential)") if obj.sensitive else obj.text_body
+
+
+@admin.register(ScheduledRun)
+class ScheduledRunAdmin(admin.ModelAdmin):
+    list_display = ["job", "occurrence", "started_at", "task_id"]
+    list_filter = ["job"]
+    date_hierarchy = "occurrence"
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

@@ -1,13 +1,11 @@
-import logging
-
 from django.conf import settings
 from django.contrib.auth.forms import AuthenticationForm
 from django.contrib.auth.forms import PasswordResetForm as DjangoPasswordResetForm
-from django.core.mail import EmailMultiAlternatives
 from django.template import loader
 from django.utils import translation
 
-logger = logging.getLogger(__name__)
+from climcrm import outbox
+from climcrm.models import OutgoingEmail
 
 
 class LoginForm(AuthenticationForm):
@@ -20,15 +18,16 @@ class LoginForm(AuthenticationForm):
 class PasswordResetForm(DjangoPasswordResetForm):
     """Django's reset form, with emails in each user's language and links on CRM_BASE_URL.
 
-    ``save()`` only prepares the emails (``self.outbox``); ``deliver()`` sends them, so the
-    view can answer first and send afterwards: the answer is the same page, given as fast,
-    whether the address is known or not.
+    ``save()`` writes the emails into the outbox (``self.outbox``) without sending them:
+    it runs in a worker (``climcrm.tasks.send_password_reset``), which then delivers them,
+    so the page answers the same, as fast, whether the address is known or not, and a
+    mail server that fails delays the email instead of losing it.
     """
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["email"].widget.attrs.update({"autofocus": True})
-        self.outbox: list[EmailMultiAlternatives] = []
+        self.outbox: list[OutgoingEmail] = []
 
     def send_mail(
         self,
@@ -50,18 +49,14 @@ class PasswordResetForm(DjangoPasswordResetForm):
         with translation.override(language):
             subject = loader.render_to_string(subject_template_name, context)
             body = loader.render_to_string(email_template_name, context)
-        message = EmailMultiAlternatives(
-            "".join(subject.splitlines()), body, from_email, [to_email]
+        row = outbox.email_queue(
+            to=to_email,
+            subject=subject,
+            text=body,
+            kind="password_reset",
+            language=language,
+            recipient=user,
+            sensitive=True,
+            send_after_commit=False,
         )
-        self.outbox.append(message)
-
-    def deliver(self) -> int:
-        """Send what ``save()`` prepared; a mail server that fails is logged, not raised."""
-        sent = 0
-        for message in self.outbox:
-            try:
-                sent += message.send()
-            except Exception:  # noqa: BLE001 - any mail failure: the user may ask again
-                logger.exception("Password reset email not sent")
-        self.outbox = []
-        return sent
+        self.outbox.append(row)

@@ -1,6 +1,8 @@
 from django.contrib.auth.models import AbstractUser
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class TimeStampedModel(models.Model):
@@ -101,3 +103,92 @@ class RateLimitHit(models.Model):
 
     def __str__(self) -> str:
         return f"{self.scope} {self.at:%Y-%m-%d %H:%M}"
+
+
+class EmailStatus(models.TextChoices):
+    PENDING = "pending", pgettext_lazy("email status", "Waiting")
+    SENDING = "sending", pgettext_lazy("email status", "Sending")
+    SENT = "sent", pgettext_lazy("email status", "Sent")
+    FAILED = "failed", pgettext_lazy("email status", "Failed")
+
+
+class OutboxEmail(models.Model):
+    """An email as it will leave, written in the transaction of the change it tells about.
+
+    A change rolled back writes no email; a committed one always has its email, which a
+    worker sends (``climcrm.outbox.deliver``): claimed by one worker only, marked sent once,
+    retried later with back-off when the mail server fails.
+    """
+
+    email = models.EmailField(_("email"))
+    language = models.CharField(_("language"), max_length=8)
+    subject = models.CharField(_("subject"), max_length=255)
+    text_body = models.TextField(_("text"))
+    html_body = models.TextField(_("HTML"), blank=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    status = models.CharField(
+        _("status"), max_length=10, choices=EmailStatus.choices, default=EmailStatus.PENDING
+    )
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    next_attempt_at = models.DateTimeField(_("next attempt"), default=timezone.now)
+    # When a worker took it to send; a claim older than the sending time-out was lost.
+    claimed_at = models.DateTimeField(_("claimed"), null=True, blank=True, editable=False)
+    sent_at = models.DateTimeField(_("sent"), null=True, blank=True)
+    last_error = models.CharField(_("last error"), max_length=500, blank=True)
+
+    class Meta:
+        abstract = True
+
+    def headers(self) -> dict[str, str]:
+        return {"X-ClimCRM-Outbox": f"{self._meta.label_lower}:{self.pk}"}
+
+
+class OutgoingEmail(OutboxEmail):
+    """Every email but the review recaps (kept with their review): registration decisions
+    and reminders, password resets."""
+
+    kind = models.CharField(_("kind"), max_length=60, db_index=True)
+    recipient = models.ForeignKey(
+        User,
+        verbose_name=_("recipient"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    # What the email is about, for emails written by periodic jobs: the same key is
+    # never written twice, so a reminder goes out once whatever runs the job again.
+    key = models.CharField(_("key"), max_length=200, null=True, blank=True, unique=True)
+    # The body carries a secret (a password-reset link): not shown in the admin, and
+    # wiped once sent.
+    sensitive = models.BooleanField(_("confidential"), default=False)
+
+    class Meta:
+        verbose_name = _("email")
+        verbose_name_plural = _("emails")
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["status", "next_attempt_at"], name="outgoing_email_due")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} → {self.email}"
+
+
+class ScheduledRun(models.Model):
+    """One occurrence of a periodic job, started once: the unique pair (job, occurrence)
+    is what keeps two workers from starting it twice."""
+
+    job = models.CharField(_("job"), max_length=200)
+    occurrence = models.DateTimeField(_("occurrence"))
+    started_at = models.DateTimeField(_("started"), default=timezone.now)
+    task_id = models.CharField(_("task"), max_length=64, blank=True)
+
+    class Meta:
+        verbose_name = _("periodic job run")
+        verbose_name_plural = _("periodic job runs")
+        ordering = ["-occurrence", "job"]
+        constraints = [
+            models.UniqueConstraint(fields=["job", "occurrence"], name="scheduled_run_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.job} @ {self.occurrence:%Y-%m-%d %H:%M}"

@@ -46,6 +46,7 @@ INSTALLED_APPS = [
     "django_htmx",
     "django_filters",
     "axes",
+    "django_tasks_db",
 ]
 
 MIDDLEWARE = [
@@ -166,6 +167,8 @@ CRM_CURRENCY = env.str("CRM_CURRENCY", default="CHF")
 CRM_BASE_URL = env.str("CRM_BASE_URL", default="http://127.0.0.1:8000").rstrip("/")
 CRM_STALE_DAYS = env.int("CRM_STALE_DAYS", default=30)
 CRM_REGISTRATION_PROTECTION_DAYS = env.int("CRM_REGISTRATION_PROTECTION_DAYS", default=90)
+# Days before a registration's protection ends when the partner and its channel manager are told.
+CRM_REGISTRATION_REMINDER_DAYS = env.int("CRM_REGISTRATION_REMINDER_DAYS", default=14)
 CRM_PAGE_SIZE = 50
 # Lists count at most this many rows; beyond, they say "more than" and ask for a filter.
 CRM_LIST_COUNT_CAP = env.int("CRM_LIST_COUNT_CAP", default=10_000)
@@ -208,8 +211,22 @@ MAILERS = {
         else {},
     }
 }
+if _email["EMAIL_BACKEND"].endswith("filebased.EmailBackend"):
+    # filemail:///var/mail/climcrm writes each email as a file into that folder.
+    MAILERS["default"]["OPTIONS"] = {
+        "file_path": env.str("EMAIL_FILE_PATH", default="/" + _email["EMAIL_FILE_PATH"])
+    }
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="ClimCRM <crm@localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
+# An email that fails is tried again after 1, 2, 4… minutes, then every hour; after this many
+# attempts (about a day) it is marked failed and waits for an administrator to retry it.
+CRM_EMAIL_MAX_ATTEMPTS = env.int("CRM_EMAIL_MAX_ATTEMPTS", default=30)
+
+# Background work: tasks are rows in the database, run by `manage.py worker` (one or more,
+# on any machine that reaches the database), which also starts the periodic jobs.
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+# Seconds between two looks at the periodic jobs' schedule by each worker.
+CRM_SCHEDULER_INTERVAL = env.int("CRM_SCHEDULER_INTERVAL", default=30)
 
 # Security headers. The Content-Security-Policy allows no inline script: every script is a
 # file under /static/.
@@ -251,12 +268,17 @@ LOGGING = {
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
         "axes": {"level": "WARNING"},
+        # Each task run, once (Django's own console handler would repeat it with DEBUG on).
+        "django.tasks": {"handlers": ["console"], "level": "INFO", "propagate": False},
     },
 }
 
 if TESTING:
     PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     MAILERS = {"default": {"BACKEND": "django.core.mail.backends.locmem.EmailBackend"}}
+    # Tasks run at once, inside the call that enqueues them; a test that needs the real
+    # queue switches to the database backend and runs the worker.
+    TASKS = {"default": {"BACKEND": "django.tasks.backends.immediate.ImmediateBackend"}}
 
 # Without collectstatic (development and tests) whitenoise serves straight from the finders.
 WHITENOISE_USE_FINDERS = DEBUG or TESTING

@@ -1,9 +1,10 @@
 """CSV import of leads: read an Excel-made file, check every row, import the good ones.
 
 The file is decoded once at upload and kept in an ``ImportJob`` row (any web server can
-serve the next step). Rows are read with a streaming csv reader and written in batches
-with ``bulk_create``; the import advances chunk by chunk from a stored offset so that a
-page can poll its progress and memory stays bounded.
+serve the next step). Once confirmed, a worker imports it (``leads.tasks.import_leads``)
+chunk by chunk from a stored offset, writing its progress on the job: the page reads that
+progress, and the import goes on whether anyone watches. Rows are read with a streaming
+csv reader and written in batches, so memory stays bounded.
 """
 
 import codecs
@@ -579,6 +580,24 @@ def import_step(*, job: ImportJob, by, chunk_rows: int | None = None) -> ImportJ
             locked.status = ImportJob.Status.DONE
             locked.finished_at = timezone.now()
         locked.save()
+    return locked
+
+
+def import_start(*, job: ImportJob) -> ImportJob:
+    """Confirm a previewed import and hand it to a worker; a job already started is left
+    as it is (a second confirmation imports nothing twice)."""
+    from leads.tasks import import_leads
+
+    with transaction.atomic():
+        locked = ImportJob.objects.select_for_update().get(pk=job.pk)
+        if locked.status != ImportJob.Status.PREVIEWED:
+            return locked
+        locked.status = ImportJob.Status.IMPORTING
+        locked.rejected_content = _csv_text([rejected_header(locked)])
+        locked.save()
+    # After the commit, so that the worker finds the job confirmed.
+    import_leads.enqueue(locked.pk)
+    locked.refresh_from_db()
     return locked
 
 

@@ -210,10 +210,10 @@ class PublicFormSubmission(models.Model):
 
 
 class ImportJob(models.Model):
-    """An uploaded CSV file between preview and import.
+    """An uploaded CSV file, from preview to imported.
 
     The decoded text lives in the database so that the preview and the confirmation may
-    be served by different web servers.
+    be served by different web servers, and a worker imports it whoever watches.
     """
 
     class Status(models.TextChoices):
@@ -248,6 +248,8 @@ class ImportJob(models.Model):
     # The rejected rows with their reasons, as a CSV text (filled while importing).
     rejected_content = models.TextField(_("rejected rows"), blank=True)
     finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+    # Moves with every chunk imported: an import that stopped moving lost its worker.
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
 
     class Meta:
         verbose_name = _("lead import")

@@ -12,7 +12,6 @@ from django.utils.translation import get_language, gettext_lazy, ngettext
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
-from django_htmx.http import HttpResponseClientRedirect
 
 from climcrm.audit import audit_export
 from climcrm.choices import Source
@@ -531,24 +530,23 @@ def lead_import_preview(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_POST
 def lead_import_confirm(request: HttpRequest, pk: int) -> HttpResponse:
-    """Import the next chunk. With HTMX the page polls here until done; without, it all
-    runs in this request."""
+    """Hand the import to a worker and show its progress: it goes on if the page closes."""
     job = _get_job(request, pk)
-    if request.htmx:
-        job = importing.import_step(job=job, by=request.user)
-        if job.status == ImportJob.Status.DONE:
-            return HttpResponseClientRedirect(reverse("leads:import-result", args=[job.pk]))
-        return render(request, "leads/lead_import_preview.html#progress", {"job": job})
-    importing.import_all(job=job, by=request.user)
+    importing.import_start(job=job)
     return redirect("leads:import-result", pk=job.pk)
 
 
 @require_GET
 def lead_import_result(request: HttpRequest, pk: int) -> HttpResponse:
+    """The import's progress while a worker imports, then its result. With HTMX, only the
+    status region (which asks again every second until the import is done)."""
     job = _get_job(request, pk)
     if job.status == ImportJob.Status.PREVIEWED:
         return redirect("leads:import-preview", pk=job.pk)
-    return render(request, "leads/lead_import_result.html", {"job": job})
+    template = "leads/lead_import_result.html"
+    if request.htmx:
+        template += "#import-status"
+    return render(request, template, {"job": job})
 
 
 @require_GET

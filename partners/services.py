@@ -342,10 +342,10 @@ def registration_renew(*, registration: DealRegistration, by) -> DealRegistratio
 
 
 def _notify_partner(registration: DealRegistration) -> None:
-    from partners.emails import send_registration_decision
+    from partners.emails import registration_decision_queue
 
-    registration_id = registration.pk
-    transaction.on_commit(lambda: send_registration_decision(registration_id))
+    # In the decision's transaction: the emails exist exactly when the decision does.
+    registration_decision_queue(registration.pk)
 
 
 def partner_targets_save(*, partner: Partner, by, year: int, rows: list[dict]) -> None:

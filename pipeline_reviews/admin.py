@@ -1,5 +1,6 @@
 from django.contrib import admin
 
+from climcrm.admin import OutboxAdminMixin
 from pipeline_reviews.models import (
     MarketingAction,
     PartnerReviewNote,
@@ -29,7 +30,7 @@ class SnapshotInline(ReadOnlyMixin, admin.StackedInline):
 
 class RecapInline(ReadOnlyMixin, admin.TabularInline):
     model = RecapEmail
-    fields = ["email", "language", "subject", "sent_at", "attempts", "last_error"]
+    fields = ["email", "language", "subject", "status", "sent_at", "attempts", "last_error"]
     readonly_fields = fields
 
 
@@ -59,9 +60,9 @@ class ReviewAdmin(admin.ModelAdmin):
 
 
 @admin.register(RecapEmail)
-class RecapEmailAdmin(ReadOnlyMixin, admin.ModelAdmin):
-    list_display = ["review", "email", "language", "sent_at", "attempts"]
-    list_filter = ["language"]
+class RecapEmailAdmin(OutboxAdminMixin, admin.ModelAdmin):
+    list_display = ["review", "email", "language", "status", "sent_at", "attempts"]
+    list_filter = ["status", "language"]
     list_select_related = ["review__partner__account"]
 
 

@@ -1,13 +1,12 @@
 """The recap email of a monthly review: rendered per recipient, in their language."""
 
 from django.conf import settings
-from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
 from django.utils import translation
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
-from pipeline_reviews.models import RecapEmail, Review
+from pipeline_reviews.models import Review
 
 
 def render_recap(*, review: Review, data: dict, recipient) -> dict[str, str]:
@@ -64,15 +63,3 @@ def _labels(review: Review, recipient) -> dict[str, str]:
         "category": _("Forecast category"),
         "next_step": _("Next step"),
     }
-
-
-def build_message(row: RecapEmail) -> EmailMultiAlternatives:
-    message = EmailMultiAlternatives(
-        subject=row.subject,
-        body=row.text_body,
-        from_email=settings.DEFAULT_FROM_EMAIL,
-        to=[row.email],
-        headers={"X-ClimCRM-Recap": str(row.pk)},
-    )
-    message.attach_alternative(row.html_body, "text/html")
-    return message

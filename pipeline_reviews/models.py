@@ -5,6 +5,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from climcrm.fields import REASON_MAX_LENGTH, FreeTextField
+from climcrm.models import OutboxEmail
 
 
 class ReviewKind(models.TextChoices):
@@ -166,12 +167,11 @@ class ReviewSnapshot(models.Model):
         raise ValidationError(_("A review snapshot cannot be deleted."))
 
 
-class RecapEmail(models.Model):
-    """The outbox: one recap per recipient, rendered at closing in their language.
+class RecapEmail(OutboxEmail):
+    """The recap of a monthly review to one recipient, rendered at closing in their language.
 
-    ``sent_at`` is set once, under a row lock, in the transaction that sent it: a row is
-    never sent twice; a failed send keeps it pending for the next run of
-    ``send_review_recaps``.
+    Sent through the outbox (``climcrm.outbox``): claimed by one worker, marked sent once,
+    retried with back-off while the mail server fails.
     """
 
     review = models.ForeignKey(
@@ -184,15 +184,6 @@ class RecapEmail(models.Model):
         on_delete=models.SET_NULL,
         related_name="+",
     )
-    email = models.EmailField(_("email"))
-    language = models.CharField(_("language"), max_length=8)
-    subject = models.CharField(_("subject"), max_length=255)
-    text_body = models.TextField(_("text"))
-    html_body = models.TextField(_("HTML"))
-    created_at = models.DateTimeField(_("created"), auto_now_add=True)
-    sent_at = models.DateTimeField(_("sent"), null=True, blank=True)
-    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
-    last_error = models.CharField(_("last error"), max_length=500, blank=True)
 
     class Meta:
         verbose_name = _("recap email")
@@ -203,7 +194,8 @@ class RecapEmail(models.Model):
                 fields=["created_at"],
                 name="recap_pending",
                 condition=models.Q(sent_at__isnull=True),
-            )
+            ),
+            models.Index(fields=["status", "next_attempt_at"], name="recap_due"),
         ]
         constraints = [
             models.UniqueConstraint(fields=["review", "email"], name="recap_unique_recipient")
@@ -211,6 +203,9 @@ class RecapEmail(models.Model):
 
     def __str__(self) -> str:
         return f"{self.review} → {self.email}"
+
+    def headers(self) -> dict[str, str]:
+        return {**super().headers(), "X-ClimCRM-Recap": str(self.pk)}
 
 
 class PartnerReviewNote(models.Model):

@@ -6,19 +6,19 @@ snapshot and queues the recaps in one transaction, and the recaps leave after co
 """
 
 import datetime
-import logging
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import Partner
 from activities.models import Activity, ActivityKind
 from activities.services import activity_create
-from climcrm.models import User
+from climcrm import outbox
+from climcrm.models import EmailStatus, User
 from climcrm.roles import is_admin, is_channel_manager, is_manager, is_partner_user
 from leads.services import LeadReadOnlyError, lead_update
 from opportunities.models import CLOSED_STAGES, Opportunity
@@ -35,8 +35,6 @@ from pipeline_reviews.models import (
     ReviewStatus,
 )
 from pipeline_reviews.periods import month_start, quarter_start
-
-logger = logging.getLogger(__name__)
 
 # What the deal-by-deal section edits, and what the won/lost section edits.
 DEAL_FIELDS = (
@@ -62,7 +60,6 @@ LEAD_REVIEW_FIELDS = (
 )
 # Who receives the recap at the partner.
 RECAP_TITLES = (User.PartnerTitle.SALES_DIRECTOR, User.PartnerTitle.SALESPERSON)
-MAX_SEND_ATTEMPTS = 20
 
 
 class ReviewClosedError(Exception):
@@ -390,7 +387,7 @@ def review_close(*, review: Review, by, at=None, notify: bool = True) -> Review:
         locked.save(update_fields=["status", "closed_at", "closed_by"])
         ReviewSnapshot.objects.create(review=locked, taken_at=now, data=data)
         if locked.is_monthly and notify:
-            for person in recap_recipients(locked):
+            recaps = [
                 RecapEmail.objects.create(
                     review=locked,
                     recipient=person,
@@ -398,9 +395,10 @@ def review_close(*, review: Review, by, at=None, notify: bool = True) -> Review:
                     language=person.language,
                     **emails.render_recap(review=locked, data=data, recipient=person),
                 )
-        if notify:
-            review_id = locked.pk
-            transaction.on_commit(lambda: send_review_recaps(review_id=review_id))
+                for person in recap_recipients(locked)
+            ]
+            # Each recap is a task enqueued after commit: closing never waits for mail.
+            outbox.send_on_commit(recaps)
     review.refresh_from_db()
     return review
 
@@ -408,40 +406,20 @@ def review_close(*, review: Review, by, at=None, notify: bool = True) -> Review:
 # --- sending the recaps ---------------------------------------------------------------
 
 
-def _pending(review_id: int | None):
-    qs = RecapEmail.objects.filter(sent_at__isnull=True, attempts__lt=MAX_SEND_ATTEMPTS)
-    if review_id is not None:
-        qs = qs.filter(review_id=review_id)
-    return qs
-
-
 def send_review_recaps(*, review_id: int | None = None) -> dict[str, int]:
-    """Send every pending recap (of one review or all). A row is sent at most once: it is
-    locked (skipping rows another sender holds), sent, and marked sent in one transaction;
-    a failure records the error and leaves it pending for the next run."""
-    from pipeline_reviews.emails import build_message
+    """Send now every recap not sent yet (of one review or all), failed ones included.
 
+    Safe beside the workers: each recap is claimed by one sender and marked sent once
+    (``climcrm.outbox.deliver``); the workers retry failures on their own.
+    """
+    pending = RecapEmail.objects.filter(sent_at__isnull=True).exclude(status=EmailStatus.SENDING)
+    if review_id is not None:
+        pending = pending.filter(review_id=review_id)
     result = {"sent": 0, "failed": 0}
-    skip_locked = connection.features.has_select_for_update_skip_locked
-    for pk in list(_pending(review_id).order_by("id").values_list("pk", flat=True)):
-        with transaction.atomic():
-            qs = _pending(None).filter(pk=pk)
-            if connection.features.has_select_for_update:
-                qs = qs.select_for_update(skip_locked=skip_locked)
-            row = qs.first()
-            if row is None:
-                continue
-            row.attempts += 1
-            try:
-                build_message(row).send()
-            except Exception as exc:  # noqa: BLE001 - any mail failure is retried later
-                logger.warning("Recap %s to %s not sent: %s", row.pk, row.email, exc)
-                row.last_error = str(exc)[:500]
-                row.save(update_fields=["attempts", "last_error"])
-                result["failed"] += 1
-                continue
-            row.sent_at = timezone.now()
-            row.last_error = ""
-            row.save(update_fields=["attempts", "sent_at", "last_error"])
+    for pk in list(pending.order_by("id").values_list("pk", flat=True)):
+        outcome = outbox.deliver(RecapEmail, pk, now_or_failed=True)
+        if outcome == "sent":
             result["sent"] += 1
+        elif outcome != "skipped":
+            result["failed"] += 1
     return result

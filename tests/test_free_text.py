@@ -30,6 +30,8 @@ WRITTEN_BY_THE_APPLICATION = {
     "leads.ImportJob.rejected_content",
     "pipeline_reviews.RecapEmail.text_body",
     "pipeline_reviews.RecapEmail.html_body",
+    "climcrm.OutgoingEmail.text_body",
+    "climcrm.OutgoingEmail.html_body",
     # Copied from a decision reason or written by the services.
     "partners.RegistrationEvent.note",
 }

@@ -143,20 +143,36 @@ def test_preview_writes_nothing_and_confirm_imports_exactly_the_good_rows(
     assert "Pigeon voyageur" in result_file and "Dupuis" in result_file  # "Dupuis bis"
 
 
-def test_htmx_confirm_imports_chunk_by_chunk(client_for, rep, monkeypatch):
+def test_the_result_page_shows_the_progress_until_the_worker_is_done(
+    client_for, rep, monkeypatch, settings
+):
+    """Confirming only hands the import over; the page reads the job's progress, and with
+    HTMX asks again every second until it is done."""
     monkeypatch.setattr(importing, "CHUNK_ROWS", 2)
+    settings.TASKS = {"default": {"BACKEND": "django.tasks.backends.dummy.DummyBackend"}}
     client = client_for(rep)
     rows = [["A", f"Nom{i}", f"n{i}@exemple.ch", "", "", "", "", ""] for i in range(5)]
     _upload(client, _csv_bytes(HEADER_FR, rows, ";", "utf-8"))
     job = ImportJob.objects.get()
     client.get(reverse("leads:import-preview", args=[job.pk]))
-    url = reverse("leads:import-confirm", args=[job.pk])
-    first = client.post(url, headers={"HX-Request": "true"})
-    assert 'id="progress"' in first.content.decode() and "<html" not in first.content.decode()
-    assert Lead.objects.count() == 2
-    client.post(url, headers={"HX-Request": "true"})
-    last = client.post(url, headers={"HX-Request": "true"})
-    assert last.headers["HX-Redirect"] == reverse("leads:import-result", args=[job.pk])
+    confirm = client.post(reverse("leads:import-confirm", args=[job.pk]))
+    result_url = reverse("leads:import-result", args=[job.pk])
+    assert confirm.url == result_url
+    assert Lead.objects.count() == 0  # the worker imports, not the request
+
+    from leads.tasks import import_leads
+
+    import_leads.call(job.pk)  # a worker runs the first chunk
+    page = client.get(result_url)
+    assert "2 of 5 rows processed" in page.content.decode()
+    status = client.get(result_url, headers={"HX-Request": "true"}).content.decode()
+    assert (
+        status.strip().startswith('<div id="import-status"') and 'hx-trigger="every 1s"' in status
+    )
+    import_leads.call(job.pk)
+    import_leads.call(job.pk)
+    status = client.get(result_url, headers={"HX-Request": "true"}).content.decode()
+    assert "hx-trigger" not in status and "5 leads imported" in status
     assert Lead.objects.count() == 5
 
 

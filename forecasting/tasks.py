@@ -1,0 +1,17 @@
+"""The forecast's periodic job: freeze each period's commit as it stood at its start."""
+
+import datetime
+
+from django.tasks import task
+
+from climcrm.scheduling import Daily, periodic
+from forecasting.periods import MONTH, QUARTER
+from forecasting.services import forecast_snapshot_take
+
+
+@periodic(Daily(at=datetime.time(0, 15)))
+@task
+def snapshot_forecast() -> dict[str, int]:
+    """Snapshot the current month and quarter (kept if already taken): soon after
+    midnight in the installation's time zone, so the first day of a period has its own."""
+    return {kind: forecast_snapshot_take(kind=kind) for kind in (MONTH, QUARTER)}
