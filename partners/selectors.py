@@ -373,6 +373,24 @@ def duplicate_accounts(*, user, registration: DealRegistration) -> list[Account]
     return list(visible_accounts(user).filter(condition).order_by("name")[:DUPLICATE_LIMIT])
 
 
+def group_duplicate_accounts(*, user, registrations) -> list[Account]:
+    """Existing accounts the customer of a conflict group may be (same normalised name, or
+    contacts at the same company email domain as one of its registrations): one query."""
+    from climcrm.visibility import visible_accounts
+
+    condition = Q(pk__in=[])
+    names = {r.normalized_company for r in registrations if r.normalized_company}
+    if names:
+        condition |= Q(normalized_name__in=names)
+    domains = {r.email_domain for r in registrations if r.email_domain}
+    if domains:
+        at_domain = Q(pk__in=[])
+        for domain in domains:
+            at_domain |= Q(email__iendswith=f"@{domain}")
+        condition |= Q(pk__in=Contact.objects.filter(at_domain).values("account_id"))
+    return list(visible_accounts(user).filter(condition).order_by("name")[:DUPLICATE_LIMIT])
+
+
 def duplicate_contacts(*, user, registration: DealRegistration) -> list[Contact]:
     from climcrm.visibility import visible_contacts
 

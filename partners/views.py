@@ -469,16 +469,9 @@ def _conflict_or_404(request: HttpRequest, pk: int, kind: str):
 
 
 def _group_accounts(request: HttpRequest, group) -> list:
-    """Existing accounts the customer may be, from each registration that may be accepted."""
-    seen, accounts = set(), []
-    for member in group.members:
-        if member.status != RegistrationStatus.SUBMITTED:
-            continue
-        for account in selectors.duplicate_accounts(user=request.user, registration=member):
-            if account.pk not in seen:
-                seen.add(account.pk)
-                accounts.append(account)
-    return accounts
+    """Existing accounts the customer may be, from the registrations that may be accepted."""
+    candidates = [m for m in group.members if m.status == RegistrationStatus.SUBMITTED]
+    return selectors.group_duplicate_accounts(user=request.user, registrations=candidates)
 
 
 def _conflict_context(request: HttpRequest, group, form=None) -> dict:

@@ -707,3 +707,36 @@ class TestWhatEachPartnerIsTold:
         )
         assert partner_b.account.name not in page.text
         assert refused.contact_email not in page.text
+
+
+class TestDecisionScreenBudget:
+    @pytest.mark.parametrize("partners", [2, 12])
+    def test_query_count_does_not_grow_with_the_group(
+        self, client_for, channel, partners, django_assert_max_num_queries
+    ):
+        members = [
+            DealRegistrationFactory(
+                partner=PartnerFactory(), company_name="Hôtel du Lac", contact_email=f"{i}@lac.ch"
+            )
+            for i in range(partners)
+        ]
+        AccountFactory(name="Hotel du Lac SA")
+        client = client_for(channel)
+        url = reverse("partners:conflict-detail", args=[members[0].pk, "company"])
+        with django_assert_max_num_queries(10):
+            response = client.get(url)
+        assert len(response.context["group"].members) == partners
+        assert "Hotel du Lac SA" in response.text
+
+    def test_the_registration_links_to_its_conflicts(self, client_for, channel, contest):
+        first, _ = contest
+        page = client_for(channel).get(reverse("partners:registration-detail", args=[first.pk]))
+        assert reverse("partners:conflict-detail", args=[first.pk, "company"]) in page.text
+        assert reverse("partners:conflict-detail", args=[first.pk, "domain"]) in page.text
+
+    def test_a_rep_reads_the_comparison_without_the_form(self, client_for, rep, contest):
+        page = client_for(rep).get(
+            reverse("partners:conflict-detail", args=[contest[0].pk, "company"])
+        )
+        assert page.status_code == 200
+        assert 'id="comparison"' in page.text and 'id="conflict-form"' not in page.text
