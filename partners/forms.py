@@ -275,6 +275,9 @@ class ConflictDecisionForm(forms.Form):
         self.group = group
         choices = []
         for member in group.members:
+            if member.status == RegistrationStatus.SUBMITTED and member.protected_claim_until:
+                # Another partner's protection runs: not a choice (partners.services).
+                continue
             if member.status == RegistrationStatus.SUBMITTED:
                 label = _("Accept the registration of %(partner)s") % {"partner": member.partner}
             elif member.is_protected:

@@ -592,10 +592,14 @@ def conflict_scope(*, user, params) -> str:
 
 def with_evidence(qs: QuerySet) -> QuerySet:
     """What the channel manager compares: first submission, the partner's activity on the
-    customer since then, updates to the registration, and another partner's protection."""
+    customer since then, the partner's updates to the registration, and another partner's
+    protection."""
     first_submitted = _first_submitted()
+    # Changes the partner's own people made since: edits, resubmissions, an appeal.
     later_events = (
-        RegistrationEvent.objects.filter(registration=OuterRef("pk"))
+        RegistrationEvent.objects.filter(
+            registration=OuterRef("pk"), by__partner_id=OuterRef("partner_id")
+        )
         .exclude(from_status="")
         .order_by()
         .values("registration")

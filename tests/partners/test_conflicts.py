@@ -245,6 +245,8 @@ class TestConflictGroups:
         members = _queue(channel)[0].members
         assert [m.pk for m in members] == [first.pk, second.pk]
         assert members[1].first_submitted < second.submitted_at
+        # The partner's resubmission counts as its update; the channel manager's return not.
+        assert members[1].update_count == 1
 
 
 class TestProtectedWindow:
@@ -292,6 +294,15 @@ class TestProtectedWindow:
         page = client_for(channel).get(reverse("partners:registration-detail", args=[newcomer.pk]))
         assert 'id="protected-claim"' in page.text
         assert 'aria-disabled="true"' in page.text
+
+    def test_the_decision_offers_only_to_keep_the_protected_claim(
+        self, client_for, channel, protected, partner_b_user
+    ):
+        newcomer = _register(partner_b_user)
+        url = reverse("partners:conflict-detail", args=[newcomer.pk, "company"])
+        form = client_for(channel).get(url).context["form"]
+        choices = [value for value, _ in form.fields["winner"].choices]
+        assert choices == [str(protected.pk), "none"]
 
     def test_the_queue_shows_the_protection(self, client_for, channel, protected, partner_b_user):
         _register(partner_b_user)
