@@ -751,3 +751,25 @@ class TestDecisionScreenBudget:
         )
         assert page.status_code == 200
         assert 'id="comparison"' in page.text and 'id="conflict-form"' not in page.text
+
+
+def test_the_migration_fills_the_keys_of_existing_registrations(partner_a):
+    import importlib
+
+    from django.apps import apps
+
+    migration = importlib.import_module("partners.migrations.0003_registration_conflicts")
+    DealRegistration.objects.bulk_create(
+        [
+            DealRegistration(
+                partner=partner_a,
+                company_name="Hôtel du Lac",
+                contact_email="Lea@HotelDuLac.ch",
+                site_address="12, rue du Lac, CH-1800 Vevey",
+            ),
+            DealRegistration(partner=partner_a, contact_email="a@gmail.com", site_address="Vevey"),
+        ]
+    )
+    migration.fill_match_keys(apps, None)
+    keys = list(DealRegistration.objects.order_by("pk").values_list("email_domain", "address_key"))
+    assert keys == [("hoteldulac.ch", "1800 rue du lac 12"), ("", "")]
