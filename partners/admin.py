@@ -1,6 +1,11 @@
 from django.contrib import admin
 
-from partners.models import DealRegistration, RegistrationEvent
+from partners.models import (
+    ConflictDecision,
+    ConflictDecisionEntry,
+    DealRegistration,
+    RegistrationEvent,
+)
 
 
 class RegistrationEventInline(admin.TabularInline):
@@ -36,4 +41,32 @@ class DealRegistrationAdmin(admin.ModelAdmin):
     inlines = [RegistrationEventInline]
 
     def has_add_permission(self, request):
+        return False
+
+
+class ConflictDecisionEntryInline(admin.TabularInline):
+    model = ConflictDecisionEntry
+    extra = 0
+    can_delete = False
+    readonly_fields = ("registration", "outcome", "notice", "protected_until")
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(ConflictDecision)
+class ConflictDecisionAdmin(admin.ModelAdmin):
+    """Read-only: a decision is a record; it is taken in the conflict queue."""
+
+    list_display = ("decided_at", "key_kind", "key_value", "winner", "decided_by")
+    list_filter = ("key_kind",)
+    search_fields = ("key_value", "reason")
+    list_select_related = ("winner__partner__account", "decided_by")
+    readonly_fields = tuple(f.name for f in ConflictDecision._meta.fields)
+    inlines = [ConflictDecisionEntryInline]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
         return False

@@ -1,5 +1,6 @@
 """Demo data of the partner channel: business plans and deal registrations in every status,
-including one company claimed by both partners. No email leaves during the seeding."""
+including customers claimed by both partners (the conflict queue). No email leaves during
+the seeding."""
 
 import datetime
 from decimal import Decimal
@@ -119,6 +120,42 @@ REGISTRATIONS = [
         170,
         "submitted",
     ),
+    # Partner B claims a customer partner A holds under protection (same email domain):
+    # flagged at once, it cannot be accepted while the protection runs.
+    (
+        "b",
+        "Hôtel des Alpes Crans-Montana",
+        "Sophie",
+        "Bagnoud",
+        "s.bagnoud@hotel-alpes.ch",
+        "Climatisation du spa",
+        54000,
+        100,
+        "submitted",
+    ),
+    # Two names for one building: the same site address, claimed by both partners.
+    (
+        "a",
+        "Résidence du Parc",
+        "Luc",
+        "Constantin",
+        "l.constantin@regie-sion.ch",
+        "Ventilation des appartements",
+        140000,
+        160,
+        "submitted",
+    ),
+    (
+        "b",
+        "PPE Parc 8",
+        "Claire",
+        "Fournier",
+        "c.fournier@ppe-parc8.ch",
+        "Pompes à chaleur et ventilation",
+        150000,
+        150,
+        "submitted",
+    ),
     # An accepted registration whose protection has run out.
     (
         "a",
@@ -132,6 +169,11 @@ REGISTRATIONS = [
         "expired",
     ),
 ]
+
+SITE_ADDRESSES = {
+    "Résidence du Parc": "Avenue du Parc 8, 1950 Sion",
+    "PPE Parc 8": "Av. du Parc 8, CH-1950 Sion",
+}
 
 REASONS = {
     "rejected": "Client déjà suivi en direct par notre équipe.",
@@ -171,6 +213,7 @@ def seed(ctx) -> None:
             need=need,
             estimated_amount=Decimal(amount) if amount else None,
             expected_close_date=today + datetime.timedelta(days=days),
+            site_address=SITE_ADDRESSES.get(company, ""),
         )
         if outcome in ("accepted", "expired"):
             decided = submitted + datetime.timedelta(days=2)
@@ -195,5 +238,5 @@ def seed(ctx) -> None:
     ctx.log(
         f"business plans {year} for {len(ctx.partners)} partners; registrations: "
         + ", ".join(f"{n} {status}" for status, n in sorted(counts.items()))
-        + f" ({expired} with protection expired, 1 company claimed by both partners)"
+        + f" ({expired} with protection expired, 3 customers claimed by both partners)"
     )

@@ -3,10 +3,13 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Account, Contact, Partner
+from climcrm.models import User
 from climcrm.roles import is_partner_user
+from climcrm.text import parse_id
 from opportunities.models import Stage
-from partners.models import DealRegistration, RegistrationStatus
+from partners.models import ConflictDecision, DealRegistration, MatchKey, RegistrationStatus
 from partners.selectors import internal_owner_choices
+from partners.services import REFUSE_REJECT, REFUSE_RETURN
 
 REGISTRATION_FORM_FIELDS = [
     "company_name",
@@ -39,7 +42,9 @@ class DealRegistrationForm(forms.ModelForm):
         }
         help_texts = {
             "need": _("What the customer wants to buy, and why now."),
-            "site_address": _("Where the installation will be, if known."),
+            "site_address": _(
+                "Where the installation will be, if known: street and number, postal code and town."
+            ),
         }
 
     # The mandatory fields of a registration: acceptance refuses a registration without them.
@@ -206,3 +211,116 @@ class AssignFilterForm(forms.Form):
             ("", _("Any")),
             ("none", _("No partner")),
         ] + [(str(p.pk), str(p)) for p in Partner.objects.select_related("account")]
+
+
+class ConflictFilterForm(forms.Form):
+    kind = forms.ChoiceField(
+        label=_("Matching on"),
+        required=False,
+        choices=[("", _("Any key"))] + list(MatchKey.choices),
+    )
+    scope = forms.ChoiceField(
+        label=_("Partners"),
+        required=False,
+        choices=[("mine", _("My partners")), ("all", _("All partners"))],
+    )
+
+    def __init__(self, *args, scoped: bool, **kwargs):
+        super().__init__(*args, **kwargs)
+        if not scoped:
+            del self.fields["scope"]
+
+
+class ConflictDecisionForm(forms.Form):
+    """The channel manager's decision on one group of competing registrations."""
+
+    NONE = "none"
+    REFUSALS = [
+        (REFUSE_REJECT, _("Reject them")),
+        (REFUSE_RETURN, _("Return them for more information")),
+    ]
+
+    winner = forms.ChoiceField(label=_("Registration to accept"), widget=forms.RadioSelect)
+    refusal = forms.ChoiceField(
+        label=_("The other partners' registrations"),
+        choices=REFUSALS,
+        initial=REFUSE_REJECT,
+        widget=forms.RadioSelect,
+    )
+    reason = ConflictDecision._meta.get_field("reason").formfield(
+        label=_("Reason for the decision"),
+        required=True,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+    message = ConflictDecision._meta.get_field("message").formfield(
+        label=_("Message to the refused partners"),
+        required=False,
+        help_text=_(
+            "Optional when rejecting in favour of another registration: each partner is "
+            "told only that another partner registered the customer. Never name a partner."
+        ),
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+    owner = forms.ModelChoiceField(
+        label=_("Deal owner"),
+        queryset=User.objects.none(),
+        required=False,
+        help_text=_("The internal person responsible for the deal the accepted one creates."),
+    )
+    account = forms.ChoiceField(label=_("Account"), required=False)
+    seen = forms.CharField(widget=forms.HiddenInput)
+
+    def __init__(self, *args, group, accounts, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.group = group
+        choices = []
+        for member in group.members:
+            if member.status == RegistrationStatus.SUBMITTED and member.protected_claim_until:
+                # Another partner's protection runs: not a choice (partners.services).
+                continue
+            if member.status == RegistrationStatus.SUBMITTED:
+                label = _("Accept the registration of %(partner)s") % {"partner": member.partner}
+            elif member.is_protected:
+                label = _("Keep the protected registration of %(partner)s") % {
+                    "partner": member.partner
+                }
+            else:
+                continue
+            choices.append((str(member.pk), label))
+        choices.append((self.NONE, _("None: refuse them all")))
+        self.fields["winner"].choices = choices
+        self.fields["owner"].queryset = internal_owner_choices()
+        self.fields["owner"].initial = user.pk
+        self.fields["account"].choices = [
+            (self.NONE, _("Create the account from the accepted registration"))
+        ] + [(str(a.pk), _("Link to existing: %(name)s") % {"name": a.name}) for a in accounts]
+        self.fields["account"].initial = str(accounts[0].pk) if accounts else self.NONE
+        self.fields["seen"].initial = ",".join(str(m.pk) for m in group.members)
+
+    def clean_seen(self) -> set[int]:
+        ids = {parse_id(value) for value in self.cleaned_data["seen"].split(",")}
+        if None in ids:
+            raise forms.ValidationError(_("Open the conflict again before deciding."))
+        return ids
+
+    def winner_id(self) -> int | None:
+        value = self.cleaned_data.get("winner")
+        return None if value in (None, "", self.NONE) else int(value)
+
+    def chosen_account(self) -> Account | None:
+        value = self.cleaned_data.get("account")
+        if value in (None, "", self.NONE):
+            return None
+        return Account.objects.filter(pk=int(value)).first()
+
+
+class AppealForm(forms.Form):
+    appeal = DealRegistration._meta.get_field("appeal").formfield(
+        label=_("New information"),
+        required=True,
+        help_text=_(
+            "What the channel manager did not know: they decide again, once. "
+            "The decision on the appeal is final."
+        ),
+        widget=forms.Textarea(attrs={"rows": 4}),
+    )

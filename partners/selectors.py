@@ -1,30 +1,38 @@
 """Reads of the partner channel; every one starts from the user's visible querysets."""
 
 import datetime
+from dataclasses import dataclass, field
 from types import SimpleNamespace
 
 from django.db.models import (
+    Case,
     Count,
+    DateField,
+    DateTimeField,
     DecimalField,
     Exists,
     F,
     IntegerField,
+    Max,
+    Min,
     OuterRef,
     Q,
     QuerySet,
     Subquery,
     Sum,
     Value,
+    When,
 )
 from django.db.models.functions import Coalesce, ExtractQuarter
 from django.utils import timezone
 
 from accounts.models import Account, Contact, Partner, PartnerTarget
 from activities.models import Activity
+from climcrm.figures import rate
 from climcrm.models import User
-from climcrm.roles import is_internal, is_partner_user
+from climcrm.roles import is_admin, is_channel_manager, is_internal, is_partner_user
 from climcrm.selectors import pipeline_by_stage, weighted_amount_expression
-from climcrm.text import FREEMAIL_DOMAINS, email_domain, normalize_company_name, parse_id
+from climcrm.text import company_email_domain, normalize_company_name, parse_id
 from climcrm.visibility import (
     visible_activities,
     visible_opportunities,
@@ -32,7 +40,15 @@ from climcrm.visibility import (
     visible_reviews,
 )
 from opportunities.models import OPEN_STAGES, Opportunity, Stage
-from partners.models import DealRegistration, RegistrationStatus
+from partners.models import (
+    EDITABLE_STATUSES,
+    MATCH_KEY_FIELDS,
+    ConflictDecision,
+    DealRegistration,
+    MatchKey,
+    RegistrationEvent,
+    RegistrationStatus,
+)
 
 DUPLICATE_LIMIT = 10
 
@@ -172,13 +188,47 @@ def business_plan(*, partner: Partner, year: int) -> list[dict]:
     return rows
 
 
-def _conflicting_registrations(partner_ref, name_ref) -> QuerySet:
-    """Other partners' live claims: submitted, or accepted and still protected."""
-    live = Q(status=RegistrationStatus.SUBMITTED) | Q(
-        status=RegistrationStatus.ACCEPTED, protected_until__gte=timezone.localdate()
+def live_claim(on: datetime.date | None = None) -> Q:
+    """Registrations still claiming their customer: waiting for a decision (submitted, or
+    returned to the partner), or accepted and protected on that day."""
+    return Q(status__in=EDITABLE_STATUSES) | Q(
+        status=RegistrationStatus.ACCEPTED,
+        protected_until__gte=on or timezone.localdate(),
     )
-    return DealRegistration.objects.filter(live, normalized_company=name_ref).exclude(
-        partner_id=partner_ref
+
+
+def same_customer(registration: DealRegistration | None = None) -> Q:
+    """Registrations sharing a matching key with ``registration`` (or, without one, with
+    the outer row of a subquery). An empty key matches nothing."""
+    condition = Q(pk__in=[])
+    for column in MATCH_KEY_FIELDS.values():
+        if registration is None:
+            condition |= Q(**{column: OuterRef(column)}) & ~Q(**{column: ""})
+        elif getattr(registration, column):
+            condition |= Q(**{column: getattr(registration, column)})
+    return condition
+
+
+def _conflicting_registrations(registration: DealRegistration | None = None) -> QuerySet:
+    """Other partners' live claims on the same customer."""
+    partner = OuterRef("partner_id") if registration is None else registration.partner_id
+    return DealRegistration.objects.filter(live_claim(), same_customer(registration)).exclude(
+        partner_id=partner
+    )
+
+
+def protecting_claim(registration: DealRegistration, *, on: datetime.date):
+    """Another partner's accepted registration of the same customer, still protected on
+    that day (the one protected longest), or None."""
+    return (
+        DealRegistration.objects.filter(
+            same_customer(registration),
+            status=RegistrationStatus.ACCEPTED,
+            protected_until__gte=on,
+        )
+        .exclude(partner_id=registration.partner_id)
+        .order_by("-protected_until", "pk")
+        .first()
     )
 
 
@@ -192,11 +242,15 @@ def _conflicting_deals(partner_ref, name_ref) -> QuerySet:
 
 
 def with_conflict_flags(qs: QuerySet) -> QuerySet:
-    """Flag registrations whose company another partner also claims (submitted or accepted)
-    or that already has an open deal outside this partner."""
-    other_registrations = _conflicting_registrations(
-        OuterRef("partner_id"), OuterRef("normalized_company")
-    ).exclude(normalized_company="")
+    """Flag registrations whose customer another partner also claims (same company name,
+    email domain or address; waiting or accepted and protected), with the end of another
+    partner's protection on it, or that already has an open deal outside this partner."""
+    other_registrations = _conflicting_registrations()
+    protection = (
+        other_registrations.filter(status=RegistrationStatus.ACCEPTED)
+        .order_by("-protected_until")
+        .values("protected_until")[:1]
+    )
     open_deals = _conflicting_deals(OuterRef("partner_id"), OuterRef("normalized_company")).exclude(
         account__normalized_name=""
     )
@@ -205,6 +259,8 @@ def with_conflict_flags(qs: QuerySet) -> QuerySet:
     return qs.annotate(
         other_partner_claim=Exists(other_registrations),
         open_deal_exists=Exists(open_deals),
+        # While it runs, this registration cannot be accepted (partners.services).
+        protected_claim_until=Subquery(protection, output_field=DateField()),
     )
 
 
@@ -260,26 +316,37 @@ def registration_get(*, user, pk) -> DealRegistration:
 
 
 def registration_conflicts(*, user, registration: DealRegistration) -> dict:
-    """Other partners' claims and open deals on the same company (internal users only)."""
-    if not is_internal(user) or not registration.normalized_company:
-        return {"registrations": [], "deals": []}
-    others = (
-        _conflicting_registrations(registration.partner_id, registration.normalized_company)
+    """Other partners' claims and open deals on the same customer (internal users only)."""
+    if not is_internal(user):
+        return {"registrations": [], "deals": [], "kinds": []}
+    others = list(
+        _conflicting_registrations(registration)
         .select_related("partner__account")
         .order_by("-submitted_at")[:DUPLICATE_LIMIT]
     )
+    if not registration.normalized_company:
+        return {"registrations": others, "deals": [], "kinds": _shared_keys(registration, others)}
     deals = _conflicting_deals(registration.partner_id, registration.normalized_company)
     if registration.opportunity_id:
         deals = deals.exclude(pk=registration.opportunity_id)
     deals = deals.select_related("account", "partner__account", "owner").order_by("close_date")[
         :DUPLICATE_LIMIT
     ]
-    return {"registrations": list(others), "deals": list(deals)}
+    return {
+        "registrations": others,
+        "deals": list(deals),
+        "kinds": _shared_keys(registration, others),
+    }
 
 
-def _company_domain(email: str) -> str:
-    domain = email_domain(email)
-    return "" if not domain or domain in FREEMAIL_DOMAINS else domain
+def _shared_keys(registration: DealRegistration, others: list) -> list[str]:
+    """The matching keys this registration shares with at least one of ``others``."""
+    return [
+        kind
+        for kind, column in MATCH_KEY_FIELDS.items()
+        if getattr(registration, column)
+        and any(getattr(other, column) == getattr(registration, column) for other in others)
+    ]
 
 
 def duplicate_accounts(*, user, registration: DealRegistration) -> list[Account]:
@@ -298,11 +365,29 @@ def duplicate_accounts(*, user, registration: DealRegistration) -> list[Account]
     normalized = normalize_company_name(registration.company_name)
     if normalized:
         condition |= Q(normalized_name=normalized)
-    domain = _company_domain(registration.contact_email)
+    domain = company_email_domain(registration.contact_email)
     if domain:
         condition |= Q(
             pk__in=Contact.objects.filter(email__iendswith=f"@{domain}").values("account_id")
         )
+    return list(visible_accounts(user).filter(condition).order_by("name")[:DUPLICATE_LIMIT])
+
+
+def group_duplicate_accounts(*, user, registrations) -> list[Account]:
+    """Existing accounts the customer of a conflict group may be (same normalised name, or
+    contacts at the same company email domain as one of its registrations): one query."""
+    from climcrm.visibility import visible_accounts
+
+    condition = Q(pk__in=[])
+    names = {r.normalized_company for r in registrations if r.normalized_company}
+    if names:
+        condition |= Q(normalized_name__in=names)
+    domains = {r.email_domain for r in registrations if r.email_domain}
+    if domains:
+        at_domain = Q(pk__in=[])
+        for domain in domains:
+            at_domain |= Q(email__iendswith=f"@{domain}")
+        condition |= Q(pk__in=Contact.objects.filter(at_domain).values("account_id"))
     return list(visible_accounts(user).filter(condition).order_by("name")[:DUPLICATE_LIMIT])
 
 
@@ -403,3 +488,283 @@ def assignable_opportunities(*, user, params=None) -> QuerySet:
     if ordering.lstrip("-") not in allowed:
         ordering = "close_date"
     return qs.order_by(ordering, "pk")
+
+
+# The conflict queue -----------------------------------------------------------------------
+
+
+def _first_submitted() -> Coalesce:
+    """When the registration was first submitted: its first event (a resubmission or an
+    appeal does not make it younger), else its submission date."""
+    first_event = (
+        RegistrationEvent.objects.filter(registration=OuterRef("pk"), from_status="")
+        .order_by("at")
+        .values("at")[:1]
+    )
+    return Coalesce(Subquery(first_event, output_field=DateTimeField()), F("submitted_at"))
+
+
+def first_submissions(ids) -> dict:
+    """{registration id: first submission} for these registrations, in one query."""
+    return dict(
+        DealRegistration.objects.filter(pk__in=list(ids))
+        .annotate(first_submitted=_first_submitted())
+        .values_list("pk", "first_submitted")
+    )
+
+
+def conflict_group_members(
+    *, kind: str, key: str, on: datetime.date | None = None, for_update: bool = False
+) -> list[DealRegistration]:
+    """The live registrations sharing one matching key: one conflict group."""
+    column = MATCH_KEY_FIELDS[MatchKey(kind)]
+    if not key:
+        return []
+    qs = DealRegistration.objects.filter(live_claim(on), **{column: key})
+    if for_update:
+        qs = qs.select_for_update(of=("self",))
+    return list(
+        qs.select_related("partner__account", "registered_by").order_by("submitted_at", "pk")
+    )
+
+
+def _groups_of(kind: str, *, on: datetime.date, channel_manager=None) -> QuerySet:
+    """One row per value of one matching key shared by live registrations of at least two
+    partners, one of them still waiting for a decision (a SQL GROUP BY ... HAVING)."""
+    column = MATCH_KEY_FIELDS[kind]
+    qs = (
+        DealRegistration.objects.filter(live_claim(on))
+        .exclude(**{column: ""})
+        .annotate(key=F(column), kind=Value(kind.value))
+        .values("key", "kind")
+        .order_by()
+        .annotate(
+            partner_count=Count("partner", distinct=True),
+            registration_count=Count("pk"),
+            first_submitted=Min("submitted_at"),
+            appeal_count=Count(
+                "pk", filter=Q(status=RegistrationStatus.SUBMITTED, appealed_at__isnull=False)
+            ),
+            protected_until=Max("protected_until", filter=Q(status=RegistrationStatus.ACCEPTED)),
+        )
+        .alias(pending=Count("pk", filter=Q(status__in=EDITABLE_STATUSES)))
+        .filter(partner_count__gte=2, pending__gte=1)
+    )
+    # A group by domain or address whose registrations all share one company name (or,
+    # for addresses, one domain) is the same conflict as that group: shown once.
+    covering = {
+        MatchKey.COMPANY: [],
+        MatchKey.DOMAIN: ["normalized_company"],
+        MatchKey.ADDRESS: ["normalized_company", "email_domain"],
+    }[kind]
+    for other in covering:
+        qs = qs.alias(**{f"{other}_min": Min(other), f"{other}_max": Max(other)}).exclude(
+            Q(**{f"{other}_min": F(f"{other}_max")}) & ~Q(**{f"{other}_min": ""})
+        )
+    if channel_manager is not None:
+        qs = qs.alias(mine=Count("pk", filter=Q(partner__channel_manager=channel_manager))).filter(
+            mine__gte=1
+        )
+    return qs
+
+
+def conflict_groups(*, user, params=None) -> QuerySet:
+    """The conflict queue: every group of competing registrations, oldest first; a channel
+    manager sees the groups touching their partners unless they ask for all."""
+    params = params or {}
+    if not is_internal(user):
+        return DealRegistration.objects.none().values("pk")
+    today = timezone.localdate()
+    scope = conflict_scope(user=user, params=params)
+    manager = user if scope == "mine" else None
+    kinds = [params["kind"]] if params.get("kind") in MatchKey.values else MatchKey.values
+    first, *others = [_groups_of(MatchKey(k), on=today, channel_manager=manager) for k in kinds]
+    qs = first.union(*others, all=True) if others else first
+    return qs.order_by("first_submitted", "kind", "key")
+
+
+def conflict_scope(*, user, params) -> str:
+    """ "mine" (the channel manager's partners) or "all"; only channel managers have a scope."""
+    if is_channel_manager(user) and not is_admin(user):
+        return "all" if params.get("scope") == "all" else "mine"
+    return "all"
+
+
+def with_evidence(qs: QuerySet) -> QuerySet:
+    """What the channel manager compares: first submission, the partner's activity on the
+    customer since then, the partner's updates to the registration, and another partner's
+    protection."""
+    first_submitted = _first_submitted()
+    # Changes the partner's own people made since: edits, resubmissions, an appeal.
+    later_events = (
+        RegistrationEvent.objects.filter(
+            registration=OuterRef("pk"), by__partner_id=OuterRef("partner_id")
+        )
+        .exclude(from_status="")
+        .order_by()
+        .values("registration")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    # To-dos, calls and visits the partner's people logged on this customer since.
+    customer = OuterRef("normalized_company")
+    activities = (
+        Activity.objects.filter(
+            Q(account__normalized_name=customer)
+            | Q(opportunity__account__normalized_name=customer),
+            created_by__partner_id=OuterRef("partner_id"),
+            created_at__gte=OuterRef("first_submitted"),
+        )
+        .exclude(created_by__partner__isnull=True)
+        .order_by()
+        .values("created_by__partner_id")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    return (
+        with_conflict_flags(qs)
+        .annotate(
+            first_submitted=first_submitted,
+            update_count=Coalesce(Subquery(later_events, output_field=IntegerField()), Value(0)),
+        )
+        .annotate(
+            activity_count=Case(
+                When(normalized_company="", then=Value(0)),
+                default=Coalesce(Subquery(activities, output_field=IntegerField()), Value(0)),
+            )
+        )
+    )
+
+
+def partner_conversions(partner_ids) -> dict:
+    """{partner id: (accepted registrations, those whose deal was won)}, in one query."""
+    rows = (
+        DealRegistration.objects.filter(
+            partner_id__in=list(partner_ids), status=RegistrationStatus.ACCEPTED
+        )
+        .order_by()
+        .values("partner_id")
+        .annotate(
+            accepted=Count("pk"),
+            won=Count("pk", filter=Q(opportunity__stage=Stage.CLOSED_WON)),
+        )
+    )
+    return {row["partner_id"]: (row["accepted"], row["won"]) for row in rows}
+
+
+@dataclass
+class ConflictGroup:
+    kind: str
+    key: str
+    partner_count: int
+    first_submitted: datetime.datetime
+    appeal_count: int
+    protected_until: datetime.date | None
+    members: list = field(default_factory=list)
+
+    @property
+    def kind_label(self) -> str:
+        return MatchKey(self.kind).label
+
+    @property
+    def anchor(self):
+        """The registration the group's links go through (its URLs need one)."""
+        return self.members[0] if self.members else None
+
+    @property
+    def pending(self) -> list:
+        return [m for m in self.members if m.status in EDITABLE_STATUSES]
+
+
+def _annotate_members(members: list, today: datetime.date) -> None:
+    from partners.services import missing_mandatory_fields
+
+    conversions = partner_conversions({m.partner_id for m in members})
+    for member in members:
+        accepted, won = conversions.get(member.partner_id, (0, 0))
+        member.conversion_accepted = accepted
+        member.conversion_won = won
+        member.conversion_rate = rate(won, accepted)
+        member.missing = missing_mandatory_fields(member)
+        member.is_protected = (
+            member.status == RegistrationStatus.ACCEPTED
+            and member.protected_until is not None
+            and member.protected_until >= today
+        )
+
+
+def conflict_groups_with_members(rows) -> list[ConflictGroup]:
+    """The groups of one page of the queue with their registrations and the evidence: a
+    constant number of queries whatever the number of groups and registrations."""
+    groups = [
+        ConflictGroup(
+            kind=row["kind"],
+            key=row["key"],
+            partner_count=row["partner_count"],
+            first_submitted=row["first_submitted"],
+            appeal_count=row["appeal_count"],
+            protected_until=row["protected_until"],
+        )
+        for row in rows
+    ]
+    if not groups:
+        return groups
+    today = timezone.localdate()
+    condition = Q(pk__in=[])
+    for kind, column in MATCH_KEY_FIELDS.items():
+        keys = [g.key for g in groups if g.kind == kind]
+        if keys:
+            condition |= Q(**{f"{column}__in": keys})
+    members = list(
+        with_evidence(DealRegistration.objects.filter(live_claim(today)).filter(condition))
+        .select_related("partner__account", "registered_by")
+        .order_by("first_submitted", "pk")
+    )
+    _annotate_members(members, today)
+    by_key: dict = {}
+    for member in members:
+        for kind, column in MATCH_KEY_FIELDS.items():
+            by_key.setdefault((kind, getattr(member, column)), []).append(member)
+    for group in groups:
+        group.members = by_key.get((group.kind, group.key), [])
+    return groups
+
+
+def conflict_group(*, user, registration: DealRegistration, kind: str) -> ConflictGroup | None:
+    """The group of ``registration`` by one key, with the evidence; None when the
+    registration has no such key or is no longer in a conflict on it."""
+    if not is_internal(user) or kind not in MatchKey.values:
+        return None
+    column = MATCH_KEY_FIELDS[MatchKey(kind)]
+    key = getattr(registration, column)
+    if not key:
+        return None
+    today = timezone.localdate()
+    members = list(
+        with_evidence(DealRegistration.objects.filter(live_claim(today), **{column: key}))
+        .select_related("partner__account", "registered_by", "decided_by")
+        .order_by("first_submitted", "pk")
+    )
+    _annotate_members(members, today)
+    group = ConflictGroup(
+        kind=kind,
+        key=key,
+        partner_count=len({m.partner_id for m in members}),
+        first_submitted=min((m.first_submitted for m in members), default=None),
+        appeal_count=sum(1 for m in members if m.is_appeal),
+        protected_until=max((m.protected_until for m in members if m.is_protected), default=None),
+        members=members,
+    )
+    return group
+
+
+def conflict_decisions(*, user, kind: str, key: str, limit: int = 10) -> list[ConflictDecision]:
+    """The decisions already taken on one matching key, newest first (internal users)."""
+    if not is_internal(user):
+        return []
+    return list(
+        ConflictDecision.objects.filter(key_kind=kind, key_value=key)
+        .select_related("decided_by", "winner__partner__account")
+        .prefetch_related("entries__registration__partner__account")
+        .order_by("-decided_at", "-pk")[:limit]
+    )

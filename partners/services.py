@@ -13,21 +13,28 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 from accounts.models import Account, Contact, Partner, PartnerTarget
 from accounts.services import account_create
 from climcrm.roles import is_channel_manager, is_internal, is_partner_user
-from climcrm.text import normalize_company_name
+from climcrm.text import company_email_domain, normalize_company_name, normalize_postal_address
 from opportunities.models import Opportunity
 from opportunities.services import StaleVersionError, opportunity_create, opportunity_update
 from partners.models import (
     EDITABLE_STATUSES,
+    ConflictDecision,
+    ConflictDecisionEntry,
+    ConflictNotice,
+    ConflictOutcome,
     DealRegistration,
+    MatchKey,
     RegistrationEvent,
     RegistrationStatus,
 )
+from partners.selectors import conflict_group_members, first_submissions, protecting_claim
 
 REGISTRATION_FIELDS = (
     "company_name",
@@ -79,6 +86,13 @@ def can_edit_registration(user, registration: DealRegistration) -> bool:
     if is_partner_user(user):
         return registration.partner_id == user.partner_id
     return is_internal(user)
+
+
+def _fill_match_keys(registration: DealRegistration) -> None:
+    """The keys the conflict queue groups registrations by (see partners.models)."""
+    registration.normalized_company = normalize_company_name(registration.company_name)
+    registration.email_domain = company_email_domain(registration.contact_email)
+    registration.address_key = normalize_postal_address(registration.site_address)
 
 
 def _record(registration, *, from_status: str, by, note: str = "", at=None) -> None:
@@ -133,7 +147,7 @@ def registration_submit(
             status=RegistrationStatus.SUBMITTED,
             **cleaned,
         )
-        registration.normalized_company = normalize_company_name(registration.company_name)
+        _fill_match_keys(registration)
         registration.full_clean()
         registration.save()
         _record(registration, from_status="", by=by, at=now)
@@ -153,24 +167,31 @@ def registration_update(
             setattr(locked, name, value)
         if not locked.company_name.strip():
             raise ValidationError({"company_name": _("Enter the company name.")})
-        locked.normalized_company = normalize_company_name(locked.company_name)
+        _fill_match_keys(locked)
         previous = locked.status
         if previous == RegistrationStatus.RETURNED:
             locked.status = RegistrationStatus.SUBMITTED
             locked.submitted_at = timezone.now()
         locked.full_clean()
         locked.save()
-        if previous != locked.status:
-            _record(locked, from_status=previous, by=by, note=_("Resubmitted"))
+        # Every change is a row: the conflict queue counts them as the partner's activity.
+        _record(
+            locked,
+            from_status=previous,
+            by=by,
+            note=_("Resubmitted") if previous != locked.status else _("Updated"),
+        )
     registration.refresh_from_db()
     return registration
 
 
-def _lock_for_decision(registration: DealRegistration, by) -> DealRegistration:
+def _lock_for_decision(
+    registration: DealRegistration, by, allowed=(RegistrationStatus.SUBMITTED,)
+) -> DealRegistration:
     if not can_decide_registrations(by):
         raise PermissionError(_("Only channel managers decide on deal registrations."))
     locked = DealRegistration.objects.select_for_update().get(pk=registration.pk)
-    if locked.status != RegistrationStatus.SUBMITTED:
+    if locked.status not in allowed:
         raise ValidationError(
             _("This registration was already decided (%(status)s).")
             % {"status": locked.get_status_display()}
@@ -212,6 +233,15 @@ def registration_accept(
             raise ValidationError(
                 _("Every mandatory field must be filled before acceptance. Missing: %(fields)s.")
                 % {"fields": ", ".join(missing)}
+            )
+        blocking = protecting_claim(locked, on=timezone.localdate(now))
+        if blocking is not None:
+            raise ValidationError(
+                _(
+                    "The customer is protected by another partner's accepted registration "
+                    "until %(date)s: this registration cannot be accepted before then."
+                )
+                % {"date": date_format(blocking.protected_until, "SHORT_DATE_FORMAT")}
             )
         owner = owner or by
         if owner is None or not is_internal(owner):
@@ -271,6 +301,18 @@ def registration_accept(
     return AcceptResult(registration, account, contact, opportunity, created)
 
 
+def _refuse(locked: DealRegistration, *, by, reason: str, to_status: str, now, notify) -> None:
+    previous = locked.status
+    locked.status = to_status
+    locked.decision_reason = reason
+    locked.decided_by = by
+    locked.decided_at = now
+    locked.save()
+    _record(locked, from_status=previous, by=by, note=reason, at=now)
+    if notify:
+        _notify_partner(locked)
+
+
 def _decide_with_reason(
     *, registration: DealRegistration, by, reason: str, to_status: str, at=None, notify=True
 ) -> DealRegistration:
@@ -280,15 +322,7 @@ def _decide_with_reason(
     now = at or timezone.now()
     with transaction.atomic():
         locked = _lock_for_decision(registration, by)
-        previous = locked.status
-        locked.status = to_status
-        locked.decision_reason = reason
-        locked.decided_by = by
-        locked.decided_at = now
-        locked.save()
-        _record(locked, from_status=previous, by=by, note=reason, at=now)
-        if notify:
-            _notify_partner(locked)
+        _refuse(locked, by=by, reason=reason, to_status=to_status, now=now, notify=notify)
     registration.refresh_from_db()
     return registration
 
@@ -419,3 +453,240 @@ def opportunities_assign_partner(
             continue
         (result.changed if changed else result.unchanged).append(opportunity)
     return result
+
+
+# Conflicts between partners -------------------------------------------------------------
+
+REFUSE_REJECT = "reject"
+REFUSE_RETURN = "return"
+
+
+@dataclass
+class ConflictResult:
+    decision: ConflictDecision
+    accepted: AcceptResult | None = None
+    refused: list[DealRegistration] = field(default_factory=list)
+
+
+def _names_a_partner(message: str, members: list[DealRegistration]) -> bool:
+    """Whether the message names a partner of the conflict: every refused partner reads it."""
+    text = f" {normalize_company_name(message)} "
+    for member in members:
+        name = normalize_company_name(member.partner.account.name)
+        if name and f" {name} " in text:
+            return True
+    return False
+
+
+def conflict_notice_text(notice: str, protected_until: datetime.date | None) -> str:
+    """What a refused partner reads about the other claims, in the active language."""
+    parts = [str(ConflictNotice(notice).label)] if notice else []
+    if protected_until is not None:
+        parts.append(
+            _("The customer is protected until %(date)s.")
+            % {"date": date_format(protected_until, "SHORT_DATE_FORMAT")}
+        )
+    return " ".join(parts)
+
+
+def _reader_language(registration: DealRegistration) -> str:
+    author = registration.registered_by
+    if author is not None and author.partner_id == registration.partner_id and author.language:
+        return author.language
+    return settings.LANGUAGE_CODE
+
+
+def conflict_decide(
+    *,
+    by,
+    kind: str,
+    key: str,
+    seen: set[int],
+    winner_id: int | None,
+    reason: str,
+    message: str = "",
+    refusal: str = REFUSE_REJECT,
+    owner=None,
+    account: Account | None = None,
+    contact: Contact | None = None,
+    at=None,
+    notify: bool = True,
+) -> ConflictResult:
+    """Settle a conflict between partners' registrations of one customer, all in one
+    transaction: accept the winner (or keep its protection if it is already accepted),
+    reject or return every other partner's open registration, and record the decision.
+
+    ``seen`` is the set of registrations the channel manager compared: if the group
+    changed meanwhile, nothing is decided. ``winner_id`` None rejects (or returns) them all.
+    """
+    if not can_decide_registrations(by):
+        raise PermissionError(_("Only channel managers decide on deal registrations."))
+    if kind not in MatchKey.values:
+        raise ValidationError(_("Unknown matching key."))
+    reason = (reason or "").strip()
+    message = (message or "").strip()
+    if not reason:
+        raise ValidationError({"reason": _("Give the reason for the decision: it is recorded.")})
+    if refusal not in (REFUSE_REJECT, REFUSE_RETURN):
+        raise ValidationError({"refusal": _("Choose whether the others are rejected or returned.")})
+    if not message and (refusal == REFUSE_RETURN or winner_id is None):
+        raise ValidationError(
+            {"message": _("Write the message to the partners: they need to know why.")}
+        )
+    now = at or timezone.now()
+    with transaction.atomic():
+        members = conflict_group_members(
+            kind=kind, key=key, on=timezone.localdate(now), for_update=True
+        )
+        if {m.pk for m in members} != set(seen):
+            raise ValidationError(
+                _(
+                    "The registrations of this customer changed since the page was opened: "
+                    "compare them again before deciding."
+                )
+            )
+        pending = [m for m in members if m.status in EDITABLE_STATUSES]
+        if len({m.partner_id for m in members}) < 2 or not pending:
+            raise ValidationError(_("There is no conflict left to decide on this customer."))
+        if message and _names_a_partner(message, members):
+            raise ValidationError(
+                {
+                    "message": _(
+                        "The message must not name a partner: each partner reads it about "
+                        "their own registration only."
+                    )
+                }
+            )
+        winner = None
+        if winner_id is not None:
+            winner = next((m for m in members if m.pk == winner_id), None)
+            if winner is None:
+                raise ValidationError(_("Choose one of the registrations compared here."))
+            if winner.status == RegistrationStatus.RETURNED:
+                raise ValidationError(
+                    _(
+                        "A returned registration can be accepted once its partner has "
+                        "resubmitted it."
+                    )
+                )
+        first = first_submissions([m.pk for m in members])
+        decision = ConflictDecision.objects.create(
+            key_kind=kind,
+            key_value=key,
+            winner=winner,
+            reason=reason,
+            message=message,
+            decided_by=by,
+            decided_at=now,
+        )
+        result = ConflictResult(decision=decision)
+        rows = []
+        notice = ConflictNotice.NONE
+        if winner is not None:
+            if winner.status == RegistrationStatus.ACCEPTED:
+                outcome, notice = ConflictOutcome.KEPT, ConflictNotice.PROTECTED
+            else:
+                result.accepted = registration_accept(
+                    registration=winner,
+                    by=by,
+                    owner=owner,
+                    account=account,
+                    contact=contact,
+                    at=now,
+                    notify=notify,
+                )
+                outcome = ConflictOutcome.ACCEPTED
+                winner.refresh_from_db()
+            rows.append(
+                ConflictDecisionEntry(decision=decision, registration=winner, outcome=outcome)
+            )
+        to_status = (
+            RegistrationStatus.REJECTED if refusal == REFUSE_REJECT else RegistrationStatus.RETURNED
+        )
+        for member in pending:
+            if winner is not None and member.partner_id == winner.partner_id:
+                # The winner's own other registrations are not in conflict with it.
+                continue
+            member_notice = notice
+            if notice != ConflictNotice.PROTECTED and winner is not None:
+                member_notice = (
+                    ConflictNotice.FIRST
+                    if first[winner.pk] <= first[member.pk]
+                    else ConflictNotice.PREFERRED
+                )
+            protected = winner.protected_until if winner is not None else None
+            text = message
+            if not text:
+                with translation.override(_reader_language(member)):
+                    text = conflict_notice_text(member_notice, protected)
+            _refuse(member, by=by, reason=text, to_status=to_status, now=now, notify=notify)
+            result.refused.append(member)
+            rows.append(
+                ConflictDecisionEntry(
+                    decision=decision,
+                    registration=member,
+                    outcome=ConflictOutcome(to_status.value),
+                    notice=member_notice,
+                    protected_until=protected,
+                )
+            )
+        if not result.refused:
+            raise ValidationError(
+                _("This decision changes nothing: another partner's registration must be refused.")
+            )
+        ConflictDecisionEntry.objects.bulk_create(rows)
+    return result
+
+
+def can_appeal(user, registration: DealRegistration) -> bool:
+    """The refused partner may appeal a conflict decision once."""
+    if registration.status != RegistrationStatus.REJECTED or registration.appealed_at:
+        return False
+    if registration.conflict_refusal is None:
+        return False
+    if is_partner_user(user):
+        return registration.partner_id == user.partner_id
+    return is_internal(user)
+
+
+def registration_appeal(
+    *, registration: DealRegistration, by, text: str, at=None
+) -> DealRegistration:
+    """Put a registration refused in a conflict back in the queue, with new information.
+
+    Once only: the decision on the appeal is final.
+    """
+    text = (text or "").strip()
+    if not text:
+        raise ValidationError({"appeal": _("Say what is new: the channel manager decides again.")})
+    now = at or timezone.now()
+    with transaction.atomic():
+        locked = DealRegistration.objects.select_for_update().get(pk=registration.pk)
+        if is_partner_user(by):
+            if locked.partner_id != by.partner_id:
+                raise PermissionError(_("You may not appeal for another partner."))
+        elif not is_internal(by):
+            raise PermissionError(_("You may not appeal for another partner."))
+        if locked.appealed_at is not None:
+            raise ValidationError(
+                _(
+                    "This registration was already appealed once: the decision on the appeal "
+                    "is final."
+                )
+            )
+        if not can_appeal(by, locked):
+            raise ValidationError(
+                _("Only a registration refused in a conflict between partners can be appealed.")
+            )
+        previous = locked.status
+        locked.status = RegistrationStatus.SUBMITTED
+        locked.appeal = text
+        locked.appealed_at = now
+        locked.decision_reason = ""
+        locked.full_clean()
+        locked.save()
+        _record(
+            locked, from_status=previous, by=by, note=_("Appeal: %(text)s") % {"text": text}, at=now
+        )
+    registration.refresh_from_db()
+    return registration

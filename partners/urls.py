@@ -17,6 +17,18 @@ urlpatterns = [
     path("registrations/<int:pk>/reject/", views.registration_reject, name="registration-reject"),
     path("registrations/<int:pk>/return/", views.registration_return, name="registration-return"),
     path("registrations/<int:pk>/renew/", views.registration_renew, name="registration-renew"),
+    path("registrations/<int:pk>/appeal/", views.registration_appeal, name="registration-appeal"),
+    path("registrations/conflicts/", views.conflict_queue, name="conflict-queue"),
+    path(
+        "registrations/<int:pk>/conflict/<slug:kind>/",
+        views.conflict_detail,
+        name="conflict-detail",
+    ),
+    path(
+        "registrations/<int:pk>/conflict/<slug:kind>/decide/",
+        views.conflict_decide,
+        name="conflict-decide",
+    ),
     path("assign/", views.assign, name="assign"),
     path("assign/<int:pk>/", views.assign_one, name="assign-one"),
 ]

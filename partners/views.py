@@ -18,14 +18,17 @@ from opportunities.services import StaleVersionError
 from partners import selectors, services
 from partners.forms import (
     AcceptRegistrationForm,
+    AppealForm,
     AssignFilterForm,
     AssignForm,
+    ConflictDecisionForm,
+    ConflictFilterForm,
     DealRegistrationForm,
     DecisionReasonForm,
     RegistrationFilterForm,
     TargetFormSet,
 )
-from partners.models import RegistrationStatus
+from partners.models import MatchKey, RegistrationStatus
 
 
 def _internal_or_404(request: HttpRequest) -> None:
@@ -230,11 +233,15 @@ def registration_create(request: HttpRequest) -> HttpResponse:
 
 
 def _decision_context(request: HttpRequest, registration, **forms) -> dict:
+    can_appeal = services.can_appeal(request.user, registration)
     context = {
         "registration": registration,
         "missing": services.missing_mandatory_fields(registration),
         "events": registration.events.select_related("by"),
         "can_edit": services.can_edit_registration(request.user, registration),
+        "conflict_refusal": registration.conflict_refusal,
+        "can_appeal": can_appeal,
+        "appeal_form": (forms.get("appeal_form") or AppealForm()) if can_appeal else None,
         "can_decide": services.can_decide_registrations(request.user)
         and registration.status == RegistrationStatus.SUBMITTED,
         "can_renew": services.can_decide_registrations(request.user)
@@ -248,6 +255,9 @@ def _decision_context(request: HttpRequest, registration, **forms) -> dict:
         context["conflicts"] = selectors.registration_conflicts(
             user=request.user, registration=registration
         )
+        context["conflict_links"] = [
+            (kind, MatchKey(kind).label) for kind in context["conflicts"]["kinds"]
+        ]
     if context["can_decide"]:
         accounts = selectors.duplicate_accounts(user=request.user, registration=registration)
         contacts = selectors.duplicate_contacts(user=request.user, registration=registration)
@@ -381,6 +391,35 @@ def registration_return(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @require_POST
+def registration_appeal(request: HttpRequest, pk: int) -> HttpResponse:
+    """The refused partner returns the registration once, with new information."""
+    registration = selectors.registration_get(user=request.user, pk=pk)
+    form = AppealForm(request.POST)
+    if not form.is_valid():
+        if services.can_appeal(request.user, registration):
+            return _decision_failed(
+                request,
+                registration,
+                ValidationError(_("Say what is new: the channel manager decides again.")),
+                appeal_form=form,
+            )
+        messages.error(request, _("This registration cannot be appealed."))
+        return redirect("partners:registration-detail", pk=registration.pk)
+    try:
+        services.registration_appeal(
+            registration=registration, by=request.user, text=form.cleaned_data["appeal"]
+        )
+    except (ValidationError, PermissionError) as exc:
+        messages.error(request, _error_text(exc))
+    else:
+        messages.success(
+            request,
+            _("Your appeal was sent: the channel manager will decide again on this registration."),
+        )
+    return redirect("partners:registration-detail", pk=registration.pk)
+
+
+@require_POST
 def registration_renew(request: HttpRequest, pk: int) -> HttpResponse:
     _channel_manager_or_404(request)
     registration = selectors.registration_get(user=request.user, pk=pk)
@@ -391,6 +430,129 @@ def registration_renew(request: HttpRequest, pk: int) -> HttpResponse:
     else:
         messages.success(request, _("Protection renewed."))
     return redirect("partners:registration-detail", pk=registration.pk)
+
+
+# Conflicts between partners ---------------------------------------------------------
+
+
+@require_GET
+def conflict_queue(request: HttpRequest) -> HttpResponse:
+    """Competing registrations of the same customer by different partners, grouped."""
+    _internal_or_404(request)
+    scoped = selectors.conflict_scope(user=request.user, params={}) == "mine"
+    filters = ConflictFilterForm(
+        request.GET or None, scoped=scoped, initial={"scope": "mine"} if scoped else {}
+    )
+    filters.is_valid()
+    page = _page(request, selectors.conflict_groups(user=request.user, params=request.GET))
+    return render(
+        request,
+        _template(request, "partners/conflict_queue.html"),
+        {
+            "filters": filters,
+            "page_obj": page,
+            "groups": selectors.conflict_groups_with_members(page.object_list),
+            "can_decide": services.can_decide_registrations(request.user),
+        },
+    )
+
+
+def _conflict_or_404(request: HttpRequest, pk: int, kind: str):
+    _internal_or_404(request)
+    if kind not in MatchKey.values:
+        raise Http404
+    registration = selectors.registration_get(user=request.user, pk=pk)
+    group = selectors.conflict_group(user=request.user, registration=registration, kind=kind)
+    if group is None:
+        raise Http404
+    return registration, group
+
+
+def _group_accounts(request: HttpRequest, group) -> list:
+    """Existing accounts the customer may be, from the registrations that may be accepted."""
+    candidates = [m for m in group.members if m.status == RegistrationStatus.SUBMITTED]
+    return selectors.group_duplicate_accounts(user=request.user, registrations=candidates)
+
+
+def _conflict_context(request: HttpRequest, group, form=None) -> dict:
+    is_open = group.partner_count >= 2 and bool(group.pending)
+    can_decide = is_open and services.can_decide_registrations(request.user)
+    if can_decide and form is None:
+        form = ConflictDecisionForm(
+            group=group, accounts=_group_accounts(request, group), user=request.user
+        )
+    return {
+        "group": group,
+        "is_open": is_open,
+        "form": form if can_decide else None,
+        "decisions": selectors.conflict_decisions(
+            user=request.user, kind=group.kind, key=group.key
+        ),
+    }
+
+
+@require_GET
+def conflict_detail(request: HttpRequest, pk: int, kind: str) -> HttpResponse:
+    """The competing registrations side by side, and the channel manager's decision."""
+    group = _conflict_or_404(request, pk, kind)[1]
+    return render(request, "partners/conflict_detail.html", _conflict_context(request, group))
+
+
+@require_POST
+def conflict_decide(request: HttpRequest, pk: int, kind: str) -> HttpResponse:
+    _channel_manager_or_404(request)
+    group = _conflict_or_404(request, pk, kind)[1]
+    form = ConflictDecisionForm(
+        request.POST, group=group, accounts=_group_accounts(request, group), user=request.user
+    )
+    if form.is_valid():
+        account = form.chosen_account()
+        winner = next((m for m in group.members if m.pk == form.winner_id()), None)
+        contact = None
+        if account is not None and winner is not None and winner.contact_email:
+            contact = account.contacts.filter(email__iexact=winner.contact_email).first()
+        try:
+            result = services.conflict_decide(
+                by=request.user,
+                kind=group.kind,
+                key=group.key,
+                seen=form.cleaned_data["seen"],
+                winner_id=form.winner_id(),
+                reason=form.cleaned_data["reason"],
+                message=form.cleaned_data["message"],
+                refusal=form.cleaned_data["refusal"],
+                owner=form.cleaned_data["owner"],
+                account=account,
+                contact=contact,
+            )
+        except (ValidationError, PermissionError) as exc:
+            if isinstance(exc, ValidationError) and hasattr(exc, "error_dict"):
+                for name, errors in exc.message_dict.items():
+                    form.add_error(name if name in form.fields else None, errors)
+            else:
+                form.add_error(None, _error_text(exc))
+        else:
+            refused = len(result.refused)
+            if result.accepted is not None:
+                text = ngettext(
+                    "Conflict decided: the deal “%(deal)s” was created and %(count)s other "
+                    "registration was refused.",
+                    "Conflict decided: the deal “%(deal)s” was created and %(count)s other "
+                    "registrations were refused.",
+                    refused,
+                ) % {"deal": result.accepted.opportunity.name, "count": refused}
+            else:
+                text = ngettext(
+                    "Conflict decided: %(count)s registration was refused.",
+                    "Conflict decided: %(count)s registrations were refused.",
+                    refused,
+                ) % {"count": refused}
+            messages.success(request, text)
+            return redirect("partners:conflict-queue")
+    messages.error(request, _("The conflict was not decided: check the form."))
+    return render(
+        request, "partners/conflict_detail.html", _conflict_context(request, group, form=form)
+    )
 
 
 # Assignment -------------------------------------------------------------------------

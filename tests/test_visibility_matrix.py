@@ -204,6 +204,16 @@ RULES: dict[str, Rule] = {
     "partners:registration-reject": post("channel", {"pk": "registration"}),
     "partners:registration-return": post("channel", {"pk": "registration"}),
     "partners:registration-renew": post("channel", {"pk": "registration"}),
+    # The partner refused in a conflict appeals its own registration (here: nothing to
+    # appeal, so a message and a redirect); the conflict queue and its decision are internal.
+    "partners:registration-appeal": post("all", {"pk": "registration"}),
+    "partners:conflict-queue": page("internal", query=(("scope", "all"),), htmx=True),
+    "partners:conflict-detail": obj(
+        "internal", {"pk": "registration"}, static=(("kind", "domain"),)
+    ),
+    "partners:conflict-decide": post(
+        "channel", {"pk": "registration"}, static=(("kind", "domain"),)
+    ),
     "partners:assign": page("channel", htmx=True),
     "partners:assign-one": obj("channel", {"pk": "opportunity"}),
     # Reviews: partner users read their partner's reviews; running one is internal
@@ -376,8 +386,12 @@ def world(
             "review": review,
         }
         if partner is not None:
+            # Both partners' registrations share an email domain: a conflict between them.
             records["registration"] = DealRegistrationFactory(
-                partner=partner, company_name=f"{mark} Enregistré SA"
+                partner=partner,
+                company_name=f"{mark} Enregistré SA",
+                contact_last_name=f"{mark}Déclarant",
+                contact_email=f"{mark.lower()}@commun-conflit.ch",
             )
             records["partner"] = partner
             quarterly = Review.objects.create(

@@ -10,7 +10,7 @@ import factory
 from django.utils import timezone
 
 from accounts.models import PartnerTarget
-from climcrm.text import normalize_company_name
+from climcrm.text import company_email_domain, normalize_company_name, normalize_postal_address
 from partners.models import DealRegistration, RegistrationStatus
 from tests import clock
 from tests.factories.core import PartnerFactory
@@ -24,10 +24,14 @@ class DealRegistrationFactory(factory.django.DjangoModelFactory):
 
     partner = factory.SubFactory(PartnerFactory)
     company_name = factory.Sequence(lambda n: f"Client enregistré {n} SA")
-    normalized_company = factory.LazyAttribute(lambda r: normalize_company_name(r.company_name))
     contact_first_name = "Anne"
     contact_last_name = factory.Sequence(lambda n: f"Dupont{n}")
     contact_email = factory.Sequence(lambda n: f"anne{n}@client{n}.ch")
+    # The matching keys, as partners.services fills them.
+    normalized_company = factory.LazyAttribute(lambda r: normalize_company_name(r.company_name))
+    email_domain = factory.LazyAttribute(lambda r: company_email_domain(r.contact_email))
+    site_address = ""
+    address_key = factory.LazyAttribute(lambda r: normalize_postal_address(r.site_address))
     contact_phone = "+41 21 555 00 00"
     need = "Remplacement de la climatisation des bureaux"
     estimated_amount = Decimal("48000.00")

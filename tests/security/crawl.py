@@ -97,6 +97,8 @@ def project_routes() -> list[Route]:
 SLUG_VALUES = {
     "name": ["pipeline", "commit"],
     "section": ["pipeline"],
+    # The matching key of a registration conflict.
+    "kind": ["company", "domain"],
     # A password-reset link: a user id and a token (none of them valid here).
     "uidb64": ["MQ"],
     "token": ["set-password"],
