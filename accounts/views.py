@@ -67,7 +67,7 @@ ACCOUNT_EXPORT_HEADER = [
 def account_export(request: HttpRequest):
     """The filtered list as CSV (the product's one CSV rule: climcrm.csvexport)."""
     _filterset, queryset, _ordering = selectors.account_list(user=request.user, params=request.GET)
-    audit_export(request, "accounts")
+    audit_export(request, "account_list")
     rows = (
         [
             account.name,
@@ -166,7 +166,7 @@ CONTACT_EXPORT_HEADER = [
 @require_GET
 def contact_export(request: HttpRequest):
     _filterset, queryset, _ordering = selectors.contact_list(user=request.user, params=request.GET)
-    audit_export(request, "contacts")
+    audit_export(request, "contact_list")
     rows = (
         [
             contact.first_name,

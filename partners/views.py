@@ -106,7 +106,7 @@ def partner_export(request: HttpRequest):
     """The filtered partner list as CSV (climcrm.csvexport's rule)."""
     _internal_or_404(request)
     partners = selectors.partner_list(user=request.user, params=request.GET)
-    audit_export(request, "partners")
+    audit_export(request, "partner_list")
     rows = (
         [
             partner.account.name,
@@ -272,7 +272,7 @@ def registration_export(request: HttpRequest):
     if "status" not in params and is_partner_user(request.user):
         params["status"] = ""
     queue = selectors.registration_queue(user=request.user, params=params)
-    audit_export(request, "registrations")
+    audit_export(request, "registration_list")
     rows = (
         [
             registration.company_name,

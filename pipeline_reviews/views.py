@@ -111,7 +111,7 @@ REVIEW_EXPORT_HEADER = [
     gettext_lazy("Kind"),
     gettext_lazy("Partner"),
     gettext_lazy("Status"),
-    gettext_lazy("Closed"),
+    gettext_lazy("Closed at"),
     gettext_lazy("Commit"),
     gettext_lazy("Held by"),
 ]
@@ -121,7 +121,7 @@ REVIEW_EXPORT_HEADER = [
 def review_export(request: HttpRequest):
     """The reviews the archive shows, as CSV (climcrm.csvexport's rule)."""
     _form, reviews, _sort = _filtered_reviews(request)
-    audit_export(request, "reviews")
+    audit_export(request, "review_list")
     rows = (
         [
             review.period_start.isoformat(),

@@ -112,7 +112,7 @@ def audit_export(request: HttpRequest):
     if not is_admin(request.user):
         raise PermissionDenied
     _filterset, entries = selectors.audit_entries(params=request.GET)
-    log_export(request, "audit log")
+    log_export(request, "audit_log")
     rows = (
         [
             timezone.localtime(entry.at).strftime("%Y-%m-%d %H:%M:%S"),

@@ -138,14 +138,17 @@ def fields_named(form, names: str) -> list:
 
 
 @register.simple_tag
-def field_widget(field):
-    """The field's widget, described by its error messages (Django links the help text)."""
+def field_widget(field, form_id: str = ""):
+    """The field's widget, described by its error messages (Django links the help text);
+    ``form_id`` ties a control placed outside its <form> to it (the form attribute)."""
     attrs = {}
     if field.errors:
         described = [f"{field.auto_id}_error"]
         if field.help_text:
             described.append(f"{field.auto_id}_helptext")
         attrs["aria-describedby"] = " ".join(described)
+    if form_id:
+        attrs["form"] = form_id
     return field.as_widget(attrs=attrs) if attrs else field.as_widget()
 
 
