@@ -80,7 +80,10 @@ def active_entry(current_name: str, entry_names: list[str], *, partner: bool = F
 def navigation(request):
     user = getattr(request, "user", None)
     theme = request.COOKIES.get("theme") if request is not None else None
+    from django.conf import settings
+
     ui = {
+        "crm_currency": settings.CRM_CURRENCY,
         "ui_theme": theme if theme in THEMES else "",
         "ui_sidebar_collapsed": request is not None
         and request.COOKIES.get("sidebar") == "collapsed",
