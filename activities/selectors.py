@@ -78,18 +78,24 @@ def panel_activities(*, user, target: Target) -> dict:
     }
 
 
-def _my_open(user) -> QuerySet:
+def _my_open(user, *, team: bool = False) -> QuerySet:
     scoped = visible_activities(user).filter(done=False)
     if is_partner_user(user):
         # Partner users share their partner's to-dos: the team works them together.
         return scoped
+    if team:
+        # A manager's team: the people they manage (the dashboard's "Team tasks").
+        return scoped.filter(assignee__manager=user)
     return scoped.filter(assignee=user)
 
 
-def my_tasks(*, user, today: datetime.date | None = None) -> dict[str, QuerySet]:
-    """The user's open to-dos: overdue, due today, upcoming and without a date."""
+def my_tasks(
+    *, user, today: datetime.date | None = None, team: bool = False
+) -> dict[str, QuerySet]:
+    """The user's open to-dos (or their team's): overdue, due today, upcoming and without a
+    date."""
     today = today or timezone.localdate()
-    base = _with_people(_my_open(user)).select_related(
+    base = _with_people(_my_open(user, team=team)).select_related(
         "opportunity", "lead", "account", "opportunity__account"
     )
     return {
@@ -101,12 +107,14 @@ def my_tasks(*, user, today: datetime.date | None = None) -> dict[str, QuerySet]
     }
 
 
-def my_task_counts(*, user, today: datetime.date | None = None) -> dict[str, int]:
+def my_task_counts(
+    *, user, today: datetime.date | None = None, team: bool = False
+) -> dict[str, int]:
     """How many open to-dos each group of "My tasks" holds, counted in one query."""
     today = today or timezone.localdate()
     # Counting a column of the (assignee, done, due_date) index, never null, lets PostgreSQL
     # answer from the index alone (COUNT(*) takes no filter in Django).
-    return _my_open(user).aggregate(
+    return _my_open(user, team=team).aggregate(
         overdue=Count("done", filter=Q(due_date__lt=today)),
         today=Count("done", filter=Q(due_date=today)),
         upcoming=Count("done", filter=Q(due_date__gt=today) | Q(due_date__isnull=True)),

@@ -16,6 +16,7 @@ from activities.forms import ActivityForm
 from activities.selectors import Target
 from climcrm.pagination import CountedPaginator
 from climcrm.permissions import can_add_activity, can_change_activity
+from climcrm.roles import is_manager
 
 PANEL = "activities/_panel.html"
 PANEL_PAGE = "activities/activity_list.html"
@@ -200,9 +201,10 @@ TASKS_PER_GROUP = 20
 @require_GET
 def my_tasks(request: HttpRequest) -> HttpResponse:
     today = timezone.localdate()
-    groups = selectors.my_tasks(user=request.user, today=today)
-    counts = selectors.my_task_counts(user=request.user, today=today)
-    context = {"today": today}
+    team = request.GET.get("team") == "1" and is_manager(request.user)
+    groups = selectors.my_tasks(user=request.user, today=today, team=team)
+    counts = selectors.my_task_counts(user=request.user, today=today, team=team)
+    context = {"today": today, "team": team, "can_see_team": is_manager(request.user)}
     for name, param, section in TASK_GROUPS:
         # Counted with the other groups in one query instead of one COUNT per group.
         paginator = CountedPaginator(groups[name], TASKS_PER_GROUP, count=counts[name])

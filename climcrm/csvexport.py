@@ -37,3 +37,33 @@ class SafeWriter:
     def writerows(self, rows):
         for row in rows:
             self.writerow(row)
+
+
+def csv_response(*, filename: str, header, rows, language: str | None = None):
+    """The one way ClimCRM answers with a CSV file: UTF-8 with a BOM, semicolons, numbers
+    with a decimal point and no grouping (``climcrm.figures.plain``), dates ISO 8601, each
+    cell safe for spreadsheets; streamed, so a long list costs no memory. ``rows`` is an
+    iterable of lists produced while the response streams: the labels keep the request's
+    language. The file is named ``<filename>-<today>.csv``."""
+    from django.http import StreamingHttpResponse
+    from django.utils import timezone, translation
+
+    language = language or translation.get_language() or "fr"
+
+    def lines():
+        with translation.override(language):
+            writer = SafeWriter(delimiter=";")
+            yield "\ufeff" + writer.writerow([str(label) for label in header])
+            for row in rows:
+                yield writer.writerow(row)
+
+    response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
+    stamp = timezone.localdate().isoformat()
+    response["Content-Disposition"] = f'attachment; filename="{filename}-{stamp}.csv"'
+    return response
+
+
+def yes_no(value) -> str:
+    from django.utils.translation import gettext
+
+    return gettext("yes") if value else gettext("no")

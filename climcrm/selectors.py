@@ -74,21 +74,14 @@ TASK_LIMIT = 10
 def _attention_deals(open_deals, *, today):
     """Open deals past their close date, or untouched (no activity, no stage change) for
     ``CRM_STALE_DAYS``: the first ones by close date and how many there are (two queries)."""
-    from datetime import timedelta
-
     from django.conf import settings
-    from django.db.models import Exists, OuterRef
 
-    from activities.models import Activity
+    from opportunities.filters import attention_conditions
 
-    cutoff = timezone.now() - timedelta(days=settings.CRM_STALE_DAYS)
-    recent_activity = Activity.objects.filter(opportunity_id=OuterRef("pk")).filter(
-        Q(created_at__gte=cutoff) | Q(done_at__gte=cutoff)
-    )
-    stale = Q(stage_changed_at__lt=cutoff) & ~Q(Exists(recent_activity))
+    overdue, stale = attention_conditions(today=today)
     deals = (
-        open_deals.filter(Q(close_date__lt=today) | stale)
-        .annotate(is_overdue=Q(close_date__lt=today), is_stale=stale)
+        open_deals.filter(overdue | stale)
+        .annotate(is_overdue=overdue, is_stale=stale)
         .select_related("account", "owner")
         .order_by("close_date", "pk")
     )

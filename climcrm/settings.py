@@ -87,7 +87,11 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "climcrm.context_processors.navigation",
             ],
-            "builtins": ["django.templatetags.i18n", "climcrm.templatetags.crm"],
+            "builtins": [
+                "django.templatetags.i18n",
+                "climcrm.templatetags.crm",
+                "climcrm.templatetags.ui",
+            ],
         },
     }
 ]

@@ -2,13 +2,15 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from climcrm import views
+from climcrm import design, views
 
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),
     path("healthz", views.healthz, name="healthz"),
     path("search/", views.search, name="search"),
     path("language/", views.set_language, name="set_language"),
+    path("theme/", design.set_theme, name="set_theme"),
+    path("style/", design.style_guide, name="style-guide"),
     path("login/", views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("password/", views.PasswordChangeView.as_view(), name="password_change"),

@@ -53,14 +53,18 @@ class StatusForm(forms.Form):
 
     def __init__(self, *args, lead: Lead | None = None, **kwargs):
         super().__init__(*args, **kwargs)
+        self.lead = lead
+        # The menu opens on the lead's status as it is, never on another one.
         self.fields["status"].choices = [
-            (value, label)
-            for value, label in LeadStatus.choices
-            if value in MANUAL_STATUSES and (lead is None or value != lead.status)
+            (value, label) for value, label in LeadStatus.choices if value in MANUAL_STATUSES
         ]
+        if lead is not None:
+            self.fields["status"].initial = lead.status
 
     def clean(self):
         data = super().clean()
+        if self.lead is not None and data.get("status") == self.lead.status:
+            self.add_error("status", _("The lead already has this status."))
         reason_missing = "reason" not in self.errors and not (data.get("reason") or "").strip()
         if data.get("status") == LeadStatus.DISQUALIFIED and reason_missing:
             self.add_error("reason", _("Say why the lead is disqualified."))

@@ -1,14 +1,33 @@
 """The opportunity list's filters, shared by the list, its CSV export and the pipeline board."""
 
+from datetime import timedelta
+
 import django_filters
 from django import forms
-from django.db.models import Q, QuerySet
+from django.conf import settings
+from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from climcrm.models import User
 from climcrm.roles import is_partner_user
 from climcrm.visibility import visible_partners
 from opportunities.models import OPEN_STAGES, OpportunityType, Stage
+
+
+def attention_conditions(*, today) -> tuple[Q, Q]:
+    """What makes an open deal need attention: its close date has passed (first), or it is
+    stale — no stage change and no activity for ``CRM_STALE_DAYS`` (second). The
+    dashboards and the list's "needing attention" filter count the same deals."""
+    from activities.models import Activity
+
+    cutoff = timezone.now() - timedelta(days=settings.CRM_STALE_DAYS)
+    recent_activity = Activity.objects.filter(opportunity_id=OuterRef("pk")).filter(
+        Q(created_at__gte=cutoff) | Q(done_at__gte=cutoff)
+    )
+    overdue = Q(close_date__lt=today)
+    stale = Q(stage_changed_at__lt=cutoff) & ~Q(Exists(recent_activity))
+    return overdue, stale
 
 
 def _owners(request) -> QuerySet:
@@ -48,6 +67,12 @@ class OpportunityFilter(django_filters.FilterSet):
     mine = django_filters.BooleanFilter(
         method="filter_mine", label=_("Only mine"), widget=forms.CheckboxInput
     )
+    team = django_filters.BooleanFilter(
+        method="filter_team", label=_("My team's deals"), widget=forms.HiddenInput
+    )
+    attention = django_filters.BooleanFilter(
+        method="filter_attention", label=_("Needing attention"), widget=forms.CheckboxInput
+    )
     partner = django_filters.ModelChoiceFilter(
         queryset=_partners, label=_("Partner"), empty_label=_("Any partner")
     )
@@ -84,7 +109,7 @@ class OpportunityFilter(django_filters.FilterSet):
         # Partner users only ever see their own partner's deals: owner and partner
         # pickers would only leak names.
         if self.request is not None and is_partner_user(self.request.user):
-            for name in ("owner", "partner", "direct"):
+            for name in ("owner", "partner", "direct", "team"):
                 self.filters.pop(name, None)
                 self.form.fields.pop(name, None)
 
@@ -103,6 +128,18 @@ class OpportunityFilter(django_filters.FilterSet):
         if value and self.request is not None:
             return queryset.filter(owner=self.request.user)
         return queryset
+
+    def filter_team(self, queryset: QuerySet, name: str, value) -> QuerySet:
+        if value and self.request is not None:
+            return queryset.filter(owner__manager=self.request.user)
+        return queryset
+
+    def filter_attention(self, queryset: QuerySet, name: str, value) -> QuerySet:
+        """Open deals past their close date or stale (the dashboards' "needing attention")."""
+        if not value:
+            return queryset
+        overdue, stale = attention_conditions(today=timezone.localdate())
+        return queryset.filter(stage__in=OPEN_STAGES).filter(overdue | stale)
 
     def filter_direct(self, queryset: QuerySet, name: str, value) -> QuerySet:
         if value:

@@ -6,10 +6,12 @@ app_name = "partners"
 
 urlpatterns = [
     path("", views.partner_list, name="list"),
+    path("export.csv", views.partner_export, name="export"),
     path("<int:pk>/", views.partner_detail, name="detail"),
     path("<int:pk>/business-plan/", views.partner_targets, name="targets"),
     path("portal/", views.portal, name="portal"),
     path("registrations/", views.registration_list, name="registration-queue"),
+    path("registrations/export.csv", views.registration_export, name="registration-export"),
     path("registrations/new/", views.registration_create, name="registration-create"),
     path("registrations/<int:pk>/", views.registration_detail, name="registration-detail"),
     path("registrations/<int:pk>/edit/", views.registration_edit, name="registration-edit"),

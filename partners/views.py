@@ -7,9 +7,12 @@ from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
+from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from climcrm.audit import audit_export
+from climcrm.csvexport import csv_response, yes_no
+from climcrm.figures import plain
 from climcrm.permissions import can_edit_opportunity
 from climcrm.roles import is_channel_manager, is_internal, is_partner_user
 from climcrm.text import parse_id
@@ -84,6 +87,46 @@ def partner_list(request: HttpRequest) -> HttpResponse:
             "can_assign": is_channel_manager(request.user),
         },
     )
+
+
+PARTNER_EXPORT_HEADER = [
+    gettext_lazy("Partner"),
+    gettext_lazy("Channel manager"),
+    gettext_lazy("Contract start"),
+    gettext_lazy("Contract end"),
+    gettext_lazy("Active"),
+    gettext_lazy("Users"),
+    gettext_lazy("Open deals"),
+    gettext_lazy("Open pipeline"),
+    gettext_lazy("Weighted"),
+    gettext_lazy("Won this year"),
+    gettext_lazy("Registrations to decide"),
+]
+
+
+@require_GET
+def partner_export(request: HttpRequest):
+    """The filtered partner list as CSV (climcrm.csvexport's rule)."""
+    _internal_or_404(request)
+    partners = selectors.partner_list(user=request.user, params=request.GET)
+    audit_export(request, "partner_list")
+    rows = (
+        [
+            partner.account.name,
+            str(partner.channel_manager) if partner.channel_manager_id else "",
+            partner.contract_start.isoformat() if partner.contract_start else "",
+            partner.contract_end.isoformat() if partner.contract_end else "",
+            yes_no(partner.is_active),
+            partner.user_count,
+            partner.open_count,
+            plain(partner.open_amount),
+            plain(partner.open_weighted),
+            plain(partner.won_amount),
+            partner.pending_registrations,
+        ]
+        for partner in partners.iterator(chunk_size=500)
+    )
+    return csv_response(filename="partners", header=PARTNER_EXPORT_HEADER, rows=rows)
 
 
 def _plan_year(request: HttpRequest) -> int:
@@ -208,6 +251,50 @@ def registration_list(request: HttpRequest) -> HttpResponse:
             "status": params.get("status", RegistrationStatus.SUBMITTED.value),
         },
     )
+
+
+REGISTRATION_EXPORT_HEADER = [
+    gettext_lazy("Company"),
+    gettext_lazy("Partner"),
+    gettext_lazy("Contact"),
+    gettext_lazy("Contact email"),
+    gettext_lazy("Contact phone"),
+    gettext_lazy("Estimated amount"),
+    gettext_lazy("Expected close date"),
+    gettext_lazy("Submitted"),
+    gettext_lazy("Status"),
+    gettext_lazy("Reason"),
+    gettext_lazy("Protected until"),
+]
+
+
+@require_GET
+def registration_export(request: HttpRequest):
+    """The registrations the list shows, as CSV; a partner user gets only theirs."""
+    params = request.GET.copy()
+    if "status" not in params and is_partner_user(request.user):
+        params["status"] = ""
+    queue = selectors.registration_queue(user=request.user, params=params)
+    audit_export(request, "registration_list")
+    rows = (
+        [
+            registration.company_name,
+            registration.partner.account.name,
+            registration.contact_name,
+            registration.contact_email,
+            registration.contact_phone,
+            plain(registration.estimated_amount),
+            registration.expected_close_date.isoformat()
+            if registration.expected_close_date
+            else "",
+            timezone.localtime(registration.submitted_at).strftime("%Y-%m-%d %H:%M"),
+            registration.get_status_display(),
+            registration.decision_reason,
+            registration.protected_until.isoformat() if registration.protected_until else "",
+        ]
+        for registration in queue.iterator(chunk_size=1000)
+    )
+    return csv_response(filename="registrations", header=REGISTRATION_EXPORT_HEADER, rows=rows)
 
 
 @require_http_methods(["GET", "POST"])

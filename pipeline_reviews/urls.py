@@ -6,6 +6,7 @@ app_name = "pipeline_reviews"
 
 urlpatterns = [
     path("", views.review_list, name="list"),
+    path("export.csv", views.review_export, name="export"),
     path("new/", views.review_create, name="create"),
     path("<int:pk>/", views.review_detail, name="detail"),
     path("<int:pk>/recap/", views.review_recap, name="recap"),

@@ -6,9 +6,13 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect, trigger_client_event
 
+from climcrm.audit import audit_export
+from climcrm.csvexport import csv_response
+from climcrm.figures import plain
 from climcrm.roles import is_partner_user
 from climcrm.visibility import (
     get_visible_or_404,
@@ -84,8 +88,7 @@ def _errors_text(exc: ValidationError) -> str:
 # --- archive and creation ---------------------------------------------------------------
 
 
-@require_GET
-def review_list(request: HttpRequest) -> HttpResponse:
+def _filtered_reviews(request: HttpRequest):
     form = ArchiveFilterForm(request.GET or None, user=request.user)
     partner_id = kind = ""
     if form.is_valid():
@@ -100,6 +103,45 @@ def review_list(request: HttpRequest) -> HttpResponse:
         status=request.GET.get("status", ""),
         sort=sort,
     )
+    return form, reviews, sort
+
+
+REVIEW_EXPORT_HEADER = [
+    gettext_lazy("Period start"),
+    gettext_lazy("Kind"),
+    gettext_lazy("Partner"),
+    gettext_lazy("Status"),
+    gettext_lazy("Closed at"),
+    gettext_lazy("Commit"),
+    gettext_lazy("Held by"),
+]
+
+
+@require_GET
+def review_export(request: HttpRequest):
+    """The reviews the archive shows, as CSV (climcrm.csvexport's rule)."""
+    _form, reviews, _sort = _filtered_reviews(request)
+    audit_export(request, "review_list")
+    rows = (
+        [
+            review.period_start.isoformat(),
+            review.get_kind_display(),
+            str(review.partner) if review.partner_id else "",
+            review.get_status_display(),
+            timezone.localtime(review.closed_at).strftime("%Y-%m-%d %H:%M")
+            if review.closed_at
+            else "",
+            plain(review.commit_amount),
+            str(review.created_by) if review.created_by_id else "",
+        ]
+        for review in reviews.iterator(chunk_size=1000)
+    )
+    return csv_response(filename="reviews", header=REVIEW_EXPORT_HEADER, rows=rows)
+
+
+@require_GET
+def review_list(request: HttpRequest) -> HttpResponse:
+    form, reviews, sort = _filtered_reviews(request)
     page = Paginator(reviews, 50).get_page(request.GET.get("page"))
     context = {
         "filter_form": form,

@@ -28,7 +28,12 @@ def french(label) -> str:
 
 
 def nav_label(url_name: str):
-    return next(label for name, label, _who in _NAV if name == url_name)
+    return next(
+        label
+        for _group, entries in _NAV
+        for name, label, _icon, _who in entries
+        if name == url_name
+    )
 
 
 @pytest.mark.parametrize(

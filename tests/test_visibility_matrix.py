@@ -101,6 +101,9 @@ RULES: dict[str, Rule] = {
     "healthz": page("public"),
     "search": page("all", query=(("q", "ZQ"),), htmx=True, partner_must_show=True),
     "set_language": post("public", data=(("language", "fr"), ("next", "/"))),
+    "set_theme": post("public", data=(("theme", "dark"), ("next", "/")), ok=REDIRECT),
+    # The design system's style guide is for staff (the admin of the cast).
+    "style-guide": page("admin"),
     "login": page("public", ok_for=tuple((r, REDIRECT) for r in (*PARTNER_ROLES, *INTERNAL_ROLES))),
     "logout": post("all", ok=REDIRECT),
     "password_change": page("all"),
@@ -112,10 +115,12 @@ RULES: dict[str, Rule] = {
     "password_reset_complete": page("public"),
     # Accounts and contacts: partners read the accounts and contacts of their deals.
     "accounts:list": page("all", htmx=True, partner_must_show=True),
+    "accounts:export": page("all", partner_must_show=True),
     "accounts:create": page("internal"),
     "accounts:detail": obj("all", {"pk": "account"}),
     "accounts:edit": obj("internal", {"pk": "account"}, partner_denied=DENIED),
     "accounts:contact-list": page("all", htmx=True, partner_must_show=True),
+    "accounts:contact-export": page("all", partner_must_show=True),
     "accounts:contact-create": page("internal"),
     "accounts:contact-detail": obj("all", {"pk": "contact"}),
     "accounts:contact-edit": obj("internal", {"pk": "contact"}, partner_denied=DENIED),
@@ -189,6 +194,7 @@ RULES: dict[str, Rule] = {
     "opportunities:kanban-move": post("all", {"pk": "opportunity"}, ok=ANY_POST),
     # Partner channel
     "partners:list": page("internal", htmx=True),
+    "partners:export": page("internal"),
     "partners:detail": obj("internal", {"pk": "partner"}),
     "partners:targets": post("channel", {"pk": "partner"}),
     "partners:portal": page(
@@ -197,6 +203,7 @@ RULES: dict[str, Rule] = {
     "partners:registration-queue": page(
         "all", query=(("status", ""),), htmx=True, partner_must_show=True
     ),
+    "partners:registration-export": page("all", query=(("status", ""),), partner_must_show=True),
     "partners:registration-create": page("all"),
     "partners:registration-detail": obj("all", {"pk": "registration"}),
     "partners:registration-edit": obj("all", {"pk": "registration"}),
@@ -219,6 +226,7 @@ RULES: dict[str, Rule] = {
     # Reviews: partner users read their partner's reviews; running one is internal
     # (managers, admins, and the partner's channel manager).
     "pipeline_reviews:list": page("all", htmx=True),
+    "pipeline_reviews:export": page("all"),
     "pipeline_reviews:create": page("internal"),
     "pipeline_reviews:detail": obj("all", {"pk": "review"}, ok=frozenset({200, 302})),
     "pipeline_reviews:recap": obj("all", {"pk": "review"}),
@@ -270,6 +278,7 @@ RULES: dict[str, Rule] = {
     ),
     # Privacy: sales managers and admins erase people; the audit log is for admins.
     "privacy:audit-log": page("admin", htmx=True),
+    "privacy:audit-export": page("admin"),
     "privacy:anonymise-contact": obj("manager", {"pk": "contact"}),
     "privacy:anonymise-lead": obj("manager", {"pk": "lead"}),
     # Django admin: not our views; partner users and reps must never see its content.

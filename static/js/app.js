@@ -63,4 +63,114 @@
     var button = event.target.closest("[data-print]");
     if (button) { event.preventDefault(); window.print(); }
   });
+
+  // --- Design system ------------------------------------------------------------------
+
+  function setCookie(name, value) {
+    var age = value ? 31536000 : 0;
+    document.cookie = name + "=" + (value || "") + "; path=/; max-age=" + age + "; samesite=lax" +
+      (location.protocol === "https:" ? "; secure" : "");
+  }
+
+  // Theme switch: applied at once and kept in the "theme" cookie (the server renders it).
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    if (!form.hasAttribute || !form.hasAttribute("data-theme-switch")) return;
+    var button = event.submitter;
+    if (!button || !button.value) return;
+    event.preventDefault();
+    var theme = button.value === "auto" ? "" : button.value;
+    if (theme) document.documentElement.setAttribute("data-theme", theme);
+    else document.documentElement.removeAttribute("data-theme");
+    setCookie("theme", theme);
+    form.querySelectorAll("button[name=theme]").forEach(function (other) {
+      other.setAttribute("aria-pressed", other === button ? "true" : "false");
+    });
+  });
+
+  // Side navigation: collapsed to icons (kept in the "sidebar" cookie), or a drawer on
+  // narrow screens that Escape closes.
+  document.addEventListener("click", function (event) {
+    var toggle = event.target.closest("[data-sidebar-toggle]");
+    if (!toggle) return;
+    var root = document.documentElement;
+    var collapsed = root.getAttribute("data-sidebar") !== "collapsed";
+    if (collapsed) root.setAttribute("data-sidebar", "collapsed");
+    else root.removeAttribute("data-sidebar");
+    toggle.setAttribute("aria-expanded", collapsed ? "false" : "true");
+    setCookie("sidebar", collapsed ? "collapsed" : "");
+  });
+  document.addEventListener("keydown", function (event) {
+    if (event.key === "Escape") {
+      var drawer = document.getElementById("nav-toggle");
+      if (drawer && drawer.checked) drawer.checked = false;
+      document.querySelectorAll("details.dropdown[open]").forEach(function (menu) {
+        menu.removeAttribute("open");
+      });
+      return;
+    }
+    // "/" goes to the search box, unless one is typing somewhere.
+    if (event.key === "/" && !event.ctrlKey && !event.metaKey && !event.altKey) {
+      var active = document.activeElement;
+      var typing = active && (/^(INPUT|TEXTAREA|SELECT)$/.test(active.tagName) || active.isContentEditable);
+      var box = document.querySelector("[data-search-box]");
+      if (!typing && box) { event.preventDefault(); box.focus(); box.select(); }
+    }
+  });
+  // A menu closes when one clicks elsewhere.
+  document.addEventListener("click", function (event) {
+    document.querySelectorAll("details.dropdown[open]").forEach(function (menu) {
+      if (!menu.contains(event.target)) menu.removeAttribute("open");
+    });
+  });
+
+  // Dialogs: data-dialog-open="<id>" opens a native <dialog>, data-dialog-close closes it;
+  // the focus goes back to the opener.
+  document.addEventListener("click", function (event) {
+    var opener = event.target.closest("[data-dialog-open]");
+    if (opener) {
+      var dialog = document.getElementById(opener.getAttribute("data-dialog-open"));
+      if (dialog && dialog.showModal) {
+        event.preventDefault();
+        dialog.addEventListener("close", function () { opener.focus(); }, { once: true });
+        dialog.showModal();
+      }
+      return;
+    }
+    var closer = event.target.closest("[data-dialog-close]");
+    if (closer) {
+      var open = closer.closest("dialog");
+      if (open) { event.preventDefault(); open.close(); }
+    }
+  });
+
+  // Multiple choices become a multi-select with search (Tom Select); the <select> stays
+  // the form's control, so filters, HTMX and pages without JavaScript work the same.
+  function enhanceSelects(root) {
+    if (!window.TomSelect || !root.querySelectorAll) return;
+    var texts = document.body.dataset;
+    var selects = root.querySelectorAll(".filter-bar select[multiple], .form-field select[multiple], select[data-multiselect]");
+    Array.prototype.forEach.call(selects, function (select) {
+      if (select.tomselect) return;
+      var label = select.id && document.querySelector("label[for='" + select.id + "']");
+      var control = new window.TomSelect(select, {
+        plugins: { remove_button: { title: texts.removeText || "Remove" } },
+        maxOptions: null,
+        hideSelected: true,
+        closeAfterSelect: false,
+        placeholder: texts.chooseText || "",
+        render: {
+          no_results: function () {
+            return '<div class="no-results">' + (texts.noResultsText || "No results") + "</div>";
+          },
+        },
+      });
+      // The search box is what the label names once the list box is hidden.
+      if (label) {
+        control.control_input.setAttribute("aria-label", label.textContent.trim());
+      }
+    });
+  }
+  if (window.htmx) window.htmx.onLoad(enhanceSelects);
+  else document.addEventListener("DOMContentLoaded", function () { enhanceSelects(document); });
 })();

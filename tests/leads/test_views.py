@@ -1,4 +1,5 @@
 import datetime
+import re
 
 import pytest
 from django.urls import reverse
@@ -226,6 +227,23 @@ class TestDetailAndEdit:
         assert lead.status == LeadStatus.DISQUALIFIED
         change = lead.status_changes.last()
         assert change.changed_by == rep and change.to_status == "disqualified"
+
+    def test_status_menu_shows_the_current_status(self, client_for, rep):
+        lead = OpenLeadFactory(owner=rep, status=LeadStatus.MQL)
+        html = client_for(rep).get(reverse("leads:detail", args=[lead.pk])).content.decode()
+        menu = html.split('name="status"', 1)[1].split("</select>", 1)[0]
+        selected = re.findall(r'<option value="(\w+)"[^>]*\bselected\b', menu)
+        assert selected == ["mql"]
+        assert all(f'value="{value}"' in menu for value in ("new", "working", "disqualified"))
+
+    def test_choosing_the_current_status_again_changes_nothing(self, client_for, rep):
+        lead = OpenLeadFactory(owner=rep, status=LeadStatus.MQL)
+        response = client_for(rep).post(
+            reverse("leads:status", args=[lead.pk]), {"status": "mql"}, follow=True
+        )
+        messages = [str(m) for m in response.context["messages"]]
+        assert any("déjà" in m for m in messages)
+        assert lead.status_changes.count() == 1
 
     def test_edit_of_read_only_lead_is_refused(self, client_for, rep):
         lead = OpenLeadFactory(
