@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from forecasting.models import ForecastSnapshot, Target
+from forecasting.models import Benchmark, ForecastSnapshot, Target
 
 
 @admin.register(Target)
@@ -20,3 +20,14 @@ class ForecastSnapshotAdmin(admin.ModelAdmin):
     def has_change_permission(self, request, obj=None):
         # A snapshot is what was known then: never edited.
         return False
+
+
+@admin.register(Benchmark)
+class BenchmarkAdmin(admin.ModelAdmin):
+    list_display = ("key", "low", "high", "source")
+    list_editable = ("low", "high")
+    fields = ("key", "low", "high", "source")
+
+    def get_readonly_fields(self, request, obj=None):
+        # The figure a row is about is fixed once created: only its range changes.
+        return ("key",) if obj is not None else ()

@@ -320,3 +320,44 @@ class MonthChangeTotal(models.Model):
 
     def __str__(self) -> str:
         return f"{self.month:%Y-%m} {self.side} {self.kinds}"
+
+
+class Benchmark(models.Model):
+    """A reference range from the seeds, shown beside the measured figure on the metrics
+    page; an admin adjusts it to the company's own experience."""
+
+    class Key(models.TextChoices):
+        NEW_DEALS_PER_REP = "new_deals_per_rep", _("New opportunities per rep per month")
+        PIPELINE_COVERAGE = "pipeline_coverage", _("Pipeline coverage (pipeline ÷ target)")
+        OPPORTUNITY_TO_DEAL = "opportunity_to_deal", _("Opportunity → won deal (%)")
+        MQL_TO_SRL = "mql_to_srl", _("MQL → SRL (%)")
+        SRL_TO_SQL = "srl_to_sql", _("SRL → SQL (%)")
+        WIN_RATE_NEW = "win_rate_new", _("Win rate, new business (%)")
+        WIN_RATE_EXISTING = "win_rate_existing", _("Win rate, existing business (%)")
+
+    key = models.CharField(_("figure"), max_length=30, choices=Key.choices, unique=True)
+    low = models.DecimalField(_("from"), max_digits=8, decimal_places=2)
+    high = models.DecimalField(
+        _("to"),
+        max_digits=8,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        help_text=_("Leave empty for a single value."),
+    )
+    source = models.CharField(_("source"), max_length=200, blank=True)
+
+    class Meta:
+        verbose_name = _("benchmark")
+        verbose_name_plural = _("benchmarks")
+        ordering = ["key"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(low__gte=0)
+                & (models.Q(high__isnull=True) | models.Q(high__gte=models.F("low"))),
+                name="benchmark_range",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return str(self.get_key_display())

@@ -11,12 +11,15 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db.models import (
+    Avg,
     BooleanField,
     Case,
     Count,
     DecimalField,
     ExpressionWrapper,
     F,
+    FloatField,
+    Func,
     IntegerField,
     OuterRef,
     Q,
@@ -36,6 +39,7 @@ from climcrm.selectors import weighted_amount_expression
 from climcrm.text import parse_id
 from climcrm.visibility import visible_opportunities
 from forecasting import month_changes, summaries
+from forecasting.models import Benchmark
 from forecasting.periods import MONTH, QUARTER, Period, period_containing
 from forecasting.scopes import ALL, CHANNEL, PARTNER, REP, TEAM, Scope, display_name
 from leads import funnel as lead_funnel
@@ -489,6 +493,53 @@ def scope_forecast(*, user, period: Period, scope: Scope, alias: str | None = No
 # ---------------------------------------------------------------- metrics
 
 
+@dataclass(frozen=True)
+class Reference:
+    """A benchmark: a range (``high`` set) or a single value."""
+
+    key: str
+    low: Decimal
+    high: Decimal | None = None
+
+    def position(self, value) -> str | None:
+        """Where a measured figure stands: "below", "within" or "above" the range (a
+        single value is reached or not: "below" or "within")."""
+        if value is None:
+            return None
+        value = as_decimal(value)
+        if value < self.low:
+            return "below"
+        if self.high is not None and value > self.high:
+            return "above"
+        return "within"
+
+
+# The seeds' figures, when the admin removed a row (the migration writes the same ones).
+DEFAULT_BENCHMARKS = {
+    "new_deals_per_rep": (Decimal(15), Decimal(25)),
+    "pipeline_coverage": (Decimal(3), Decimal(5)),
+    "opportunity_to_deal": (Decimal(30), Decimal(40)),
+    "mql_to_srl": (Decimal(20), Decimal(40)),
+    "srl_to_sql": (Decimal(80), Decimal(90)),
+    "win_rate_new": (Decimal(30), None),
+    "win_rate_existing": (Decimal(75), None),
+}
+
+
+def benchmarks() -> dict[str, Reference]:
+    """Every benchmark by key, as the admin set them (one query)."""
+    found = {
+        key: Reference(key, low, high)
+        for key, low, high in Benchmark.objects.using(reports_db()).values_list(
+            "key", "low", "high"
+        )
+    }
+    return {
+        key: found.get(key) or Reference(key, low, high)
+        for key, (low, high) in DEFAULT_BENCHMARKS.items()
+    }
+
+
 @dataclass
 class MetricsReport:
     period: Period
@@ -501,6 +552,8 @@ class MetricsReport:
     stage_conversion: list[dict]
     win_rates: list[dict]
     trends: dict
+    engagement: dict = field(default_factory=dict)
+    benchmarks: list[dict] = field(default_factory=list)
 
 
 def _stage_label(stage: str) -> str:
@@ -621,13 +674,16 @@ def conversion(*, user, period: Period, scope: Scope) -> tuple[list, list, list]
     # How far each converted lead's deal went is kept on the lead (``leads.funnel`` bits),
     # and ``lead_created_funnel`` carries every column read here: the period's leads are
     # read from the index alone. Counting created_at (never null), not the id, for that.
-    funnel_counts = dict.fromkeys(("leads", "mql", "srl", "sql", "won"), 0)
+    funnel_counts = dict.fromkeys(("leads", "mql", "prospect", "srl", "sql", "won"), 0)
     for row in (
-        leads.order_by().values("reached_mql", "deal_progress").annotate(count=Count("created_at"))
+        leads.order_by()
+        .values("reached_mql", "reached_prospect", "deal_progress")
+        .annotate(count=Count("created_at"))
     ):
         count = row["count"]
         funnel_counts["leads"] += count
         funnel_counts["mql"] += count if row["reached_mql"] else 0
+        funnel_counts["prospect"] += count if row["reached_prospect"] else 0
         for key, bit in (
             ("srl", lead_funnel.SRL),
             ("sql", lead_funnel.SQL),
@@ -636,27 +692,31 @@ def conversion(*, user, period: Period, scope: Scope) -> tuple[list, list, list]
             funnel_counts[key] += count if row["deal_progress"] & bit else 0
     from django.utils.translation import gettext as _
 
+    reference = benchmarks()
+    # Each step's rate is taken from the step the seeds measure it from: SRL from MQL
+    # (seed 001's MQL → SRL), the prospect step (seed 004) from MQL too.
     funnel_steps = [
-        ("leads", _("Leads"), None),
-        ("mql", _("MQL"), None),
-        ("srl", _("SRL"), (Decimal(20), Decimal(40))),
-        ("sql", _("SQL"), (Decimal(80), Decimal(90))),
-        ("won", _("Won"), None),
+        ("leads", _("Leads"), None, None),
+        ("mql", _("MQL"), "leads", None),
+        ("prospect", _("Prospect"), "mql", None),
+        ("srl", _("SRL"), "mql", reference.get(Benchmark.Key.MQL_TO_SRL)),
+        ("sql", _("SQL"), "srl", reference.get(Benchmark.Key.SRL_TO_SQL)),
+        ("won", _("Won"), "sql", None),
     ]
+    labels = {key: label for key, label, _base, _benchmark in funnel_steps}
     funnel = []
-    previous = None
-    for key, label, benchmark in funnel_steps:
+    for key, label, base, benchmark in funnel_steps:
         count = funnel_counts[key]
         funnel.append(
             {
                 "key": key,
                 "label": label,
                 "count": count,
-                "rate": rate(count, previous) if previous is not None else None,
+                "rate": rate(count, funnel_counts[base]) if base else None,
+                "base_label": labels.get(base),
                 "benchmark": benchmark,
             }
         )
-        previous = count
 
     created = scoped_deals(user, scope, alias=alias).filter(
         created_at__gte=start, created_at__lt=end
@@ -717,7 +777,10 @@ def conversion(*, user, period: Period, scope: Scope) -> tuple[list, list, list]
         if key in values:
             values[key] += row["count"]
             values[f"{key}_amount"] += row["total"]
-    benchmarks = {"new_business": Decimal(30), "existing_business": Decimal(75)}
+    win_benchmarks = {
+        "new_business": reference.get(Benchmark.Key.WIN_RATE_NEW),
+        "existing_business": reference.get(Benchmark.Key.WIN_RATE_EXISTING),
+    }
     labels = {"new_business": _("New business"), "existing_business": _("Existing business")}
     win_rates = []
     totals = {"won": 0, "lost": 0, "won_amount": ZERO, "lost_amount": ZERO}
@@ -729,7 +792,7 @@ def conversion(*, user, period: Period, scope: Scope) -> tuple[list, list, list]
             "lost": values[f"{kind}_lost"],
             "won_amount": values[f"{kind}_won_amount"],
             "lost_amount": values[f"{kind}_lost_amount"],
-            "benchmark": benchmarks[kind],
+            "benchmark": win_benchmarks[kind],
         }
         for name in totals:
             totals[name] += row[name]
@@ -946,6 +1009,143 @@ def _trend_charts(rows: list[dict]) -> dict:
     }
 
 
+class DaysBetween(Func):
+    """Days (fractional) from the second datetime to the first, in SQL."""
+
+    arity = 2
+    output_field = FloatField()
+
+    def as_sql(self, compiler, connection, **extra):
+        return super().as_sql(
+            compiler,
+            connection,
+            template="(julianday(%(expressions)s))",
+            arg_joiner=") - julianday(",
+        )
+
+    def as_postgresql(self, compiler, connection, **extra):
+        return super().as_sql(
+            compiler,
+            connection,
+            template="(EXTRACT(EPOCH FROM (%(expressions)s)) / 86400.0)",
+            arg_joiner=" - ",
+        )
+
+
+def first_engagement(*, user, period: Period, scope: Scope) -> dict:
+    """Seed 001's hunter model: how fast the leads created in the period were first
+    contacted (a call, meeting, email or visit logged as done), per rep and per source.
+    Two queries, whatever the number of leads.
+    """
+    from django.utils.translation import gettext as _
+
+    from climcrm.choices import Source
+    from leads.selectors import first_contact_subquery
+
+    alias = reports_db()
+    start, end = period.start_moment(), period.end_moment()
+    leads = (
+        scoped_leads(user, scope, alias=alias)
+        .filter(created_at__gte=start, created_at__lt=end)
+        .annotate(first_contact=first_contact_subquery())
+        .order_by()
+    )
+    figures = {
+        "leads": Count("pk"),
+        "contacted": Count("first_contact"),
+        "days": Avg(DaysBetween(F("first_contact"), F("created_at"))),
+    }
+
+    def row(label, values) -> dict:
+        return {
+            "label": label,
+            "leads": values["leads"],
+            "contacted": values["contacted"],
+            "waiting": values["leads"] - values["contacted"],
+            "days": _days_figure(values["days"]),
+        }
+
+    by_owner_rows = list(
+        leads.values("owner_id", "owner__first_name", "owner__last_name", "owner__username")
+        .annotate(**figures)
+        .order_by("owner__first_name", "owner__last_name", "owner_id")
+    )
+    by_rep = []
+    for values in by_owner_rows:
+        if values["owner_id"] is None:
+            label = _("No owner")
+        else:
+            name = f"{values['owner__first_name']} {values['owner__last_name']}".strip()
+            label = name or values["owner__username"]
+        by_rep.append(row(label, values))
+    sources = dict(Source.choices)
+    by_source = [
+        row(sources.get(values["source"], values["source"]), values)
+        for values in leads.values("source").annotate(**figures).order_by("source")
+    ]
+    return {
+        "by_rep": by_rep,
+        "by_source": by_source,
+        "tables": [
+            (_("Per sales rep"), by_rep, "engagement-rep-table"),
+            (_("Per source"), by_source, "engagement-source-table"),
+        ],
+    }
+
+
+def benchmark_rows(
+    *, user, period: Period, scope: Scope, funnel: list[dict], win_rates: list[dict]
+) -> list[dict]:
+    """Each benchmark of the seeds beside the figure measured for the period and scope.
+
+    New opportunities per rep and month, and opportunity → won, from the deals created in
+    the period (one query); coverage from the forecast of the period (as the forecast page
+    reads it); the funnel's and the win rates' figures as computed above.
+    """
+    reference = benchmarks()
+    alias = reports_db()
+    created = (
+        scoped_deals(user, scope, alias=alias)
+        .filter(created_at__gte=period.start_moment(), created_at__lt=period.end_moment())
+        .order_by()
+        .aggregate(
+            count=Count("pk"),
+            owners=Count("owner", distinct=True),
+            won=Count("pk", filter=Q(stage=Stage.CLOSED_WON)),
+        )
+    )
+    months = max(1, round((period.end - period.start).days / 30.4))
+    reps = 1 if scope.kind == REP else created["owners"]
+    per_rep = Decimal(created["count"]) / reps / months if reps and created["count"] else None
+    coverage = scope_forecast(user=user, period=period, scope=scope, alias=alias)["coverage"]
+    funnel_rates = {row["key"]: row["rate"] for row in funnel}
+    win = {row["key"]: row["rate_count"] for row in win_rates}
+    measured = [
+        (Benchmark.Key.NEW_DEALS_PER_REP, per_rep, "count"),
+        (Benchmark.Key.PIPELINE_COVERAGE, coverage, "ratio"),
+        (
+            Benchmark.Key.OPPORTUNITY_TO_DEAL,
+            rate(created["won"], created["count"]),
+            "percent",
+        ),
+        (Benchmark.Key.MQL_TO_SRL, funnel_rates.get("srl"), "percent"),
+        (Benchmark.Key.SRL_TO_SQL, funnel_rates.get("sql"), "percent"),
+        (Benchmark.Key.WIN_RATE_NEW, win.get("new_business"), "percent"),
+        (Benchmark.Key.WIN_RATE_EXISTING, win.get("existing_business"), "percent"),
+    ]
+    return [
+        {
+            "key": str(key),
+            "label": Benchmark.Key(key).label,
+            "value": value,
+            "unit": unit,
+            "benchmark": reference[key],
+            "position": reference[key].position(value),
+        }
+        for key, value, unit in measured
+    ]
+
+
 def metrics_report(*, user, period: Period, scope: Scope) -> MetricsReport:
     stages, qualified = qualified_pipeline(user=user, period=period, scope=scope)
     velocity_rows, cycle = velocity(user=user, period=period, scope=scope)
@@ -961,6 +1161,10 @@ def metrics_report(*, user, period: Period, scope: Scope) -> MetricsReport:
         stage_conversion=stage_conversion,
         win_rates=win_rates,
         trends=trends(user=user, scope=scope),
+        engagement=first_engagement(user=user, period=period, scope=scope),
+        benchmarks=benchmark_rows(
+            user=user, period=period, scope=scope, funnel=funnel, win_rates=win_rates
+        ),
     )
 
 

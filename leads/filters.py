@@ -30,6 +30,9 @@ def owner_choices(request=None):
 class LeadFilter(django_filters.FilterSet):
     q = django_filters.CharFilter(label=_("Search"), method="search")
     status = django_filters.ChoiceFilter(label=_("Status"), choices=LeadStatus.choices)
+    prospect = django_filters.BooleanFilter(
+        label=_("Prospects only"), method="filter_prospect", widget=forms.CheckboxInput
+    )
     source = django_filters.ChoiceFilter(label=_("Source"), choices=Source.choices)
     origin = django_filters.ChoiceFilter(label=_("Origin"), choices=OriginChannel.choices)
     owner = django_filters.ModelChoiceFilter(label=_("Owner"), queryset=owner_choices)
@@ -57,6 +60,10 @@ class LeadFilter(django_filters.FilterSet):
         # Partner users do not pick among internal owners.
         if user is not None and user.partner_id:
             del self.filters["owner"]
+
+    def filter_prospect(self, queryset, name, value):
+        """Leads that met the three qualification levels (prospects, converted or not)."""
+        return queryset.filter(reached_prospect=True) if value else queryset
 
     def search(self, queryset, name, value):
         value = (value or "").strip()[:100]

@@ -86,6 +86,21 @@ class Lead(TimeStampedModel):
     opportunity_note = models.CharField(_("opportunity note"), max_length=255, blank=True)
     stakeholder_fit = models.BooleanField(_("stakeholders reached"), default=False)
     stakeholder_note = models.CharField(_("stakeholder note"), max_length=255, blank=True)
+    # Set once the three qualification levels are met: a prospect, counted so in the funnel
+    # for good (kept by the lead services, like ``reached_mql``).
+    reached_prospect = models.BooleanField(_("reached prospect"), default=False, editable=False)
+    # The opportunity's characteristics (seed 004): pain, interest, fit, each with a note.
+    pain_ok = models.BooleanField(_("pain"), default=False)
+    pain_note = models.CharField(_("pain note"), max_length=255, blank=True)
+    interest_ok = models.BooleanField(_("interest"), default=False)
+    interest_note = models.CharField(_("interest note"), max_length=255, blank=True)
+    fit_ok = models.BooleanField(_("fit"), default=False)
+    fit_note = models.CharField(_("fit note"), max_length=255, blank=True)
+    # The buying signals (seed 004): what makes a prospect an opportunity.
+    asked_demo = models.BooleanField(_("asked for a demo"), default=False)
+    asked_pricing = models.BooleanField(_("asked for pricing"), default=False)
+    tested_trial = models.BooleanField(_("tested a trial"), default=False)
+    gave_decision_date = models.BooleanField(_("gave a decision date"), default=False)
     planned_actions = FreeTextField(_("planned actions"), blank=True)
     converted_account = models.ForeignKey(
         "accounts.Account",
@@ -138,7 +153,7 @@ class Lead(TimeStampedModel):
             models.Index(
                 fields=["created_at"],
                 name="lead_created_funnel",
-                include=["reached_mql", "deal_progress", "owner", "partner"],
+                include=["reached_mql", "reached_prospect", "deal_progress", "owner", "partner"],
             ),
             models.Index(
                 fields=["-created_at", "-id"],
@@ -161,6 +176,43 @@ class Lead(TimeStampedModel):
     @property
     def is_read_only(self) -> bool:
         return self.status in (LeadStatus.CONVERTED, LeadStatus.DISQUALIFIED)
+
+    @property
+    def missing_levels(self) -> list[str]:
+        """The qualification levels not met yet, as labels (empty: the lead is a prospect)."""
+        return [str(label) for name, label in QUALIFICATION_LEVELS if not getattr(self, name)]
+
+    @property
+    def fits_profile(self) -> bool:
+        return not self.missing_levels
+
+    @property
+    def buying_signals(self) -> list[str]:
+        return [str(label) for name, label in BUYING_SIGNALS if getattr(self, name)]
+
+
+# The three qualification levels of seed 004: a lead meeting all three is a prospect.
+QUALIFICATION_LEVELS = (
+    ("organisation_fit", _("Organisation")),
+    ("opportunity_fit", _("Opportunity")),
+    ("stakeholder_fit", _("Stakeholder")),
+)
+# The opportunity's characteristics (seed 004), carried from the lead to its deal.
+CHARACTERISTIC_FIELDS = (
+    "pain_ok",
+    "pain_note",
+    "interest_ok",
+    "interest_note",
+    "fit_ok",
+    "fit_note",
+)
+BUYING_SIGNALS = (
+    ("asked_demo", _("Asked for a demo")),
+    ("asked_pricing", _("Asked for pricing")),
+    ("tested_trial", _("Tested a trial")),
+    ("gave_decision_date", _("Gave a decision date")),
+)
+SIGNAL_FIELDS = tuple(name for name, _label in BUYING_SIGNALS)
 
 
 class LeadStatusChange(models.Model):

@@ -1,6 +1,6 @@
 """Reads on leads, always starting from what the user may see."""
 
-from django.db.models import Q, QuerySet
+from django.db.models import Exists, Min, OuterRef, Q, QuerySet, Subquery
 
 from accounts.models import Contact
 from climcrm.text import FREEMAIL_DOMAINS, email_domain, normalize_company_name
@@ -12,7 +12,7 @@ from climcrm.visibility import (
     visible_leads,
 )
 from leads.filters import LeadFilter
-from leads.models import Lead
+from leads.models import OPEN_LEAD_STATUSES, Lead
 
 DUPLICATE_LIMIT = 10
 
@@ -90,3 +90,36 @@ def conversion_contact_choices(*, user) -> QuerySet:
 
 def _regex_escape(text: str) -> str:
     return "".join("\\" + ch if not ch.isalnum() and ch != "-" else ch for ch in text)
+
+
+# --- first contact (seed 001: the speed of the first engagement) ------------------------
+
+# What counts as a contact with the lead: a call, meeting, email or visit logged as done.
+CONTACT_KINDS = ("call", "meeting", "email", "sales_visit")
+
+
+def first_contact_subquery(outer: str = "pk") -> Subquery:
+    """When the lead ``outer`` was first contacted (the earliest contact done), or NULL."""
+    from activities.models import Activity
+
+    contacts = (
+        Activity.objects.filter(lead_id=OuterRef(outer), done=True, kind__in=CONTACT_KINDS)
+        .order_by()
+        .values("lead_id")
+        .annotate(first=Min("done_at"))
+        .values("first")[:1]
+    )
+    return Subquery(contacts)
+
+
+def leads_awaiting_first_contact(*, user, limit: int = 10) -> QuerySet:
+    """The user's open leads no one has contacted yet, the longest waiting first."""
+    from activities.models import Activity
+
+    contacted = Activity.objects.filter(lead_id=OuterRef("pk"), done=True, kind__in=CONTACT_KINDS)
+    return (
+        visible_leads(user)
+        .filter(owner=user, status__in=OPEN_LEAD_STATUSES)
+        .filter(~Exists(contacted))
+        .order_by("created_at", "pk")[:limit]
+    )

@@ -22,7 +22,13 @@ from climcrm.permissions import can_edit_lead
 from climcrm.ratelimit import parse_rate
 from climcrm.roles import is_internal, is_partner_user
 from leads import funnel
-from leads.models import Lead, LeadStatus, LeadStatusChange
+from leads.models import (
+    CHARACTERISTIC_FIELDS,
+    SIGNAL_FIELDS,
+    Lead,
+    LeadStatus,
+    LeadStatusChange,
+)
 
 # What a person may fill in on a lead (status and conversion links have their own paths).
 LEAD_FIELDS = (
@@ -52,6 +58,8 @@ LEAD_FIELDS = (
     "opportunity_note",
     "stakeholder_fit",
     "stakeholder_note",
+    *CHARACTERISTIC_FIELDS,
+    *SIGNAL_FIELDS,
     "planned_actions",
 )
 # Partner users work their own leads but do not choose who owns them or where they come from.
@@ -157,6 +165,7 @@ def lead_create(*, by, at=None, **values: Any) -> Lead:
     values = _clean_values(values)
     with transaction.atomic():
         lead = Lead(status=LeadStatus.NEW, status_changed_at=now, **values)
+        lead.reached_prospect = lead.fits_profile
         lead.full_clean()
         lead.save()
         if at is not None:
@@ -189,6 +198,8 @@ def lead_update(*, lead: Lead, by, changes: dict[str, Any]) -> Lead:
         values = _clean_values(values)
         for name, value in values.items():
             setattr(locked, name, value)
+        # Once the three levels are met the lead is a prospect, and stays counted as one.
+        locked.reached_prospect = locked.reached_prospect or locked.fits_profile
         locked.full_clean()
         locked.save()
     lead.refresh_from_db()
@@ -371,6 +382,8 @@ def lead_convert(
                 "lead": locked,
                 "site_address": locked.project_name[:255],
                 **{name: getattr(locked, name) for name in BANT_FIELDS},
+                **{name: getattr(locked, name) for name in CHARACTERISTIC_FIELDS},
+                **{name: getattr(locked, name) for name in SIGNAL_FIELDS},
             }
             if opportunity_type:
                 values["type"] = opportunity_type

@@ -12,7 +12,8 @@ from django.utils.translation import gettext_lazy as _
 from climcrm.models import User
 from climcrm.roles import is_partner_user
 from climcrm.visibility import visible_partners
-from opportunities.models import OPEN_STAGES, OpportunityType, Stage
+from leads.models import BUYING_SIGNALS, SIGNAL_FIELDS
+from opportunities.models import CHARACTERISTICS, OPEN_STAGES, OpportunityType, Stage
 
 
 def attention_conditions(*, today) -> tuple[Q, Q]:
@@ -100,6 +101,31 @@ class OpportunityFilter(django_filters.FilterSet):
     amount_max = django_filters.NumberFilter(
         field_name="amount", lookup_expr="lte", label=_("Amount to")
     )
+    signal = django_filters.ChoiceFilter(
+        method="filter_signal",
+        label=_("Buying signal"),
+        empty_label=_("Any or none"),
+        choices=[
+            *BUYING_SIGNALS,
+            ("any", _("At least one signal")),
+            ("none", _("No signal")),
+        ],
+    )
+    characteristic = django_filters.ChoiceFilter(
+        method="filter_characteristic",
+        label=_("Pain, interest and fit"),
+        empty_label=_("Any"),
+        choices=[
+            ("all", _("All three identified")),
+            ("missing", _("One or more missing")),
+            *[(name, label) for name, label in CHARACTERISTICS],
+        ],
+    )
+    unconfirmed = django_filters.BooleanFilter(
+        method="filter_unconfirmed",
+        label=_("Amount not confirmed by the prospect"),
+        widget=forms.CheckboxInput,
+    )
 
     class Meta:
         fields: list[str] = []
@@ -140,6 +166,36 @@ class OpportunityFilter(django_filters.FilterSet):
             return queryset
         overdue, stale = attention_conditions(today=timezone.localdate())
         return queryset.filter(stage__in=OPEN_STAGES).filter(overdue | stale)
+
+    def filter_signal(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        any_signal = Q()
+        for field in SIGNAL_FIELDS:
+            any_signal |= Q(**{field: True})
+        if value in SIGNAL_FIELDS:
+            return queryset.filter(**{value: True})
+        if value == "any":
+            return queryset.filter(any_signal)
+        if value == "none":
+            return queryset.exclude(any_signal)
+        return queryset
+
+    def filter_characteristic(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        fields = [f"{key}_ok" for key, _label in CHARACTERISTICS]
+        if value == "all":
+            return queryset.filter(**dict.fromkeys(fields, True))
+        if value == "missing":
+            missing = Q()
+            for field in fields:
+                missing |= Q(**{field: False})
+            return queryset.filter(missing)
+        if f"{value}_ok" in fields:
+            return queryset.filter(**{f"{value}_ok": True})
+        return queryset
+
+    def filter_unconfirmed(self, queryset: QuerySet, name: str, value) -> QuerySet:
+        if value:
+            return queryset.filter(amount_confirmed=False)
+        return queryset
 
     def filter_direct(self, queryset: QuerySet, name: str, value) -> QuerySet:
         if value:

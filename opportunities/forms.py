@@ -36,6 +36,7 @@ FIELDSETS = [
             "stage",
             "probability",
             "amount",
+            "amount_confirmed",
             "close_date",
             "expected_delivery",
             "forecast_category",
@@ -56,6 +57,16 @@ FIELDSETS = [
             "timing_note",
         ],
     ),
+    (
+        "characteristics",
+        _("Pain, interest and fit"),
+        ["pain_ok", "pain_note", "interest_ok", "interest_note", "fit_ok", "fit_note"],
+    ),
+    (
+        "signals",
+        _("Buying signals"),
+        ["asked_demo", "asked_pricing", "tested_trial", "gave_decision_date"],
+    ),
     ("loss", _("Loss"), ["loss_reason", "loss_reason_text"]),
     (
         "closing",
@@ -63,6 +74,29 @@ FIELDSETS = [
         ["objective_reasons", "lessons_learned", "recovery_possible", "corrective_actions"],
     ),
 ]
+# Seed 000: which probability to give a deal.
+PROBABILITY_GUIDE = (
+    (25, _("the contact seems rather to be exploring our solutions")),
+    (
+        50,
+        _(
+            "the contact needs solutions like ours but may still turn to a competitor, "
+            "for example in a call for tenders"
+        ),
+    ),
+    (75, _("the contact is convinced in principle to work with us")),
+)
+
+
+def probability_help() -> str:
+    """The stage's default, then seed 000's guide: what 25, 50 and 75 % mean."""
+    guide = "; ".join(
+        _("%(value)s %%: %(text)s") % {"value": value, "text": text}
+        for value, text in PROBABILITY_GUIDE
+    )
+    return _("Leave as is to take the stage's default. Guide — %(guide)s.") % {"guide": guide}
+
+
 FORM_FIELDS = [name for _key, _label, names in FIELDSETS for name in names]
 DATE_WIDGET = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 
@@ -125,7 +159,7 @@ class OpportunityForm(forms.Form):
         f["probability"].validators += [MinValueValidator(0), MaxValueValidator(100)]
         f["probability"].widget.attrs.update({"min": 0, "max": 100, "step": 1})
         f["probability"].required = False
-        f["probability"].help_text = _("Leave as is to take the stage's default.")
+        f["probability"].help_text = probability_help()
         f["amount"].widget.attrs.update({"min": 0, "step": "0.01"})
         f["amount"].min_value = 0
         f["amount"].validators.append(MinValueValidator(0))

@@ -159,6 +159,23 @@ class Opportunity(models.Model):
     need_note = models.CharField(_("need note"), max_length=255, blank=True)
     timing_ok = models.BooleanField(_("timing"), default=False)
     timing_note = models.CharField(_("timing note"), max_length=255, blank=True)
+    # The opportunity's characteristics and buying signals (seed 004), from the lead.
+    pain_ok = models.BooleanField(_("pain"), default=False)
+    pain_note = models.CharField(_("pain note"), max_length=255, blank=True)
+    interest_ok = models.BooleanField(_("interest"), default=False)
+    interest_note = models.CharField(_("interest note"), max_length=255, blank=True)
+    fit_ok = models.BooleanField(_("fit"), default=False)
+    fit_note = models.CharField(_("fit note"), max_length=255, blank=True)
+    asked_demo = models.BooleanField(_("asked for a demo"), default=False)
+    asked_pricing = models.BooleanField(_("asked for pricing"), default=False)
+    tested_trial = models.BooleanField(_("tested a trial"), default=False)
+    gave_decision_date = models.BooleanField(_("gave a decision date"), default=False)
+    # Seed 002: an amount the prospect has not confirmed makes a deal of lower quality.
+    amount_confirmed = models.BooleanField(
+        _("amount confirmed by the prospect"),
+        default=False,
+        help_text=_("The prospect confirmed the total amount of the latest offer."),
+    )
     source = models.CharField(_("source"), max_length=20, choices=Source.choices, blank=True)
     lead = models.ForeignKey(
         "leads.Lead",
@@ -355,11 +372,36 @@ class Opportunity(models.Model):
         return stage_number(self.stage)
 
     @property
+    def buying_signals(self) -> list[str]:
+        from leads.models import BUYING_SIGNALS
+
+        return [str(label) for name, label in BUYING_SIGNALS if getattr(self, name)]
+
+    @property
+    def characteristics(self) -> list[dict]:
+        """Pain, interest and fit with their notes, for the deal page and the review."""
+        return [
+            {
+                "label": label,
+                "ok": getattr(self, f"{name}_ok"),
+                "note": getattr(self, f"{name}_note"),
+            }
+            for name, label in CHARACTERISTICS
+        ]
+
+    @property
     def weighted_amount(self):
         if self.amount is None:
             return None
         return self.amount * self.probability / 100
 
+
+# Seed 004: every opportunity has a pain, an interest and a fit.
+CHARACTERISTICS = (
+    ("pain", _("Pain")),
+    ("interest", _("Interest")),
+    ("fit", _("Fit")),
+)
 
 # Fields whose every change is kept with its old and new value.
 TRACKED_FIELDS = (

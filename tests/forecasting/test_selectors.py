@@ -221,9 +221,10 @@ class TestWhatChanged:
 
 @pytest.fixture
 def leads(book, rep):
-    """Four leads created in Q2: three reached MQL, two converted (one deal won)."""
+    """Four leads created in Q2: three reached MQL, two of them prospects, two converted
+    (one deal won)."""
 
-    def lead(statuses, opportunity=None):
+    def lead(statuses, opportunity=None, prospect=False):
         item = LeadFactory(owner=rep, converted_opportunity=opportunity)
         Lead.objects.filter(pk=item.pk).update(created_at=at(4, 5))
         for index, status in enumerate(statuses):
@@ -234,11 +235,12 @@ def leads(book, rep):
             status=statuses[-1],
             disqualification_reason="x",
             reached_mql=LeadStatus.MQL in statuses,  # as the status service keeps it
+            reached_prospect=prospect,
         )
         return item
 
-    lead([LeadStatus.MQL, LeadStatus.CONVERTED], book.deals["commit"])
-    lead([LeadStatus.MQL, LeadStatus.DISQUALIFIED])
+    lead([LeadStatus.MQL, LeadStatus.CONVERTED], book.deals["commit"], prospect=True)
+    lead([LeadStatus.MQL, LeadStatus.DISQUALIFIED], prospect=True)
     lead([LeadStatus.NEW])
     lead([LeadStatus.MQL, LeadStatus.CONVERTED], book.deals["won"])
     with connection.cursor() as cursor:
@@ -277,16 +279,20 @@ class TestMetrics:
         year = period_containing("year", date(2025, 1, 1))
         funnel, stages, win_rates = selectors.conversion(user=manager, period=Q2, scope=Scope())
         counts = {row["key"]: row["count"] for row in funnel}
-        assert counts == {"leads": 4, "mql": 3, "srl": 2, "sql": 2, "won": 1}
+        assert counts == {"leads": 4, "mql": 3, "prospect": 2, "srl": 2, "sql": 2, "won": 1}
         rates = {row["key"]: row["rate"] for row in funnel}
+        assert rates["prospect"].quantize(D("0.1")) == D("66.7")  # of MQL
+        # SRL is measured from MQL, as seed 001's benchmark is (not from the prospects).
         assert rates["srl"].quantize(D("0.1")) == D("66.7")
+        srl = next(row for row in funnel if row["key"] == "srl")
+        assert (srl["benchmark"].low, srl["benchmark"].high) == (D(20), D(40))
         assert rates["won"] == D(50)
         # Win rate on qualified deals closed in Q2: "won" won, "lost" lost; "reopen" is open.
         new = win_rates[0]
         assert (new["won"], new["lost"]) == (1, 1)
         assert new["rate_count"] == D(50)
         assert new["rate_amount"].quantize(D("0.1")) == D("68.4")
-        assert new["benchmark"] == D(30) and win_rates[1]["benchmark"] == D(75)
+        assert new["benchmark"].low == D(30) and win_rates[1]["benchmark"].low == D(75)
         _funnel, ladder, _rates = selectors.conversion(user=manager, period=year, scope=Scope())
         assert [row["count"] for row in ladder] == [9, 7, 5, 3, 1]
 
