@@ -44,6 +44,7 @@ _PARTNER_FIELDS = frozenset(
     {
         "stage",
         "amount",
+        "amount_confirmed",
         "probability",
         "close_date",
         "next_step",

@@ -190,6 +190,7 @@ def dashboard_context(*, user) -> dict:
     from forecasting.periods import QUARTER, period_containing
     from forecasting.scopes import PARTNER, REP, TEAM, Scope
     from forecasting.selectors import forecast_report, scope_forecast
+    from leads.selectors import leads_awaiting_first_contact
     from opportunities.models import OPEN_STAGES
 
     today = timezone.localdate()
@@ -219,6 +220,8 @@ def dashboard_context(*, user) -> dict:
         "tasks": _tasks_due(visible_activities(user).filter(assignee=user), today=today),
         "forecast": scope_forecast(user=user, period=quarter, scope=Scope(REP, user.pk)),
         "attention": _attention_deals(mine, today=today),
+        # Seed 001: the speed of the first contact makes the hunter (one query).
+        "first_contact": list(leads_awaiting_first_contact(user=user)),
     }
     context["sections"].append("mine")
     if is_manager(user) and User.objects.filter(manager=user).exists():

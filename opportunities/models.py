@@ -174,7 +174,10 @@ class Opportunity(models.Model):
     amount_confirmed = models.BooleanField(
         _("amount confirmed by the prospect"),
         default=False,
-        help_text=_("The prospect confirmed the total amount of the latest offer."),
+        help_text=_(
+            "The prospect confirmed the total amount of the latest offer. "
+            "A new amount needs a new confirmation."
+        ),
     )
     source = models.CharField(_("source"), max_length=20, choices=Source.choices, blank=True)
     lead = models.ForeignKey(

@@ -505,6 +505,9 @@ def opportunity_update(
         totals_before = deal_state(locked)
         _check_permission(opportunity=locked, by=by, current=current, requested=requested)
         new = _apply_stage_machine(current=current, requested=requested, by=by, now=now)
+        if new.get("amount") != current.get("amount") and "amount_confirmed" not in requested:
+            # The prospect confirmed the previous amount, not this one (seed 002).
+            new["amount_confirmed"] = False
         _validate_values(new)
         changed = [name for name in EDITABLE_FIELDS if new.get(name) != current.get(name)]
         state_changed = changed or any(

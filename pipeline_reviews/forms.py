@@ -9,7 +9,7 @@ from climcrm.models import User
 from climcrm.roles import is_partner_user
 from climcrm.visibility import visible_partners
 from leads.models import Lead
-from opportunities.forms import VersionField
+from opportunities.forms import VersionField, probability_help
 from opportunities.models import ForecastCategory, LossReason, Opportunity, Stage
 from pipeline_reviews.models import (
     MarketingAction,
@@ -128,6 +128,9 @@ class DealReviewForm(forms.Form):
     amount = forms.DecimalField(
         label=_("Amount"), min_value=0, max_digits=14, decimal_places=2, required=False
     )
+    amount_confirmed = forms.BooleanField(
+        label=_("Amount confirmed by the prospect"), required=False
+    )
     probability = forms.IntegerField(label=_("Probability (%)"), min_value=0, max_value=100)
     close_date = forms.DateField(
         label=_("Close date"), widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
@@ -147,12 +150,17 @@ class DealReviewForm(forms.Form):
         required=False,
     )
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["probability"].help_text = probability_help()
+
     @classmethod
     def for_deal(cls, deal: Opportunity, **kwargs):
         initial = {
             "version": deal.version,
             "stage": deal.stage,
             "amount": deal.amount,
+            "amount_confirmed": deal.amount_confirmed,
             "probability": deal.probability,
             "close_date": deal.close_date,
             "forecast_category": deal.forecast_category,

@@ -40,6 +40,7 @@ from pipeline_reviews.periods import month_start, quarter_start
 DEAL_FIELDS = (
     "stage",
     "amount",
+    "amount_confirmed",
     "probability",
     "close_date",
     "forecast_category",

@@ -13,7 +13,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='opportunity',
             name='amount_confirmed',
-            field=models.BooleanField(default=False, help_text='The prospect confirmed the total amount of the latest offer.', verbose_name='amount confirmed by the prospect'),
+            field=models.BooleanField(default=False, help_text='The prospect confirmed the total amount of the latest offer. A new amount needs a new confirmation.', verbose_name='amount confirmed by the prospect'),
         ),
         migrations.AddField(
             model_name='opportunity',
