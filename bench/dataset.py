@@ -886,6 +886,7 @@ class Generator:
         "converted_at",
         "anonymised_at",
         "reached_mql",
+        "reached_prospect",
     ]
     STATUS_CHANGE_COLUMNS = [
         "id",
@@ -971,6 +972,7 @@ class Generator:
                 changed_at if converted else None,
                 None,
                 status == "mql",  # its one status row is new → mql
+                converted,  # the three qualification levels are met: a prospect
             )
             change = None
             if status != "new":
