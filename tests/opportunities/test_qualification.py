@@ -190,9 +190,9 @@ class TestDealPages:
     def test_the_form_shows_the_probability_guide(self, client_for, rep):
         deal = OpportunityFactory(owner=rep)
         text = client_for(rep).get(reverse("opportunities:edit", args=[deal.pk])).content.decode()
-        assert "25 % : le contact semble plutôt explorer nos solutions" in text
-        assert "50 % : le contact a besoin de solutions comme les nôtres" in text
-        assert "75 % : le contact est convaincu sur le principe" in text
+        assert "25\u00a0%\u00a0: le contact semble plutôt explorer nos solutions" in text
+        assert "50\u00a0%\u00a0: le contact a besoin de solutions comme les nôtres" in text
+        assert "75\u00a0%\u00a0: le contact est convaincu sur le principe" in text
 
     def test_the_form_saves_signals_and_confirmation(self, client_for, rep):
         deal = OpportunityFactory(owner=rep, name="Avant", amount=Decimal(5000))

@@ -50,7 +50,7 @@ class TestDealByDeal:
         assert "Factures de chauffage en hausse" in text
         assert "A demandé les tarifs" in text
         assert 'id="review-amount-unconfirmed"' in text
-        assert "25 % : le contact semble plutôt explorer nos solutions" in text
+        assert "25\u00a0%\u00a0: le contact semble plutôt explorer nos solutions" in text
 
     def test_a_confirmed_amount_is_not_flagged(self, client_for, channel, review_a, deal):
         deal.amount_confirmed = True
