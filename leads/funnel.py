@@ -4,6 +4,10 @@ The funnel counts, among a period's leads, those converted whose deal was in Qua
 once (SRL), reached Needs Analysis or beyond (SQL) and is won. ``Lead.deal_progress`` holds
 the three as bits, so the funnel reads the leads alone instead of looking up each deal:
 the conversion sets it, the deal services update it when the deal changes stage.
+
+Before those, the funnel counts the leads that reached MQL (``Lead.reached_mql``) and the
+prospects of seed 004 (``Lead.reached_prospect``: the organisation, opportunity and
+stakeholder levels met once), both kept by the lead services.
 """
 
 from django.db.models import F
