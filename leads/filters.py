@@ -33,6 +33,11 @@ class LeadFilter(django_filters.FilterSet):
     prospect = django_filters.BooleanFilter(
         label=_("Prospects only"), method="filter_prospect", widget=forms.CheckboxInput
     )
+    awaiting_contact = django_filters.BooleanFilter(
+        label=_("Waiting for a first contact"),
+        method="filter_awaiting_contact",
+        widget=forms.CheckboxInput,
+    )
     source = django_filters.ChoiceFilter(label=_("Source"), choices=Source.choices)
     origin = django_filters.ChoiceFilter(label=_("Origin"), choices=OriginChannel.choices)
     owner = django_filters.ModelChoiceFilter(label=_("Owner"), queryset=owner_choices)
@@ -64,6 +69,14 @@ class LeadFilter(django_filters.FilterSet):
     def filter_prospect(self, queryset, name, value):
         """Leads that met the three qualification levels (prospects, converted or not)."""
         return queryset.filter(reached_prospect=True) if value else queryset
+
+    def filter_awaiting_contact(self, queryset, name, value):
+        """Open leads no one has called, met, emailed or visited yet (seed 001)."""
+        if not value:
+            return queryset
+        from leads.selectors import awaiting_first_contact
+
+        return awaiting_first_contact(queryset)
 
     def search(self, queryset, name, value):
         value = (value or "").strip()[:100]

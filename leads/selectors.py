@@ -112,14 +112,16 @@ def first_contact_subquery(outer: str = "pk") -> Subquery:
     return Subquery(contacts)
 
 
-def leads_awaiting_first_contact(*, user, limit: int = 10) -> QuerySet:
-    """The user's open leads no one has contacted yet, the longest waiting first."""
+def awaiting_first_contact(queryset: QuerySet) -> QuerySet:
+    """The open leads of ``queryset`` nobody has contacted yet."""
     from activities.models import Activity
 
     contacted = Activity.objects.filter(lead_id=OuterRef("pk"), done=True, kind__in=CONTACT_KINDS)
-    return (
-        visible_leads(user)
-        .filter(owner=user, status__in=OPEN_LEAD_STATUSES)
-        .filter(~Exists(contacted))
-        .order_by("created_at", "pk")[:limit]
-    )
+    return queryset.filter(status__in=OPEN_LEAD_STATUSES).filter(~Exists(contacted))
+
+
+def leads_awaiting_first_contact(*, user, limit: int = 10) -> QuerySet:
+    """The user's open leads no one has contacted yet, the longest waiting first."""
+    return awaiting_first_contact(visible_leads(user).filter(owner=user)).order_by(
+        "created_at", "pk"
+    )[:limit]

@@ -168,3 +168,43 @@ class TestAwaitingFirstContact:
         with django_assert_max_num_queries(len(small.captured_queries)):
             response = client.get(reverse("dashboard"))
         assert len(response.context["mine"]["first_contact"]) == 10
+
+    def test_the_lead_list_filters_the_leads_waiting(self, client_for, rep):
+        waiting = OpenLeadFactory(owner=rep, last_name="Attente")
+        called = OpenLeadFactory(owner=rep, last_name="Appelé")
+        ActivityFactory(
+            lead=called,
+            opportunity=None,
+            kind=ActivityKind.MEETING,
+            done=True,
+            done_at=timezone.now(),
+        )
+        response = client_for(rep).get(reverse("leads:list") + "?awaiting_contact=on")
+        assert [lead.pk for lead in response.context["page_obj"]] == [waiting.pk]
+        dashboard = client_for(rep).get(reverse("dashboard")).content.decode()
+        assert "awaiting_contact=on" in dashboard
+
+    def test_lead_list_queries_do_not_grow_when_filtered(
+        self, client_for, rep, django_assert_max_num_queries
+    ):
+        client = client_for(rep)
+        url = reverse("leads:list") + "?awaiting_contact=on&prospect=on"
+
+        def bulk(n):
+            Lead.objects.bulk_create(
+                Lead(
+                    last_name=f"Bulk {i}",
+                    owner=rep,
+                    status=LeadStatus.NEW,
+                    reached_prospect=True,
+                )
+                for i in range(n)
+            )
+
+        bulk(10)
+        with CaptureQueriesContext(connection) as small:
+            assert client.get(url).status_code == 200
+        bulk(300)
+        with django_assert_max_num_queries(len(small)):
+            response = client.get(url)
+        assert response.context["page_obj"].paginator.count == 310
