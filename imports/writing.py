@@ -9,7 +9,7 @@ taken from the sequence beforehand; elsewhere ``bulk_create``.
 """
 
 import json
-from datetime import datetime, time
+from datetime import UTC, datetime, time
 
 from django.conf import settings
 from django.db import connections, models
@@ -109,14 +109,16 @@ def stage_defaults() -> dict[str, tuple[int, str]]:
 def _closed_at(close_date, created_at: datetime, now: datetime) -> datetime:
     """A closed deal closed at the start of its close date, within [created, now]."""
     moment = timezone.make_aware(datetime.combine(close_date, time.min))
-    return min(max(moment, created_at), now)
+    return min(max(moment, created_at), now).astimezone(UTC)
 
 
 def build_deal(values: dict, *, defaults: dict, now: datetime, currency: str) -> Opportunity:
     """The deal ``opportunity_create`` would create from these values, created at the date
     the file gives (else now)."""
     stage = values["stage"]
-    created_at = values.get("created_at") or now
+    # In UTC, as the database gives them back: a sales cycle across a change of summer time
+    # is counted in real hours, as a rebuild of the totals counts it.
+    created_at = (values.get("created_at") or now).astimezone(UTC)
     default_probability, default_category = defaults[stage]
     deal = Opportunity(
         external_id=values.get("external_id", ""),
