@@ -39,9 +39,7 @@ def upload(text: str, *, encoding="utf-8", name="deals.csv") -> SimpleUploadedFi
 
 def start(by, kind, text, *, encoding="utf-8", mode=ImportMode.PER_ROW, mapping=None):
     job = services.import_create(upload=upload(text, encoding=encoding), kind=kind, by=by)
-    return services.import_set_mapping(
-        job=job, mapping=mapping or job.mapping, mode=mode, by=by
-    )
+    return services.import_set_mapping(job=job, mapping=mapping or job.mapping, mode=mode, by=by)
 
 
 def run(by, kind, text, **kwargs) -> PipelineImport:
@@ -59,8 +57,7 @@ def deals_file(rows: list[str]) -> str:
 
 GOOD_ROWS = [
     "D-1;Chauffage Lac;Régie du Lac SA;rep;;Proposal;12 500,00;50;31.03.2026;;;;;05.01.2026",
-    "D-2;PAC Nord;Immo Nord Sàrl;;;Stage 4;8000;;15.04.2026;30.06.2026;Commit;"
-    "Existing business;;",
+    "D-2;PAC Nord;Immo Nord Sàrl;;;Stage 4;8000;;15.04.2026;30.06.2026;Commit;Existing business;;",
     "D-3;Solaire Lac;Régie du Lac SA;rep;;Closed Won;20’000.50;;10.11.2025;;;;;01.10.2025",
 ]
 
@@ -108,8 +105,7 @@ def test_kept_totals_after_an_import_equal_a_rebuild(changed_book, customers, re
     loss = LossReason.objects.first()
     rows = [
         *GOOD_ROWS,
-        f"D-4;Perdue;Immo Nord Sàrl;rep;;Closed Lost;3000;;01.12.2025;;;;{loss.code};"
-        "01.12.2025",
+        f"D-4;Perdue;Immo Nord Sàrl;rep;;Closed Lost;3000;;01.12.2025;;;;{loss.code};01.12.2025",
         "D-5;Sans montant;Immo Nord Sàrl;rep;Alpha Solutions SA;Qualification;;;30.01.2026;;;;;",
     ]
     job = run(manager, ImportKind.OPPORTUNITIES, deals_file(rows))
@@ -154,9 +150,7 @@ def test_rows_without_external_id_match_by_account_and_name(customers, rep, mana
         ("X;Régie du Lac SA;;;;100;;31.03.2026", "separator"),
     ],
 )
-def test_a_bad_row_is_refused_with_its_reason_and_writes_nothing(
-    customers, manager, row, message
-):
+def test_a_bad_row_is_refused_with_its_reason_and_writes_nothing(customers, manager, row, message):
     with translation.override("en"):
         job = start(manager, ImportKind.OPPORTUNITIES, deals_file([row]))
         summary = services.dry_run(job)
@@ -180,9 +174,7 @@ def test_row_errors_are_in_french_by_default(customers, manager):
     assert "n’est pas une date" in errors
 
 
-def test_the_dry_run_writes_nothing_and_counts_new_existing_and_refused(
-    customers, rep, manager
-):
+def test_the_dry_run_writes_nothing_and_counts_new_existing_and_refused(customers, rep, manager):
     OpportunityFactory(name="Chauffage Lac", account=customers[0], external_id="D-1")
     job = start(
         manager,
@@ -213,9 +205,7 @@ def test_a_duplicate_inside_the_file_is_refused(customers, manager):
 
 def test_a_saved_mapping_is_applied_to_the_next_file(customers, manager):
     text = "Affaire;Client;Fin\r\nChauffage;Régie du Lac SA;31.03.2026\r\n"
-    job = services.import_create(
-        upload=upload(text), kind=ImportKind.OPPORTUNITIES, by=manager
-    )
+    job = services.import_create(upload=upload(text), kind=ImportKind.OPPORTUNITIES, by=manager)
     assert services.missing_fields(job.kind, job.mapping)
     mapping = {"0": "name", "1": "account", "2": "close_date"}
     services.import_set_mapping(
@@ -291,9 +281,7 @@ def test_an_export_imported_again_changes_nothing(changed_book, manager, languag
     from accounts.views import account_export, contact_export
     from opportunities.views import opportunity_export
 
-    Contact.objects.create(
-        account=Account.objects.first(), last_name="Dupuis", email="anne@lac.ch"
-    )
+    Contact.objects.create(account=Account.objects.first(), last_name="Dupuis", email="anne@lac.ch")
     Contact.objects.create(account=Account.objects.first(), last_name="Sansmail")
     counts = (Account.objects.count(), Contact.objects.count(), Opportunity.objects.count())
     history = OpportunityHistory.objects.count()
