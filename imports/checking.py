@@ -46,6 +46,10 @@ class RowResult:
     existing_id: int | None = None
 
 
+def _field_error(label, error) -> str:
+    return _("%(field)s: %(error)s") % {"field": label, "error": error}
+
+
 def _max_lengths(model, names) -> dict[str, int]:
     lengths = {}
     for name in names:
@@ -145,7 +149,7 @@ class RowChecker:
             try:
                 text = columns.unformula(text, name)
             except CellError as error:
-                result.errors.append(f"{self.labels[name]}: {error}")
+                result.errors.append(_field_error(self.labels[name], error))
                 result.malformed = True
                 continue
             limit = self.lengths.get(name)
@@ -164,7 +168,7 @@ class RowChecker:
         try:
             return parser(text)
         except CellError as error:
-            result.errors.append(f"{self.labels[name]}: {error}")
+            result.errors.append(_field_error(self.labels[name], error))
             result.malformed = True
             return None
 
