@@ -220,29 +220,44 @@ def parse_probability(text: str) -> int | None:
     return int(value)
 
 
-_DATE_FORMATS = ("%d.%m.%Y", "%d/%m/%Y", "%Y-%m-%d", "%d.%m.%y", "%d/%m/%y", "%d-%m-%Y")
-_MOMENT_FORMATS = (
-    "%Y-%m-%d %H:%M",
-    "%Y-%m-%d %H:%M:%S",
-    "%d.%m.%Y %H:%M",
-    "%d.%m.%Y %H:%M:%S",
-    "%d/%m/%Y %H:%M",
+# Day first (31.12.2026, 31/12/26, 31-12-2026) or ISO (2026-12-31), an optional time after.
+_DAY_FIRST = re.compile(
+    r"^(\d{1,2})[./-](\d{1,2})[./-](\d{4}|\d{2})(?:\s+(\d{1,2}):(\d{2})(?::(\d{2}))?)?$"
 )
+_ISO = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})(?:[ T](\d{1,2}):(\d{2})(?::(\d{2}))?)?$")
+
+
+def _not_a_date(text: str) -> CellError:
+    return CellError(
+        _("“%(value)s” is not a date: write it day.month.year, for example 31.12.2026.")
+        % {"value": text[:40]}
+    )
+
+
+def _parts(text: str) -> tuple[int, ...]:
+    """Year, month, day, hour, minute, second of a date (and time) cell."""
+    match = _DAY_FIRST.match(text)
+    if match:
+        day, month, year = (int(part) for part in match.groups()[:3])
+        year += 2000 if len(match.group(3)) == 2 else 0
+    else:
+        match = _ISO.match(text)
+        if match is None:
+            raise _not_a_date(text)
+        year, month, day = (int(part) for part in match.groups()[:3])
+    clock = tuple(int(part or 0) for part in match.groups()[3:])
+    return (year, month, day, *clock)
 
 
 def parse_date(text: str) -> date | None:
     text = text.strip()
     if not text:
         return None
-    for pattern in _DATE_FORMATS:
-        try:
-            return datetime.strptime(text, pattern).date()
-        except ValueError:
-            continue
-    raise CellError(
-        _("“%(value)s” is not a date: write it day.month.year, for example 31.12.2026.")
-        % {"value": text[:40]}
-    )
+    year, month, day, *_clock = _parts(text)
+    try:
+        return date(year, month, day)
+    except ValueError:
+        raise _not_a_date(text) from None
 
 
 def parse_moment(text: str) -> datetime | None:
@@ -250,13 +265,10 @@ def parse_moment(text: str) -> datetime | None:
     text = text.strip()
     if not text:
         return None
-    for pattern in _MOMENT_FORMATS:
-        try:
-            return timezone.make_aware(datetime.strptime(text, pattern))
-        except ValueError:
-            continue
-    day = parse_date(text)
-    return timezone.make_aware(datetime.combine(day, datetime.min.time()))
+    try:
+        return timezone.make_aware(datetime(*_parts(text)))
+    except ValueError:
+        raise _not_a_date(text) from None
 
 
 _YES = {"oui", "yes", "true", "vrai", "1", "x", "o", "y"}

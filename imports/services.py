@@ -30,8 +30,8 @@ from leads.importing import (
     detect_delimiter,
 )
 
-CHUNK_ROWS = 10_000
-BATCH_SIZE = 2000
+CHUNK_ROWS = 20_000
+BATCH_SIZE = 5000
 PREVIEW_ERRORS = 100
 PREVIEW_SAMPLE = 10
 
