@@ -302,3 +302,34 @@ def test_an_export_imported_again_changes_nothing(changed_book, manager, languag
     )
     assert OpportunityHistory.objects.count() == history
     assert table() == totals
+
+
+def _many_deals(count: int) -> str:
+    return deals_file(
+        [
+            f"Q-{count}-{i};Projet {i};Régie du Lac SA;rep;Alpha Solutions SA;Proposal;"
+            f"{1000 + i};;31.03.2026;;;;;05.01.2026"
+            for i in range(count)
+        ]
+    )
+
+
+def _queries(callable_) -> int:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as captured:
+        callable_()
+    return len(captured)
+
+
+def test_the_queries_of_an_import_do_not_grow_with_its_rows(customers, rep, manager, partner_a):
+    small = start(manager, ImportKind.OPPORTUNITIES, _many_deals(5))
+    large = start(manager, ImportKind.OPPORTUNITIES, _many_deals(300))
+    dry_small = _queries(lambda: services.dry_run(small))
+    dry_large = _queries(lambda: services.dry_run(large))
+    assert dry_small == dry_large
+    run_small = _queries(lambda: services.import_all(job=small))
+    run_large = _queries(lambda: services.import_all(job=large))
+    assert Opportunity.objects.count() == 305
+    assert run_small == run_large
