@@ -57,6 +57,7 @@ class PipelineImport(models.Model):
 
     class Status(models.TextChoices):
         MAPPING = "mapping", _("Columns to map")
+        CHECKING = "checking", _("Dry run under way")
         CHECKED = "checked", _("Checked")
         IMPORTING = "importing", _("Importing")
         DONE = "done", pgettext_lazy("import status", "Done")
@@ -87,6 +88,9 @@ class PipelineImport(models.Model):
         _("status"), max_length=20, choices=Status.choices, default=Status.MAPPING
     )
     total_rows = models.PositiveIntegerField(_("rows"), default=0)
+    # The dry run: rows checked so far, then its counts and first refused rows.
+    checked_rows = models.PositiveIntegerField(_("rows checked"), default=0)
+    dry_run = models.JSONField(_("dry run"), default=dict, blank=True)
     processed_rows = models.PositiveIntegerField(_("rows processed"), default=0)
     # Character offset in ``content`` where the next chunk starts.
     position = models.PositiveBigIntegerField(default=0, editable=False)
@@ -111,3 +115,7 @@ class PipelineImport(models.Model):
     @property
     def is_running(self) -> bool:
         return self.status == self.Status.IMPORTING
+
+    @property
+    def is_checking(self) -> bool:
+        return self.status == self.Status.CHECKING

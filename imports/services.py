@@ -99,11 +99,17 @@ def import_set_mapping(
         )
     with transaction.atomic():
         locked = PipelineImport.objects.select_for_update().get(pk=job.pk)
-        if locked.status not in (PipelineImport.Status.MAPPING, PipelineImport.Status.CHECKED):
+        if locked.status not in (
+            PipelineImport.Status.MAPPING,
+            PipelineImport.Status.CHECKING,
+            PipelineImport.Status.CHECKED,
+        ):
             return locked
         locked.mapping = mapping
         locked.mode = mode if mode in ImportMode.values else ImportMode.PER_ROW
-        locked.status = PipelineImport.Status.CHECKED
+        locked.status = PipelineImport.Status.CHECKING
+        locked.checked_rows = 0
+        locked.dry_run = {}
         locked.save()
         if save_as.strip():
             SavedMapping.objects.update_or_create(
@@ -112,6 +118,10 @@ def import_set_mapping(
                 name=save_as.strip()[:100],
                 defaults={"columns": {locked.header[int(i)]: name for i, name in mapping.items()}},
             )
+    # After the commit, so that the worker finds the columns chosen.
+    from imports.tasks import run_dry_run
+
+    transaction.on_commit(lambda: run_dry_run.enqueue(locked.pk))
     return locked
 
 
@@ -178,14 +188,37 @@ class DryRun:
     def format_is_likely_wrong(self) -> bool:
         return self.malformed * 2 > self.total
 
+    def as_json(self) -> dict:
+        counts = ("total", "new", "existing", "refused", "malformed")
+        return {
+            **{name: getattr(self, name) for name in counts},
+            "errors": [[row.number, row.errors] for row in self.errors],
+        }
+
+    @classmethod
+    def from_job(cls, job: PipelineImport) -> "DryRun":
+        stored = job.dry_run or {}
+        summary = cls(
+            encoding=ENCODING_LABELS.get(job.encoding, job.encoding),
+            separator=str(SEPARATOR_LABELS.get(job.delimiter, job.delimiter)),
+        )
+        for name in ("total", "new", "existing", "refused", "malformed"):
+            setattr(summary, name, stored.get(name, 0))
+        summary.errors = [
+            RowResult(number=number, cells=[], errors=errors)
+            for number, errors in stored.get("errors", [])
+        ]
+        return summary
+
 
 def dry_run(job: PipelineImport) -> DryRun:
-    """Check every row as the import would, and write nothing but the row count."""
+    """Check every row as the import would and write no record: the counts and the first
+    refused rows are kept on the import, the rows checked so far after every batch."""
     summary = DryRun(
         encoding=ENCODING_LABELS.get(job.encoding, job.encoding),
         separator=str(SEPARATOR_LABELS.get(job.delimiter, job.delimiter)),
     )
-    for result in iter_results(job):
+    for result in _checked(job):
         summary.total += 1
         if result.outcome == REFUSED:
             summary.refused += 1
@@ -198,9 +231,25 @@ def dry_run(job: PipelineImport) -> DryRun:
             summary.new += 1
             if len(summary.sample) < PREVIEW_SAMPLE:
                 summary.sample.append(result)
-    PipelineImport.objects.filter(pk=job.pk).update(total_rows=summary.total)
-    job.total_rows = summary.total
+    PipelineImport.objects.filter(pk=job.pk).update(
+        total_rows=summary.total, checked_rows=summary.total, dry_run=summary.as_json()
+    )
+    PipelineImport.objects.filter(pk=job.pk, status=PipelineImport.Status.CHECKING).update(
+        status=PipelineImport.Status.CHECKED
+    )
+    job.refresh_from_db()
     return summary
+
+
+def _checked(job: PipelineImport) -> Iterator[RowResult]:
+    checker = _checker(job)
+    done = 0
+    for batch, _offset in _batches(job):
+        yield from checker.check(batch)
+        done += len(batch)
+        PipelineImport.objects.filter(pk=job.pk).update(
+            checked_rows=done, updated_at=timezone.now()
+        )
 
 
 # --- importing --------------------------------------------------------------------------
@@ -324,7 +373,7 @@ def import_start(*, job: PipelineImport) -> PipelineImport:
 
 def import_all(*, job: PipelineImport) -> PipelineImport:
     """Run an import to its end in this process (the benchmark, tests)."""
-    if job.status == PipelineImport.Status.CHECKED:
+    if job.status in (PipelineImport.Status.CHECKING, PipelineImport.Status.CHECKED):
         PipelineImport.objects.filter(pk=job.pk).update(
             status=PipelineImport.Status.IMPORTING,
             rejected_content=_csv_text([rejected_header(job)]),

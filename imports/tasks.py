@@ -2,8 +2,9 @@
 
 import datetime
 
+from django.conf import settings
 from django.tasks import task
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from climcrm.scheduling import Every, periodic
 from imports import services
@@ -40,10 +41,25 @@ def resume_stalled_imports() -> list[int]:
     """Queue again the imports whose worker stopped in the middle (restarted, killed)."""
     stalled = list(
         PipelineImport.objects.filter(
-            status=PipelineImport.Status.IMPORTING,
+            status__in=[PipelineImport.Status.IMPORTING, PipelineImport.Status.CHECKING],
             updated_at__lt=timezone.now() - STALLED_AFTER,
-        ).values_list("pk", flat=True)
+        ).values_list("pk", "status")
     )
-    for import_id in stalled:
-        run_import.enqueue(import_id)
-    return stalled
+    for import_id, status in stalled:
+        if status == PipelineImport.Status.CHECKING:
+            run_dry_run.enqueue(import_id)
+        else:
+            run_import.enqueue(import_id)
+    return [import_id for import_id, _status in stalled]
+
+
+@task(priority=IMPORT_PRIORITY)
+def run_dry_run(import_id: int) -> dict[str, int | str]:
+    """Check every row of a file whose columns were chosen, in the uploader's language
+    (the reasons of refused rows are kept as text)."""
+    job = PipelineImport.objects.select_related("created_by").filter(pk=import_id).first()
+    if job is None or job.status != PipelineImport.Status.CHECKING:
+        return {"status": "nothing to do"}
+    with translation.override(job.created_by.language or settings.LANGUAGE_CODE):
+        summary = services.dry_run(job)
+    return {"status": "checked", "new": summary.new, "refused": summary.refused}

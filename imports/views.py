@@ -90,7 +90,7 @@ def _columns_help() -> list[dict]:
 @require_http_methods(["GET", "POST"])
 def import_mapping(request: HttpRequest, pk: int) -> HttpResponse:
     job = _get_import(request, pk)
-    if job.status not in (Status.MAPPING, Status.CHECKED):
+    if job.status not in (Status.MAPPING, Status.CHECKING, Status.CHECKED):
         return redirect("imports:result", pk=job.pk)
     form = MappingForm(request.POST or None, job=job)
     if request.method == "POST" and form.is_valid():
@@ -125,12 +125,14 @@ def import_mapping(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_GET
 def import_dry_run(request: HttpRequest, pk: int) -> HttpResponse:
+    """The dry run's progress while a worker checks the rows, then what the import would
+    do. With HTMX, only the region that asks again every second while checking."""
     job = _get_import(request, pk)
     if job.status == Status.MAPPING:
         return redirect("imports:mapping", pk=job.pk)
-    if job.status != Status.CHECKED:
+    if job.status not in (Status.CHECKING, Status.CHECKED):
         return redirect("imports:result", pk=job.pk)
-    summary = services.dry_run(job)
+    summary = services.DryRun.from_job(job)
     labels = columns.field_labels(job.kind)
     context = {
         "job": job,
@@ -140,7 +142,10 @@ def import_dry_run(request: HttpRequest, pk: int) -> HttpResponse:
         "blocked": job.mode == ImportMode.WHOLE_FILE and summary.refused > 0,
         "nothing_to_do": summary.new == 0,
     }
-    return render(request, "imports/import_dry_run.html", context)
+    template = "imports/import_dry_run.html"
+    if request.htmx:
+        template += "#dry-run"
+    return render(request, template, context)
 
 
 @require_POST
@@ -156,7 +161,7 @@ def import_result(request: HttpRequest, pk: int) -> HttpResponse:
     """The import's progress while a worker imports, then its result. With HTMX, only the
     status region (which asks again every second until the import is over)."""
     job = _get_import(request, pk)
-    if job.status in (Status.MAPPING, Status.CHECKED):
+    if job.status in (Status.MAPPING, Status.CHECKING, Status.CHECKED):
         return redirect("imports:dry-run", pk=job.pk)
     template = "imports/import_result.html"
     if request.htmx:

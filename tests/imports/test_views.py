@@ -52,7 +52,7 @@ def test_an_import_belongs_to_whoever_uploaded_it(client, manager, admin_user):
     assert client.post(reverse("imports:confirm", args=[job.pk])).status_code == 404
 
 
-def test_upload_columns_dry_run_and_import(client, manager):
+def test_upload_columns_dry_run_and_import(client, manager, django_capture_on_commit_callbacks):
     client.force_login(manager)
     response = client.post(
         reverse("imports:start"),
@@ -63,16 +63,17 @@ def test_upload_columns_dry_run_and_import(client, manager):
     page = client.get(response.url)
     assert page.status_code == 200
     assert "Régie du Lac SA" in page.content.decode()
-    response = client.post(
-        reverse("imports:mapping", args=[job.pk]),
-        {
-            "column_0": "name",
-            "column_1": "city",
-            "column_2": "country",
-            "mode": "row",
-            "save_as": "Mon tableur",
-        },
-    )
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(
+            reverse("imports:mapping", args=[job.pk]),
+            {
+                "column_0": "name",
+                "column_1": "city",
+                "column_2": "country",
+                "mode": "row",
+                "save_as": "Mon tableur",
+            },
+        )
     assert response.url == reverse("imports:dry-run", args=[job.pk])
     assert SavedMapping.objects.get(name="Mon tableur").columns == {
         "Nom": "name",
@@ -128,7 +129,9 @@ def test_a_missing_required_column_keeps_the_mapping_page(client, manager):
     assert "form-errors" in response.content.decode()
 
 
-def test_all_or_nothing_with_a_refused_row_offers_no_import(client, manager):
+def test_all_or_nothing_with_a_refused_row_offers_no_import(
+    client, manager, django_capture_on_commit_callbacks
+):
     AccountFactory(name="Régie du Lac SA")
     client.force_login(manager)
     text = (
@@ -138,16 +141,17 @@ def test_all_or_nothing_with_a_refused_row_offers_no_import(client, manager):
     )
     client.post(reverse("imports:start"), {"kind": "opportunities", "file": csv_file(text)})
     job = PipelineImport.objects.get()
-    client.post(
-        reverse("imports:mapping", args=[job.pk]),
-        {
-            "column_0": "name",
-            "column_1": "account",
-            "column_2": "close_date",
-            "column_3": "amount",
-            "mode": "file",
-        },
-    )
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(
+            reverse("imports:mapping", args=[job.pk]),
+            {
+                "column_0": "name",
+                "column_1": "account",
+                "column_2": "close_date",
+                "column_3": "amount",
+                "mode": "file",
+            },
+        )
     page = client.get(reverse("imports:dry-run", args=[job.pk])).content.decode()
     assert 'id="import-blocked"' in page
     assert 'id="import-confirm"' not in page
@@ -168,3 +172,29 @@ def test_an_unreadable_file_is_refused_at_upload(client, manager):
     )
     assert response.status_code == 200
     assert not PipelineImport.objects.exists()
+
+
+def test_the_dry_run_page_asks_again_while_a_worker_checks_the_rows(client, manager):
+    client.force_login(manager)
+    job = PipelineImport.objects.create(
+        created_by=manager,
+        kind=ImportKind.ACCOUNTS,
+        status=PipelineImport.Status.CHECKING,
+        filename="a.csv",
+        encoding="utf-8",
+        delimiter=";",
+        content="Nom;Ville\nA;B\n",
+        header=["Nom", "Ville"],
+        mapping={"0": "name"},
+        checked_rows=5000,
+    )
+    url = reverse("imports:dry-run", args=[job.pk])
+    full = client.get(url)
+    partial = client.get(url, headers={"HX-Request": "true"})
+    for response in (full, partial):
+        assert 'hx-trigger="every 1s"' in response.content.decode()
+        assert 'id="import-confirm"' not in response.content.decode()
+    assert "<html" not in partial.content.decode()
+    assert client.post(reverse("imports:confirm", args=[job.pk])).status_code == 302
+    job.refresh_from_db()
+    assert job.status == PipelineImport.Status.CHECKING
