@@ -401,7 +401,14 @@ class RowChecker:
         by_external = dict(
             Opportunity.objects.filter(external_id__in=externals).values_list("external_id", "pk")
         )
-        known_ids = set(Opportunity.objects.filter(pk__in=climcrm_ids).values_list("pk", flat=True))
+        # A ClimCRM ID counts only for the same deal: same account, same name (a file from
+        # another installation may hold the same numbers for other deals).
+        known_ids = {
+            pk: (account_id, name.casefold())
+            for pk, account_id, name in Opportunity.objects.filter(pk__in=climcrm_ids).values_list(
+                "pk", "account_id", "name"
+            )
+        }
         names = {r.values.get("name", "") for r in results} - {""}
         by_name: dict[tuple, int] = {}
         for pk, account_id, name in (
@@ -502,7 +509,12 @@ class RowChecker:
         keys = [("ext", external)] if external else []
         keys.append(("name", account.pk, name.casefold()))
         existing = by_external.get(external) if external else None
-        if existing is None and climcrm_id.isdigit() and int(climcrm_id) in known_ids:
+        same_deal = (account.pk, name.casefold())
+        if (
+            existing is None
+            and climcrm_id.isdigit()
+            and known_ids.get(int(climcrm_id)) == same_deal
+        ):
             existing = int(climcrm_id)
         if existing is None and not external:
             existing = by_name.get((account.pk, name.casefold()))
