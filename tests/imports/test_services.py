@@ -333,3 +333,23 @@ def test_the_queries_of_an_import_do_not_grow_with_its_rows(customers, rep, mana
     run_large = _queries(lambda: services.import_all(job=large))
     assert Opportunity.objects.count() == 305
     assert run_small == run_large
+
+
+def test_an_import_in_chunks_imports_each_row_once(customers, rep, manager):
+    text = deals_file([*GOOD_ROWS, ";Y;Régie du Lac SA;;;;-5;;31.03.2026;;;;;", *GOOD_ROWS[:1]])
+    job = start(manager, ImportKind.OPPORTUNITIES, text)
+    PipelineImport.objects.filter(pk=job.pk).update(status=PipelineImport.Status.IMPORTING)
+    steps = 0
+    while job.status != PipelineImport.Status.DONE:
+        job = services.import_step(job=job, chunk_rows=2)
+        steps += 1
+    assert steps == 3
+    # The last row repeats the first, imported by then: found, not created twice.
+    assert (job.processed_rows, job.created_rows, job.existing_rows, job.rejected_rows) == (
+        5,
+        3,
+        1,
+        1,
+    )
+    assert Opportunity.objects.count() == 3
+    assert services.import_step(job=job).created_rows == 3
