@@ -353,3 +353,24 @@ def test_an_import_in_chunks_imports_each_row_once(customers, rep, manager):
     )
     assert Opportunity.objects.count() == 3
     assert services.import_step(job=job).created_rows == 3
+
+
+def test_unreadable_characters_are_a_row_error_naming_the_encoding(manager):
+    raw = "Nom;Ville\r\nRégie SA;Genève\r\n".encode("cp1252") + b"Caf\x81 SA;Sion\r\n"
+    job = services.import_create(
+        upload=SimpleUploadedFile("a.csv", raw), kind=ImportKind.ACCOUNTS, by=manager
+    )
+    job = services.import_set_mapping(
+        job=job, mapping=job.mapping, mode=ImportMode.PER_ROW, by=manager
+    )
+    with translation.override("en"):
+        summary = services.dry_run(job)
+    assert (summary.new, summary.refused) == (1, 1)
+    assert "CSV UTF-8" in " ".join(summary.errors[0].errors)
+
+
+def test_a_formula_cell_is_refused_but_an_exported_one_is_text(manager):
+    text = "Nom;Ville\r\n=CMD();Sion\r\n'=Régie SA;Sion\r\n"
+    job = run(manager, ImportKind.ACCOUNTS, text)
+    assert (job.created_rows, job.rejected_rows) == (1, 1)
+    assert Account.objects.get().name == "=Régie SA"
