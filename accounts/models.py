@@ -26,12 +26,21 @@ class Account(TimeStampedModel):
         related_name="owned_accounts",
     )
     notes = FreeTextField(_("notes"), max_length=LONG_NOTE_MAX_LENGTH, blank=True)
+    # The account's id in the CRM or spreadsheet it was imported from: a re-import finds it.
+    external_id = models.CharField(_("external id"), max_length=100, blank=True)
 
     class Meta:
         verbose_name = _("account")
         verbose_name_plural = _("accounts")
         ordering = ["name"]
         indexes = [models.Index(fields=["name"]), models.Index(fields=["owner"])]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["external_id"],
+                condition=~models.Q(external_id=""),
+                name="account_external_id_unique",
+            )
+        ]
 
     def __str__(self) -> str:
         return self.name
@@ -53,12 +62,21 @@ class Contact(TimeStampedModel):
     is_decision_maker = models.BooleanField(_("decision maker"), default=False)
     notes = FreeTextField(_("notes"), blank=True)
     anonymised_at = models.DateTimeField(_("anonymised"), null=True, blank=True)
+    # The contact's id in the CRM or spreadsheet it was imported from.
+    external_id = models.CharField(_("external id"), max_length=100, blank=True)
 
     class Meta:
         verbose_name = _("contact")
         verbose_name_plural = _("contacts")
         ordering = ["last_name", "first_name"]
         indexes = [models.Index(fields=["last_name", "first_name"])]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["external_id"],
+                condition=~models.Q(external_id=""),
+                name="contact_external_id_unique",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.first_name} {self.last_name}".strip()

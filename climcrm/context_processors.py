@@ -1,7 +1,7 @@
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
-from climcrm.roles import is_admin, is_internal, is_partner_user
+from climcrm.roles import is_admin, is_internal, is_manager, is_partner_user
 
 # Groups of the side navigation: (label or None, [(url name, label, icon, who sees it)]).
 _NAV = [
@@ -21,6 +21,7 @@ _NAV = [
             ("accounts:contact-list", _("Contacts"), "contact", "internal"),
             ("opportunities:list", _("Opportunities"), "briefcase-business", "all"),
             ("opportunities:kanban", pgettext_lazy("board", "Pipeline"), "square-kanban", "all"),
+            ("imports:start", _("Import"), "upload", "manager"),
         ],
     ),
     (
@@ -108,6 +109,8 @@ def navigation(request):
                 continue
             if who == "partner" and not partner:
                 continue
+            if who == "manager" and not is_manager(user):
+                continue
             try:
                 url = reverse(name)
             except NoReverseMatch:
@@ -126,6 +129,7 @@ def navigation(request):
         "nav_items": [item for group in groups for item in group["items"]],
         "nav_show_admin": is_admin(user) and user.is_staff,
         "nav_show_style": user.is_staff,
+        "nav_can_import": is_manager(user),
         "user_is_partner": partner,
         "user_is_internal": internal,
     }

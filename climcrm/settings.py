@@ -35,6 +35,7 @@ INSTALLED_APPS = [
     "forecasting",
     "pipeline_reviews",
     "privacy",
+    "imports",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",

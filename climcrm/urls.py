@@ -44,6 +44,7 @@ urlpatterns = [
     path("forecast/", include("forecasting.urls")),
     path("reviews/", include("pipeline_reviews.urls")),
     path("privacy/", include("privacy.urls")),
+    path("imports/", include("imports.urls")),
     path("admin/", admin.site.urls),
 ]
 

@@ -198,6 +198,41 @@ def record(*, deal_id: int, before: dict | None, after: dict, at: datetime, usin
     _apply_totals(deltas, using)
 
 
+def created_rows(deals: list[tuple[dict, datetime]]) -> tuple[list[dict], dict]:
+    """The month rows of deals created at once (an import), as ``record`` writes them for
+    a new deal, and the totals they add (for ``apply_totals``): the caller inserts the rows
+    in bulk. ``deals`` holds ``(deal_state, created at)``; ``kinds`` is computed here as
+    the database computes it for a state compared with none, or with itself when the deal
+    was created exactly at the start of its month."""
+    rows, deltas = [], {}
+    month_starts: dict[date, datetime] = {}
+    for after, at in deals:
+        month = month_of(at)
+        if month not in month_starts:
+            month_starts[month] = _month(month).start_moment()
+        at_start = at == month_starts[month]
+        end = _state(after, "end")
+        row = {"opportunity_id": after["id"], "month": month, **_state(None, "start"), **end}
+        is_open = after["stage"] in OPEN_STAGES
+        if at_start:
+            row |= _state(after, "start")
+            kinds = STILL_OPEN if is_open else 0
+        else:
+            kinds = NEW
+            kinds |= WON if after["stage"] == Stage.CLOSED_WON else 0
+            kinds |= LOST if after["stage"] == Stage.CLOSED_LOST else 0
+        rows.append(row)
+        _add_totals(deltas, {**row, "kinds": kinds}, month, 1)
+    return rows, deltas
+
+
+def apply_totals(deltas: dict, *, using: str) -> None:
+    """Add ``deltas`` from ``created_rows`` to the totals (a thousand keys a statement)."""
+    keys = sorted(deltas)
+    for start in range(0, len(keys), 1000):
+        _apply_totals({key: deltas[key] for key in keys[start : start + 1000]}, using)
+
+
 def forget(deal_id: int, *, using: str) -> None:
     """Take a deal that is being deleted out of the totals (its rows go with it)."""
     from forecasting.models import MonthChange

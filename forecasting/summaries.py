@@ -323,6 +323,22 @@ def record_deal_change(*, before: dict | None, after: dict, at: datetime, using:
     month_changes.record(deal_id=after["id"], before=before, after=after, at=at, using=using)
 
 
+def record_created_deals(deals: list[tuple[dict, datetime]], *, using: str) -> None:
+    """Apply the creation of many deals at once (an import): what ``record_deal_change``
+    adds for each new deal (``(deal_state, created at)``), in a few statements. The
+    deals' month rows are written by the caller (``month_changes.created_rows``)."""
+    totals: dict = defaultdict(lambda: [0, ZERO, ZERO, 0.0])
+    for after, at in deals:
+        deal_rows(after, totals, 1)
+        month = change_month(at)
+        _open_change(totals, month, after, after["type"], 1)
+        _commit_change(totals, month, after, 1)
+    keys = sorted(totals, key=_sort_key)
+    # A statement's parameters are bounded (SQLite): a thousand keys at a time.
+    for start in range(0, len(keys), 1000):
+        apply({key: totals[key] for key in keys[start : start + 1000]}, using=using)
+
+
 def forget_deal(deal, *, using: str) -> None:
     """Take a deal that is being deleted out of every total: what its row adds, and what its
     history added (call it before the history is deleted with it)."""

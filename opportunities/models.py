@@ -230,6 +230,8 @@ class Opportunity(models.Model):
     )
     # Optimistic locking: every change increments it; a save made on an older one is refused.
     version = models.PositiveIntegerField(default=1, editable=False)
+    # The deal's id in the CRM or spreadsheet it was imported from: a re-import finds it.
+    external_id = models.CharField(_("external id"), max_length=100, blank=True, editable=False)
 
     class Meta:
         verbose_name = _("opportunity")
@@ -329,6 +331,11 @@ class Opportunity(models.Model):
             ),
         ]
         constraints = [
+            models.UniqueConstraint(
+                fields=["external_id"],
+                condition=~models.Q(external_id=""),
+                name="opp_external_id_unique",
+            ),
             models.CheckConstraint(
                 condition=models.Q(probability__gte=0, probability__lte=100),
                 name="opp_probability_0_100",

@@ -21,6 +21,7 @@ from django.utils import timezone
 
 from accounts.models import PartnerTarget
 from activities.models import Activity
+from imports.models import ImportKind, PipelineImport
 from leads.models import ImportJob
 from opportunities.models import ForecastCategory, Stage
 from pipeline_reviews.models import MarketingAction, Review, ReviewKind
@@ -174,6 +175,14 @@ RULES: dict[str, Rule] = {
     "leads:import-confirm": post("owner", {"pk": "import_job"}),
     "leads:import-result": obj("owner", {"pk": "import_job"}, ok=frozenset({200, 302})),
     "leads:import-rejected": obj("owner", {"pk": "import_job"}, ok=frozenset({200, 302})),
+    # Pipeline import: sales managers and admins; an import belongs to whoever uploaded it
+    # (the manager here): anyone else gets 404.
+    "imports:start": page("manager"),
+    "imports:mapping": obj("importer", {"pk": "pipeline_import"}),
+    "imports:dry-run": obj("importer", {"pk": "pipeline_import"}),
+    "imports:confirm": post("importer", {"pk": "pipeline_import"}),
+    "imports:result": obj("importer", {"pk": "pipeline_import"}, ok=frozenset({200, 302})),
+    "imports:refused": obj("importer", {"pk": "pipeline_import"}),
     "leads:web-to-lead": page("public"),
     "leads:web-to-lead-thanks": page("public"),
     "web-to-lead": page("public"),
@@ -423,6 +432,19 @@ def world(
             created_by=rep, filename="leads.csv", encoding="utf-8", delimiter=";", content="a;b\n"
         )
     }
+    w.records["pipeline_import"] = {
+        "internal": PipelineImport.objects.create(
+            created_by=manager,
+            kind=ImportKind.ACCOUNTS,
+            status=PipelineImport.Status.CHECKED,
+            filename="comptes.csv",
+            encoding="utf-8",
+            delimiter=";",
+            content="Nom;Ville\nNouvelle SA;Sion\n",
+            header=["Nom", "Ville"],
+            mapping={"0": "name", "1": "city"},
+        )
+    }
     return w
 
 
@@ -440,6 +462,7 @@ def _allowed(rule: Rule, role: str) -> bool:
         "admin": role == "admin",
         "admin_site": role == "admin",
         "owner": role == "rep",
+        "importer": role == "manager",
     }[rule.who]
 
 

@@ -290,6 +290,15 @@ def build_world(*, partner=None) -> tuple[dict, list[str]]:
     return made, missing
 
 
+def is_unique(model: type[models.Model], field: models.Field) -> bool:
+    """Unique by itself, or by a unique constraint on that column alone (a conditional one,
+    e.g. external ids unique when set): one value for every row would break it."""
+    return field.unique or any(
+        isinstance(constraint, models.UniqueConstraint) and list(constraint.fields) == [field.name]
+        for constraint in model._meta.constraints
+    )
+
+
 def text_fields(model: type[models.Model]) -> list[models.Field]:
     """Free-text columns: CharField and TextField without choices (what people type)."""
     skipped = {"password"}

@@ -16,7 +16,7 @@ NOT_PAGES = crawl.NOT_PAGES
 
 
 def payload_for(field, pk) -> str | None:
-    suffix = f"-{pk}" if field.unique else ""
+    suffix = f"-{pk}" if pk != "" else ""
     for payload in (LONG, SHORT):
         value = payload + suffix
         if field.max_length is None or len(value) <= field.max_length:
@@ -28,7 +28,7 @@ def poison_every_text_field() -> list[str]:
     poisoned = []
     for model in crawl.project_models():
         for field in crawl.text_fields(model):
-            if field.unique:
+            if crawl.is_unique(model, field):
                 for pk in model._default_manager.values_list("pk", flat=True):
                     value = payload_for(field, pk)
                     if value:

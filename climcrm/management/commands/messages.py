@@ -28,6 +28,7 @@ APPS = (
     "forecasting",
     "pipeline_reviews",
     "privacy",
+    "imports",
 )
 LANGUAGES = ("fr", "en")
 IGNORED = [

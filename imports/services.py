@@ -1,0 +1,384 @@
+"""Importing accounts, contacts and opportunities: upload, mapping, dry run, import.
+
+The file is decoded once at upload (as the lead import does: BOM, UTF-16, UTF-8, else
+Windows-1252; the separator that splits the header best) and kept on a ``PipelineImport``.
+The dry run checks every row and writes nothing. Once confirmed, a worker imports the file
+(``imports.tasks.run_import``): row by row, a chunk per transaction, refused rows set
+aside with their reasons; or all or nothing, the whole file in one transaction that is
+rolled back if any row is refused. Progress is written on the import row for the page.
+"""
+
+import csv
+import io
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+from django.db import router, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from climcrm.csvexport import SafeWriter
+from imports import columns, writing
+from imports.checking import EXISTING, NEW, REFUSED, RowChecker, RowResult
+from imports.models import ImportKind, ImportMode, PipelineImport, SavedMapping
+from leads.importing import (
+    ENCODING_LABELS,
+    SEPARATOR_LABELS,
+    ImportFileError,
+    _check_readable,
+    decode,
+    detect_delimiter,
+)
+
+CHUNK_ROWS = 20_000
+BATCH_SIZE = 5000
+PREVIEW_ERRORS = 100
+PREVIEW_SAMPLE = 10
+
+__all__ = ["ImportFileError"]
+
+
+# --- upload and mapping -----------------------------------------------------------------
+
+
+def import_create(*, upload, kind: str, by, saved: SavedMapping | None = None) -> PipelineImport:
+    """Decode and store an uploaded file with a first mapping (the saved one chosen, else
+    guessed from the headers). A file that cannot be read raises ImportFileError."""
+    raw = upload.read()
+    decoded = decode(raw)
+    text = decoded.text.replace("\r\n", "\n").replace("\r", "\n")
+    if not text.strip():
+        raise ImportFileError(_("The file is empty."))
+    delimiter = detect_delimiter(text)
+    header = [cell.strip() for cell in next(csv.reader(io.StringIO(text), delimiter=delimiter))]
+    if len(header) < 2:
+        raise ImportFileError(
+            _(
+                "The first row holds a single column: the file is not separated by "
+                "semicolons, commas or tabs. Save it from the spreadsheet as “CSV” and "
+                "upload it again."
+            )
+        )
+    _check_readable(text, delimiter)
+    if saved is not None and saved.kind == kind:
+        mapping = columns.mapping_from_saved(kind, header, saved.columns)
+    else:
+        mapping = columns.guess_mapping(kind, header)
+    return PipelineImport.objects.create(
+        created_by=by,
+        kind=kind,
+        filename=(getattr(upload, "name", "") or "import.csv")[:255],
+        encoding=decoded.encoding,
+        delimiter=delimiter,
+        content=text,
+        header=header,
+        mapping=mapping,
+    )
+
+
+def missing_fields(kind: str, mapping: dict[str, str]) -> list[str]:
+    return [name for name in columns.required_fields(kind) if name not in mapping.values()]
+
+
+def import_set_mapping(
+    *, job: PipelineImport, mapping: dict[str, str], mode: str, save_as: str = "", by
+) -> PipelineImport:
+    """Keep the columns chosen for the file (and save them under a name when asked).
+
+    Raises ValueError when a field is chosen twice or a required one is missing."""
+    fields = {column.field for column in columns.columns_of(job.kind)}
+    mapping = {index: name for index, name in mapping.items() if name in fields}
+    if len(set(mapping.values())) != len(mapping):
+        raise ValueError(_("A field is chosen for two columns."))
+    missing = missing_fields(job.kind, mapping)
+    if missing:
+        labels = columns.field_labels(job.kind)
+        raise ValueError(
+            _("Choose a column for: %(fields)s.")
+            % {"fields": ", ".join(str(labels[name]) for name in missing)}
+        )
+    with transaction.atomic():
+        locked = PipelineImport.objects.select_for_update().get(pk=job.pk)
+        if locked.status not in (
+            PipelineImport.Status.MAPPING,
+            PipelineImport.Status.CHECKING,
+            PipelineImport.Status.CHECKED,
+        ):
+            return locked
+        locked.mapping = mapping
+        locked.mode = mode if mode in ImportMode.values else ImportMode.PER_ROW
+        locked.status = PipelineImport.Status.CHECKING
+        locked.checked_rows = 0
+        locked.dry_run = {}
+        locked.save()
+        if save_as.strip():
+            SavedMapping.objects.update_or_create(
+                created_by=by,
+                kind=job.kind,
+                name=save_as.strip()[:100],
+                defaults={"columns": {locked.header[int(i)]: name for i, name in mapping.items()}},
+            )
+    # After the commit, so that the worker finds the columns chosen.
+    from imports.tasks import run_dry_run
+
+    transaction.on_commit(lambda: run_dry_run.enqueue(locked.pk))
+    return locked
+
+
+# --- reading rows -----------------------------------------------------------------------
+
+
+def _data_rows(job: PipelineImport, start: int = 0) -> Iterator[tuple[int, list[str], int]]:
+    """(line number as in a spreadsheet, cells, offset after the row) for each data row."""
+    stream = io.StringIO(job.content)
+    reader = csv.reader(stream, delimiter=job.delimiter)
+    if start:
+        stream.seek(start)
+        lines_before = job.content.count("\n", 0, start)
+    else:
+        next(reader, None)
+        lines_before = 0
+    for cells in reader:
+        if not any(cell.strip() for cell in cells):
+            continue
+        yield lines_before + reader.line_num, cells, stream.tell()
+
+
+def _batches(job: PipelineImport, start: int = 0, limit: int | None = None):
+    """Lists of at most BATCH_SIZE (number, cells), with the offset after the last."""
+    batch: list = []
+    for taken, (number, cells, offset) in enumerate(_data_rows(job, start), start=1):
+        batch.append((number, cells))
+        if len(batch) >= BATCH_SIZE or (limit and taken >= limit):
+            yield batch, offset
+            batch = []
+            if limit and taken >= limit:
+                return
+    if batch:
+        yield batch, len(job.content)
+
+
+def _checker(job: PipelineImport) -> RowChecker:
+    return RowChecker(kind=job.kind, by=job.created_by, header=job.header, mapping=job.mapping)
+
+
+def iter_results(job: PipelineImport) -> Iterator[RowResult]:
+    checker = _checker(job)
+    for batch, _offset in _batches(job):
+        yield from checker.check(batch)
+
+
+@dataclass
+class DryRun:
+    total: int = 0
+    new: int = 0
+    existing: int = 0
+    refused: int = 0
+    malformed: int = 0
+    errors: list[RowResult] = field(default_factory=list)
+    sample: list[RowResult] = field(default_factory=list)
+    encoding: str = ""
+    separator: str = ""
+
+    @property
+    def more_errors(self) -> int:
+        return max(0, self.refused - len(self.errors))
+
+    @property
+    def format_is_likely_wrong(self) -> bool:
+        return self.malformed * 2 > self.total
+
+    def as_json(self) -> dict:
+        counts = ("total", "new", "existing", "refused", "malformed")
+        return {
+            **{name: getattr(self, name) for name in counts},
+            "errors": [[row.number, row.errors] for row in self.errors],
+        }
+
+    @classmethod
+    def from_job(cls, job: PipelineImport) -> "DryRun":
+        stored = job.dry_run or {}
+        summary = cls(
+            encoding=ENCODING_LABELS.get(job.encoding, job.encoding),
+            separator=str(SEPARATOR_LABELS.get(job.delimiter, job.delimiter)),
+        )
+        for name in ("total", "new", "existing", "refused", "malformed"):
+            setattr(summary, name, stored.get(name, 0))
+        summary.errors = [
+            RowResult(number=number, cells=[], errors=errors)
+            for number, errors in stored.get("errors", [])
+        ]
+        return summary
+
+
+def dry_run(job: PipelineImport) -> DryRun:
+    """Check every row as the import would and write no record: the counts and the first
+    refused rows are kept on the import, the rows checked so far after every batch."""
+    summary = DryRun(
+        encoding=ENCODING_LABELS.get(job.encoding, job.encoding),
+        separator=str(SEPARATOR_LABELS.get(job.delimiter, job.delimiter)),
+    )
+    for result in _checked(job):
+        summary.total += 1
+        if result.outcome == REFUSED:
+            summary.refused += 1
+            summary.malformed += result.malformed
+            if len(summary.errors) < PREVIEW_ERRORS:
+                summary.errors.append(result)
+        elif result.outcome == EXISTING:
+            summary.existing += 1
+        else:
+            summary.new += 1
+            if len(summary.sample) < PREVIEW_SAMPLE:
+                summary.sample.append(result)
+    PipelineImport.objects.filter(pk=job.pk).update(
+        total_rows=summary.total, checked_rows=summary.total, dry_run=summary.as_json()
+    )
+    PipelineImport.objects.filter(pk=job.pk, status=PipelineImport.Status.CHECKING).update(
+        status=PipelineImport.Status.CHECKED
+    )
+    job.refresh_from_db()
+    return summary
+
+
+def _checked(job: PipelineImport) -> Iterator[RowResult]:
+    checker = _checker(job)
+    done = 0
+    for batch, _offset in _batches(job):
+        yield from checker.check(batch)
+        done += len(batch)
+        PipelineImport.objects.filter(pk=job.pk).update(
+            checked_rows=done, updated_at=timezone.now()
+        )
+
+
+# --- importing --------------------------------------------------------------------------
+
+
+def rejected_header(job: PipelineImport) -> list[str]:
+    return [_("Row"), *job.header, _("Reasons")]
+
+
+def rejected_line(result: RowResult) -> list[str]:
+    return [str(result.number), *result.cells, " ".join(result.errors)]
+
+
+def _csv_text(rows: list[list[str]]) -> str:
+    buffer = io.StringIO()
+    SafeWriter(buffer, delimiter=";").writerows(rows)
+    return buffer.getvalue()
+
+
+class _Refused(Exception):
+    """A row of an all-or-nothing file was refused: roll the whole file back."""
+
+
+def _write(job: PipelineImport, results: list[RowResult], *, using: str, now, defaults) -> int:
+    rows = [result.values for result in results if result.outcome == NEW]
+    if job.kind == ImportKind.ACCOUNTS:
+        return writing.write_accounts(rows, using=using, now=now)
+    if job.kind == ImportKind.CONTACTS:
+        return writing.write_contacts(rows, using=using, now=now)
+    return writing.write_deals(rows, by=job.created_by, using=using, now=now, defaults=defaults)
+
+
+def _import_chunk(job: PipelineImport, *, limit: int | None, using: str) -> list[RowResult]:
+    """Check and write the rows from ``job.position`` on (at most ``limit``), counting on
+    ``job``; returns the refused rows."""
+    checker = _checker(job)
+    now = timezone.now()
+    defaults = writing.stage_defaults()
+    refused: list[RowResult] = []
+    read_any = False
+    for batch, offset in _batches(job, start=job.position, limit=limit):
+        read_any = True
+        results = checker.check(batch)
+        refused += [result for result in results if result.outcome == REFUSED]
+        if refused and job.mode == ImportMode.WHOLE_FILE:
+            # Read on to report every refused row; nothing is written.
+            continue
+        job.created_rows += _write(job, results, using=using, now=now, defaults=defaults)
+        job.existing_rows += sum(result.outcome == EXISTING for result in results)
+        job.processed_rows += len(batch)
+        job.position = offset
+    if not read_any:
+        job.position = len(job.content)
+    return refused
+
+
+def import_step(*, job: PipelineImport, chunk_rows: int | None = None) -> PipelineImport:
+    """Import the next chunk (row by row) or the whole file (all or nothing); call again
+    until the import is done. The import row is locked while a chunk is written, so two
+    workers never import the same rows."""
+    using = router.db_for_write(PipelineImport)
+    with transaction.atomic(using=using):
+        locked = (
+            PipelineImport.objects.select_for_update(of=("self",))
+            .select_related("created_by")
+            .get(pk=job.pk)
+        )
+        if locked.status != PipelineImport.Status.IMPORTING:
+            return locked
+        if locked.mode == ImportMode.WHOLE_FILE:
+            return _import_whole_file(locked, using=using)
+        refused = _import_chunk(locked, limit=chunk_rows or CHUNK_ROWS, using=using)
+        locked.rejected_rows += len(refused)
+        if refused:
+            locked.rejected_content += _csv_text([rejected_line(r) for r in refused])
+        if locked.position >= len(locked.content):
+            locked.status = PipelineImport.Status.DONE
+            locked.finished_at = timezone.now()
+        locked.save()
+    return locked
+
+
+def _import_whole_file(locked: PipelineImport, *, using: str) -> PipelineImport:
+    """Every row or none: the rows are written in a savepoint rolled back at the first
+    refused row (the rows are checked again as they are written)."""
+    start = (locked.created_rows, locked.existing_rows, locked.processed_rows, locked.position)
+    try:
+        with transaction.atomic(using=using):
+            refused = _import_chunk(locked, limit=None, using=using)
+            if refused:
+                raise _Refused
+    except _Refused:
+        locked.created_rows, locked.existing_rows, locked.processed_rows, locked.position = start
+        locked.rejected_rows = len(refused)
+        locked.rejected_content += _csv_text([rejected_line(r) for r in refused])
+        locked.status = PipelineImport.Status.REFUSED
+    else:
+        locked.status = PipelineImport.Status.DONE
+    locked.finished_at = timezone.now()
+    locked.save()
+    return locked
+
+
+def import_start(*, job: PipelineImport) -> PipelineImport:
+    """Confirm a checked import and hand it to a worker; an import already started is
+    left as it is (a second confirmation imports nothing twice)."""
+    from imports.tasks import run_import
+
+    with transaction.atomic():
+        locked = PipelineImport.objects.select_for_update().get(pk=job.pk)
+        if locked.status != PipelineImport.Status.CHECKED:
+            return locked
+        locked.status = PipelineImport.Status.IMPORTING
+        locked.rejected_content = _csv_text([rejected_header(locked)])
+        locked.save()
+    # After the commit, so that the worker finds the import confirmed.
+    run_import.enqueue(locked.pk)
+    locked.refresh_from_db()
+    return locked
+
+
+def import_all(*, job: PipelineImport) -> PipelineImport:
+    """Run an import to its end in this process (the benchmark, tests)."""
+    if job.status in (PipelineImport.Status.CHECKING, PipelineImport.Status.CHECKED):
+        PipelineImport.objects.filter(pk=job.pk).update(
+            status=PipelineImport.Status.IMPORTING,
+            rejected_content=_csv_text([rejected_header(job)]),
+        )
+        job.refresh_from_db()
+    while job.status == PipelineImport.Status.IMPORTING:
+        job = import_step(job=job)
+    return job
