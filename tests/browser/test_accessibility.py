@@ -37,13 +37,13 @@ SKIPPED_PREFIXES = ("/admin/",)
 FULL = bool(os.environ.get("CLIMCRM_A11Y_FULL"))
 
 
-def seed_demo_world():
-    """The demo data (as ``manage.py seed_demo`` writes it), small."""
+def seed_demo_world(size: int = DEMO_SIZE):
+    """The demo data (as ``manage.py seed_demo`` writes it), small by default."""
     from climcrm.demo import DemoContext
     from climcrm.management.commands.seed_demo import STEPS
 
     random.seed(20261124)
-    ctx = DemoContext(size=DEMO_SIZE, stdout=sys.stdout)
+    ctx = DemoContext(size=size, stdout=sys.stdout)
     for step in STEPS:
         importlib.import_module(step).seed(ctx)
     return ctx
