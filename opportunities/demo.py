@@ -166,16 +166,19 @@ def _life(deal, *, owner, editor, manager, start, now, loss_reasons, outcome):
     if outcome == "open":
         today = timezone.localdate(now)
         # Most open deals are planned ahead; about one in seven is overdue.
-        if deal.close_date < today + datetime.timedelta(days=5) and random.random() < 0.85:
-            later = _next_moment(moment, now, 1, 20) or now - datetime.timedelta(hours=1)
-            later = max(later, moment + datetime.timedelta(minutes=5))
-            deal = _update(
-                deal,
-                owner,
-                later,
-                close_date=today + datetime.timedelta(days=random.randint(7, 120)),
-                next_step=random.choice(NEXT_STEPS),
-            )
+        if deal.close_date < today + datetime.timedelta(days=5):
+            ahead = random.random() < 0.85
+            if ahead or deal.close_date < today - datetime.timedelta(days=45):
+                # Overdue by days or weeks, as a rep who follows up leaves them.
+                days = random.randint(7, 120) if ahead else -random.randint(3, 40)
+                later = _next_moment(moment, now, 1, 20) or now - datetime.timedelta(hours=1)
+                deal = _update(
+                    deal,
+                    owner,
+                    max(later, moment + datetime.timedelta(minutes=5)),
+                    close_date=today + datetime.timedelta(days=days),
+                    next_step=random.choice(NEXT_STEPS),
+                )
         return deal
     if outcome == "won":
         # Won on the date it was committed for (a few days either side): a deal in Commit
