@@ -39,8 +39,14 @@ def seed(ctx) -> None:
     now = timezone.now()
     rng = random.Random(1124)
     rows: list[Activity] = []
-    # About half the deals get a history of contacts; open ones also get a to-do.
-    for deal in deals[::2]:
+    # About half the deals get a history of contacts, and most open ones (the rest are the
+    # stale deals a manager should chase); open ones also get a to-do.
+    followed = [
+        deal
+        for index, deal in enumerate(deals)
+        if index % 2 == 0 or (deal.stage in OPEN_STAGES and rng.random() < 0.6)
+    ]
+    for deal in followed:
         when = now - datetime.timedelta(days=rng.randint(2, 60))
         assignees = [deal.owner] + partner_users.get(deal.partner_id, [])
         rows.append(

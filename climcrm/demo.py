@@ -37,7 +37,12 @@ def _user(username, first, last, roles, **extra):
 
 
 def seed(ctx: DemoContext) -> None:
+    from django.utils import timezone
+
     from tests.factories import AccountFactory, PartnerFactory
+
+    # The contracts run around the day the demo is seeded: one since last year, one newer.
+    year = timezone.localdate().year
 
     assert Group.objects.filter(name="sales_rep").exists()
     manager = _user("manager", "Claire", "Rochat", ["sales_manager"])
@@ -59,16 +64,16 @@ def seed(ctx: DemoContext) -> None:
             name="Alpinfra Solutions SA", city="Sion", postal_code="1950", industry="IT"
         ),
         channel_manager=ctx.users["channel"],
-        contract_start=datetime.date(2025, 1, 1),
-        contract_end=datetime.date(2027, 12, 31),
+        contract_start=datetime.date(year - 1, 1, 1),
+        contract_end=datetime.date(year + 1, 12, 31),
     )
     leman = PartnerFactory(
         account=AccountFactory(
             name="Léman Bâtiment Sàrl", city="Nyon", postal_code="1260", industry="Construction"
         ),
         channel_manager=ctx.users["channel"],
-        contract_start=datetime.date(2025, 7, 1),
-        contract_end=datetime.date(2027, 6, 30),
+        contract_start=datetime.date(year - 1, 7, 1),
+        contract_end=datetime.date(year + 1, 6, 30),
     )
     ctx.partners = {"a": alpinfra, "b": leman}
     ctx.users["partner_a"] = _user(

@@ -14,6 +14,7 @@ from django.utils import timezone
 from climcrm.choices import Source
 from climcrm.permissions import partner_editable_fields
 from climcrm.roles import is_partner_user
+from opportunities.history import as_datetime
 from opportunities.models import (
     OPEN_STAGES,
     ForecastCategory,
@@ -104,8 +105,13 @@ def _update(deal, by, at, **changes):
 def _life(deal, *, owner, editor, manager, start, now, loss_reasons, outcome):
     """Walk one deal through its history; ``outcome`` is won, lost or open."""
     moment = start
+    plan = {}
     stage_index = 0
-    target_index = random.choice([1, 2, 2, 3, 3]) if outcome == "open" else 3
+    # Lost deals mostly fall out before the negotiation; won ones go through it.
+    target_index = {
+        "open": random.choice([1, 2, 2, 3, 3]),
+        "lost": random.choice([1, 2, 2, 3]),
+    }.get(outcome, 3)
     steps = 0
     while stage_index < target_index and steps < 10:
         steps += 1
@@ -138,7 +144,19 @@ def _life(deal, *, owner, editor, manager, start, now, loss_reasons, outcome):
                 changes["authority_ok"] = random.random() < 0.8
                 changes["timing_ok"] = True
             deal = _update(deal, who, moment, **changes)
-            if stage_index == 2 and random.random() < 0.15:
+            if stage_index == 2 and outcome == "won" and "commit_date" not in plan:
+                # The rep commits the deal at the proposal, on the date it will be won.
+                plan["commit_date"] = timezone.localdate(moment) + datetime.timedelta(
+                    days=random.randint(60, 120)
+                )
+                deal = _update(
+                    deal,
+                    owner,
+                    moment + datetime.timedelta(minutes=5),
+                    forecast_category=ForecastCategory.COMMIT,
+                    close_date=plan["commit_date"],
+                )
+            elif stage_index == 2 and random.random() < 0.45:
                 deal = _update(
                     deal,
                     owner,
@@ -146,18 +164,38 @@ def _life(deal, *, owner, editor, manager, start, now, loss_reasons, outcome):
                     forecast_category=ForecastCategory.COMMIT,
                 )
     if outcome == "open":
-        if random.random() < 0.3:
-            moment = _next_moment(moment, now, 3, 30)
-            if moment:
+        today = timezone.localdate(now)
+        # Most open deals are planned ahead; about one in seven is overdue.
+        if deal.close_date < today + datetime.timedelta(days=5):
+            ahead = random.random() < 0.85
+            if ahead or deal.close_date < today - datetime.timedelta(days=45):
+                # Overdue by days or weeks, as a rep who follows up leaves them.
+                days = random.randint(7, 120) if ahead else -random.randint(3, 40)
+                later = _next_moment(moment, now, 1, 20) or now - datetime.timedelta(hours=1)
                 deal = _update(
                     deal,
                     owner,
-                    moment,
-                    close_date=max(deal.close_date, timezone.localdate(moment))
-                    + datetime.timedelta(days=random.randint(10, 60)),
+                    max(later, moment + datetime.timedelta(minutes=5)),
+                    close_date=today + datetime.timedelta(days=days),
+                    next_step=random.choice(NEXT_STEPS),
                 )
         return deal
-    moment = _next_moment(moment, now, 5, 40)
+    if outcome == "won":
+        # Won on the date it was committed for (a few days either side): a deal in Commit
+        # at a period's start is mostly won in that period (accuracy near 100 %).
+        planned = plan.get("commit_date") or timezone.localdate(moment) + datetime.timedelta(
+            days=random.randint(20, 60)
+        )
+        won_at = max(
+            moment + datetime.timedelta(days=2),
+            as_datetime(planned + datetime.timedelta(days=random.randint(-6, 3)))
+            + datetime.timedelta(hours=random.randint(8, 17)),
+        )
+        if won_at >= now:
+            return deal
+        moment = won_at
+    else:
+        moment = _next_moment(moment, now, 5, 40)
     if moment is None:
         return deal
     if outcome == "won":

@@ -21,6 +21,12 @@ from pipeline_reviews.services import (
     review_todo_add,
 )
 
+# Two months of the same partner, one after the other: the story the reviews tell.
+COMMIT_NOTES = {
+    2: "Premier engagement du trimestre : deux affaires en négociation, le reste à qualifier.",
+    1: "Engagement relevé : les offres du mois passé sont en négociation, une affaire glisse "
+    "au mois prochain faute de budget validé.",
+}
 DEMO_TASKS = [
     "Relancer le maître d'ouvrage pour la décision",
     "Organiser une démonstration sur site",
@@ -72,7 +78,7 @@ def seed(ctx) -> None:
             review=review,
             by=channel,
             amount=commit,
-            note="Engagement validé avec le directeur commercial.",
+            note=COMMIT_NOTES[months_back],
         )
         review_close(review=review, by=channel, at=min(closed_at, timezone.now()), notify=False)
         created += 1
@@ -102,7 +108,7 @@ def seed(ctx) -> None:
             "registrations_consultants": 1,
             "registrations_telemarketers": 1,
             "marketing_last_quarter": "Salon Habitat & Jardin, campagne e-mail régies.",
-            "contract": "Contrat de distribution valable jusqu'à fin 2027.",
+            "contract": f"Contrat de distribution valable jusqu'à fin {today.year + 1}.",
             "payment_status": "À jour.",
             "process_compliance": "Leads déclarés dans les délais; revues mensuelles tenues.",
             "support_days": Decimal("4.5"),

@@ -11,6 +11,9 @@ TARGET = ROOT / "static" / "vendor"
 
 FILES = {
     "htmx/htmx.min.js": "htmx.org/dist/htmx.min.js",
+    # Only the browser tests load it (tests/browser/test_accessibility.py); no page does.
+    "axe/axe.min.js": "axe-core/axe.min.js",
+    "axe/LICENSE": "axe-core/LICENSE",
     "pico/pico.min.css": "@picocss/pico/css/pico.min.css",
     "sortable/Sortable.min.js": "sortablejs/Sortable.min.js",
     "chartjs/chart.umd.min.js": "chart.js/dist/chart.umd.min.js",

@@ -166,8 +166,11 @@
         },
       });
       // The search box is what the label names once the list box is hidden.
+      // The hidden list box keeps its name too (tools read it even out of sight).
       if (label) {
         control.control_input.setAttribute("aria-label", label.textContent.trim());
+        if (!label.id) label.id = select.id + "-label";
+        select.setAttribute("aria-labelledby", label.id);
       }
     });
   }

@@ -22,15 +22,19 @@ def test_demo_adds_contacts_and_open_todos_to_the_deals(rep, partner_a_user, par
 
     demo.seed(ctx)
 
-    assert Activity.objects.filter(done=True).count() == 12
+    # Every other deal and most open ones get a call and a visit or note; each open deal
+    # followed also gets a to-do, the closed one none; a few open deals stay without (stale).
+    followed = Activity.objects.filter(done=True).values("opportunity").distinct().count()
+    assert 6 <= followed < 11
+    assert Activity.objects.filter(done=True).count() == 2 * followed
     open_todos = Activity.objects.filter(done=False)
-    assert open_todos.count() == 5  # every other deal, the closed one gets none
+    assert open_todos.count() == followed - 1
     assert all(a.opportunity.is_open for a in open_todos)
     # The board's to-do bar reads each deal's open to-dos from the deal.
     for deal in deals:
         deal.refresh_from_db()
         assert deal.open_todos == open_todos.filter(opportunity=deal).count()
-    assert sum(deal.open_todos for deal in deals) == 5
+    assert sum(deal.open_todos for deal in deals) == followed - 1
     # A to-do on a partner's deal goes to the owner or that partner's users only.
     for activity in Activity.objects.filter(opportunity__partner=partner_a):
         assert activity.assignee in (rep, partner_a_user)
