@@ -4,65 +4,68 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('opportunities', '0013_history_field_names'),
+        ("opportunities", "0014_external_id"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='opportunity',
-            name='amount_confirmed',
-            field=models.BooleanField(default=False, help_text='The prospect confirmed the total amount of the latest offer. A new amount needs a new confirmation.', verbose_name='amount confirmed by the prospect'),
+            model_name="opportunity",
+            name="amount_confirmed",
+            field=models.BooleanField(
+                default=False,
+                help_text="The prospect confirmed the total amount of the latest offer. A new amount needs a new confirmation.",
+                verbose_name="amount confirmed by the prospect",
+            ),
         ),
         migrations.AddField(
-            model_name='opportunity',
-            name='asked_demo',
-            field=models.BooleanField(default=False, verbose_name='asked for a demo'),
+            model_name="opportunity",
+            name="asked_demo",
+            field=models.BooleanField(default=False, verbose_name="asked for a demo"),
         ),
         migrations.AddField(
-            model_name='opportunity',
-            name='asked_pricing',
-            field=models.BooleanField(default=False, verbose_name='asked for pricing'),
+            model_name="opportunity",
+            name="asked_pricing",
+            field=models.BooleanField(default=False, verbose_name="asked for pricing"),
         ),
         migrations.AddField(
-            model_name='opportunity',
-            name='fit_note',
-            field=models.CharField(blank=True, max_length=255, verbose_name='fit note'),
+            model_name="opportunity",
+            name="fit_note",
+            field=models.CharField(blank=True, max_length=255, verbose_name="fit note"),
         ),
         migrations.AddField(
-            model_name='opportunity',
-            name='fit_ok',
-            field=models.BooleanField(default=False, verbose_name='fit'),
+            model_name="opportunity",
+            name="fit_ok",
+            field=models.BooleanField(default=False, verbose_name="fit"),
         ),
         migrations.AddField(
-            model_name='opportunity',
-            name='gave_decision_date',
-            field=models.BooleanField(default=False, verbose_name='gave a decision date'),
+            model_name="opportunity",
+            name="gave_decision_date",
+            field=models.BooleanField(default=False, verbose_name="gave a decision date"),
         ),
         migrations.AddField(
-            model_name='opportunity',
-            name='interest_note',
-            field=models.CharField(blank=True, max_length=255, verbose_name='interest note'),
+            model_name="opportunity",
+            name="interest_note",
+            field=models.CharField(blank=True, max_length=255, verbose_name="interest note"),
         ),
         migrations.AddField(
-            model_name='opportunity',
-            name='interest_ok',
-            field=models.BooleanField(default=False, verbose_name='interest'),
+            model_name="opportunity",
+            name="interest_ok",
+            field=models.BooleanField(default=False, verbose_name="interest"),
         ),
         migrations.AddField(
-            model_name='opportunity',
-            name='pain_note',
-            field=models.CharField(blank=True, max_length=255, verbose_name='pain note'),
+            model_name="opportunity",
+            name="pain_note",
+            field=models.CharField(blank=True, max_length=255, verbose_name="pain note"),
         ),
         migrations.AddField(
-            model_name='opportunity',
-            name='pain_ok',
-            field=models.BooleanField(default=False, verbose_name='pain'),
+            model_name="opportunity",
+            name="pain_ok",
+            field=models.BooleanField(default=False, verbose_name="pain"),
         ),
         migrations.AddField(
-            model_name='opportunity',
-            name='tested_trial',
-            field=models.BooleanField(default=False, verbose_name='tested a trial'),
+            model_name="opportunity",
+            name="tested_trial",
+            field=models.BooleanField(default=False, verbose_name="tested a trial"),
         ),
     ]
