@@ -139,8 +139,8 @@ class TestFormats:
             assert period.label == "Q4 2026"
 
     def test_charts_group_figures_as_the_tables_beside_them(self, manager, november):
+        from forecasting.reports.metrics import trends
         from forecasting.scopes import Scope
-        from forecasting.selectors import trends
 
         for language, separator in (("fr", "’"), ("en", ",")):
             with translation.override(language):
