@@ -24,7 +24,8 @@ from opportunities.models import Stage
 from opportunities.services import opportunity_create, opportunity_move_stage
 from partners.selectors import business_plan
 from pipeline_reviews.models import ReviewKind
-from pipeline_reviews.selectors import business_figures, channel_manager_review_data
+from pipeline_reviews.selectors.channel_manager import channel_manager_review_data
+from pipeline_reviews.selectors.quarterly import business_figures
 from tests import clock
 from tests.factories import AccountFactory
 from tests.factories.leads import PartnerLeadFactory
