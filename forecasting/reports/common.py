@@ -40,11 +40,9 @@ from opportunities.models import (
 
 ZERO = Decimal("0")
 MONEY = DecimalField(max_digits=18, decimal_places=2)
-# "Qualified pipeline" (SQL): Needs Analysis or beyond, lost excluded.
-SQL_STAGES = [Stage.NEEDS_ANALYSIS, Stage.PROPOSAL, Stage.NEGOTIATION, Stage.CLOSED_WON]
+# The open stages of the qualified pipeline (SQL): Needs Analysis or beyond.
 QUALIFIED_OPEN_STAGES = [Stage.NEEDS_ANALYSIS, Stage.PROPOSAL, Stage.NEGOTIATION]
 
-FIGURES = ("closed", "commit", "best_case", "pipeline", "weighted")
 # Drill-down columns: the deals behind each figure.
 COLUMN_FILTERS = {
     "closed": Q(stage=Stage.CLOSED_WON),
