@@ -188,8 +188,8 @@ def dashboard_context(*, user) -> dict:
     from climcrm.roles import is_channel_manager, is_internal, is_manager
     from climcrm.visibility import visible_activities
     from forecasting.periods import QUARTER, period_containing
+    from forecasting.reports.forecast import forecast_report, scope_forecast
     from forecasting.scopes import PARTNER, REP, TEAM, Scope
-    from forecasting.selectors import forecast_report, scope_forecast
     from leads.selectors import leads_awaiting_first_contact
     from opportunities.models import OPEN_STAGES
 

@@ -10,7 +10,7 @@ depend on the scope (``kinds``, bits computed by the database). ``MonthChangeTot
 those rows up by ``kinds`` and by owner, or partner, at each end: a few thousand rows a month,
 which the page reads instead (only a slip, which depends on the window's last day, is read
 from the deals' rows). Other windows still pair the history's rows
-(``selectors.compared_rows``); both readings share ``kinds_expression``.
+(``reports.changes.compared_rows``); both readings share ``kinds_expression``.
 
 States are read as the history reads them: the row valid at ``t`` has
 ``changed_at <= t < valid_until``. So a change made exactly at midnight on the 1st is the
@@ -30,7 +30,7 @@ from forecasting.periods import MONTH, Period, period_containing
 from forecasting.totals import add_to
 from opportunities.models import OPEN_STAGES, Stage
 
-# What the kinds of change are made of, besides the scope (``selectors.change_filters``).
+# What the kinds of change are made of, besides the scope (``reports.changes.change_filters``).
 NEW = 1  # the deal did not exist at the start
 ADVANCED = 2  # open at both ends, at a later stage
 MOVED_BACK = 4  # open at the end, at an earlier stage than at the start

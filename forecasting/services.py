@@ -52,7 +52,7 @@ def forecast_snapshot_take(*, kind: str, period_start: date | None = None) -> in
     """
     from django.db.models import Count
 
-    from forecasting.selectors import figure_aggregates
+    from forecasting.reports.common import figure_aggregates
     from opportunities.history import values_as_of
     from opportunities.models import OpportunityHistory
 

@@ -16,7 +16,7 @@ from climcrm.figures import plain, rounded
 from climcrm.roles import is_internal, is_manager, is_partner_user
 from climcrm.text import parse_id
 from climcrm.visibility import visible_partners
-from forecasting import selectors
+from forecasting import reports
 from forecasting.forms import ChangesForm, TargetForm
 from forecasting.models import Target
 from forecasting.periods import KINDS, MONTH, QUARTER, last_periods, parse_period
@@ -53,7 +53,7 @@ def _common_context(request: HttpRequest, params: dict) -> dict:
         "kinds": KINDS,
         "scope_options": []
         if partner
-        else scope_choices(user=request.user, alias=selectors.reports_db()),
+        else scope_choices(user=request.user, alias=reports.common.reports_db()),
         "is_partner": partner,
         "can_edit_targets": is_manager(request.user),
     }
@@ -64,7 +64,7 @@ def forecast(request: HttpRequest) -> HttpResponse:
     _require_reporting_user(request)
     params = _report_params(request)
     group = request.GET.get("group") or REP
-    report = selectors.forecast_report(user=request.user, group=group, **params)
+    report = reports.forecast.forecast_report(user=request.user, group=group, **params)
     context = {
         **_common_context(request, params),
         "report": report,
@@ -90,9 +90,9 @@ def forecast_drilldown(request: HttpRequest) -> HttpResponse:
     _require_reporting_user(request)
     params = _report_params(request)
     column = request.GET.get("column") or "all"
-    if column not in selectors.COLUMN_FILTERS:
+    if column not in reports.common.COLUMN_FILTERS:
         raise Http404
-    deals = selectors.forecast_drilldown(
+    deals = reports.forecast.forecast_drilldown(
         user=request.user,
         group=request.GET.get("group") or REP,
         key=request.GET.get("key") or "total",
@@ -104,7 +104,7 @@ def forecast_drilldown(request: HttpRequest) -> HttpResponse:
         **params,
         "page_obj": page_obj,
         "deals": page_obj.object_list,
-        "totals": selectors.deal_totals(deals),
+        "totals": reports.common.deal_totals(deals),
         "title": _("Deals behind the figure"),
         "back_url": "forecasting:forecast",
     }
@@ -118,7 +118,7 @@ def forecast_drilldown(request: HttpRequest) -> HttpResponse:
 def forecast_export(request: HttpRequest) -> HttpResponse:
     _require_reporting_user(request)
     params = _report_params(request)
-    report = selectors.forecast_report(
+    report = reports.forecast.forecast_report(
         user=request.user, group=request.GET.get("group") or REP, **params
     )
     audit_export(request, "forecast")
@@ -212,7 +212,7 @@ def targets(request: HttpRequest) -> HttpResponse:
 def metrics(request: HttpRequest) -> HttpResponse:
     _require_reporting_user(request)
     params = _report_params(request)
-    report = selectors.metrics_report(user=request.user, **params)
+    report = reports.metrics.metrics_report(user=request.user, **params)
     context = {**_common_context(request, params), "report": report}
     return render(request, "forecasting/metrics.html", context)
 
@@ -248,10 +248,12 @@ def changes(request: HttpRequest) -> HttpResponse:
     _require_reporting_user(request)
     form, (start, end) = _changes_range(request)
     scope = parse_scope(request.GET.get("scope"), user=request.user)
-    summary = selectors.what_changed(user=request.user, start_day=start, end_day=end, scope=scope)
+    summary = reports.changes.what_changed(
+        user=request.user, start_day=start, end_day=end, scope=scope
+    )
     rows = [
         {"kind": kind, "label": CHANGE_LABELS[kind], **summary[kind]}
-        for kind in selectors.CHANGE_KINDS
+        for kind in reports.changes.CHANGE_KINDS
     ]
     context = {
         **_common_context(request, {"scope": scope}),
@@ -271,7 +273,7 @@ def changes_drilldown(request: HttpRequest) -> HttpResponse:
         raise Http404
     _form, (start, end) = _changes_range(request)
     scope = parse_scope(request.GET.get("scope"), user=request.user)
-    deals = selectors.changed_deals(
+    deals = reports.changes.changed_deals(
         user=request.user, start_day=start, end_day=end, scope=scope, kind=kind
     )
     page_obj = _paginated(request, deals)
@@ -299,7 +301,7 @@ def accuracy(request: HttpRequest) -> HttpResponse:
     kind = request.GET.get("kind") if request.GET.get("kind") in ACCURACY_PERIODS else QUARTER
     scope = parse_scope(request.GET.get("scope"), user=request.user)
     periods = last_periods(kind, ACCURACY_PERIODS[kind])
-    rows = selectors.forecast_accuracy(user=request.user, periods=periods, scope=scope)
+    rows = reports.accuracy.forecast_accuracy(user=request.user, periods=periods, scope=scope)
     context = {
         **_common_context(request, {"scope": scope}),
         "kind": kind,
@@ -313,7 +315,7 @@ def accuracy(request: HttpRequest) -> HttpResponse:
 def accuracy_drilldown(request: HttpRequest) -> HttpResponse:
     _require_reporting_user(request)
     params = _report_params(request)
-    deals = selectors.accuracy_deals(user=request.user, **params)
+    deals = reports.accuracy.accuracy_deals(user=request.user, **params)
     page_obj = _paginated(request, deals)
     context = {
         **params,

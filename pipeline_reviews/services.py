@@ -379,12 +379,7 @@ def review_close(*, review: Review, by, at=None, notify: bool = True) -> Review:
         locked.status = ReviewStatus.CLOSED
         locked.closed_at = now
         locked.closed_by = by
-        if locked.is_monthly:
-            data = selectors.monthly_recap_data(user=by, review=locked, as_of=at)
-        elif locked.is_quarterly:
-            data = selectors.quarterly_analysis(review=locked)
-        else:
-            data = selectors.channel_manager_review_data(review=locked)
+        data = selectors.recap_data(user=by, review=locked, as_of=at)
         locked.save(update_fields=["status", "closed_at", "closed_by"])
         ReviewSnapshot.objects.create(review=locked, taken_at=now, data=data)
         if locked.is_monthly and notify:

@@ -189,7 +189,7 @@ def test_build_dataset_fills_the_month_changes_and_every_to_do_group_of_each_own
     from django.utils import timezone
 
     from activities.selectors import my_task_counts
-    from forecasting import selectors
+    from forecasting import reports
     from forecasting.models import MonthChange
     from forecasting.scopes import Scope
 
@@ -204,7 +204,7 @@ def test_build_dataset_fills_the_month_changes_and_every_to_do_group_of_each_own
         (date(today.year - 1, 1, 1), date(today.year - 1, 1, 31)),
     ]:
         kept, history = (
-            selectors.what_changed(
+            reports.changes.what_changed(
                 user=manager, start_day=start_day, end_day=end_day, scope=Scope(), months=months
             )
             for months in (True, False)

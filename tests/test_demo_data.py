@@ -15,7 +15,7 @@ MOMENTS = [datetime(2027, 3, 12, 9, 0, tzinfo=UTC), datetime(2027, 10, 21, 15, 0
 @pytest.mark.parametrize("moment", MOMENTS, ids=["march", "october"])
 def test_seed_demo_sells_at_any_date(moment, capsys):
     from climcrm.models import User
-    from forecasting import selectors
+    from forecasting import reports
     from forecasting.periods import QUARTER, last_periods
     from forecasting.scopes import Scope
     from forecasting.views import ACCURACY_PERIODS
@@ -34,7 +34,7 @@ def test_seed_demo_sells_at_any_date(moment, capsys):
         # The accuracy page's figures, as the sales manager sees them (all deals).
         manager = User.objects.get(username="manager")
         periods = last_periods(QUARTER, ACCURACY_PERIODS[QUARTER])
-        rows = selectors.forecast_accuracy(user=manager, periods=periods, scope=Scope())
+        rows = reports.accuracy.forecast_accuracy(user=manager, periods=periods, scope=Scope())
     with capsys.disabled():
         print(
             f"\n{moment:%Y-%m-%d}: {future}/{total} open deals ahead, {overdue_count} overdue,"

@@ -139,8 +139,8 @@ class TestFormats:
             assert period.label == "Q4 2026"
 
     def test_charts_group_figures_as_the_tables_beside_them(self, manager, november):
+        from forecasting.reports.metrics import trends
         from forecasting.scopes import Scope
-        from forecasting.selectors import trends
 
         for language, separator in (("fr", "’"), ("en", ",")):
             with translation.override(language):
@@ -266,11 +266,11 @@ class TestQuarterlySalesVisits:
         )
         ActivityFactory(kind=ActivityKind.CALL, opportunity=deal, done=True)  # not a visit
 
-        quarter = selectors.business_figures(
+        quarter = selectors.quarterly.business_figures(
             partner_id=partner_a.pk, start=datetime.date(2026, 10, 1), end=datetime.date(2027, 1, 1)
         )
         assert (quarter["visits"], quarter["visits_planned"]) == (1, 1)
-        year = selectors.business_figures(
+        year = selectors.quarterly.business_figures(
             partner_id=partner_a.pk, start=datetime.date(2026, 1, 1), end=datetime.date(2027, 1, 1)
         )
         assert (year["visits"], year["visits_planned"]) == (2, 1)
@@ -344,7 +344,7 @@ class TestRecapEmail:
             partner=partner_a,
             period=datetime.date(2026, 11, 1),
         )
-        data = selectors.monthly_recap_data(user=channel, review=review)
+        data = selectors.monthly.monthly_recap_data(user=channel, review=review)
         english = UserFactory(username="reader_en", language="en")
         french = emails.render_recap(review=review, data=data, recipient=partner_a_user)
         english = emails.render_recap(review=review, data=data, recipient=english)
@@ -376,7 +376,7 @@ class TestRecapEmail:
             partner=partner_a,
             period=datetime.date(2026, 11, 1),
         )
-        data = selectors.monthly_recap_data(user=channel, review=review)
+        data = selectors.monthly.monthly_recap_data(user=channel, review=review)
         assert data["deals"][0]["weighted"] == "500.495"
         body = emails.render_recap(review=review, data=data, recipient=partner_a_user)["text_body"]
         assert f"CHF{NBSP}500\n" in body and f"CHF{NBSP}501" not in body

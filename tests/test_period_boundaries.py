@@ -15,7 +15,7 @@ import pytest
 import time_machine
 from django.utils import timezone
 
-from forecasting import selectors
+from forecasting import reports
 from forecasting.models import MonthChange, PipelineSummary
 from forecasting.periods import MONTH, QUARTER, period_containing
 from forecasting.scopes import PARTNER, Scope
@@ -24,7 +24,8 @@ from opportunities.models import Stage
 from opportunities.services import opportunity_create, opportunity_move_stage
 from partners.selectors import business_plan
 from pipeline_reviews.models import ReviewKind
-from pipeline_reviews.selectors import business_figures, channel_manager_review_data
+from pipeline_reviews.selectors.channel_manager import channel_manager_review_data
+from pipeline_reviews.selectors.quarterly import business_figures
 from tests import clock
 from tests.factories import AccountFactory
 from tests.factories.leads import PartnerLeadFactory
@@ -102,8 +103,11 @@ def test_the_forecast_counts_the_deal_in_the_local_quarter(
     quarter = period_containing(QUARTER, local_day(moment))
     for user in (manager, partner_a_user):
         scope = Scope(PARTNER, partner_a.pk)
-        assert selectors.scope_forecast(user=user, period=quarter, scope=scope)["closed"] == AMOUNT
-        before = selectors.scope_forecast(user=user, period=quarter.previous(), scope=scope)
+        assert (
+            reports.forecast.scope_forecast(user=user, period=quarter, scope=scope)["closed"]
+            == AMOUNT
+        )
+        before = reports.forecast.scope_forecast(user=user, period=quarter.previous(), scope=scope)
         assert before["closed"] == 0
 
 
@@ -115,14 +119,14 @@ def test_the_metrics_count_the_deal_in_the_local_month(
     month = period_containing(MONTH, local_day(moment))
     scope = Scope(PARTNER, partner_a.pk)
     for user in (manager, partner_a_user):
-        rows = {row["key"]: row for row in selectors.trends(user=user, scope=scope)["rows"]}
+        rows = {row["key"]: row for row in reports.metrics.trends(user=user, scope=scope)["rows"]}
         assert rows[month.key]["created_count"] == 1, user
         assert rows[month.key]["won_amount"] == AMOUNT, user
         assert rows[month.previous().key]["created_count"] == 0, user
-        stays, cycle = selectors.velocity(user=user, period=month, scope=scope)
+        stays, cycle = reports.metrics.velocity(user=user, period=month, scope=scope)
         assert {row["stage"]: row["count"] for row in stays}[Stage.QUALIFICATION] == 1, user
         assert cycle[Stage.CLOSED_WON]["count"] == 1, user
-        stays, cycle = selectors.velocity(user=user, period=month.previous(), scope=scope)
+        stays, cycle = reports.metrics.velocity(user=user, period=month.previous(), scope=scope)
         assert not cycle, user
 
 
@@ -130,12 +134,12 @@ def test_what_changed_counts_the_deal_in_the_local_month(won_at_the_moment, mome
     today = local_day(moment)
     month = period_containing(MONTH, today)
     for months in (True, False):  # the monthly rows, and the history
-        changes = selectors.what_changed(
+        changes = reports.changes.what_changed(
             user=manager, start_day=month.start, end_day=today, scope=Scope(), months=months
         )
         assert changes["new"]["count"] == 1
         assert changes["won"] == {"count": 1, "amount": AMOUNT}
-        before = selectors.what_changed(
+        before = reports.changes.what_changed(
             user=manager,
             start_day=month.previous().start,
             end_day=month.previous().last_day,

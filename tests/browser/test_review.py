@@ -137,7 +137,7 @@ def test_a_whole_monthly_review(page, live_server, login, channel, review_setup)
 def test_load_more_leads_then_walk_the_deals_with_the_keyboard(
     page, live_server, login, channel, partner_a, review_setup
 ):
-    from pipeline_reviews.selectors import SECTION_PAGE_SIZE
+    from pipeline_reviews.selectors.common import SECTION_PAGE_SIZE
     from tests.factories import LeadFactory
 
     review, deals, _director = review_setup

@@ -9,7 +9,7 @@ from decimal import Decimal
 
 import pytest
 
-from forecasting import selectors
+from forecasting import reports
 from forecasting.periods import MONTH, QUARTER, YEAR, last_periods, period_containing
 from forecasting.scopes import Scope
 from opportunities.history import values_as_of
@@ -43,14 +43,14 @@ def test_the_book_keeps_the_amounts_of_the_definition(book):
 @pytest.mark.parametrize("kind", [MONTH, QUARTER, YEAR])
 def test_estimates_match_the_definition(book, manager, kind):
     periods = last_periods(kind, 6 if kind == MONTH else 2, today=date(2025, 7, 15))
-    rows = selectors.won_estimates(user=manager, periods=periods, scope=Scope())
+    rows = reports.accuracy.won_estimates(user=manager, periods=periods, scope=Scope())
     won = [d for d in book.deals.values() if d.stage == Stage.CLOSED_WON]
     assert won
     for index, period in enumerate(periods):
         deals = [d for d in won if period.start <= d.close_date < period.end]
         expected = sum((estimate_by_definition(d, period) for d in deals), ZERO)
         assert rows.get(index, {}).get("estimated", ZERO) == expected, period
-        listed = selectors.accuracy_deals(user=manager, period=period, scope=Scope())
+        listed = reports.accuracy.accuracy_deals(user=manager, period=period, scope=Scope())
         assert {d.pk: d.estimate for d in listed} == {
             d.pk: estimate_by_definition(d, period) for d in deals
         }
@@ -111,7 +111,7 @@ def test_the_estimate_falls_back_to_the_period_start_then_to_creation(book, mana
         period = period_containing(kind, date(2025, 5, 1))
         return {
             d.name: d.estimate
-            for d in selectors.accuracy_deals(user=manager, period=period, scope=Scope())
+            for d in reports.accuracy.accuracy_deals(user=manager, period=period, scope=Scope())
         }
 
     # "won" entered Commit at 10 000 (03-20).

@@ -9,7 +9,7 @@ import pytest
 from django.utils import timezone
 
 from climcrm.figures import rounded
-from forecasting import selectors
+from forecasting import reports
 from forecasting.periods import MONTH, QUARTER, last_periods, period_containing
 from forecasting.scopes import PARTNER, REP, Scope
 from opportunities.models import LossReason, Stage
@@ -45,7 +45,7 @@ def move(deal, stage, by, when, **extra):
 
 def stays(user, scope=None, period=Q2):
     """Count and average days per stage, to the tenth the page shows."""
-    rows, _cycle = selectors.velocity(user=user, period=period, scope=scope or Scope())
+    rows, _cycle = reports.metrics.velocity(user=user, period=period, scope=scope or Scope())
     return {row["stage"]: (row["count"], rounded(row["days"], 1)) for row in rows}
 
 
@@ -120,7 +120,7 @@ class TestVelocityStays:
         # Even asked for everything, a partner user reads their partner's deals only.
         assert stays(partner_a_user)[Stage.QUALIFICATION] == (1, D("31.0"))
         assert stays(partner_a_user)[Stage.PROPOSAL] == (0, None)
-        _rows, cycle = selectors.velocity(user=partner_a_user, period=Q2, scope=Scope())
+        _rows, cycle = reports.metrics.velocity(user=partner_a_user, period=Q2, scope=Scope())
         assert cycle == {}
         assert stays(manager)[Stage.PROPOSAL] == (1, D("10.0"))
 
@@ -135,7 +135,7 @@ class TestConversion:
         won = create(rep, at(4, 4))
         move(won, Stage.CLOSED_WON, rep, at(5, 4))
         create(rep, at(3, 30), stage=Stage.NEGOTIATION)  # created before Q2
-        _funnel, ladder, _rates = selectors.conversion(user=manager, period=Q2, scope=Scope())
+        _funnel, ladder, _rates = reports.metrics.conversion(user=manager, period=Q2, scope=Scope())
         assert [row["count"] for row in ladder] == [4, 3, 3, 2, 1]
         assert ladder[1]["rate"] == D(75)
 
@@ -147,7 +147,7 @@ class TestConversion:
         move(late, Stage.CLOSED_LOST, rep, at(4, 6))  # was in proposal once: SQL
         won = create(rep, at(3, 1), amount=D(1000))
         move(won, Stage.CLOSED_WON, rep, at(4, 7))
-        _funnel, _ladder, rates = selectors.conversion(user=manager, period=Q2, scope=Scope())
+        _funnel, _ladder, rates = reports.metrics.conversion(user=manager, period=Q2, scope=Scope())
         total = rates[-1]
         assert (total["won"], total["lost"]) == (1, 1)
         assert (total["won_amount"], total["lost_amount"]) == (D(1000), D(3000))
@@ -188,7 +188,7 @@ class TestTrends:
         # Won 2 months ago from negotiation.
         won = create(rep, in_month(3), stage=Stage.NEGOTIATION, amount=D(3000))
         move(won, Stage.CLOSED_WON, rep, in_month(2, day=14))
-        result = selectors.trends(user=manager, scope=Scope())
+        result = reports.metrics.trends(user=manager, scope=Scope())
         return {row["key"]: row for row in result["rows"]}
 
     def test_qualified_pipeline_at_each_month_end(self, rows):

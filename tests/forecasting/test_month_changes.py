@@ -5,6 +5,7 @@ over a month read from them must equal the same window read from the history's r
 
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+from functools import partial
 
 import pytest
 from django.db import connection
@@ -12,10 +13,10 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from forecasting import month_changes, selectors
+from forecasting import month_changes, reports
 from forecasting.models import MonthChange, MonthChangeTotal
 from forecasting.periods import MONTH, period_containing
-from forecasting.scopes import REP, Scope
+from forecasting.scopes import PARTNER, REP, Scope
 from opportunities.models import Opportunity, Stage
 from opportunities.services import opportunity_create, opportunity_move_stage, opportunity_update
 from tests import clock
@@ -156,7 +157,7 @@ def test_a_deal_created_and_won_in_the_window_counts_as_new_and_won(db, rep, man
         expected_version=deal.version,
     )
     for months in (True, False):
-        summary = selectors.what_changed(
+        summary = reports.changes.what_changed(
             user=manager,
             start_day=date(2025, 6, 1),
             end_day=date(2025, 6, 30),
@@ -181,11 +182,11 @@ def test_each_month_read_from_the_kept_rows_equals_the_history(
     windows.append(this_month())
     counted = 0
     for start_day, end_day in windows:
-        assert selectors.is_month_window(start_day, end_day)
-        kept = selectors.what_changed(
+        assert reports.changes.is_month_window(start_day, end_day)
+        kept = reports.changes.what_changed(
             user=manager, start_day=start_day, end_day=end_day, scope=scope
         )
-        history = selectors.what_changed(
+        history = reports.changes.what_changed(
             user=manager, start_day=start_day, end_day=end_day, scope=scope, months=False
         )
         assert kept == history, (start_day, end_day)
@@ -197,20 +198,20 @@ def test_a_partner_user_reads_only_their_deals_from_the_kept_rows(
     midnight_book, recent, partner_a_user, manager
 ):
     for start_day, end_day in [(date(2025, 5, 1), date(2025, 5, 31)), this_month()]:
-        summary = selectors.what_changed(
+        summary = reports.changes.what_changed(
             user=partner_a_user, start_day=start_day, end_day=end_day, scope=Scope()
         )
-        assert summary == selectors.what_changed(
+        assert summary == reports.changes.what_changed(
             user=partner_a_user,
             start_day=start_day,
             end_day=end_day,
             scope=Scope(),
             months=False,
         )
-    may = selectors.what_changed(
+    may = reports.changes.what_changed(
         user=partner_a_user, start_day=date(2025, 5, 1), end_day=date(2025, 5, 31), scope=Scope()
     )
-    everyone = selectors.what_changed(
+    everyone = reports.changes.what_changed(
         user=manager, start_day=date(2025, 5, 1), end_day=date(2025, 5, 31), scope=Scope()
     )
     # In May: "won" (rep, no partner) was won and "lost" lost; partner A's "moved" only
@@ -232,8 +233,8 @@ def test_a_partner_user_reads_only_their_deals_from_the_kept_rows(
     ],
 )
 def test_which_windows_are_read_from_the_months(monkeypatch, start_day, end_day, expected):
-    monkeypatch.setattr(selectors.timezone, "localdate", lambda: date(2025, 6, 18))
-    assert selectors.is_month_window(start_day, end_day) is expected
+    monkeypatch.setattr(reports.changes.timezone, "localdate", lambda: date(2025, 6, 18))
+    assert reports.changes.is_month_window(start_day, end_day) is expected
 
 
 def test_the_page_reads_the_month_so_far_from_the_kept_rows(recent, client, manager):
@@ -244,11 +245,11 @@ def test_the_page_reads_the_month_so_far_from_the_kept_rows(recent, client, mana
     table = MonthChange._meta.db_table
     assert any(table in query["sql"] for query in queries.captured_queries)
     start_day, end_day = this_month()
-    summary = selectors.what_changed(
+    summary = reports.changes.what_changed(
         user=manager, start_day=start_day, end_day=end_day, scope=Scope(), months=False
     )
     assert [row["count"] for row in response.context["rows"]] == [
-        summary[kind]["count"] for kind in selectors.CHANGE_KINDS
+        summary[kind]["count"] for kind in reports.changes.CHANGE_KINDS
     ]
 
 
@@ -257,7 +258,9 @@ def test_the_month_drilldown_gives_the_deals_and_states_the_history_gives(
 ):
     from opportunities.history import as_datetime
 
-    names = [f"{name}_{moment}" for name in selectors.CHANGE_FIELDS for moment in ("start", "end")]
+    names = [
+        f"{name}_{moment}" for name in reports.changes.CHANGE_FIELDS for moment in ("start", "end")
+    ]
 
     def states(deals) -> dict:
         return {deal.pk: tuple(getattr(deal, name) for name in [*names, "kinds"]) for deal in deals}
@@ -267,11 +270,9 @@ def test_the_month_drilldown_gives_the_deals_and_states_the_history_gives(
     windows.append((start_day, today + timedelta(days=1)))
     compared = 0
     for month, end_day in windows:
-        kept = states(selectors.month_deals(user=manager, month=month))
+        kept = states(reports.changes.month_deals(month=month))
         history = states(
-            selectors.compared_deals(
-                user=manager, start=as_datetime(month), end=as_datetime(end_day)
-            )
+            reports.changes.compared_deals(start=as_datetime(month), end=as_datetime(end_day))
         )
         assert kept == history, month
         compared += len(kept)
@@ -302,22 +303,25 @@ def test_a_slip_counts_only_where_the_deal_was_in_the_scope_at_both_ends(
     for name, (slipped, moved_in, moved_out) in expected.items():
         scope = scopes[name]
         for months in (True, False):
-            summary = selectors.what_changed(user=manager, scope=scope, months=months, **window)
+            summary = reports.changes.what_changed(
+                user=manager, scope=scope, months=months, **window
+            )
             assert summary["slipped"]["count"] == slipped, (name, months)
             assert summary["moved_in"]["count"] == moved_in, (name, months)
             assert summary["moved_out"]["count"] == moved_out, (name, months)
 
 
-def test_a_partner_users_month_drilldown_lists_only_their_deals(
-    midnight_book, partner_a_user, manager
+def test_a_partner_users_month_drilldown_lists_the_deals_theirs_in_that_month(
+    midnight_book, partner_a_user, partner_a, manager
 ):
-    window = {"start_day": date(2025, 4, 1), "end_day": date(2025, 4, 30), "scope": Scope()}
-    seen, everyone = set(), set()
-    for kind in selectors.CHANGE_KINDS:
-        seen |= set(selectors.changed_deals(user=partner_a_user, kind=kind, **window))
-        everyone |= set(selectors.changed_deals(user=manager, kind=kind, **window))
-    # The deals partner A has now ("slip" joined them in August), none of the others.
-    assert sorted(deal.name for deal in seen) == ["commit", "slip"]
-    partner = midnight_book.deals["commit"].partner_id
-    assert seen == {deal for deal in everyone if deal.partner_id == partner}
+    window = {"start_day": date(2025, 4, 1), "end_day": date(2025, 4, 30)}
+    seen, internal, everyone = set(), set(), set()
+    for kind in reports.changes.CHANGE_KINDS:
+        changed = partial(reports.changes.changed_deals, kind=kind, **window)
+        seen |= set(changed(user=partner_a_user, scope=Scope()))
+        internal |= set(changed(user=manager, scope=Scope(PARTNER, partner_a.pk)))
+        everyone |= set(changed(user=manager, scope=Scope()))
+    # Partner A's deals in April: "commit"; not "slip", which joined them in August.
+    assert sorted(deal.name for deal in seen) == ["commit"]
+    assert seen == internal
     assert len(everyone) > len(seen)

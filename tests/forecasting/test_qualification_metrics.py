@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from activities.models import Activity, ActivityKind
 from climcrm.choices import Source
-from forecasting import selectors
+from forecasting import reports
 from forecasting.models import Benchmark, Target
 from forecasting.periods import MONTH, QUARTER, period_containing
 from forecasting.scopes import REP, Scope
@@ -81,7 +81,7 @@ class TestBenchmarks:
 
     def test_a_removed_benchmark_falls_back_to_the_seeds(self):
         Benchmark.objects.filter(key="pipeline_coverage").delete()
-        reference = selectors.benchmarks()["pipeline_coverage"]
+        reference = reports.metrics.benchmarks()["pipeline_coverage"]
         assert (reference.low, reference.high) == (Decimal(3), Decimal(5))
 
     def test_measured_figures_stand_beside_the_benchmarks(self, manager, rep, other_rep):
@@ -93,7 +93,7 @@ class TestBenchmarks:
         Target.objects.create(
             user=rep, year=quarter.year, quarter=quarter.quarters[0], amount=Decimal(3 * 30000)
         )
-        rows = selectors.benchmark_rows(
+        rows = reports.metrics.benchmark_rows(
             user=manager,
             period=period,
             scope=Scope(REP, rep.pk),
@@ -124,7 +124,7 @@ class TestFirstEngagement:
         lead_contacted_after(other_rep, days=1)
         # A note is no contact: this lead is still waiting.
         lead_contacted_after(other_rep, days=0, kind=ActivityKind.NOTE)
-        result = selectors.first_engagement(user=manager, period=month(), scope=Scope())
+        result = reports.metrics.first_engagement(user=manager, period=month(), scope=Scope())
         by_rep = {row["label"]: row for row in result["by_rep"]}
         mine = by_rep[rep.get_full_name()]
         assert (mine["leads"], mine["contacted"], mine["waiting"]) == (3, 2, 1)
@@ -148,7 +148,7 @@ class TestFirstEngagement:
             done=True,
             done_at=lead.created_at + datetime.timedelta(days=1),
         )
-        result = selectors.first_engagement(user=manager, period=month(), scope=Scope())
+        result = reports.metrics.first_engagement(user=manager, period=month(), scope=Scope())
         assert round(result["by_rep"][0]["days"], 1) == Decimal("1.0")
 
     def test_the_metrics_page_lists_both_tables(self, client_for, manager, rep):

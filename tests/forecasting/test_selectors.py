@@ -8,7 +8,7 @@ from django.db import connection
 
 from accounts.models import PartnerTarget
 from climcrm.figures import rounded
-from forecasting import selectors
+from forecasting import reports
 from forecasting.models import Target
 from forecasting.periods import MONTH, QUARTER, period_containing
 from forecasting.scopes import CHANNEL, PARTNER, REP, TEAM, Scope
@@ -27,7 +27,7 @@ def rows_by_label(report):
 
 class TestForecast:
     def test_totals_follow_the_cumulative_rollups(self, book, manager):
-        report = selectors.forecast_report(user=manager, period=Q2, group=REP)
+        report = reports.forecast.forecast_report(user=manager, period=Q2, group=REP)
         total = report.total
         assert total["closed"] == D(13000)  # amount changed after closing counts
         assert total["commit"] == D(20000)
@@ -41,7 +41,7 @@ class TestForecast:
 
     def test_rows_by_rep_with_target_and_coverage(self, book, manager, rep, other_rep):
         Target.objects.create(user=rep, year=2025, quarter=2, amount=D(30000))
-        report = selectors.forecast_report(user=manager, period=Q2, group=REP)
+        report = reports.forecast.forecast_report(user=manager, period=Q2, group=REP)
         rows = {row["key"]: row for row in report.rows}
         mine = rows[str(rep.pk)]
         assert (mine["closed"], mine["commit"], mine["best_case"], mine["pipeline"]) == (
@@ -61,14 +61,14 @@ class TestForecast:
     def test_month_takes_a_third_of_the_quarter_target(self, book, manager, rep):
         Target.objects.create(user=rep, year=2025, quarter=2, amount=D(30000))
         may = period_containing(MONTH, date(2025, 5, 1))
-        report = selectors.forecast_report(user=manager, period=may, group=REP)
+        report = reports.forecast.forecast_report(user=manager, period=may, group=REP)
         mine = {row["key"]: row for row in report.rows}[str(rep.pk)]
         assert mine["closed"] == D(13000)
         assert mine["pipeline"] == D(7000)  # moved back, closes 05-05
         assert mine["target"].quantize(D("1")) == D(10000)
 
     def test_rows_by_team(self, book, manager):
-        report = selectors.forecast_report(user=manager, period=Q2, group=TEAM)
+        report = reports.forecast.forecast_report(user=manager, period=Q2, group=TEAM)
         assert [row["key"] for row in report.rows] == [str(manager.pk)]
         assert report.rows[0]["open_pipeline"] == D(48000)
 
@@ -78,7 +78,7 @@ class TestForecast:
         PartnerTarget.objects.create(partner=partner_a, year=2025, quarter=2, revenue=D(50000))
         PartnerTarget.objects.create(partner=partner_b, year=2025, quarter=2, revenue=D(10000))
         Target.objects.create(partner=partner_b, year=2025, quarter=2, amount=D(12000))
-        report = selectors.forecast_report(user=manager, period=Q2, group=PARTNER)
+        report = reports.forecast.forecast_report(user=manager, period=Q2, group=PARTNER)
         rows = {row["key"]: row for row in report.rows}
         assert rows[str(partner_a.pk)]["commit"] == D(20000)
         assert rows[str(partner_a.pk)]["pipeline"] == D(9000)  # moved from B
@@ -87,25 +87,25 @@ class TestForecast:
         assert rows["none"]["closed"] == D(13000)
 
     def test_rows_by_channel_manager(self, book, manager, channel):
-        report = selectors.forecast_report(user=manager, period=Q2, group=CHANNEL)
+        report = reports.forecast.forecast_report(user=manager, period=Q2, group=CHANNEL)
         rows = {row["key"]: row for row in report.rows}
         assert rows[str(channel.pk)]["open_pipeline"] == D(29000)
 
     def test_partner_user_sees_only_their_partner(self, book, partner_a_user, partner_b_user):
-        report = selectors.forecast_report(user=partner_a_user, period=Q2, group=REP)
+        report = reports.forecast.forecast_report(user=partner_a_user, period=Q2, group=REP)
         assert report.group == PARTNER
         assert report.total["commit"] == D(20000)
         assert report.total["pipeline"] == D(9000)
         assert report.total["closed"] == D(0)
-        other = selectors.forecast_report(user=partner_b_user, period=Q2, group=REP)
+        other = reports.forecast.forecast_report(user=partner_b_user, period=Q2, group=REP)
         assert other.total["open_pipeline"] == D(0)
 
     def test_drilldown_lists_the_deals_behind_a_figure(self, book, manager, rep):
-        deals = selectors.forecast_drilldown(
+        deals = reports.forecast.forecast_drilldown(
             user=manager, period=Q2, group=REP, key=str(rep.pk), column="pipeline"
         )
         assert sorted(d.name for d in deals) == ["back", "moved"]
-        best = selectors.forecast_drilldown(
+        best = reports.forecast.forecast_drilldown(
             user=manager, period=Q2, group=REP, key="total", column="best_case_forecast"
         )
         assert sorted(d.name for d in best) == ["best", "commit", "reopen", "won"]
@@ -113,20 +113,20 @@ class TestForecast:
     def test_drilldown_of_a_partner_user_stays_in_their_partner(
         self, book, partner_b_user, partner_a
     ):
-        deals = selectors.forecast_drilldown(
+        deals = reports.forecast.forecast_drilldown(
             user=partner_b_user, period=Q2, group=PARTNER, key=str(partner_a.pk), column="all"
         )
         assert list(deals) == []
 
     def test_last_week_comes_from_the_history(self, book, manager):
-        report = selectors.forecast_report(user=manager, period=Q2, group=REP)
+        report = reports.forecast.forecast_report(user=manager, period=Q2, group=REP)
         # Nothing changed in the last week (the book is in 2025): same figures.
         assert report.last_week["commit_forecast"] == report.total["commit_forecast"]
 
 
 class TestAccuracy:
     def test_commit_at_start_is_rebuilt_from_history(self, book, manager):
-        rows = selectors.forecast_accuracy(user=manager, periods=[Q2], scope=Scope())
+        rows = reports.accuracy.forecast_accuracy(user=manager, periods=[Q2], scope=Scope())
         row = rows[0]
         # At 04-01: "won" in Commit at 10 000 and "reopen" in Commit at 4 000.
         assert row.source == "history"
@@ -141,14 +141,16 @@ class TestAccuracy:
 
         forecast_snapshot_take(kind=QUARTER, period_start=date(2025, 4, 1))
         ForecastSnapshot.objects.filter(scope_key="all").update(commit=D(15000))
-        row = selectors.forecast_accuracy(user=manager, periods=[Q2], scope=Scope())[0]
+        row = reports.accuracy.forecast_accuracy(user=manager, periods=[Q2], scope=Scope())[0]
         assert row.source == "snapshot"
         assert row.commit == D(15000)
 
     def test_rep_scope(self, book, manager, rep, other_rep):
-        row = selectors.forecast_accuracy(user=manager, periods=[Q2], scope=Scope(REP, rep.pk))[0]
+        row = reports.accuracy.forecast_accuracy(
+            user=manager, periods=[Q2], scope=Scope(REP, rep.pk)
+        )[0]
         assert row.commit == D(10000)
-        other = selectors.forecast_accuracy(
+        other = reports.accuracy.forecast_accuracy(
             user=manager, periods=[Q2], scope=Scope(REP, other_rep.pk)
         )[0]
         assert other.commit == D(4000) and other.won == D(0)
@@ -156,7 +158,7 @@ class TestAccuracy:
 
 class TestWhatChanged:
     def test_april(self, book, manager):
-        summary = selectors.what_changed(
+        summary = reports.changes.what_changed(
             user=manager, start_day=date(2025, 4, 1), end_day=date(2025, 4, 30), scope=Scope()
         )
         assert summary["new"] == {"count": 1, "amount": D(0)}  # no amount
@@ -166,7 +168,7 @@ class TestWhatChanged:
         assert summary["won"]["count"] == 0 and summary["lost"]["count"] == 0
 
     def test_may_june_won_lost_and_amount_after_closing(self, book, manager):
-        summary = selectors.what_changed(
+        summary = reports.changes.what_changed(
             user=manager, start_day=date(2025, 5, 1), end_day=date(2025, 6, 30), scope=Scope()
         )
         assert summary["won"] == {"count": 1, "amount": D(13000)}
@@ -175,7 +177,7 @@ class TestWhatChanged:
         assert summary["amount_down"]["count"] == 0
 
     def test_moved_into_and_out_of_a_partner_scope(self, book, manager, partner_a, partner_b):
-        into = selectors.what_changed(
+        into = reports.changes.what_changed(
             user=manager,
             start_day=date(2025, 5, 1),
             end_day=date(2025, 6, 30),
@@ -183,7 +185,7 @@ class TestWhatChanged:
         )
         assert into["moved_in"] == {"count": 1, "amount": D(9000)}
         assert into["won"]["count"] == 0  # "won" was never partner A's
-        out = selectors.what_changed(
+        out = reports.changes.what_changed(
             user=manager,
             start_day=date(2025, 5, 1),
             end_day=date(2025, 6, 30),
@@ -192,7 +194,7 @@ class TestWhatChanged:
         assert out["moved_out"] == {"count": 1, "amount": D(9000)}
 
     def test_deals_behind_a_change(self, book, manager):
-        deals = selectors.changed_deals(
+        deals = reports.changes.changed_deals(
             user=manager,
             start_day=date(2025, 4, 1),
             end_day=date(2025, 4, 30),
@@ -203,14 +205,14 @@ class TestWhatChanged:
         assert deals[1].stage_start == "negotiation" and deals[1].stage_end == "proposal"
 
     def test_team_scope(self, book, manager, other_rep):
-        summary = selectors.what_changed(
+        summary = reports.changes.what_changed(
             user=manager,
             start_day=date(2025, 4, 1),
             end_day=date(2025, 4, 30),
             scope=Scope(REP, other_rep.pk),
         )
         assert summary["moved_back"] == {"count": 1, "amount": D(4000)}
-        team = selectors.what_changed(
+        team = reports.changes.what_changed(
             user=manager,
             start_day=date(2025, 4, 1),
             end_day=date(2025, 4, 30),
@@ -249,7 +251,9 @@ def leads(book, rep):
 
 class TestMetrics:
     def test_volume_and_value_at_period_end(self, book, manager):
-        stages, qualified = selectors.qualified_pipeline(user=manager, period=Q2, scope=Scope())
+        stages, qualified = reports.metrics.qualified_pipeline(
+            user=manager, period=Q2, scope=Scope()
+        )
         by_stage = {row["stage"]: row for row in stages}
         assert (by_stage["needs_analysis"]["count"], by_stage["needs_analysis"]["amount"]) == (
             2,
@@ -264,7 +268,7 @@ class TestMetrics:
         assert (qualified["count"], qualified["amount"]) == (5, D(44000))
 
     def test_velocity_days_in_each_stage_and_sales_cycle(self, book, manager):
-        rows, cycle = selectors.velocity(user=manager, period=Q2, scope=Scope())
+        rows, cycle = reports.metrics.velocity(user=manager, period=Q2, scope=Scope())
         # Days to the tenth the page shows (summer time makes some stays an hour short).
         days = {row["stage"]: (row["count"], rounded(row["days"], 1)) for row in rows}
         assert days["qualification"] == (1, D("36.0"))  # commit: 03-05 → 04-10
@@ -277,7 +281,9 @@ class TestMetrics:
 
     def test_funnel_stage_conversion_and_win_rates(self, leads, manager):
         year = period_containing("year", date(2025, 1, 1))
-        funnel, stages, win_rates = selectors.conversion(user=manager, period=Q2, scope=Scope())
+        funnel, stages, win_rates = reports.metrics.conversion(
+            user=manager, period=Q2, scope=Scope()
+        )
         counts = {row["key"]: row["count"] for row in funnel}
         assert counts == {"leads": 4, "mql": 3, "prospect": 2, "srl": 2, "sql": 2, "won": 1}
         rates = {row["key"]: row["rate"] for row in funnel}
@@ -293,16 +299,18 @@ class TestMetrics:
         assert new["rate_count"] == D(50)
         assert new["rate_amount"].quantize(D("0.1")) == D("68.4")
         assert new["benchmark"].low == D(30) and win_rates[1]["benchmark"].low == D(75)
-        _funnel, ladder, _rates = selectors.conversion(user=manager, period=year, scope=Scope())
+        _funnel, ladder, _rates = reports.metrics.conversion(
+            user=manager, period=year, scope=Scope()
+        )
         assert [row["count"] for row in ladder] == [9, 7, 5, 3, 1]
 
     def test_trends_cover_twelve_months(self, book, manager):
-        result = selectors.trends(user=manager, scope=Scope())
+        result = reports.metrics.trends(user=manager, scope=Scope())
         assert len(result["rows"]) == 12
         assert result["charts"]["win_rate"]["labels"] == [row["label"] for row in result["rows"]]
 
     def test_partner_user_metrics_stay_in_their_partner(self, book, partner_a_user):
-        stages, qualified = selectors.qualified_pipeline(
+        stages, qualified = reports.metrics.qualified_pipeline(
             user=partner_a_user, period=Q2, scope=Scope()
         )
         # Only "commit" (negotiation) is A's and qualified; "moved" is in qualification.
@@ -317,8 +325,8 @@ class TestFiguresAsOf:
     def figures(self, manager):
         from forecasting.scopes import Scope as S
 
-        rows = selectors.scoped_history(manager, S(), alias="default")
-        return selectors.figures_as_of(self.MOMENT, rows, Q2)
+        rows = reports.common.scoped_history(manager, S(), alias="default")
+        return reports.forecast.figures_as_of(self.MOMENT, rows, Q2)
 
     def test_close_date_moved_into_the_period_after_the_moment_is_left_out(self, db, rep, manager):
         from opportunities.services import opportunity_create, opportunity_update
@@ -389,14 +397,14 @@ class TestFiguresAsOf:
     def test_matches_values_as_of_on_the_book(self, book, manager):
         from opportunities.history import values_as_of
 
-        rows = selectors.scoped_history(manager, Scope(), alias="default")
+        rows = reports.common.scoped_history(manager, Scope(), alias="default")
         for moment in (at(4, 1), at(4, 15), at(5, 10), at(6, 1), at(6, 30)):
             expected = (
                 values_as_of(moment, rows)
                 .filter(close_date__gte=Q2.start, close_date__lt=Q2.end)
-                .aggregate(**selectors.figure_aggregates())
+                .aggregate(**reports.common.figure_aggregates())
             )
-            assert selectors.figures_as_of(moment, rows, Q2) == expected
+            assert reports.forecast.figures_as_of(moment, rows, Q2) == expected
 
 
 class TestAccuracySnapshotsSkipHistory:
@@ -405,6 +413,6 @@ class TestAccuracySnapshotsSkipHistory:
 
         q1 = Q2.previous()
         forecast_snapshot_take(kind=QUARTER, period_start=Q2.start)
-        rows = selectors.forecast_accuracy(user=manager, periods=[q1, Q2], scope=Scope())
+        rows = reports.accuracy.forecast_accuracy(user=manager, periods=[q1, Q2], scope=Scope())
         assert [row.source for row in rows] == ["history", "snapshot"]
         assert rows[1].commit == D(14000)

@@ -11,10 +11,10 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
-from forecasting import selectors, summaries
+from forecasting import reports, summaries
 from forecasting.models import PipelineSummary
 from forecasting.periods import MONTH, QUARTER, YEAR, period_containing
-from forecasting.scopes import ALL, CHANNEL, PARTNER, REP, TEAM, Scope
+from forecasting.scopes import PARTNER, REP, Scope
 from opportunities.models import Stage
 from tests import clock
 
@@ -138,27 +138,16 @@ def _rounded(value):
 
 
 @pytest.mark.parametrize("period", PERIODS, ids=lambda p: p.key)
-def test_metrics_from_the_totals_equal_metrics_from_the_deals(
-    changed_book, manager, rep, partner_a, channel, period, monkeypatch
+def test_a_partner_user_reads_the_metrics_an_internal_user_reads_for_their_partner(
+    changed_book, manager, partner_a, partner_a_user, period
 ):
-    scopes = [
-        Scope(ALL),
-        Scope(REP, rep.pk),
-        Scope(TEAM, manager.pk),
-        Scope(PARTNER, partner_a.pk),
-        Scope(CHANNEL, channel.pk),
-    ]
-    from_totals = [
-        _comparable(selectors.metrics_report(user=manager, period=period, scope=scope))
-        for scope in scopes
-    ]
-    monkeypatch.setattr(selectors, "_reads_summaries", lambda user: False)
-    from_deals = [
-        _comparable(selectors.metrics_report(user=manager, period=period, scope=scope))
-        for scope in scopes
-    ]
-    for scope, totals, deals in zip(scopes, from_totals, from_deals, strict=True):
-        assert totals == deals, scope
+    theirs = reports.metrics.metrics_report(user=partner_a_user, period=period, scope=Scope())
+    internal = reports.metrics.metrics_report(
+        user=manager, period=period, scope=Scope(PARTNER, partner_a.pk)
+    )
+    everyone = reports.metrics.metrics_report(user=manager, period=period, scope=Scope())
+    assert _comparable(theirs) == _comparable(internal)
+    assert _comparable(theirs) != _comparable(everyone)
 
 
 def _forecast(report) -> dict:
@@ -189,70 +178,36 @@ FIGURES = (
 
 
 @pytest.mark.parametrize("group", ["rep", "team", "partner", "channel"])
-def test_forecast_from_the_totals_equals_the_forecast_from_the_deals(
-    recent, manager, rep, partner_a, channel, group, monkeypatch
+def test_a_partner_user_reads_the_forecast_an_internal_user_reads_for_their_partner(
+    recent, manager, partner_a, partner_a_user, group
 ):
-    scopes = [
-        Scope(ALL),
-        Scope(REP, rep.pk),
-        Scope(TEAM, manager.pk),
-        Scope(PARTNER, partner_a.pk),
-        Scope(CHANNEL, channel.pk),
-    ]
     periods = [recent, period_containing(QUARTER, date(2025, 4, 1)), PERIODS[2]]
-    cases = [(period, scope) for period in periods for scope in scopes]
-
-    def reports():
-        return [
-            _forecast(
-                selectors.forecast_report(user=manager, period=period, group=group, scope=scope)
-            )
-            for period, scope in cases
-        ]
-
-    from_totals = reports()
-    assert any(report["last_week"] != report["total"] for report in from_totals)
-    monkeypatch.setattr(selectors, "_reads_summaries", lambda user: False)
-    for case, totals, deals in zip(cases, from_totals, reports(), strict=True):
-        assert totals == deals, case
+    for period in periods:
+        theirs = reports.forecast.forecast_report(user=partner_a_user, period=period, group=group)
+        internal = reports.forecast.forecast_report(
+            user=manager, period=period, group="partner", scope=Scope(PARTNER, partner_a.pk)
+        )
+        assert _forecast(theirs) == _forecast(internal), period
 
 
-def test_accuracy_from_the_totals_equals_the_accuracy_from_deals_and_history(
-    recent, manager, rep, partner_a, channel, monkeypatch
+def test_a_partner_user_reads_the_accuracy_an_internal_user_reads_for_their_partner(
+    recent, manager, partner_a, partner_a_user
 ):
-    scopes = [
-        Scope(ALL),
-        Scope(REP, rep.pk),
-        Scope(TEAM, manager.pk),
-        Scope(PARTNER, partner_a.pk),
-        Scope(CHANNEL, channel.pk),
-    ]
     quarters = [period_containing(QUARTER, date(2025, month, 1)) for month in (1, 4, 7, 10)]
     months = [period_containing(MONTH, date(2025, month, 1)) for month in range(3, 10)]
-    this_month = [period_containing(MONTH, timezone.localdate())]
-    cases = [
-        (periods, scope) for periods in (quarters, months, [recent], this_month) for scope in scopes
-    ]
 
-    def commits():
+    def commits(user, scope):
         return [
             [
-                (
-                    row.period.key,
-                    row.commit.quantize(Decimal("0.01")),
-                    row.source,
-                    row.won_count,
-                    row.won.quantize(Decimal("0.01")),
-                    row.estimated.quantize(Decimal("0.01")),
+                (row.period.key, row.commit, row.source, row.won_count, row.won, row.estimated)
+                for row in reports.accuracy.forecast_accuracy(
+                    user=user, periods=periods, scope=scope
                 )
-                for row in selectors.forecast_accuracy(user=manager, periods=periods, scope=scope)
             ]
-            for periods, scope in cases
+            for periods in (quarters, months, [recent])
         ]
 
-    from_totals = commits()
-    assert any(row[1] for rows in from_totals for row in rows)  # some Commit
-    assert any(row[3] and row[5] for rows in from_totals for row in rows)  # some won
-    monkeypatch.setattr(selectors, "_reads_summaries", lambda user: False)
-    for case, totals, history in zip(cases, from_totals, commits(), strict=True):
-        assert totals == history, case
+    theirs = commits(partner_a_user, Scope())
+    assert any(row[1] for rows in theirs for row in rows)  # some Commit
+    assert theirs == commits(manager, Scope(PARTNER, partner_a.pk))
+    assert theirs != commits(manager, Scope())

@@ -57,6 +57,22 @@ class TestQueryBudgets:
         assert response.status_code == 200
         assert small <= 25
 
+    @pytest.mark.parametrize(
+        "url",
+        [FORECAST, DRILL + "?column=commit&key=total", METRICS, CHANGES, ACCURACY],
+    )
+    def test_a_partner_user_reads_as_many_queries_at_10_and_1000_deals(
+        self, url, client_for, partner_a_user, rep, partner_a, django_assert_max_num_queries
+    ):
+        bulk_deals(10, owner=rep, partner=partner_a)
+        client = client_for(partner_a_user)
+        small = count_queries(client, url)
+        bulk_deals(990, owner=rep, partner=partner_a)
+        with django_assert_max_num_queries(small):
+            response = client.get(url)
+        assert response.status_code == 200
+        assert small <= 25
+
 
 class TestForecastPage:
     def test_shows_rows_and_drill_links(self, client_for, manager, rep):

@@ -9,9 +9,10 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
+from django.urls import reverse
 
-from forecasting import selectors
-from forecasting.scopes import Scope
+from forecasting import reports
+from forecasting.scopes import PARTNER, Scope
 from opportunities.history import (
     as_datetime,
     changes_between,
@@ -24,7 +25,7 @@ from opportunities.services import opportunity_create, opportunity_update
 from tests.factories import AccountFactory
 from tests.forecasting.conftest import at, scope_for
 
-FIELDS = selectors.CHANGE_FIELDS
+FIELDS = reports.changes.CHANGE_FIELDS
 COLUMNS = {"owner": "owner_id", "partner": "partner_id"}
 
 WINDOWS = [
@@ -122,11 +123,11 @@ def test_the_drilldown_lists_the_deals_counted(
     book, manager, request, scope_name, start_day, end_day
 ):
     scope = scope_for(scope_name, request)
-    summary = selectors.what_changed(
+    summary = reports.changes.what_changed(
         user=manager, start_day=start_day, end_day=end_day, scope=scope
     )
-    for kind in selectors.CHANGE_KINDS:
-        deals = selectors.changed_deals(
+    for kind in reports.changes.CHANGE_KINDS:
+        deals = reports.changes.changed_deals(
             user=manager, start_day=start_day, end_day=end_day, scope=scope, kind=kind
         )
         assert summary[kind]["count"] == deals.count(), kind
@@ -139,27 +140,91 @@ def test_the_drilldown_lists_the_deals_counted(
         assert summary[kind]["amount"] == amount, kind
 
 
-def test_a_partner_user_counts_only_their_deals(book, partner_a_user):
-    summary = selectors.what_changed(
-        user=partner_a_user, start_day=date(2025, 4, 1), end_day=date(2025, 6, 30), scope=Scope()
-    )
-    # Partner A's deals now: "commit" (to Negotiation on 04-10) and "moved" (from B on 05-20).
+def test_a_partner_user_counts_what_an_internal_user_counts_for_their_partner(
+    book, partner_a_user, partner_a, manager
+):
+    window = {"start_day": date(2025, 4, 1), "end_day": date(2025, 6, 30)}
+    summary = reports.changes.what_changed(user=partner_a_user, scope=Scope(), **window)
+    # Partner A's deals then: "commit" (to Negotiation on 04-10) and "moved" (from B on
+    # 05-20, so moved into their scope).
     assert summary["advanced"] == {"count": 1, "amount": Decimal(20000)}
-    # "moved" only changed partner: no kind of change in the scope of all their deals.
-    assert sum(row["count"] for row in summary.values()) == 1
-    deals = selectors.changed_deals(
-        user=partner_a_user,
-        start_day=date(2025, 4, 1),
-        end_day=date(2025, 6, 30),
-        scope=Scope(),
-        kind="advanced",
+    assert summary["moved_in"] == {"count": 1, "amount": Decimal(9000)}
+    assert sum(row["count"] for row in summary.values()) == 2
+    internal = reports.changes.what_changed(
+        user=manager, scope=Scope(PARTNER, partner_a.pk), **window
     )
-    assert [d.name for d in deals] == ["commit"]
+    assert summary == internal
+    for months in (True, False):
+        may = {"start_day": date(2025, 5, 1), "end_day": date(2025, 5, 31), "months": months}
+        assert reports.changes.what_changed(
+            user=partner_a_user, scope=Scope(), **may
+        ) == reports.changes.what_changed(user=manager, scope=Scope(PARTNER, partner_a.pk), **may)
+    deals = reports.changes.changed_deals(
+        user=partner_a_user, scope=Scope(), kind="advanced", **window
+    )
+    assert [(d.name, d.reassigned) for d in deals] == [("commit", False)]
+
+
+@pytest.mark.parametrize(
+    "window",
+    [(date(2025, 5, 1), date(2025, 5, 31)), (date(2025, 5, 2), date(2025, 5, 31))],
+    ids=["month", "days"],
+)
+def test_a_deal_no_longer_the_partners_shows_as_reassigned(book, partner_b_user, window):
+    start_day, end_day = window
+    summary = reports.changes.what_changed(
+        user=partner_b_user, start_day=start_day, end_day=end_day, scope=Scope()
+    )
+    # "moved" was partner B's until 05-20: it left their scope in May.
+    assert summary["moved_out"] == {"count": 1, "amount": Decimal(9000)}
+    deals = reports.changes.changed_deals(
+        user=partner_b_user, start_day=start_day, end_day=end_day, scope=Scope(), kind="moved_out"
+    )
+    assert [(d.name, d.reassigned, d.stage_then, d.amount_then) for d in deals] == [
+        ("moved", True, "qualification", Decimal(9000))
+    ]
+
+
+def test_the_reassigned_row_shows_nothing_of_today(
+    book, client_for, partner_b_user, partner_a_user, rep, manager
+):
+    moved = book.deals["moved"]
+    opportunity_update(
+        opportunity=moved,
+        by=manager,
+        changes={"name": "renamed later", "amount": Decimal(77777)},
+        at=at(6, 5),
+        expected_version=moved.version,
+    )
+    moved.refresh_from_db()
+    url = reverse("forecasting:changes-deals")
+    query = "?change=moved_out&start=2025-05-01&end=2025-05-31"
+    page = client_for(partner_b_user).get(url + query).content.decode()
+    row = page[page.index("data-reassigned") : page.index("</tr>", page.index("data-reassigned"))]
+    assert "réattribuée" in row
+    assert "9" in row and "000" in row  # the amount then
+    assert "77" not in row  # not the amount now
+    for today in (
+        moved.account.name,
+        moved.partner.account.name,  # the new partner
+        reverse("opportunities:detail", args=[moved.pk]),
+    ):
+        assert today not in page, today
+    assert (
+        client_for(partner_b_user).get(reverse("opportunities:detail", args=[moved.pk])).status_code
+        == 404
+    )
+    # Partner A, whose deal it is now, sees it as theirs in June.
+    theirs = client_for(partner_a_user).get(
+        url + "?change=amount_up&start=2025-06-01&end=2025-06-30"
+    )
+    assert reverse("opportunities:detail", args=[moved.pk]) in theirs.content.decode()
+    assert "data-reassigned" not in theirs.content.decode()
 
 
 def test_the_window_ends_after_its_last_day(book, manager):
     # 05-10 noon (won) is inside [05-10 00:00, 05-11 00:00).
-    summary = selectors.what_changed(
+    summary = reports.changes.what_changed(
         user=manager, start_day=date(2025, 5, 10), end_day=date(2025, 5, 10), scope=Scope()
     )
     assert summary["won"] == {"count": 1, "amount": Decimal(12000)}

@@ -107,7 +107,7 @@ def test_channel_manager_review_against_the_previous_month(
     cm_fixture, manager, channel, partner_a, partner_b, last_month
 ):
     review = services.review_create(by=manager, kind=ReviewKind.CHANNEL_MANAGER, period=last_month)
-    data = selectors.channel_manager_review_data(review=review)
+    data = selectors.channel_manager.channel_manager_review_data(review=review)
     assert [m["id"] for m in data["managers"]] == [channel.pk]
     figures = data["managers"][0]
     by_stage = {row["stage"]: row for row in figures["by_stage"]}
@@ -162,7 +162,7 @@ def test_backdated_close_reads_the_pipeline_from_the_history(
         period=add_months(last_month, 1),
     )
     moment = at(last_month + datetime.timedelta(days=1))
-    data = selectors.monthly_recap_data(user=channel, review=review, as_of=moment)
+    data = selectors.monthly.monthly_recap_data(user=channel, review=review, as_of=moment)
     by_stage = {row["stage"]: row for row in data["by_stage"]}
     assert (by_stage["qualification"]["count"], by_stage["proposal"]["count"]) == (1, 1)
     assert by_stage["negotiation"]["count"] == 0

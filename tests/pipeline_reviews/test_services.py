@@ -106,7 +106,7 @@ class TestClose:
         assert data["commit"]["proposed"] == "40000.00"
         assert [t["subject"] for t in data["todos"]] == ["Organiser une démo"]
         # The values as of the closing in the history say the same.
-        as_of = selectors.stage_summary(
+        as_of = selectors.monthly.stage_summary(
             OpportunityHistory.objects.filter(
                 valid_until__isnull=True, partner=partner_a, stage__in=OPEN_STAGES
             )
@@ -286,21 +286,23 @@ class TestAgainstPreviousReview:
         )
 
         review = _monthly(channel, partner_a, this_month)
-        assert selectors.previous_review(review) == previous
-        since, until = selectors.review_window(review, previous)
+        assert selectors.common.previous_review(review) == previous
+        since, until = selectors.common.review_window(review, previous)
         assert since == previous_closed
-        assert list(selectors.new_leads(user=channel, review=review, since=since, until=until)) == [
-            new_lead
-        ]
         assert list(
-            selectors.closed_deals(user=channel, review=review, since=since, until=until)
+            selectors.monthly.new_leads(user=channel, review=review, since=since, until=until)
+        ) == [new_lead]
+        assert list(
+            selectors.monthly.closed_deals(user=channel, review=review, since=since, until=until)
         ) == [won_after]
-        won = selectors.won_between(user=channel, partner_id=partner_a.pk, since=since, until=until)
+        won = selectors.monthly.won_between(
+            user=channel, partner_id=partner_a.pk, since=since, until=until
+        )
         assert won == {"total": Decimal("25000.00"), "count": 1}
 
-        rows = selectors.compare_summaries(
-            selectors.stage_summary(
-                selectors.partner_open_deals(user=channel, partner_id=partner_a.pk)
+        rows = selectors.monthly.compare_summaries(
+            selectors.monthly.stage_summary(
+                selectors.monthly.partner_open_deals(user=channel, partner_id=partner_a.pk)
             ),
             previous.snapshot.data["by_stage"],
         )
@@ -311,7 +313,7 @@ class TestAgainstPreviousReview:
         assert by_stage["negotiation"]["delta_total"] == Decimal("40000.00")
         assert by_stage["proposal"]["delta_count"] == 0
 
-        data = selectors.monthly_recap_data(user=channel, review=review)
+        data = selectors.monthly.monthly_recap_data(user=channel, review=review)
         assert data["previous_commit"] == "30000.00"
         assert data["won_since_previous"] == "25000.00"
         assert data["new_leads"] == 1
@@ -359,13 +361,13 @@ class TestAgainstPreviousReview:
 
         review = _monthly(channel, partner_a, this_month)
         carried = list(
-            selectors.carried_todos(
-                user=channel, review=review, previous=selectors.previous_review(review)
+            selectors.monthly.carried_todos(
+                user=channel, review=review, previous=selectors.common.previous_review(review)
             )
         )
         assert set(carried) == {forgotten, done, open_todo}
         assert [t.done for t in carried] == [False, False, True]
-        data = selectors.monthly_recap_data(user=channel, review=review)
+        data = selectors.monthly.monthly_recap_data(user=channel, review=review)
         assert {(t["subject"], t["done"]) for t in data["carried_todos"]} == {
             ("Ancienne action", False),
             ("Pas faite", False),
@@ -531,7 +533,7 @@ class TestQuarterlyAnalysis:
             created_at=timezone.make_aware(datetime.datetime(year, 4, 20, 9))
         )
 
-        data = selectors.quarterly_analysis(review=review)
+        data = selectors.quarterly.quarterly_analysis(review=review)
         assert data["ytd"]["revenue"] == "100000.00"
         assert data["period"]["revenue"] == "70000.00"
         assert data["ytd"]["won"] == 3 and data["ytd"]["lost"] == 1

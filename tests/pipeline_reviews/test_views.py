@@ -12,7 +12,7 @@ from leads.models import Lead
 from opportunities.models import ForecastCategory, Opportunity, Stage
 from pipeline_reviews import services
 from pipeline_reviews.models import Review, ReviewKind, ReviewStatus
-from pipeline_reviews.selectors import SECTION_PAGE_SIZE
+from pipeline_reviews.selectors.common import SECTION_PAGE_SIZE
 from tests import clock
 from tests.factories import AccountFactory, LeadFactory, OpportunityFactory
 from tests.factories.reviews import ClosedReviewFactory

@@ -1,0 +1,333 @@
+"""What changed between two days: deals new, advanced, moved back, won, lost, slipped,
+whose amount went up or down, moved into or out of the scope.
+
+One reading for the figures and the drill-down: a deal counts in each kind by its state at
+both ends of the window and whether its owner or partner was in the scope then
+(``change_filters`` in SQL, ``kinds_of`` for groups of deals alike). A calendar month is
+read from the rows kept per month (``forecasting.month_changes``), any other window from the
+history (``opportunities.history``); both give the same comparisons.
+"""
+
+from datetime import timedelta
+from decimal import Decimal
+
+from django.db.models import (
+    BooleanField,
+    Case,
+    Count,
+    ExpressionWrapper,
+    F,
+    FilteredRelation,
+    Q,
+    QuerySet,
+    Sum,
+    Value,
+    When,
+)
+from django.db.models.functions import Coalesce
+from django.db.models.lookups import Exact
+from django.utils import timezone
+
+from climcrm.roles import is_partner_user
+from forecasting import month_changes
+from forecasting.models import MonthChange, MonthChangeTotal
+from forecasting.periods import MONTH, period_containing
+from forecasting.reports.common import MONEY, ZERO, report_scope, reports_db
+from forecasting.scopes import ALL, CHANNEL, PARTNER, REP, TEAM, Scope
+from opportunities.history import as_datetime, compare_rows, compare_states
+from opportunities.models import Opportunity, OpportunityHistory
+
+
+def _scope_match(scope: Scope, moment: str) -> Q | None:
+    """Owner or partner at ``moment`` (``start`` or ``end``) in the scope; None when the
+    scope is every deal."""
+    return _match(scope, f"owner_{moment}", f"partner_{moment}")
+
+
+def _match(scope: Scope, owner: str, partner: str) -> Q | None:
+    """The field ``owner`` (or ``partner``, for a partner or channel scope) in the scope."""
+    from accounts.models import Partner
+    from climcrm.models import User
+
+    if scope.kind == ALL:
+        return None
+    if scope.kind == REP:
+        match = Q(**{owner: scope.pk})
+    elif scope.kind == TEAM:
+        match = Q(**{f"{owner}__in": User.objects.filter(manager_id=scope.pk).values("pk")})
+    elif scope.kind == PARTNER:
+        match = Q(**{partner: scope.pk})
+    else:
+        channel = Partner.objects.filter(channel_manager_id=scope.pk).values("pk")
+        match = Q(**{f"{partner}__in": channel})
+    # False, not NULL, for a deal with no owner or partner then: "moved in" negates it.
+    return Q(Coalesce(ExpressionWrapper(match, output_field=BooleanField()), Value(False)))
+
+
+def _in_scope(scope: Scope, moment: str) -> Q:
+    """The deal existed at ``moment`` and was in the scope (owner and partner then)."""
+    existed = Q(**{f"stage_{moment}__isnull": False})
+    match = _scope_match(scope, moment)
+    return existed if match is None else existed & match
+
+
+CHANGE_KINDS = (
+    "new",
+    "advanced",
+    "moved_back",
+    "won",
+    "lost",
+    "slipped",
+    "amount_up",
+    "amount_down",
+    "moved_in",
+    "moved_out",
+)
+# The values "what changed" compares (the kinds above, the scope, the drill-down's columns):
+# the columns of the history's covering indexes for both ends.
+CHANGE_FIELDS = month_changes.STATE_FIELDS
+# Each kind: the bit of ``kinds`` it needs, and where the deal must be in the scope.
+_KIND_RULES = {
+    "new": (month_changes.NEW, "end"),
+    "advanced": (month_changes.ADVANCED, "both"),
+    "moved_back": (month_changes.MOVED_BACK, "both"),
+    "won": (month_changes.WON, "end"),
+    "lost": (month_changes.LOST, "end"),
+    "slipped": (month_changes.STILL_OPEN, "both"),
+    "amount_up": (month_changes.AMOUNT_UP, "both"),
+    "amount_down": (month_changes.AMOUNT_DOWN, "both"),
+}
+
+
+def _has(bit: int) -> Q:
+    return Q(Exact(F("kinds").bitand(bit), bit))
+
+
+def _slipped(end_day) -> Q:
+    """Open at the end with a close date moved past the window's last day."""
+    return Q(close_date_start__lte=end_day, close_date_end__gt=end_day)
+
+
+def change_filters(scope: Scope, end_day) -> dict[str, Q]:
+    """One condition per kind of change, over ``kinds`` and ``<field>_start``/``_end``."""
+    in_start, in_end = _in_scope(scope, "start"), _in_scope(scope, "end")
+    where = {"end": in_end, "both": in_start & in_end}
+    filters = {kind: _has(bit) & where[part] for kind, (bit, part) in _KIND_RULES.items()}
+    filters["slipped"] &= _slipped(end_day)
+    filters["moved_in"] = in_end & ~in_start & Q(stage_start__isnull=False)
+    filters["moved_out"] = in_start & ~in_end
+    return filters
+
+
+def kinds_of(bits: int, slipped: bool, start_in: bool, end_in: bool) -> list[str]:
+    """The kinds of change of a deal (or a group of deals alike), as ``change_filters``:
+    ``start_in``/``end_in`` say whether its owner or partner was in the scope then."""
+    in_start = not bits & month_changes.NEW and bool(start_in)
+    in_end = bool(end_in)
+    where = {"end": in_end, "both": in_start and in_end}
+    kinds = [
+        kind
+        for kind, (bit, part) in _KIND_RULES.items()
+        if bits & bit and where[part] and (kind != "slipped" or slipped)
+    ]
+    if in_end and not in_start and not bits & month_changes.NEW:
+        kinds.append("moved_in")
+    if in_start and not in_end:
+        kinds.append("moved_out")
+    return kinds
+
+
+def _compared_values() -> dict:
+    """What the drill-down shows and ``change_filters`` compares."""
+    return {
+        "kinds": month_changes.kinds_expression(),
+        "amount_start_value": Coalesce(F("amount_start"), Value(ZERO), output_field=MONEY),
+        "amount_end_value": Coalesce(F("amount_end"), Value(ZERO), output_field=MONEY),
+    }
+
+
+def compared_deals(*, start, end) -> QuerySet:
+    """Deals changed in [start, end) with their state at both ends (every deal: the scope's
+    ``change_filters`` say which count)."""
+    deals = Opportunity.objects.using(reports_db())
+    return compare_states(start, end, deals, fields=CHANGE_FIELDS).annotate(**_compared_values())
+
+
+def compared_rows(*, start, end) -> QuerySet:
+    """The same deals and states as ``compared_deals``, one history row each, read from the
+    history alone (the figures of "what changed" need no column of the deals' table)."""
+    rows = OpportunityHistory.objects.using(reports_db())
+    return compare_rows(start, end, rows, fields=CHANGE_FIELDS).annotate(
+        kinds=month_changes.kinds_expression()
+    )
+
+
+def is_month_window(start_day, end_day) -> bool:
+    """The window is a calendar month, or the month under way up to now: the deals' rows
+    of that month (``MonthChange``) hold both ends."""
+    if start_day.day != 1:
+        return False
+    last_day = period_containing(MONTH, start_day).last_day
+    today = timezone.localdate()
+    return end_day == last_day or (start_day <= today <= last_day and end_day >= today)
+
+
+def what_changed(*, user, start_day, end_day, scope: Scope, months: bool = True) -> dict:
+    """Counts and amounts of each kind of change between two days.
+
+    ``end_day`` is included: the window is [start_day 00:00, end_day + 1 day 00:00).
+    Amounts are the deal's amount at the end (at the start for "moved out"); amount
+    up/down give the net change. Every deal counts where its owner and partner were at
+    each end (``kinds_of``), for every user: a partner user reads their partner's scope.
+    A month is read from the kept totals of the deals changed in it and its slips (two
+    queries); any other window (or ``months=False``) from the history's rows (one query).
+    """
+    scope = report_scope(user, scope)
+    result = {kind: {"count": 0, "amount": ZERO} for kind in CHANGE_KINDS}
+    if months and is_month_window(start_day, end_day):
+        _add_groups(result, _month_totals(start_day, scope), Decimal(100))
+        result["slipped"] = _month_slips(start_day, end_day, scope)
+        return result
+    start = as_datetime(start_day)
+    end = as_datetime(end_day + timedelta(days=1))
+    rows = compared_rows(start=start, end=end)
+    still_open = month_changes.kind_conditions()[month_changes.STILL_OPEN]
+    # Deals are grouped by their comparisons (a few dozen groups) with their amounts at
+    # both ends summed; which kinds each group counts in is decided by ``kinds_of``.
+    groups = {"slipped": ExpressionWrapper(still_open & _slipped(end_day), BooleanField())}
+    for flag, moment in (("start_in", "start"), ("end_in", "end")):
+        match = _scope_match(scope, moment)
+        if match is not None:
+            groups[flag] = ExpressionWrapper(match, output_field=BooleanField())
+    grouped = (
+        rows.annotate(**groups)
+        .order_by()
+        .values("kinds", *groups)
+        .annotate(count=Count("*"), at_end=Sum("amount_end"), at_start=Sum("amount_start"))
+    )
+    _add_groups(result, grouped)
+    return result
+
+
+def _add_groups(result: dict, groups, unit: Decimal = Decimal(1)) -> None:
+    """Add groups of deals alike (``kinds``, ``slipped``, ``start_in``, ``end_in``, with
+    ``count`` and the sums ``at_end``/``at_start`` in ``unit``) to each kind they count in."""
+    for group in groups:
+        at_end = (group["at_end"] or ZERO) / unit
+        at_start = (group["at_start"] or ZERO) / unit
+        kinds = kinds_of(
+            group["kinds"],
+            group.get("slipped", False),
+            group.get("start_in", True),
+            group.get("end_in", True),
+        )
+        for kind in kinds:
+            if kind in ("amount_up", "amount_down"):
+                change = at_end - at_start
+            elif kind == "moved_out":
+                change = at_start
+            else:
+                change = at_end
+            result[kind]["count"] += group["count"]
+            result[kind]["amount"] += change
+
+
+def _month_totals(month, scope: Scope):
+    """The month's totals of the scope's side (owners, or partners for a partner or channel
+    scope), grouped by comparisons and by whether each end is in the scope."""
+    side = "p" if scope.kind in (PARTNER, CHANNEL) else "o"
+    totals = MonthChangeTotal.objects.using(reports_db()).filter(month=month, side=side)
+    flags = {}
+    for flag, key in (("start_in", "start_key"), ("end_in", "end_key")):
+        match = _match(scope, key, key)
+        if match is not None:
+            flags[flag] = ExpressionWrapper(match, output_field=BooleanField())
+    return (
+        totals.annotate(**flags)
+        .order_by()
+        .values("kinds", *flags)
+        .annotate(count=Sum("count"), at_end=Sum("cents_end"), at_start=Sum("cents_start"))
+    )
+
+
+def _month_slips(month, end_day, scope: Scope) -> dict:
+    """Deals of the month whose close date moved past ``end_day`` (one index range)."""
+    rows = MonthChange.objects.using(reports_db()).filter(
+        month_changes.slip_candidates(), _slipped(end_day), month=month
+    )
+    for moment in ("start", "end"):
+        match = _scope_match(scope, moment)
+        if match is not None:
+            rows = rows.filter(match)
+    totals = rows.aggregate(count=Count("*"), cents=Sum("amount_cents_end"))
+    return {"count": totals["count"], "amount": (totals["cents"] or ZERO) / Decimal(100)}
+
+
+def changed_deals(*, user, start_day, end_day, scope: Scope, kind: str) -> QuerySet:
+    """The deals behind one kind of change, with their state at both ends: the deals
+    ``what_changed`` counts, by the same conditions.
+
+    ``reassigned`` marks, for a partner user, a deal that was theirs in the window and is
+    another's now: the page shows only its name and its stage and amount then
+    (``stage_then``, ``amount_then``, at the last end it was theirs).
+    """
+    scope = report_scope(user, scope)
+    if is_month_window(start_day, end_day):
+        deals = month_deals(month=start_day)
+    else:
+        start = as_datetime(start_day)
+        end = as_datetime(end_day + timedelta(days=1))
+        deals = compared_deals(start=start, end=end)
+    condition = change_filters(scope, end_day).get(kind)
+    if condition is None:
+        return deals.none()
+    return (
+        deals.filter(condition)
+        .annotate(**_then(user))
+        .select_related("account")
+        .order_by("name", "pk")
+    )
+
+
+def _then(user) -> dict:
+    """``reassigned``, ``stage_then`` and ``amount_then`` (see ``changed_deals``)."""
+    if not is_partner_user(user):
+        return {"reassigned": Value(False)}
+    theirs_at_end = Q(partner_end=user.partner_id)
+    return {
+        "reassigned": ExpressionWrapper(
+            ~Q(partner_id=user.partner_id) | Q(partner__isnull=True), output_field=BooleanField()
+        ),
+        "stage_then": Case(When(theirs_at_end, then=F("stage_end")), default=F("stage_start")),
+        "amount_then": Case(
+            When(theirs_at_end, then=F("amount_end")), default=F("amount_start"), output_field=MONEY
+        ),
+    }
+
+
+def month_deals(*, month) -> QuerySet:
+    """The deals changed in ``month`` with their state at both ends, as ``compared_deals``
+    gives them, from the deals' rows of that month."""
+    deals = Opportunity.objects.using(reports_db())
+    change = FilteredRelation("month_changes", condition=Q(month_changes__month=month))
+    states = {"kinds": F("change__kinds")}
+    for moment in ("start", "end"):
+        states |= {
+            f"stage_{moment}": F(f"change__stage_{moment}"),
+            f"close_date_{moment}": F(f"change__close_date_{moment}"),
+            f"owner_{moment}": F(f"change__owner_{moment}_id"),
+            f"partner_{moment}": F(f"change__partner_{moment}_id"),
+            # Cents back to the currency: a decimal product, on SQLite too.
+            f"amount_{moment}": ExpressionWrapper(
+                F(f"change__amount_cents_{moment}") * Value(Decimal("0.01")), output_field=MONEY
+            ),
+        }
+    return (
+        deals.annotate(change=change)
+        .filter(change__isnull=False)
+        .annotate(**states)
+        .annotate(
+            amount_start_value=Coalesce(F("amount_start"), Value(ZERO), output_field=MONEY),
+            amount_end_value=Coalesce(F("amount_end"), Value(ZERO), output_field=MONEY),
+        )
+    )
