@@ -574,6 +574,44 @@ class Generator:
                     at,
                     at + dt.timedelta(hours=2) if closed else None,
                 )
+        # The channel managers' own monthly review over all partners, and each partner's
+        # quarterly review of the last two quarters (the current one still open).
+        for back in range(11, -1, -1):
+            month = self.today.month - back
+            year = self.today.year + (month - 1) // 12
+            month = (month - 1) % 12 + 1
+            at = dt.datetime(year, month, 12, 9, tzinfo=dt.UTC)
+            rid += 1
+            closed = back > 0
+            yield (
+                rid,
+                "channel_manager",
+                None,
+                dt.date(year, month, 1),
+                "closed" if closed else "draft",
+                self.channel_managers[0],
+                at,
+                at + dt.timedelta(hours=2) if closed else None,
+            )
+        quarter_month = (self.today.month - 1) // 3 * 3 + 1
+        current = dt.date(self.today.year, quarter_month, 1)
+        previous = dt.date(current.year - (quarter_month == 1), (quarter_month - 4) % 12 + 1, 1)
+        for pid in range(1, PARTNERS + 1):
+            manager = self.channel_managers[pid % len(self.channel_managers)]
+            for start in (previous, current):
+                at = dt.datetime(start.year, start.month, 20, 9, tzinfo=dt.UTC)
+                rid += 1
+                closed = start == previous
+                yield (
+                    rid,
+                    "quarterly",
+                    pid,
+                    start,
+                    "closed" if closed else "draft",
+                    manager,
+                    at,
+                    at + dt.timedelta(hours=3) if closed else None,
+                )
 
     # -- deals ----------------------------------------------------------------------------
 

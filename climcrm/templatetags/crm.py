@@ -2,7 +2,7 @@
 
 from django import template
 
-from climcrm import figures
+from climcrm import charts, figures
 
 register = template.Library()
 
@@ -41,3 +41,20 @@ def url_replace(context, **kwargs):
         else:
             query[key] = value
     return query.urlencode()
+
+
+@register.filter
+def largest_of(rows, key: str):
+    """The largest figure ``key`` of ``rows`` (dicts or objects): the scale of a bar chart."""
+    return charts.largest(_field(row, key) for row in rows or ())
+
+
+@register.filter
+def share_of(value, scale):
+    """A bar's length in percent of ``scale`` (``climcrm.charts.share``), written with a
+    decimal point whatever the language, for a CSS length."""
+    return f"{charts.share(value, scale):f}"
+
+
+def _field(row, key: str):
+    return row.get(key) if isinstance(row, dict) else getattr(row, key, None)

@@ -65,3 +65,33 @@ def test_metrics_page_draws_charts_with_tables(page, live_server, login, manager
     page.click("a[data-period-link=prev]")
     expect(page).to_have_url(re.compile(r"period="))
     expect(page.locator("#win-rate-table")).to_be_visible()
+
+
+@pytest.mark.parametrize("path", ["/forecast/", "/forecast/metrics/", "/"])
+def test_report_tables_fit_at_1280_in_french(page, live_server, login, manager, rep, path):
+    """At 1280 px no table of the forecast, the metrics or the dashboard scrolls sideways:
+    side-by-side tables go one under the other, long column titles wrap."""
+    bulk_deals(12, owner=rep)
+    page.set_viewport_size({"width": 1280, "height": 900})
+    login(manager)
+    page.goto(f"{live_server.url}{path}")
+    page.wait_for_load_state("networkidle")
+    overflowing = page.evaluate(
+        """() => [...document.querySelectorAll('.table-wrap')]
+            .filter((wrap) => wrap.scrollWidth > wrap.clientWidth + 1)
+            .map((wrap) => (wrap.querySelector('table') || wrap).id || wrap.className)"""
+    )
+    assert overflowing == []
+    assert page.evaluate("document.documentElement.scrollWidth") <= 1280
+
+
+def test_forecast_bars_follow_the_table(page, live_server, login, manager, rep, other_rep):
+    bulk_deals(6, owner=rep)
+    bulk_deals(3, owner=other_rep)
+    login(manager)
+    page.goto(f"{live_server.url}/forecast/")
+    bars = page.locator("#forecast-bars .bar-track")
+    expect(bars).to_have_count(page.locator(".forecast-table tbody tr").count())
+    label = bars.first.get_attribute("aria-label")
+    first_row = page.locator(".forecast-table tbody tr").first
+    assert first_row.locator("th").inner_text() in label
