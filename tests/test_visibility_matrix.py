@@ -201,6 +201,10 @@ RULES: dict[str, Rule] = {
         "all", static=(("stage", "qualification"),), htmx=True, partner_must_show=True
     ),
     "opportunities:kanban-move": post("all", {"pk": "opportunity"}, ok=ANY_POST),
+    # Inline edit: the field (HTMX) or, without JavaScript, the way to the edit page.
+    "opportunities:inline": obj(
+        "all", {"pk": "opportunity"}, static=(("name", "amount"),), ok=frozenset({200, 302})
+    ),
     # Partner channel
     "partners:list": page("internal", htmx=True),
     "partners:export": page("internal"),
