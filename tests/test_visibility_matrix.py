@@ -167,6 +167,9 @@ RULES: dict[str, Rule] = {
     "leads:detail": obj("all", {"pk": "lead"}, htmx=True),
     "leads:edit": obj("all", {"pk": "lead"}, ok=frozenset({200, 302})),
     "leads:status": post("all", {"pk": "lead"}),
+    "leads:toggle": post(
+        "all", {"pk": "lead"}, data=(("field", "need_ok"), ("value", "1")), ok=ANY_POST | {403}
+    ),
     "leads:convert": obj("all", {"pk": "lead"}, ok=frozenset({200, 302, 403})),
     "leads:import": page("internal"),
     "leads:import-template": page("internal"),
