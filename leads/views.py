@@ -12,6 +12,7 @@ from django.utils.translation import get_language, gettext_lazy, ngettext
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django_htmx.http import trigger_client_event
 
 from climcrm.audit import audit_export
 from climcrm.choices import Source
@@ -19,8 +20,6 @@ from climcrm.csvexport import SafeWriter
 from climcrm.pagination import capped_page
 from climcrm.roles import is_internal
 from climcrm.visibility import get_visible_or_404, visible_leads
-from django_htmx.http import trigger_client_event
-
 from leads import importing, lifecycle, selectors, services
 from leads.forms import (
     NEW,

@@ -150,7 +150,8 @@ def inline_field(request: HttpRequest, pk: int, name: str) -> HttpResponse:
         if request.GET.get("edit") and editable:
             form = InlineForm(
                 deal=deal,
-                field_name=name, initial={"value": _initial(deal, name), "version": deal.version}
+                field_name=name,
+                initial={"value": _initial(deal, name), "version": deal.version},
             )
             return _render(request, deal, name, form=form)
         return _render(request, deal, name)

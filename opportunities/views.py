@@ -18,8 +18,8 @@ from opportunities import selectors
 from opportunities.forms import OpportunityForm, initial_from
 from opportunities.inline import with_inline_fields
 from opportunities.kanban import loss_reasons
-from opportunities.path import can_move_on_path, stage_path
 from opportunities.models import CLOSED_STAGES, Stage
+from opportunities.path import can_move_on_path, stage_path
 from opportunities.services import (
     StaleVersionError,
     opportunity_create,

@@ -5,8 +5,8 @@ service, and stale, missing, invalid or forbidden saves are refused with the fie
 
 import datetime
 import re
-from html import unescape
 from decimal import Decimal
+from html import unescape
 from urllib.parse import unquote
 
 import pytest
@@ -216,9 +216,10 @@ class TestPermissions:
     ):
         deal = OpportunityFactory(partner=partner_a)
         client = client_for(partner_a_user)
-        assert "<form" not in client.get(
-            url(deal, "forecast_category", edit=1), **HTMX
-        ).content.decode()
+        assert (
+            "<form"
+            not in client.get(url(deal, "forecast_category", edit=1), **HTMX).content.decode()
+        )
         response = client.post(
             url(deal, "forecast_category"), {"value": "commit", "version": "1"}, **HTMX
         )

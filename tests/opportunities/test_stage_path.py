@@ -73,9 +73,7 @@ class TestThePath:
         assert "<form" not in html and "<button" not in html and "data-dialog-open" not in html
         assert 'aria-current="step"' in html
 
-    def test_a_closed_deal_reopens_from_the_path_for_a_manager_only(
-        self, client_for, rep, manager
-    ):
+    def test_a_closed_deal_reopens_from_the_path_for_a_manager_only(self, client_for, rep, manager):
         deal = OpportunityFactory(
             owner=rep, stage=Stage.CLOSED_WON, probability=100, forecast_category="closed"
         )
