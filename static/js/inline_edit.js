@@ -5,7 +5,10 @@
 (function () {
   "use strict";
 
+  // The field whose form sent the request, and that request: other regions may settle
+  // (they refresh after a save) before the field comes back.
   var returnFocusTo = null;
+  var pendingXhr = null;
 
   document.addEventListener("keydown", function (event) {
     var form = event.target.closest && event.target.closest(".inline-form");
@@ -24,7 +27,10 @@
 
   document.addEventListener("htmx:beforeRequest", function (event) {
     var field = event.detail.elt.closest && event.detail.elt.closest(".inline-field");
-    if (field && field.classList.contains("is-editing")) returnFocusTo = field.id;
+    if (field && field.classList.contains("is-editing")) {
+      returnFocusTo = field.id;
+      pendingXhr = event.detail.xhr;
+    }
   });
 
   document.addEventListener("htmx:beforeSwap", function (event) {
@@ -36,8 +42,9 @@
     }
   });
 
-  document.addEventListener("htmx:afterSettle", function () {
-    if (!returnFocusTo) return;
+  document.addEventListener("htmx:afterSettle", function (event) {
+    if (!returnFocusTo || event.detail.xhr !== pendingXhr) return;
+    pendingXhr = null;
     var field = document.getElementById(returnFocusTo);
     if (!field || field.classList.contains("is-editing")) {
       // Still a form (the save was invalid): the input has the focus back.
