@@ -67,9 +67,8 @@ def partner_editable_fields() -> frozenset[str]:
 def _in_team(manager, user_id) -> bool:
     if user_id is None:
         return False
-    if user_id == manager.pk:
-        return True
-    return manager.team_members.filter(pk=user_id).exists()
+    # The cached team: a page of deals asks once, not once per deal.
+    return user_id in _team_ids(manager)
 
 
 def _team_ids(manager) -> frozenset[int]:

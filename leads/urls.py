@@ -12,6 +12,7 @@ urlpatterns = [
     path("<int:pk>/", views.lead_detail, name="detail"),
     path("<int:pk>/edit/", views.lead_edit, name="edit"),
     path("<int:pk>/status/", views.lead_change_status, name="status"),
+    path("<int:pk>/qualification/", views.lead_toggle, name="toggle"),
     path("<int:pk>/convert/", views.lead_convert, name="convert"),
     path("import/", views.lead_import, name="import"),
     path("import/template.csv", views.lead_import_template, name="import-template"),

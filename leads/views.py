@@ -12,6 +12,7 @@ from django.utils.translation import get_language, gettext_lazy, ngettext
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django_htmx.http import trigger_client_event
 
 from climcrm.audit import audit_export
 from climcrm.choices import Source
@@ -19,7 +20,7 @@ from climcrm.csvexport import SafeWriter
 from climcrm.pagination import capped_page
 from climcrm.roles import is_internal
 from climcrm.visibility import get_visible_or_404, visible_leads
-from leads import importing, selectors, services
+from leads import importing, lifecycle, selectors, services
 from leads.forms import (
     NEW,
     BulkActionForm,
@@ -222,7 +223,9 @@ def lead_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "lead": lead,
         "can_edit": can_edit,
         "can_convert": services.can_convert_lead(request.user, lead),
-        "status_form": StatusForm(lead=lead) if can_edit else None,
+        "path": lifecycle.lifecycle_path(lead),
+        "actions": lifecycle.next_actions(lead) if can_edit else [],
+        "toggles": lifecycle.toggles(lead),
         "status_changes": selectors.lead_status_changes(lead=lead),
         "activities": selectors.lead_activities(user=request.user, lead=lead),
         "converted_opportunity_url": _url("opportunities:detail", lead.converted_opportunity_id)
@@ -235,7 +238,43 @@ def lead_detail(request: HttpRequest, pk: int) -> HttpResponse:
         if lead.converted_contact_id
         else None,
     }
-    return render(request, "leads/lead_detail.html", context)
+    template = "leads/lead_detail.html"
+    if request.htmx and request.GET.get("part") == "qualification":
+        template += "#qualification"
+    return render(request, template, context)
+
+
+@require_POST
+def lead_toggle(request: HttpRequest, pk: int) -> HttpResponse:
+    """Turn one BANT flag or qualification level on or off, through the lead service.
+
+    The value sent is the one wanted, not "flip": two people clicking the same toggle agree.
+    """
+    lead = _get_lead(request, pk)
+    name = request.POST.get("field", "")
+    if name not in lifecycle.TOGGLE_FIELDS:
+        raise Http404
+    wanted = request.POST.get("value") == "1"
+    status, text, kind = 200, "", "success"
+    try:
+        services.lead_update(lead=lead, by=request.user, changes={name: wanted})
+    except services.LeadReadOnlyError as exc:
+        status, text, kind = 409, str(exc), "error"
+    except PermissionError as exc:
+        status, text, kind = 403, str(exc), "error"
+    except ValidationError as exc:
+        status, text, kind = 400, " ".join(exc.messages), "error"
+    else:
+        text = _("Qualification saved.")
+    if not request.htmx:
+        (messages.success if status == 200 else messages.error)(request, text)
+        return redirect("leads:detail", pk=lead.pk)
+    lead.refresh_from_db()
+    can_edit = services.can_edit_lead(request.user, lead) and not lead.is_read_only
+    context = {"lead": lead, "can_edit": can_edit, "toggles": lifecycle.toggles(lead)}
+    response = render(request, "leads/lead_detail.html#qualification", context, status=status)
+    trigger_client_event(response, "toast", {"text": text, "kind": kind})
+    return trigger_client_event(response, "lead-changed", {"id": lead.pk})
 
 
 @require_http_methods(["GET", "POST"])

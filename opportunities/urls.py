@@ -1,6 +1,6 @@
 from django.urls import path
 
-from opportunities import kanban_urls, views
+from opportunities import inline, kanban_urls, views
 
 app_name = "opportunities"
 
@@ -10,6 +10,7 @@ urlpatterns: list = [
     path("new/", views.opportunity_create_view, name="create"),
     path("<int:pk>/", views.opportunity_detail, name="detail"),
     path("<int:pk>/edit/", views.opportunity_edit, name="edit"),
+    path("<int:pk>/inline/<slug:name>/", inline.inline_field, name="inline"),
 ]
 # The pipeline board's routes live beside the board.
 urlpatterns += kanban_urls.urlpatterns

@@ -16,7 +16,10 @@ from climcrm.permissions import can_edit_opportunity
 from climcrm.roles import is_internal, is_partner_user
 from opportunities import selectors
 from opportunities.forms import OpportunityForm, initial_from
+from opportunities.inline import with_inline_fields
+from opportunities.kanban import loss_reasons
 from opportunities.models import CLOSED_STAGES, Stage
+from opportunities.path import can_move_on_path, stage_path
 from opportunities.services import (
     StaleVersionError,
     opportunity_create,
@@ -37,7 +40,7 @@ def opportunity_list(request: HttpRequest) -> HttpResponse:
     context = {
         "filter": filterset,
         "page_obj": page_obj,
-        "opportunities": page_obj.object_list,
+        "opportunities": with_inline_fields(request.user, page_obj.object_list),
         "totals": totals,
         "ordering": ordering,
         "can_create": is_internal(request.user),
@@ -131,6 +134,10 @@ def opportunity_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "history": selectors.opportunity_history(opportunity=opportunity),
         "can_edit": can_edit_opportunity(request.user, opportunity),
         "is_closed": opportunity.stage in CLOSED_STAGES,
+        "path": stage_path(opportunity),
+        "can_move": can_move_on_path(request.user, opportunity),
+        "loss_reasons": loss_reasons(),
+        "detail_url": request.path,
     }
     return render(request, "opportunities/opportunity_detail.html", context)
 

@@ -167,6 +167,9 @@ RULES: dict[str, Rule] = {
     "leads:detail": obj("all", {"pk": "lead"}, htmx=True),
     "leads:edit": obj("all", {"pk": "lead"}, ok=frozenset({200, 302})),
     "leads:status": post("all", {"pk": "lead"}),
+    "leads:toggle": post(
+        "all", {"pk": "lead"}, data=(("field", "need_ok"), ("value", "1")), ok=ANY_POST | {403}
+    ),
     "leads:convert": obj("all", {"pk": "lead"}, ok=frozenset({200, 302, 403})),
     "leads:import": page("internal"),
     "leads:import-template": page("internal"),
@@ -201,6 +204,10 @@ RULES: dict[str, Rule] = {
         "all", static=(("stage", "qualification"),), htmx=True, partner_must_show=True
     ),
     "opportunities:kanban-move": post("all", {"pk": "opportunity"}, ok=ANY_POST),
+    # Inline edit: the field (HTMX) or, without JavaScript, the way to the edit page.
+    "opportunities:inline": obj(
+        "all", {"pk": "opportunity"}, static=(("name", "amount"),), ok=frozenset({200, 302})
+    ),
     # Partner channel
     "partners:list": page("internal", htmx=True),
     "partners:export": page("internal"),

@@ -42,7 +42,7 @@ def test_a_prospect_converted_carries_its_signals_and_the_board_filters_on_them(
     page.locator("form.lead-form button[type=submit]").click()
     page.wait_for_url(re.compile(rf"/leads/{lead.pk}/$"))
     expect(page.locator("#prospect-status")).to_be_visible()
-    expect(page.locator("#lifecycle-prospect")).to_have_class(re.compile(r"\bdone\b"))
+    expect(page.locator("#toggle-stakeholder_fit")).to_have_attribute("aria-checked", "true")
     assert Lead.objects.get(pk=lead.pk).reached_prospect
 
     # Convert: the deal carries the characteristics and the signals.

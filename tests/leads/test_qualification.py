@@ -52,7 +52,7 @@ class TestProspect:
         lead = lead_create(by=rep, last_name="Dupuis", **_qualified())
         page = client_for(rep).get(reverse("leads:detail", args=[lead.pk])).content.decode()
         assert 'id="prospect-status"' in page
-        assert 'class="done" id="lifecycle-prospect"' in page
+        assert 'aria-checked="true" id="toggle-stakeholder_fit"' in page
 
     def test_list_filters_the_prospects(self, client_for, rep):
         prospect = lead_create(by=rep, last_name="Prospecté", **_qualified())

@@ -228,13 +228,20 @@ class TestDetailAndEdit:
         change = lead.status_changes.last()
         assert change.changed_by == rep and change.to_status == "disqualified"
 
-    def test_status_menu_shows_the_current_status(self, client_for, rep):
-        lead = OpenLeadFactory(owner=rep, status=LeadStatus.MQL)
+    def test_an_mql_lead_offers_its_next_actions_not_a_status_menu(self, client_for, rep):
+        lead = OpenLeadFactory(owner=rep, status=LeadStatus.MQL, reached_mql=True)
         html = client_for(rep).get(reverse("leads:detail", args=[lead.pk])).content.decode()
-        menu = html.split('name="status"', 1)[1].split("</select>", 1)[0]
-        selected = re.findall(r'<option value="(\w+)"[^>]*\bselected\b', menu)
-        assert selected == ["mql"]
-        assert all(f'value="{value}"' in menu for value in ("new", "working", "disqualified"))
+        assert "<select" not in html.split('id="lead-lifecycle"')[0].split("page-header")[-1]
+        assert 'id="lead-action-working"' in html  # back to working
+        assert 'id="lead-action-mql"' not in html
+        assert 'id="lead-action-disqualify"' in html and 'id="convert-link"' in html
+        path = html.split('id="lead-lifecycle"', 1)[1].split("</nav>", 1)[0]
+        assert re.findall(r'class="stage-step is-(\w+) lead-step-(\w+)"', path) == [
+            ("done", "new"),
+            ("done", "working"),
+            ("current", "mql"),
+            ("todo", "converted"),
+        ]
 
     def test_choosing_the_current_status_again_changes_nothing(self, client_for, rep):
         lead = OpenLeadFactory(owner=rep, status=LeadStatus.MQL)
