@@ -88,6 +88,17 @@ def conversion_target_url(lead: Lead) -> str:
     return reverse("leads:detail", args=[lead.pk])
 
 
+def converted_deal_on_board_url(lead: Lead) -> str:
+    """Right after the conversion: the new deal marked on the board; without one, as above."""
+    if lead.converted_opportunity_id:
+        try:
+            board = reverse("opportunities:kanban")
+        except NoReverseMatch:
+            return conversion_target_url(lead)
+        return f"{board}?highlight={lead.converted_opportunity_id}"
+    return conversion_target_url(lead)
+
+
 # --- list, bulk actions, export -------------------------------------------------------
 
 
@@ -367,7 +378,7 @@ def lead_convert(request: HttpRequest, pk: int) -> HttpResponse:
             _add_errors(form, exc)
         else:
             messages.success(request, _conversion_message(result))
-            return redirect(conversion_target_url(result.lead))
+            return redirect(converted_deal_on_board_url(result.lead))
     proposals = [
         {"account": account, "suggested_type": _type_label(suggested_type(account))}
         for account in accounts
