@@ -370,7 +370,7 @@ def lead_convert(request: HttpRequest, pk: int) -> HttpResponse:
             )
         except services.LeadAlreadyConvertedError as exc:
             messages.info(request, str(exc))
-            return redirect(conversion_target_url(exc.lead))
+            return redirect(converted_deal_on_board_url(exc.lead))
         except (services.LeadReadOnlyError, PermissionError) as exc:
             messages.error(request, str(exc))
             return redirect("leads:detail", pk=lead.pk)
