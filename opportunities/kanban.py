@@ -108,9 +108,7 @@ class BoardFilter(OpportunityFilter):
 
     @property
     def more_fields(self) -> list:
-        return [
-            self.form[name] for name in self.form.fields if name not in (*self.QUICK, "q")
-        ]
+        return [self.form[name] for name in self.form.fields if name not in (*self.QUICK, "q")]
 
     @property
     def more_active(self) -> bool:

@@ -30,9 +30,7 @@ def card_html(response, deal) -> str:
 
 
 class TestQuickFilters:
-    def test_closing_this_month_keeps_the_deals_closing_in_the_current_month(
-        self, client_for, rep
-    ):
+    def test_closing_this_month_keeps_the_deals_closing_in_the_current_month(self, client_for, rep):
         today = timezone.localdate()
         first = today.replace(day=1)
         last = (first + datetime.timedelta(days=32)).replace(day=1) - datetime.timedelta(days=1)
@@ -303,4 +301,3 @@ class TestHighlight:
         assert response.status_code == 200
         assert shown(response) == {deal.pk}
         assert "is-highlighted" not in response.content.decode()
-
