@@ -335,6 +335,7 @@ def lead_convert(request: HttpRequest, pk: int) -> HttpResponse:
         # A second submit, or the back button: show what the lead became.
         if request.method == "POST":
             messages.info(request, _("This lead has already been converted."))
+            return redirect(converted_deal_on_board_url(lead))
         return redirect(conversion_target_url(lead))
     if not services.can_convert_lead(request.user, lead):
         messages.error(request, _("You may not convert this lead."))

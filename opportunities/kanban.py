@@ -36,7 +36,7 @@ from climcrm.permissions import can_edit_opportunity
 from climcrm.roles import is_manager, is_partner_user
 from climcrm.visibility import get_visible_or_404, visible_opportunities
 from opportunities.filters import OpportunityFilter, attention_conditions
-from opportunities.forms import VersionField
+from opportunities.forms import OpportunityForm, VersionField, initial_from
 from opportunities.models import (
     CLOSED_STAGES,
     OPEN_STAGES,
@@ -45,7 +45,8 @@ from opportunities.models import (
     Stage,
     StageSetting,
 )
-from opportunities.services import StaleVersionError, opportunity_move_stage
+from opportunities.selectors import opportunity_for_edit
+from opportunities.services import StaleVersionError, opportunity_move_stage, opportunity_update
 
 # Cards rendered per column and per "show more": a screenful, not the whole stage.
 COLUMN_SIZE = 10
@@ -374,6 +375,7 @@ def describe_cards(cards: list[Opportunity]) -> list[Opportunity]:
     stale_since = timezone.now() - datetime.timedelta(days=settings.CRM_STALE_DAYS)
     detail_url = _url_for_each("opportunities:detail")
     move_url = _url_for_each("opportunities:kanban-move")
+    edit_url = _url_for_each("opportunities:kanban-edit")
     stage_options = _stage_options() if cards else {}
     rotting = rotting_days() if cards else {}
     for card in cards:
@@ -394,6 +396,7 @@ def describe_cards(cards: list[Opportunity]) -> list[Opportunity]:
         card.is_stale = card.is_open and last_touch < stale_since
         card.detail_url = detail_url(card.pk)
         card.move_url = move_url(card.pk)
+        card.edit_url = edit_url(card.pk)
         card.stage_options = stage_options[card.stage]
     return cards
 
@@ -493,6 +496,24 @@ class MoveForm(forms.Form):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["loss_reason"].queryset = loss_reasons()
+
+
+# The figures a card edits in place; everything else goes through the deal's page.
+CARD_EDIT_FIELDS = ("amount", "probability", "close_date", "forecast_category", "next_step")
+
+
+class CardEditForm(OpportunityForm):
+    """The deal's edit form reduced to what a card edits in place: same fields, same rules,
+    same service (``opportunity_update``) and the version the card showed."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for name in list(self.fields):
+            if name != "version" and name not in CARD_EDIT_FIELDS:
+                del self.fields[name]
+        # A card has no room for the guides; the deal's page shows them.
+        for form_field in self.fields.values():
+            form_field.help_text = ""
 
 
 # --------------------------------------------------------------------------- views
@@ -697,3 +718,66 @@ def _move_page(request, deal, form, status: int = 200) -> HttpResponse:
         "next": _board_url(request),
     }
     return render(request, "opportunities/kanban_move.html", context, status=status)
+
+
+@require_http_methods(["GET", "POST"])
+def card_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    """Edit a card's amount, probability, close date, forecast category and next step in
+    place (HTMX). GET ``?cancel=1`` gives the card back as it is."""
+    deal = opportunity_for_edit(user=request.user, pk=pk)
+    if not request.htmx:
+        # Without JavaScript the deal's own form does the same.
+        return redirect("opportunities:edit", pk=deal.pk)
+    if request.method == "GET" and request.GET.get("cancel"):
+        return _card_and_heads(request, deal.pk)
+    if not can_edit_opportunity(request.user, deal):
+        return _refusal(request, _("You may not change this deal."), 403)
+    initial = initial_from(deal)
+    if request.method == "GET":
+        form = CardEditForm(
+            initial=initial, user=request.user, opportunity=deal, auto_id=f"card-{deal.pk}-%s"
+        )
+        return _card_form(request, deal, form)
+    form = CardEditForm(
+        request.POST,
+        initial=initial,
+        user=request.user,
+        opportunity=deal,
+        auto_id=f"card-{deal.pk}-%s",
+    )
+    if not form.is_valid():
+        return _card_form(request, deal, form)
+    try:
+        result = opportunity_update(
+            opportunity=deal,
+            by=request.user,
+            changes=form.changes(),
+            expected_version=form.cleaned_data["version"],
+            tag="kanban",
+        )
+    except StaleVersionError as error:
+        # The card as it is now, with the other change and the version to edit from.
+        response = _card_and_heads(request, deal.pk, status=409)
+        response["X-Error-Message"] = quote(str(error))
+        return trigger_client_event(response, "toast", {"text": str(error), "kind": "error"})
+    except ValidationError as error:
+        form.apply_errors(error)
+        return _card_form(request, deal, form)
+    except PermissionError as error:
+        return _refusal(request, str(error), 403)
+    text = _("“%(deal)s” saved.") if result.changed_fields else _("Nothing changed.")
+    response = _card_and_heads(request, deal.pk)
+    return trigger_client_event(
+        response, "toast", {"text": text % {"deal": deal.name}, "kind": "success"}
+    )
+
+
+def _card_form(request: HttpRequest, deal: Opportunity, form: CardEditForm) -> HttpResponse:
+    board_query = _board_query(request)
+    context = {
+        "deal": deal,
+        "form": form,
+        "edit_url": reverse("opportunities:kanban-edit", args=[deal.pk]),
+        "board_query": board_query,
+    }
+    return render(request, "opportunities/kanban_card_edit.html", context)

@@ -207,7 +207,7 @@
         draggable: ".kanban-card",
         // Drag starts anywhere on the card, its title included; only the move menu is left
         // to the keyboard and the pointer.
-        filter: ".kanban-move-form",
+        filter: ".kanban-move-form, .kanban-edit, .kanban-edit-form",
         preventOnFilter: false,
         forceFallback: true,
         fallbackTolerance: 4,

@@ -1,12 +1,21 @@
 """The board's quick filters, search, days in stage, rotting marker and highlighted deal."""
 
 import datetime
+from decimal import Decimal
+from urllib.parse import unquote
 
 import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from opportunities.models import ForecastCategory, Opportunity, Stage, StageSetting
+from opportunities.models import (
+    ForecastCategory,
+    Opportunity,
+    OpportunityHistory,
+    Stage,
+    StageSetting,
+)
+from opportunities.services import opportunity_update
 from tests import clock
 from tests.factories import ActivityFactory, OpportunityFactory
 
@@ -301,3 +310,170 @@ class TestHighlight:
         assert response.status_code == 200
         assert shown(response) == {deal.pk}
         assert "is-highlighted" not in response.content.decode()
+
+
+def edit_url(deal, query=""):
+    return reverse("opportunities:kanban-edit", args=[deal.pk]) + (f"?{query}" if query else "")
+
+
+HTMX = {"HTTP_HX_REQUEST": "true"}
+
+
+def card_values(deal, **changes):
+    values = {
+        "version": str(deal.version),
+        "amount": str(deal.amount),
+        "probability": str(deal.probability),
+        "close_date": deal.close_date.isoformat(),
+        "forecast_category": deal.forecast_category,
+        "next_step": deal.next_step,
+    }
+    return {**values, **changes}
+
+
+class TestCardEdit:
+    def test_the_card_opens_as_a_form_with_the_five_fields_and_its_version(self, client_for, rep):
+        deal = OpportunityFactory(owner=rep)
+
+        response = client_for(rep).get(edit_url(deal), **HTMX)
+
+        assert response.status_code == 200
+        form = response.context["form"]
+        assert set(form.fields) == {
+            "version",
+            "amount",
+            "probability",
+            "close_date",
+            "forecast_category",
+            "next_step",
+        }
+        html = response.content.decode()
+        assert f'id="deal-{deal.pk}"' in html
+        assert f'name="version" value="{deal.version}"' in html
+        assert f'id="card-{deal.pk}-amount"' in html
+
+    def test_saving_goes_through_the_service_and_returns_the_card_and_headers(
+        self, client_for, rep
+    ):
+        deal = OpportunityFactory(owner=rep, amount=Decimal("10000"), probability=10)
+
+        response = client_for(rep).post(
+            edit_url(deal, "mine=on"),
+            card_values(deal, amount="24000", probability="30", next_step="Visite du site"),
+            **HTMX,
+        )
+
+        assert response.status_code == 200
+        deal.refresh_from_db()
+        assert (deal.amount, deal.probability, deal.next_step) == (24000, 30, "Visite du site")
+        assert deal.version == 2
+        latest = OpportunityHistory.objects.filter(opportunity=deal).order_by("-version")[0]
+        assert latest.tag == "kanban"
+        html = response.content.decode()
+        assert f'data-version="{deal.version}"' in html
+        assert html.count('hx-swap-oob="true"') == len(Stage.values)
+        qualification = next(c for c in response.context["columns"] if c.stage == "qualification")
+        assert (qualification.total, qualification.weighted) == (24000, 7200)
+        assert "toast" in response["HX-Trigger"]
+
+    def test_a_stale_version_is_refused_with_the_card_as_it_is_now(self, client_for, rep, manager):
+        deal = OpportunityFactory(owner=rep, amount=Decimal("10000"))
+        read = card_values(deal, amount="15000")
+        opportunity_update(
+            opportunity=deal, by=manager, changes={"amount": 99000}, expected_version=1
+        )
+
+        response = client_for(rep).post(edit_url(deal), read, **HTMX)
+
+        assert response.status_code == 409
+        deal.refresh_from_db()
+        assert (deal.amount, deal.version) == (99000, 2)
+        assert "Rien n'a été enregistré" in unquote(response["X-Error-Message"])
+        html = response.content.decode()
+        assert 'data-version="2"' in html
+        assert "99" in html
+
+    def test_a_missing_version_is_refused(self, client_for, rep):
+        deal = OpportunityFactory(owner=rep, amount=Decimal("10000"))
+        values = card_values(deal, amount="15000")
+        del values["version"]
+
+        response = client_for(rep).post(edit_url(deal), values, **HTMX)
+
+        assert response.status_code == 409
+        deal.refresh_from_db()
+        assert (deal.amount, deal.version) == (10000, 1)
+
+    def test_a_broken_rule_shows_on_the_form_and_saves_nothing(self, client_for, rep):
+        deal = OpportunityFactory(owner=rep, probability=10)
+
+        response = client_for(rep).post(
+            edit_url(deal), card_values(deal, probability="150"), **HTMX
+        )
+
+        assert response.status_code == 200
+        assert response.context["form"].errors["probability"]
+        assert 'class="kanban-edit-form"' in response.content.decode()
+        deal.refresh_from_db()
+        assert (deal.probability, deal.version) == (10, 1)
+
+    def test_another_reps_deal_is_refused(self, client_for, rep, other_rep):
+        deal = OpportunityFactory(owner=other_rep, amount=Decimal("10000"))
+
+        response = client_for(rep).post(edit_url(deal), card_values(deal, amount="1"), **HTMX)
+
+        assert response.status_code == 403
+        deal.refresh_from_db()
+        assert deal.amount == 10000
+
+    def test_a_manager_edits_a_team_members_card(self, client_for, rep, manager):
+        deal = OpportunityFactory(owner=rep, amount=Decimal("10000"))
+
+        response = client_for(manager).post(
+            edit_url(deal), card_values(deal, amount="12000"), **HTMX
+        )
+
+        assert response.status_code == 200
+        deal.refresh_from_db()
+        assert deal.amount == 12000
+
+    def test_partner_user_edits_their_partners_card_and_gets_404_for_another(
+        self, client_for, partner_a_user, partner_a, partner_b
+    ):
+        own = OpportunityFactory(partner=partner_a, amount=Decimal("10000"))
+        other = OpportunityFactory(partner=partner_b, amount=Decimal("10000"))
+        client = client_for(partner_a_user)
+
+        response = client.get(edit_url(own), **HTMX)
+        assert response.status_code == 200
+        assert client.get(edit_url(other), **HTMX).status_code == 404
+        refused = client.post(edit_url(other), card_values(other, amount="1"), **HTMX)
+        assert refused.status_code == 404
+        other.refresh_from_db()
+        assert other.amount == 10000
+
+    def test_cancel_gives_the_card_back(self, client_for, rep):
+        deal = OpportunityFactory(owner=rep, name="Climatisation Hôtel du Lac")
+
+        response = client_for(rep).get(edit_url(deal, "cancel=1"), **HTMX)
+
+        html = response.content.decode()
+        assert response.status_code == 200
+        assert 'class="kanban-card' in html and "kanban-edit-form" not in html
+
+    def test_without_javascript_the_deals_form_does_it(self, client_for, rep):
+        deal = OpportunityFactory(owner=rep)
+
+        response = client_for(rep).get(edit_url(deal))
+
+        assert response.status_code == 302
+        assert response.url == reverse("opportunities:edit", args=[deal.pk])
+
+    def test_a_user_without_a_role_gets_404(self, client_for):
+        from tests.factories import UserFactory
+
+        deal = OpportunityFactory()
+
+        response = client_for(UserFactory(roles=[])).get(edit_url(deal), **HTMX)
+
+        assert response.status_code == 404
