@@ -201,6 +201,11 @@ RULES: dict[str, Rule] = {
         "all", static=(("stage", "qualification"),), htmx=True, partner_must_show=True
     ),
     "opportunities:kanban-move": post("all", {"pk": "opportunity"}, ok=ANY_POST),
+    # A card's edit in place: the deal's form without JavaScript (302), 403 where the user
+    # may see the deal but not change it.
+    "opportunities:kanban-edit": obj(
+        "all", {"pk": "opportunity"}, htmx=True, ok=frozenset({200, 302, 403})
+    ),
     # Partner channel
     "partners:list": page("internal", htmx=True),
     "partners:export": page("internal"),
