@@ -386,3 +386,28 @@ def test_the_converted_deal_is_shown_and_marked(page, live_server, login, rep):
     expect(card).to_have_class(re.compile("is-highlighted"))
     expect(card.locator(".badge-new")).to_have_text("Nouvelle")
     expect(card).to_be_in_viewport()
+
+
+def test_a_card_edits_its_figures_in_place(page, live_server, login, rep):
+    deal = OpportunityFactory(owner=rep, name="Climatisation Hôtel du Lac", amount=Decimal("12000"))
+    open_board(page, live_server, login, rep)
+
+    page.locator(f"#deal-{deal.pk} .kanban-edit").click()
+    form = page.locator(f"#deal-{deal.pk} .kanban-edit-form")
+    form.get_by_label("Montant total").fill("30000")
+    form.get_by_label("Prochaine étape").fill("Visite du site")
+    form.get_by_role("button", name="Enregistrer").click()
+
+    card = page.locator(f"#deal-{deal.pk}")
+    expect(card.locator(".kanban-edit-form")).to_have_count(0)
+    expect(card.locator(".kanban-card-amount")).to_contain_text("30")
+    expect(card).to_have_attribute("data-version", "2")
+    expect(page.locator("#kanban-head-qualification .kanban-total")).to_contain_text("30")
+    expect(page.locator("#toast")).to_be_visible()
+    deal.refresh_from_db()
+    assert (deal.amount, deal.next_step, deal.version) == (Decimal("30000"), "Visite du site", 2)
+    # The card still drags after its edit.
+    drag(page, card, page.locator("#kanban-list-proposal"))
+    expect(page.locator(f"#kanban-list-proposal #deal-{deal.pk}")).to_have_attribute(
+        "data-version", "3"
+    )
