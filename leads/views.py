@@ -89,6 +89,17 @@ def conversion_target_url(lead: Lead) -> str:
     return reverse("leads:detail", args=[lead.pk])
 
 
+def converted_deal_on_board_url(lead: Lead) -> str:
+    """Right after the conversion: the new deal marked on the board; without one, as above."""
+    if lead.converted_opportunity_id:
+        try:
+            board = reverse("opportunities:kanban")
+        except NoReverseMatch:
+            return conversion_target_url(lead)
+        return f"{board}?highlight={lead.converted_opportunity_id}"
+    return conversion_target_url(lead)
+
+
 # --- list, bulk actions, export -------------------------------------------------------
 
 
@@ -363,6 +374,7 @@ def lead_convert(request: HttpRequest, pk: int) -> HttpResponse:
         # A second submit, or the back button: show what the lead became.
         if request.method == "POST":
             messages.info(request, _("This lead has already been converted."))
+            return redirect(converted_deal_on_board_url(lead))
         return redirect(conversion_target_url(lead))
     if not services.can_convert_lead(request.user, lead):
         messages.error(request, _("You may not convert this lead."))
@@ -398,7 +410,7 @@ def lead_convert(request: HttpRequest, pk: int) -> HttpResponse:
             )
         except services.LeadAlreadyConvertedError as exc:
             messages.info(request, str(exc))
-            return redirect(conversion_target_url(exc.lead))
+            return redirect(converted_deal_on_board_url(exc.lead))
         except (services.LeadReadOnlyError, PermissionError) as exc:
             messages.error(request, str(exc))
             return redirect("leads:detail", pk=lead.pk)
@@ -406,7 +418,7 @@ def lead_convert(request: HttpRequest, pk: int) -> HttpResponse:
             _add_errors(form, exc)
         else:
             messages.success(request, _conversion_message(result))
-            return redirect(conversion_target_url(result.lead))
+            return redirect(converted_deal_on_board_url(result.lead))
     proposals = [
         {"account": account, "suggested_type": _type_label(suggested_type(account))}
         for account in accounts

@@ -211,8 +211,8 @@ class OpportunityHistoryAdmin(admin.ModelAdmin):
 
 @admin.register(StageSetting)
 class StageSettingAdmin(admin.ModelAdmin):
-    list_display = ("stage", "default_probability", "default_forecast_category")
-    list_editable = ("default_probability", "default_forecast_category")
+    list_display = ("stage", "default_probability", "default_forecast_category", "rotting_days")
+    list_editable = ("default_probability", "default_forecast_category", "rotting_days")
     ordering = ("id",)
 
     def has_delete_permission(self, request, obj=None):

@@ -11,6 +11,7 @@ from decimal import Decimal
 from typing import Any
 from urllib.parse import quote
 
+import django_filters
 from django import forms
 from django.conf import settings
 from django.contrib import messages
@@ -32,11 +33,20 @@ from django_htmx.http import trigger_client_event
 from activities.models import Activity
 from climcrm.figures import as_decimal
 from climcrm.permissions import can_edit_opportunity
+from climcrm.roles import is_manager, is_partner_user
 from climcrm.visibility import get_visible_or_404, visible_opportunities
-from opportunities.filters import OpportunityFilter
-from opportunities.forms import VersionField
-from opportunities.models import CLOSED_STAGES, OPEN_STAGES, LossReason, Opportunity, Stage
-from opportunities.services import StaleVersionError, opportunity_move_stage
+from opportunities.filters import OpportunityFilter, attention_conditions
+from opportunities.forms import OpportunityForm, VersionField, initial_from
+from opportunities.models import (
+    CLOSED_STAGES,
+    OPEN_STAGES,
+    LossReason,
+    Opportunity,
+    Stage,
+    StageSetting,
+)
+from opportunities.selectors import opportunity_for_edit
+from opportunities.services import StaleVersionError, opportunity_move_stage, opportunity_update
 
 # Cards rendered per column and per "show more": a screenful, not the whole stage.
 COLUMN_SIZE = 10
@@ -48,13 +58,92 @@ TASK_STATES = ("overdue", "today", "planned", "none")
 # --------------------------------------------------------------------------- filters
 
 
+def _start_of_week(today: datetime.date) -> datetime.date:
+    return today - datetime.timedelta(days=today.weekday())
+
+
 class BoardFilter(OpportunityFilter):
-    """The opportunity list's filters without the stage: the columns are the stages."""
+    """The opportunity list's filters without the stage (the columns are the stages), and the
+    board's quick filters, shown as toggle chips."""
+
+    team = django_filters.BooleanFilter(
+        method="filter_team", label=gettext_lazy("My team"), widget=forms.CheckboxInput
+    )
+    channel = django_filters.BooleanFilter(
+        method="filter_channel", label=gettext_lazy("Via a partner"), widget=forms.CheckboxInput
+    )
+    closing = django_filters.BooleanFilter(
+        method="filter_closing",
+        label=gettext_lazy("Closing this month"),
+        widget=forms.CheckboxInput,
+    )
+    stale = django_filters.BooleanFilter(
+        method="filter_stale", label=gettext_lazy("Stale"), widget=forms.CheckboxInput
+    )
+    changed = django_filters.BooleanFilter(
+        method="filter_changed",
+        label=gettext_lazy("Changed this week"),
+        widget=forms.CheckboxInput,
+    )
+
+    # The toggle chips, in their order; the other filters fold away under "More filters".
+    QUICK = ("mine", "team", "channel", "closing", "stale", "changed")
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.filters.pop("stage", None)
         self.form.fields.pop("stage", None)
+        user = self.request.user if self.request is not None else None
+        # "My team" is a manager's chip: a rep has no team to filter on.
+        if user is None or not is_manager(user):
+            self.filters.pop("team", None)
+            self.form.fields.pop("team", None)
+        if user is not None and is_partner_user(user):
+            # Every deal a partner user sees is their partner's.
+            self.filters.pop("channel", None)
+            self.form.fields.pop("channel", None)
+
+    @property
+    def quick_fields(self) -> list:
+        return [self.form[name] for name in self.QUICK if name in self.form.fields]
+
+    @property
+    def more_fields(self) -> list:
+        return [self.form[name] for name in self.form.fields if name not in (*self.QUICK, "q")]
+
+    @property
+    def more_active(self) -> bool:
+        """Whether a filter under "More filters" is set, to show them open."""
+        data = self.data or {}
+        return any(data.get(field.name) for field in self.more_fields)
+
+    def filter_channel(self, queryset: QuerySet, name: str, value) -> QuerySet:
+        if value:
+            return queryset.filter(partner__isnull=False)
+        return queryset
+
+    def filter_closing(self, queryset: QuerySet, name: str, value) -> QuerySet:
+        if not value:
+            return queryset
+        today = timezone.localdate()
+        first = today.replace(day=1)
+        following = (first + datetime.timedelta(days=32)).replace(day=1)
+        return queryset.filter(close_date__gte=first, close_date__lt=following)
+
+    def filter_stale(self, queryset: QuerySet, name: str, value) -> QuerySet:
+        """Open deals with no stage change and no activity for ``CRM_STALE_DAYS``: the
+        dashboards' stale deals."""
+        if not value:
+            return queryset
+        _overdue, stale = attention_conditions(today=timezone.localdate())
+        return queryset.filter(stage__in=OPEN_STAGES).filter(stale)
+
+    def filter_changed(self, queryset: QuerySet, name: str, value) -> QuerySet:
+        if not value:
+            return queryset
+        monday = _start_of_week(timezone.localdate())
+        since = timezone.make_aware(datetime.datetime.combine(monday, datetime.time.min))
+        return queryset.filter(updated_at__gte=since)
 
 
 # --------------------------------------------------------------------------- selectors
@@ -195,6 +284,7 @@ CARD_FIELDS = (
     "close_date",
     "next_step",
     "updated_at",
+    "stage_changed_at",
     "version",
     "account__name",
     "owner__username",
@@ -270,6 +360,13 @@ def _stage_options() -> dict[str, str]:
     }
 
 
+def rotting_days() -> dict[str, int]:
+    """Days a deal may stay in each stage before it rots (stage defaults, set in the admin)."""
+    return dict(
+        StageSetting.objects.filter(rotting_days__isnull=False).values_list("stage", "rotting_days")
+    )
+
+
 def describe_cards(cards: list[Opportunity]) -> list[Opportunity]:
     """What each card shows besides its fields: to-dos, stale marker, links, menu."""
     if cards:
@@ -278,8 +375,14 @@ def describe_cards(cards: list[Opportunity]) -> list[Opportunity]:
     stale_since = timezone.now() - datetime.timedelta(days=settings.CRM_STALE_DAYS)
     detail_url = _url_for_each("opportunities:detail")
     move_url = _url_for_each("opportunities:kanban-move")
+    edit_url = _url_for_each("opportunities:kanban-edit")
     stage_options = _stage_options() if cards else {}
+    rotting = rotting_days() if cards else {}
     for card in cards:
+        card.days_in_stage = max(0, (today - timezone.localdate(card.stage_changed_at)).days)
+        limit = rotting.get(card.stage)
+        card.rotting_days = limit
+        card.is_rotting = card.is_open and limit is not None and card.days_in_stage > limit
         due = card.next_todo_due
         if not card.open_todos:
             card.todo_state = "none"
@@ -293,6 +396,7 @@ def describe_cards(cards: list[Opportunity]) -> list[Opportunity]:
         card.is_stale = card.is_open and last_touch < stale_since
         card.detail_url = detail_url(card.pk)
         card.move_url = move_url(card.pk)
+        card.edit_url = edit_url(card.pk)
         card.stage_options = stage_options[card.stage]
     return cards
 
@@ -347,6 +451,28 @@ def board_card(queryset: QuerySet, pk: int) -> Opportunity | None:
     return describe_cards([card])[0] if card else None
 
 
+def highlight_card(queryset: QuerySet, columns: list[Column], highlight: str) -> None:
+    """Mark the deal just converted from a lead, first in its column even beyond the first
+    page, so the board opens on it. A deal the user cannot see (or the filters hide) is
+    silently left out."""
+    try:
+        pk = int(highlight)
+    except (TypeError, ValueError):
+        return
+    for column in columns:
+        for card in column.cards:
+            if card.pk == pk:
+                card.is_highlighted = True
+                return
+    card = board_card(queryset, pk)
+    if card is None:
+        return
+    card.is_highlighted = True
+    for column in columns:
+        if column.stage == card.stage:
+            column.cards.insert(0, card)
+
+
 def loss_reasons() -> QuerySet:
     return LossReason.objects.filter(is_active=True)
 
@@ -372,6 +498,24 @@ class MoveForm(forms.Form):
         self.fields["loss_reason"].queryset = loss_reasons()
 
 
+# The figures a card edits in place; everything else goes through the deal's page.
+CARD_EDIT_FIELDS = ("amount", "probability", "close_date", "forecast_category", "next_step")
+
+
+class CardEditForm(OpportunityForm):
+    """The deal's edit form reduced to what a card edits in place: same fields, same rules,
+    same service (``opportunity_update``) and the version the card showed."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for name in list(self.fields):
+            if name != "version" and name not in CARD_EDIT_FIELDS:
+                del self.fields[name]
+        # A card has no room for the guides; the deal's page shows them.
+        for form_field in self.fields.values():
+            form_field.help_text = ""
+
+
 # --------------------------------------------------------------------------- views
 
 TEMPLATE = "opportunities/kanban.html"
@@ -380,7 +524,7 @@ TEMPLATE = "opportunities/kanban.html"
 def _board_query(request: HttpRequest) -> str:
     """The filters of the board's URL, to keep them on every fragment and redirect."""
     query = request.GET.copy()
-    for key in ("after", "next"):
+    for key in ("after", "next", "highlight"):
         query.pop(key, None)
     return query.urlencode()
 
@@ -399,6 +543,7 @@ def board(request: HttpRequest) -> HttpResponse:
     queryset, board_filter = board_queryset(user=request.user, data=request.GET, request=request)
     board_query = _board_query(request)
     columns = fill_columns(queryset, board_columns(queryset))
+    highlight_card(queryset, columns, request.GET.get("highlight", ""))
     context = {
         "columns": columns,
         "filter": board_filter,
@@ -573,3 +718,66 @@ def _move_page(request, deal, form, status: int = 200) -> HttpResponse:
         "next": _board_url(request),
     }
     return render(request, "opportunities/kanban_move.html", context, status=status)
+
+
+@require_http_methods(["GET", "POST"])
+def card_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    """Edit a card's amount, probability, close date, forecast category and next step in
+    place (HTMX). GET ``?cancel=1`` gives the card back as it is."""
+    deal = opportunity_for_edit(user=request.user, pk=pk)
+    if not request.htmx:
+        # Without JavaScript the deal's own form does the same.
+        return redirect("opportunities:edit", pk=deal.pk)
+    if request.method == "GET" and request.GET.get("cancel"):
+        return _card_and_heads(request, deal.pk)
+    if not can_edit_opportunity(request.user, deal):
+        return _refusal(request, _("You may not change this deal."), 403)
+    initial = initial_from(deal)
+    if request.method == "GET":
+        form = CardEditForm(
+            initial=initial, user=request.user, opportunity=deal, auto_id=f"card-{deal.pk}-%s"
+        )
+        return _card_form(request, deal, form)
+    form = CardEditForm(
+        request.POST,
+        initial=initial,
+        user=request.user,
+        opportunity=deal,
+        auto_id=f"card-{deal.pk}-%s",
+    )
+    if not form.is_valid():
+        return _card_form(request, deal, form)
+    try:
+        result = opportunity_update(
+            opportunity=deal,
+            by=request.user,
+            changes=form.changes(),
+            expected_version=form.cleaned_data["version"],
+            tag="kanban",
+        )
+    except StaleVersionError as error:
+        # The card as it is now, with the other change and the version to edit from.
+        response = _card_and_heads(request, deal.pk, status=409)
+        response["X-Error-Message"] = quote(str(error))
+        return trigger_client_event(response, "toast", {"text": str(error), "kind": "error"})
+    except ValidationError as error:
+        form.apply_errors(error)
+        return _card_form(request, deal, form)
+    except PermissionError as error:
+        return _refusal(request, str(error), 403)
+    text = _("“%(deal)s” saved.") if result.changed_fields else _("Nothing changed.")
+    response = _card_and_heads(request, deal.pk)
+    return trigger_client_event(
+        response, "toast", {"text": text % {"deal": deal.name}, "kind": "success"}
+    )
+
+
+def _card_form(request: HttpRequest, deal: Opportunity, form: CardEditForm) -> HttpResponse:
+    board_query = _board_query(request)
+    context = {
+        "deal": deal,
+        "form": form,
+        "edit_url": reverse("opportunities:kanban-edit", args=[deal.pk]),
+        "board_query": board_query,
+    }
+    return render(request, "opportunities/kanban_card_edit.html", context)

@@ -62,6 +62,15 @@ class StageSetting(models.Model):
     default_forecast_category = models.CharField(
         _("default forecast category"), max_length=20, choices=ForecastCategory.choices
     )
+    rotting_days = models.PositiveSmallIntegerField(
+        _("rotting after (days)"),
+        null=True,
+        blank=True,
+        help_text=_(
+            "A deal that stays longer than this in the stage is marked as rotting on the board. "
+            "Empty: never marked."
+        ),
+    )
 
     class Meta:
         verbose_name = _("stage default")

@@ -208,6 +208,11 @@ RULES: dict[str, Rule] = {
     "opportunities:inline": obj(
         "all", {"pk": "opportunity"}, static=(("name", "amount"),), ok=frozenset({200, 302})
     ),
+    # A card's edit in place: the deal's form without JavaScript (302), 403 where the user
+    # may see the deal but not change it.
+    "opportunities:kanban-edit": obj(
+        "all", {"pk": "opportunity"}, htmx=True, ok=frozenset({200, 302, 403})
+    ),
     # Partner channel
     "partners:list": page("internal", htmx=True),
     "partners:export": page("internal"),

@@ -33,13 +33,22 @@
     return Array.prototype.indexOf.call(parent.children, item);
   }
 
+  // A column says "no deal in this stage" exactly when its list holds no card.
+  function syncEmpty(root) {
+    var columns = (root || document).querySelectorAll(".kanban-column");
+    Array.prototype.forEach.call(columns, function (column) {
+      var empty = column.querySelector(".kanban-empty");
+      if (empty) empty.hidden = !!column.querySelector(".kanban-list .kanban-card");
+    });
+  }
+
   // Put a card back where it was before the drag.
   function putBack(item, from, oldIndex) {
     var reference = from.children[oldIndex] || null;
-    if (reference === item) return;
-    from.insertBefore(item, reference);
+    if (reference !== item) from.insertBefore(item, reference);
     var select = item.querySelector(".kanban-move-form select");
     if (select) select.value = item.getAttribute("data-stage");
+    syncEmpty(document);
   }
 
   // Open a dialog; resolve with its form data, or null when cancelled.
@@ -99,6 +108,7 @@
       item.replaceWith(card);
       if (window.htmx) window.htmx.process(card);
     }
+    syncEmpty(document);
     return card;
   }
 
@@ -109,6 +119,7 @@
     if (!card) return;
     var list = listFor(card.getAttribute("data-stage"));
     if (list && card.parentNode !== list) list.insertBefore(card, list.firstElementChild);
+    syncEmpty(document);
   }
 
   function serverMessage(response, body) {
@@ -194,13 +205,16 @@
       window.Sortable.create(list, {
         group: "kanban",
         draggable: ".kanban-card",
-        filter: ".kanban-move-form, a",
+        // Drag starts anywhere on the card, its title included; only the move menu is left
+        // to the keyboard and the pointer.
+        filter: ".kanban-move-form, .kanban-edit, .kanban-edit-form",
         preventOnFilter: false,
         forceFallback: true,
         fallbackTolerance: 4,
         animation: 150,
         ghostClass: "kanban-ghost",
         onEnd: function (event) {
+          syncEmpty(document);
           if (event.from === event.to) return;
           moveCard(event.item, event.to.getAttribute("data-stage"), event.from, event.oldIndex, false);
         }
@@ -221,6 +235,7 @@
     var from = item.parentNode;
     var oldIndex = indexIn(from, item);
     target.insertBefore(item, target.firstElementChild);
+    syncEmpty(document);
     moveCard(item, stage, from, oldIndex, true);
   });
 
@@ -252,9 +267,29 @@
     syncCollapse(column);
   });
 
+  // The deal just converted from a lead: bring its card into view once.
+  function showHighlighted() {
+    var card = document.querySelector(".kanban-card.is-highlighted:not([data-shown])");
+    if (!card) return;
+    card.setAttribute("data-shown", "");
+    card.scrollIntoView({ block: "center", inline: "center" });
+  }
+
+  // A card shown first because it was highlighted may come again with the next page.
+  function dropDuplicates() {
+    var seen = {};
+    Array.prototype.forEach.call(document.querySelectorAll(".kanban-card[id]"), function (card) {
+      if (seen[card.id]) card.remove();
+      else seen[card.id] = true;
+    });
+  }
+
   function init(root) {
     initLists(root);
     restoreCollapse(root);
+    dropDuplicates();
+    syncEmpty(root);
+    showHighlighted();
   }
 
   document.addEventListener("DOMContentLoaded", function () {

@@ -1,11 +1,13 @@
+import datetime
 import re
 from decimal import Decimal
 
 import pytest
+from django.utils import timezone
 from playwright.sync_api import expect
 
 from opportunities.kanban import COLUMN_SIZE
-from opportunities.models import Opportunity, OpportunityHistory, Stage
+from opportunities.models import LossReason, Opportunity, OpportunityHistory, Stage
 from opportunities.services import opportunity_move_stage
 from tests.factories import OpportunityFactory
 
@@ -214,7 +216,6 @@ def test_filters_swap_the_board_keep_the_url_and_cards_still_drag(
     open_board(page, live_server, login, rep)
     expect(page.locator(".kanban-card")).to_have_count(2)
 
-    page.locator("details.kanban-filter-box summary").click()
     page.locator("input[name=mine]").check()
 
     expect(page.locator(".kanban-card")).to_have_count(1)
@@ -238,3 +239,175 @@ def test_a_long_column_loads_more_cards(page, live_server, login, rep):
 
     expect(column.locator(".kanban-card")).to_have_count(COLUMN_SIZE + 6)
     expect(column.locator(".kanban-more")).to_have_count(0)
+
+
+# Cards whose box lies wholly inside the viewport and inside their column's scrolling list.
+VISIBLE_CARDS = """() => {
+  const vw = window.innerWidth, vh = window.innerHeight, counts = {};
+  document.querySelectorAll('.kanban-column').forEach(column => {
+    const list = column.querySelector('.kanban-list').getBoundingClientRect();
+    counts[column.dataset.stage] = [...column.querySelectorAll('.kanban-card')].filter(card => {
+      const r = card.getBoundingClientRect();
+      return r.width > 0 && r.top >= Math.max(0, list.top - 1) && r.left >= 0
+        && r.bottom <= Math.min(vh, list.bottom + 1) && r.right <= vw;
+    }).length;
+  });
+  return counts;
+}"""
+
+COLUMN_EDGES = """() => [...document.querySelectorAll('.kanban-column')].map(
+  c => Math.round(c.getBoundingClientRect().right))"""
+
+
+def full_board(owner, per_column=8):
+    """Eight deals in every column, each with a next step, as a working board has."""
+    reason = LossReason.objects.get(code="price")
+    for stage, probability in zip(Stage.values, (10, 25, 50, 75, 100, 0), strict=True):
+        for i in range(per_column):
+            OpportunityFactory(
+                owner=owner,
+                stage=stage,
+                probability=probability,
+                name=f"Pompe à chaleur {stage} {i}",
+                next_step="Relancer le bureau technique",
+                loss_reason=reason if stage == Stage.CLOSED_LOST else None,
+                forecast_category={"closed_won": "closed", "closed_lost": "omitted"}.get(
+                    stage, "pipeline"
+                ),
+            )
+
+
+def test_five_cards_per_column_at_1440_and_six_columns_at_1280(page, live_server, login, rep):
+    full_board(rep)
+    page.set_viewport_size({"width": 1440, "height": 900})
+    open_board(page, live_server, login, rep)
+    expect(page.locator("html")).to_have_attribute("lang", "fr")
+    expect(page.locator(".kanban-card")).to_have_count(48)
+
+    visible = page.evaluate(VISIBLE_CARDS)
+
+    assert len(visible) == 6
+    assert min(visible.values()) >= 5, visible
+
+    page.set_viewport_size({"width": 1280, "height": 900})
+    page.reload()
+    expect(page.locator(".kanban-card")).to_have_count(48)
+    edges = page.evaluate(COLUMN_EDGES)
+    assert len(edges) == 6 and max(edges) <= 1280, edges
+    widths = page.evaluate(
+        "() => { const b = document.getElementById('kanban-board'); "
+        "return [b.scrollWidth, b.clientWidth, document.documentElement.scrollWidth]; }"
+    )
+    assert widths[0] <= widths[1] and widths[2] <= 1280, widths
+    assert min(page.evaluate(VISIBLE_CARDS).values()) >= 5
+
+
+def test_a_closed_column_folds_and_stays_folded(page, live_server, login, rep):
+    full_board(rep, per_column=2)
+    open_board(page, live_server, login, rep)
+    lost = page.locator("#kanban-column-closed_lost")
+
+    lost.locator(".kanban-collapse").click()
+
+    expect(lost).to_have_class(re.compile("is-collapsed"))
+    expect(lost.locator(".kanban-card").first).to_be_hidden()
+    page.reload()
+    expect(lost).to_have_class(re.compile("is-collapsed"))
+    expect(lost.locator(".kanban-collapse")).to_have_attribute("aria-expanded", "false")
+
+
+def test_drag_starts_on_the_title_and_the_empty_states_follow(page, live_server, login, rep):
+    deal = OpportunityFactory(owner=rep, name="Climatisation Hôtel du Lac")
+    open_board(page, live_server, login, rep)
+    source_empty = page.locator("#kanban-column-qualification .kanban-empty")
+    target_empty = page.locator("#kanban-column-proposal .kanban-empty")
+    expect(source_empty).to_be_hidden()
+    expect(target_empty).to_be_visible()
+    board_url = page.url
+
+    title = page.locator(f"#deal-{deal.pk} .kanban-card-title a")
+    box = title.bounding_box()
+    end = page.locator("#kanban-list-proposal").bounding_box()
+    x, y = box["x"] + 20, box["y"] + box["height"] / 2
+    page.mouse.move(x, y)
+    page.mouse.down()
+    page.mouse.move(x + 8, y + 8, steps=4)
+    page.mouse.move(end["x"] + end["width"] / 2, end["y"] + 20, steps=25)
+    page.mouse.move(end["x"] + end["width"] / 2, end["y"] + 24, steps=3)
+    page.mouse.up()
+
+    expect(page.locator(f"#kanban-list-proposal #deal-{deal.pk}")).to_have_attribute(
+        "data-stage", "proposal"
+    )
+    expect(page.locator("#kanban-head-proposal .kanban-count")).to_have_text("1")
+    expect(page.locator("#kanban-head-qualification .kanban-count")).to_have_text("0")
+    # The card sits alone in its new column: no "no deal" next to it; the old column says it.
+    expect(target_empty).to_be_hidden()
+    expect(source_empty).to_be_visible()
+    assert page.url == board_url
+    deal.refresh_from_db()
+    assert deal.stage == Stage.PROPOSAL
+
+
+def test_chips_and_search_filter_the_board_in_place(page, live_server, login, rep, other_rep):
+    mine = OpportunityFactory(owner=rep, name="Mon affaire du Lac")
+    OpportunityFactory(owner=rep, name="Autre affaire")
+    OpportunityFactory(owner=other_rep, name="Affaire de Sophie")
+    open_board(page, live_server, login, rep)
+    expect(page.locator(".kanban-card")).to_have_count(3)
+
+    page.get_by_label("Seulement les miennes").check()
+
+    expect(page.locator(".kanban-card")).to_have_count(2)
+    expect(page).to_have_url(re.compile(r"mine=on"))
+    expect(page.locator("#kanban-head-qualification .kanban-count")).to_have_text("2")
+
+    page.get_by_placeholder("Rechercher dans le pipeline").fill("lac")
+
+    expect(page.locator(".kanban-card")).to_have_count(1)
+    expect(page.locator(f"#deal-{mine.pk}")).to_be_visible()
+    expect(page).to_have_url(re.compile(r"q=lac"))
+    expect(page.locator("#kanban-head-qualification .kanban-count")).to_have_text("1")
+
+
+def test_the_converted_deal_is_shown_and_marked(page, live_server, login, rep):
+    today = timezone.localdate()
+    for i in range(COLUMN_SIZE + 4):
+        OpportunityFactory(owner=rep, close_date=today + datetime.timedelta(days=1 + i))
+    converted = OpportunityFactory(
+        owner=rep, name="Régie Exemple SA", close_date=today + datetime.timedelta(days=300)
+    )
+    page.set_viewport_size({"width": 1280, "height": 600})
+    login(rep)
+
+    page.goto(f"{live_server.url}/opportunities/pipeline/?highlight={converted.pk}")
+
+    card = page.locator(f"#deal-{converted.pk}")
+    expect(card).to_have_class(re.compile("is-highlighted"))
+    expect(card.locator(".badge-new")).to_have_text("Nouvelle")
+    expect(card).to_be_in_viewport()
+
+
+def test_a_card_edits_its_figures_in_place(page, live_server, login, rep):
+    deal = OpportunityFactory(owner=rep, name="Climatisation Hôtel du Lac", amount=Decimal("12000"))
+    open_board(page, live_server, login, rep)
+
+    page.locator(f"#deal-{deal.pk} .kanban-edit").click()
+    form = page.locator(f"#deal-{deal.pk} .kanban-edit-form")
+    form.get_by_label("Montant total").fill("30000")
+    form.get_by_label("Prochaine étape").fill("Visite du site")
+    form.get_by_role("button", name="Enregistrer").click()
+
+    card = page.locator(f"#deal-{deal.pk}")
+    expect(card.locator(".kanban-edit-form")).to_have_count(0)
+    expect(card.locator(".kanban-card-amount")).to_contain_text("30")
+    expect(card).to_have_attribute("data-version", "2")
+    expect(page.locator("#kanban-head-qualification .kanban-total")).to_contain_text("30")
+    expect(page.locator("#toast")).to_be_visible()
+    deal.refresh_from_db()
+    assert (deal.amount, deal.next_step, deal.version) == (Decimal("30000"), "Visite du site", 2)
+    # The card still drags after its edit.
+    drag(page, card, page.locator("#kanban-list-proposal"))
+    expect(page.locator(f"#kanban-list-proposal #deal-{deal.pk}")).to_have_attribute(
+        "data-version", "3"
+    )

@@ -313,9 +313,8 @@ class TestConvertPage:
         first = self._post(client, lead)
         opportunity = Opportunity.objects.get()
         assert first.status_code == 302
-        assert first.url.rstrip("/").endswith(str(opportunity.pk)) or first.url == reverse(
-            "leads:detail", args=[lead.pk]
-        )
+        # The new deal, marked on the board.
+        assert first.url == f"{reverse('opportunities:kanban')}?highlight={opportunity.pk}"
         second = self._post(client, lead)
         assert second.status_code == 302 and second.url == first.url
         assert Opportunity.objects.count() == 1
