@@ -4,6 +4,7 @@ ORM writes the grouped queries, so that time zones and durations read alike on P
 and SQLite), never a loop over rows.
 """
 
+from datetime import timedelta
 from decimal import Decimal
 
 from django.db.backends.base.base import BaseDatabaseWrapper
@@ -32,12 +33,14 @@ from activities.models import Activity
 from climcrm.selectors import weighted_amount_expression
 from forecasting import month_changes, summaries
 from forecasting.periods import MONTH, period_containing
-from leads.funnel import QUALIFIED_RANK, SRL, SQL, WON
+from leads.funnel import QUALIFIED_RANK, SQL, SRL, WON
 from leads.models import Lead, LeadStatusChange
 from opportunities.history import compare_rows
 from opportunities.models import CLOSED_STAGES, OPEN_STAGES, Opportunity, OpportunityHistory
 
 ZERO = Decimal("0")
+# A change counts in the month of the moment just before it (``summaries.change_month``).
+TICK = timedelta(microseconds=1)
 MONEY = DecimalField(max_digits=20, decimal_places=4)
 
 
@@ -62,7 +65,7 @@ class Writer:
     def insert(self, table: str, columns: dict[str, str], queryset: QuerySet) -> int:
         """``INSERT INTO table (columns) SELECT expressions FROM (queryset)``: each value an
         SQL expression over the queryset's named columns (``{name}`` quotes one)."""
-        sql, params = queryset.query.sql_with_params()
+        sql, params = queryset.query.get_compiler(connection=self.connection).as_sql()
         names = {name: f"part.{self.quote(name)}" for name in queryset.query.values_select}
         names |= {name: f"part.{self.quote(name)}" for name in queryset.query.annotation_select}
         target = ", ".join(self.quote(name) for name in columns)
@@ -208,9 +211,7 @@ def pipeline_summary(writer: Writer, table: str) -> None:
         )
         .annotate(n=n, spent=_duration("changed_at", "prev_stage_entered_at")),
     )
-    shifted = ExpressionWrapper(
-        F("changed_at") - Value(summaries._TICK), output_field=DateTimeField()
-    )
+    shifted = ExpressionWrapper(F("changed_at") - Value(TICK), output_field=DateTimeField())
     zone = timezone.get_default_timezone()
     by_month = history.alias(
         shifted_month=TruncMonth(shifted, tzinfo=zone, output_field=DateField())
