@@ -6,6 +6,7 @@ and SQLite), never a loop over rows.
 
 from datetime import timedelta
 from decimal import Decimal
+from typing import Any
 
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import (
@@ -310,7 +311,7 @@ def month_change(writer: Writer, table: str) -> None:
     last = history.order_by("-changed_at").values_list("changed_at", flat=True).first()
     if first is None or last is None:
         return
-    values = {"opportunity_id": F("opportunity_id")}
+    values: dict[str, Any] = {"opportunity_id": F("opportunity_id")}
     for moment in ("start", "end"):
         values |= {
             f"stage_{moment}": F(f"stage_{moment}"),
