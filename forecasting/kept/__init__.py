@@ -304,16 +304,15 @@ def rebuild(
                     params,
                 )
                 continue
-            every = ", ".join(quote(name) for name in ("id", *fact.columns))
-            assignments = ", ".join(
-                f"{quote(name)} = (SELECT r.{quote(name)} FROM {rebuilt} r "
-                f"WHERE r.{quote('id')} = {kept}.{quote('id')})"
-                for name in fact.columns
+            # The rows that differ (NULL-safe comparison), joined once.
+            distinct = "IS NOT" if writer.connection.vendor == "sqlite" else "IS DISTINCT FROM"
+            assignments = ", ".join(f"{quote(name)} = r.{quote(name)}" for name in fact.columns)
+            differ = " OR ".join(
+                f"{kept}.{quote(name)} {distinct} r.{quote(name)}" for name in fact.columns
             )
             written[fact.table] = writer.execute(
-                f"UPDATE {kept} SET {assignments} WHERE {quote('id')} IN ("
-                f"SELECT {quote('id')} FROM (SELECT {every} FROM {kept} EXCEPT "
-                f"SELECT {every} FROM {rebuilt}) d)"
+                f"UPDATE {kept} SET {assignments} FROM {rebuilt} r "
+                f"WHERE r.{quote('id')} = {kept}.{quote('id')} AND ({differ})"
             )
         _drop(writer, facts)
     return written
