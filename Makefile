@@ -61,6 +61,7 @@ endif
 lint: $(VENV)/.deps
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	CLIMCRM_TESTING=1 $(VENV)/bin/mypy
 	CLIMCRM_TESTING=1 $(PY) manage.py makemigrations --check --dry-run
 	./scripts/check_migrations.sh
 	CLIMCRM_TESTING=1 $(PY) manage.py messages --check

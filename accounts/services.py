@@ -4,13 +4,20 @@ Who may change an account is decided in ``climcrm.permissions``; a refusal raise
 ``PermissionError`` with the reason.
 """
 
-from typing import Any
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
 
 from django.db import transaction
 from django.utils.translation import gettext as _
 
 from accounts.models import Account, Contact
 from climcrm.permissions import can_change_account, can_reassign_account
+
+if TYPE_CHECKING:
+    from django.db.models import Model
+
+    from climcrm.models import User
 
 ACCOUNT_FIELDS = (
     "name",
@@ -35,13 +42,13 @@ CONTACT_FIELDS = (
 )
 
 
-def _assign(instance, values: dict[str, Any], allowed: tuple[str, ...]) -> list[str]:
+def _assign(instance: Model, values: dict[str, Any], allowed: tuple[str, ...]) -> list[str]:
     changed = []
     for name, value in values.items():
         if name not in allowed:
             raise TypeError(f"{type(instance).__name__} has no editable field {name!r}")
         field = instance._meta.get_field(name)
-        current = getattr(instance, field.attname)
+        current = getattr(instance, field.attname)  # type: ignore[union-attr]
         new = value.pk if field.is_relation and value is not None else value
         if current != new or instance.pk is None:
             setattr(instance, name, value)
@@ -50,7 +57,7 @@ def _assign(instance, values: dict[str, Any], allowed: tuple[str, ...]) -> list[
 
 
 @transaction.atomic
-def account_create(*, by=None, **values: Any) -> Account:
+def account_create(*, by: User | None = None, **values: Any) -> Account:
     account = Account()
     values.setdefault("owner", by if getattr(by, "pk", None) else None)
     _assign(account, values, ACCOUNT_FIELDS)
@@ -59,7 +66,7 @@ def account_create(*, by=None, **values: Any) -> Account:
     return account
 
 
-def change_refusal(user, account: Account) -> str:
+def change_refusal(user: User, account: Account) -> str:
     """Why ``user`` may not change this account: whose it is."""
     if account.owner is None:
         return _("You may not change this account.")
@@ -74,7 +81,7 @@ def reassign_refusal() -> str:
 
 
 @transaction.atomic
-def account_update(*, account: Account, by=None, changes: dict[str, Any]) -> Account:
+def account_update(*, account: Account, by: User | None = None, changes: dict[str, Any]) -> Account:
     """Change an account. ``by`` is checked when given: the owner, their sales manager or
     an admin may change it, and only a sales manager or an admin may change its owner."""
     account = Account.objects.select_for_update().get(pk=account.pk)
@@ -93,7 +100,7 @@ def account_update(*, account: Account, by=None, changes: dict[str, Any]) -> Acc
 
 
 @transaction.atomic
-def contact_create(*, by=None, **values: Any) -> Contact:
+def contact_create(*, by: User | None = None, **values: Any) -> Contact:
     contact = Contact()
     _assign(contact, values, CONTACT_FIELDS)
     contact.email = contact.email.strip().lower()
@@ -103,7 +110,7 @@ def contact_create(*, by=None, **values: Any) -> Contact:
 
 
 @transaction.atomic
-def contact_update(*, contact: Contact, by=None, changes: dict[str, Any]) -> Contact:
+def contact_update(*, contact: Contact, by: User | None = None, changes: dict[str, Any]) -> Contact:
     contact = Contact.objects.select_for_update().get(pk=contact.pk)
     if "email" in changes:
         changes = {**changes, "email": (changes["email"] or "").strip().lower()}

@@ -5,8 +5,10 @@ Who may write is decided in ``climcrm.permissions`` (``can_add_activity``,
 ``PermissionError`` with the reason, in the user's language.
 """
 
+from __future__ import annotations
+
 import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -23,10 +25,23 @@ from climcrm.visibility import (
     visible_opportunities,
 )
 
+if TYPE_CHECKING:
+    from accounts.models import Account
+    from climcrm.models import User
+    from leads.models import Lead
+    from opportunities.models import Opportunity
+    from pipeline_reviews.models import Review
+
 UPDATABLE_FIELDS = ("kind", "subject", "description", "due_date", "assignee")
 
 
-def _works_on(user, *, opportunity=None, lead=None, account=None) -> bool:
+def _works_on(
+    user: User,
+    *,
+    opportunity: Opportunity | None = None,
+    lead: Lead | None = None,
+    account: Account | None = None,
+) -> bool:
     """True when ``user`` sees what a to-do is about, in the place they read to-dos:
     partner users read theirs on their partner's deals and leads, never on an account."""
     if is_partner_user(user):
@@ -48,15 +63,15 @@ def _works_on(user, *, opportunity=None, lead=None, account=None) -> bool:
     )
 
 
-def _may_see(user, activity: Activity) -> bool:
+def _may_see(user: User, activity: Activity) -> bool:
     return visible_activities(user).filter(pk=activity.pk).exists()
 
 
-def _person(user) -> str:
+def _person(user: User) -> str:
     return user.get_full_name() or user.username
 
 
-def add_refusal(user) -> str:
+def add_refusal(user: User) -> str:
     """Why ``user`` may not add an activity to a record."""
     if is_partner_user(user):
         return _("You may add activities only to your company's deals and leads.")
@@ -66,7 +81,7 @@ def add_refusal(user) -> str:
     )
 
 
-def change_refusal(user, activity: Activity) -> str:
+def change_refusal(user: User, activity: Activity) -> str:
     """Why ``user`` may not change this activity: whose it is."""
     if is_partner_user(user):
         return _("You may change only the activities of your company's deals and leads.")
@@ -79,7 +94,13 @@ def change_refusal(user, activity: Activity) -> str:
     ) % {"person": _person(holder)}
 
 
-def _check_assignee(assignee, *, opportunity=None, lead=None, account=None) -> None:
+def _check_assignee(
+    assignee: User | None,
+    *,
+    opportunity: Opportunity | None = None,
+    lead: Lead | None = None,
+    account: Account | None = None,
+) -> None:
     """The assignee must be an active user who can see what the to-do is about."""
     if assignee is None:
         return
@@ -107,17 +128,17 @@ def _validate(values: dict[str, Any]) -> None:
 @transaction.atomic
 def activity_create(
     *,
-    by,
+    by: User,
     subject: str,
     kind: str = ActivityKind.TASK,
     description: str = "",
     due_date: datetime.date | None = None,
-    assignee=None,
-    opportunity=None,
-    lead=None,
-    account=None,
+    assignee: User | None = None,
+    opportunity: Opportunity | None = None,
+    lead: Lead | None = None,
+    account: Account | None = None,
     done: bool = False,
-    review=None,
+    review: Review | None = None,
 ) -> Activity:
     """Log an activity or plan a to-do on a deal, a lead or an account.
 
@@ -162,7 +183,7 @@ def _locked(activity: Activity) -> Activity:
     )
 
 
-def _check_write(by, activity: Activity) -> None:
+def _check_write(by: User, activity: Activity) -> None:
     if not _may_see(by, activity):
         raise PermissionError(_("You may not change this activity."))
     if not can_change_activity(by, activity):
@@ -170,7 +191,7 @@ def _check_write(by, activity: Activity) -> None:
 
 
 @transaction.atomic
-def activity_complete(*, activity: Activity, by) -> Activity:
+def activity_complete(*, activity: Activity, by: User) -> Activity:
     """Mark done (idempotent: completing a done activity keeps its first completion time)."""
     locked = _locked(activity)
     _check_write(by, locked)
@@ -183,7 +204,7 @@ def activity_complete(*, activity: Activity, by) -> Activity:
 
 
 @transaction.atomic
-def activity_reopen(*, activity: Activity, by) -> Activity:
+def activity_reopen(*, activity: Activity, by: User) -> Activity:
     locked = _locked(activity)
     _check_write(by, locked)
     if locked.done:
@@ -195,7 +216,7 @@ def activity_reopen(*, activity: Activity, by) -> Activity:
 
 
 @transaction.atomic
-def activity_update(*, activity: Activity, by, changes: dict[str, Any]) -> Activity:
+def activity_update(*, activity: Activity, by: User, changes: dict[str, Any]) -> Activity:
     """Change the subject, type, description, due date or assignee."""
     locked = _locked(activity)
     _check_write(by, locked)
@@ -218,7 +239,7 @@ def activity_update(*, activity: Activity, by, changes: dict[str, Any]) -> Activ
 
 
 @transaction.atomic
-def activity_delete(*, activity: Activity, by) -> None:
+def activity_delete(*, activity: Activity, by: User) -> None:
     """Remove an activity or to-do entered by mistake (the deal's to-do counts follow)."""
     locked = _locked(activity)
     _check_write(by, locked)

@@ -4,7 +4,8 @@ The board shows, per stage, how many deals have an overdue to-do, one due today,
 ones or none. Reading that from the to-dos means grouping every open to-do of every deal on
 the board; ``Opportunity.open_todos`` and ``Opportunity.next_todo_due`` hold it instead,
 refreshed here after any save or delete of an activity (services, admin, factories), for
-the deal it belongs to and the one it left. ``FILL_SQL`` computes them for every deal.
+the deal it belongs to and the one it left. ``forecasting.kept`` recomputes them for every
+deal.
 """
 
 from django.db.models import Count, IntegerField, Min, OuterRef, Subquery
@@ -13,19 +14,6 @@ from django.db.models.signals import post_delete, post_init, post_save
 from django.dispatch import receiver
 
 from activities.models import Activity
-
-FILL_SQL = """
-UPDATE opportunities_opportunity SET
-    open_todos = (
-        SELECT COUNT(*) FROM activities_activity a
-        WHERE a.opportunity_id = opportunities_opportunity.id AND NOT a.done
-    ),
-    next_todo_due = (
-        SELECT MIN(a.due_date) FROM activities_activity a
-        WHERE a.opportunity_id = opportunities_opportunity.id AND NOT a.done
-    )
-WHERE id IN (SELECT opportunity_id FROM activities_activity WHERE NOT done)
-"""
 
 
 def refresh_deals(deal_ids, *, using: str) -> None:

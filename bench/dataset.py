@@ -1059,12 +1059,9 @@ def _split(items: Iterator[tuple], sinks: list[list]) -> Iterator[tuple]:
 def build(n: int, *, reset: bool = False, seed: int = 42, log=print) -> dict:
     """Fill the database with the dataset of ``n`` deals; returns row counts and timings."""
     from accounts.models import Account, Contact, Partner, PartnerTarget
-    from activities import signals as deal_todos
     from activities.models import Activity
     from climcrm.models import User
-    from forecasting.month_changes import rebuild as rebuild_month_changes
-    from forecasting.summaries import rebuild as rebuild_summaries
-    from leads import funnel as lead_funnel
+    from forecasting import kept
     from leads.models import Lead, LeadStatusChange
     from opportunities.models import LossReason, Opportunity, OpportunityHistory, StageSetting
     from pipeline_reviews.models import Review
@@ -1155,13 +1152,10 @@ def build(n: int, *, reset: bool = False, seed: int = 42, log=print) -> dict:
             dropped.rebuild(log)
         # With the indexes back, and before the foreign-key triggers are on again (an
         # update would leave checks pending in the transaction).
-        with connection.cursor() as cursor:
+        for table in ("leads_lead", "opportunities_opportunity"):
             started_fill = time.monotonic()
-            cursor.execute(lead_funnel.FILL_SQL)
-            log(f"  leads_lead: deal progress in {time.monotonic() - started_fill:.1f} s")
-            started_fill = time.monotonic()
-            cursor.execute(deal_todos.FILL_SQL)
-            log(f"  opportunities: open to-dos in {time.monotonic() - started_fill:.1f} s")
+            kept.rebuild(tables=(table,))
+            log(f"  {table}: kept columns in {time.monotonic() - started_fill:.1f} s")
         if dropped is not None:
             with connection.cursor() as cursor:
                 cursor.execute("SET LOCAL session_replication_role = origin")
@@ -1183,17 +1177,11 @@ def build(n: int, *, reset: bool = False, seed: int = 42, log=print) -> dict:
             for sql in connection.ops.sequence_reset_sql(no_style(), loaded):
                 cursor.execute(sql)
         summary_started = time.monotonic()
-        summary_rows = rebuild_summaries()
-        log(
-            f"  forecasting_pipelinesummary: {summary_rows:,} rows in "
-            f"{time.monotonic() - summary_started:.1f} s"
-        )
-        summary_started = time.monotonic()
-        month_rows = rebuild_month_changes()
-        log(
-            f"  forecasting_monthchange: {month_rows:,} rows in "
-            f"{time.monotonic() - summary_started:.1f} s"
-        )
+        tables = ("forecasting_pipelinesummary", "forecasting_monthchange")
+        written = kept.rebuild(tables=(*tables, "forecasting_monthchangetotal"))
+        for table in tables:
+            log(f"  {table}: {written[table]:,} rows")
+        log(f"  kept totals in {time.monotonic() - summary_started:.1f} s")
     analyse_started = time.monotonic()
     with connection.cursor() as cursor:
         if pg and not connection.in_atomic_block:

@@ -6,6 +6,8 @@ from typing import Any
 
 from django.contrib.auth.models import Group
 
+from climcrm.models import User
+
 DEMO_PASSWORD = "climcrm-demo"
 DEMO_USERS = [
     ("admin", "administrator (Django admin)"),
@@ -29,17 +31,24 @@ class DemoContext:
         self.stdout.write(f"  {text}")
 
 
-def _user(username, first, last, roles, **extra):
-    from tests.factories import UserFactory
-
-    user = UserFactory(username=username, first_name=first, last_name=last, roles=roles, **extra)
+def _user(username: str, first: str, last: str, roles: list[str], **extra: Any) -> User:
+    """The demo user of that name (created with the demo password), in ``roles``."""
+    values = {"first_name": first, "last_name": last, "email": f"{username}@climcrm.test"}
+    user, created = User.objects.get_or_create(
+        username=username, defaults={"language": "fr", **values, **extra}
+    )
+    if created:
+        user.set_password(DEMO_PASSWORD)
+        user.save(update_fields=["password"])
+    for name in roles:
+        user.groups.add(Group.objects.get_or_create(name=name)[0])
     return user
 
 
 def seed(ctx: DemoContext) -> None:
     from django.utils import timezone
 
-    from tests.factories import AccountFactory, PartnerFactory
+    from accounts.models import Account, Partner
 
     # The contracts run around the day the demo is seeded: one since last year, one newer.
     year = timezone.localdate().year
@@ -59,16 +68,16 @@ def seed(ctx: DemoContext) -> None:
     ctx.users["admin"] = _user(
         "admin", "Admin", "ClimCRM", ["admin"], is_staff=True, is_superuser=True, language="en"
     )
-    alpinfra = PartnerFactory(
-        account=AccountFactory(
+    alpinfra = Partner.objects.create(
+        account=Account.objects.create(
             name="Alpinfra Solutions SA", city="Sion", postal_code="1950", industry="IT"
         ),
         channel_manager=ctx.users["channel"],
         contract_start=datetime.date(year - 1, 1, 1),
         contract_end=datetime.date(year + 1, 12, 31),
     )
-    leman = PartnerFactory(
-        account=AccountFactory(
+    leman = Partner.objects.create(
+        account=Account.objects.create(
             name="Léman Bâtiment Sàrl", city="Nyon", postal_code="1260", industry="Construction"
         ),
         channel_manager=ctx.users["channel"],

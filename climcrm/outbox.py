@@ -14,6 +14,7 @@ before writing "sent" (the claim is given back after ``CLAIM_TIMEOUT``).
 
 import datetime
 import logging
+from collections.abc import Sequence
 
 from django.apps import apps
 from django.conf import settings
@@ -88,7 +89,7 @@ def email_queue(
     return row
 
 
-def send_on_commit(rows: list[OutboxEmail]) -> None:
+def send_on_commit(rows: Sequence[OutboxEmail]) -> None:
     """Enqueue the sending of ``rows`` once the current transaction commits."""
     refs = [(row._meta.label_lower, row.pk) for row in rows]
     if refs:

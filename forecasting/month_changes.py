@@ -20,9 +20,8 @@ month's start state, and also the end state of the month before when the deal ch
 from datetime import date, datetime
 from decimal import Decimal
 
-from django.db import connections, router
-from django.db.models import BigIntegerField, Case, DecimalField, F, IntegerField, Q, Value, When
-from django.db.models.functions import Cast, Coalesce
+from django.db.models import Case, DecimalField, F, IntegerField, Q, Value, When
+from django.db.models.functions import Coalesce
 from django.db.models.lookups import GreaterThan, LessThan
 from django.utils import timezone
 
@@ -245,84 +244,3 @@ def forget(deal_id: int, *, using: str) -> None:
     ):
         _add_totals(deltas, row, row["month"], -1)
     _apply_totals(deltas, using)
-
-
-# ---------------------------------------------------------------- filling
-
-
-def rebuild(using: str | None = None) -> int:
-    """Recompute every row from the history, then the totals (``rebuild_totals``): the
-    pairing of the history's rows that "what changed" does for any window, once per month,
-    written by the database (``INSERT … SELECT``). Returns the month rows written."""
-    from forecasting.models import MonthChange
-    from opportunities.history import compare_rows
-    from opportunities.models import OpportunityHistory
-
-    using = using or router.db_for_write(MonthChange)
-    connection = connections[using]
-    quote = connection.ops.quote_name
-    MonthChange.objects.using(using).all().delete()
-    history = OpportunityHistory.objects.using(using).order_by()
-    first = history.order_by("changed_at").values_list("changed_at", flat=True).first()
-    last = history.order_by("-changed_at").values_list("changed_at", flat=True).first()
-    if first is None:
-        return 0
-    # Table column → what the pairing gives, in this order.
-    values = {"opportunity_id": F("opportunity_id")}
-    for moment in ("start", "end"):
-        values |= {
-            f"stage_{moment}": F(f"stage_{moment}"),
-            f"amount_cents_{moment}": Cast(F(f"amount_{moment}") * 100, BigIntegerField()),
-            f"close_date_{moment}": F(f"close_date_{moment}"),
-            f"owner_{moment}_id": F(f"owner_{moment}"),
-            f"partner_{moment}_id": F(f"partner_{moment}"),
-        }
-    aliases = {f"v{index}": expression for index, expression in enumerate(values.values())}
-    target = ", ".join(quote(name) for name in [*values, "month"])
-    table = quote(MonthChange._meta.db_table)
-    written = 0
-    month, final = _month(month_of(first)), _month(month_of(last))
-    while month.start <= final.start:
-        pairs = (
-            compare_rows(month.start_moment(), month.end_moment(), history, STATE_FIELDS)
-            .annotate(**aliases, v_month=Value(month.start))
-            .values(*aliases, "v_month")
-        )
-        sql, params = pairs.query.sql_with_params()
-        with connection.cursor() as cursor:
-            cursor.execute(f"INSERT INTO {table} ({target}) {sql}", params)
-            written += max(cursor.rowcount, 0)
-        month = month.next()
-    rebuild_totals(using)
-    return written
-
-
-def rebuild_totals(using: str | None = None) -> int:
-    """Recompute the totals from the deals' rows (one grouped insert per side)."""
-    from forecasting.models import MonthChange, MonthChangeTotal
-
-    using = using or router.db_for_write(MonthChangeTotal)
-    connection = connections[using]
-    quote = connection.ops.quote_name
-    MonthChangeTotal.objects.using(using).all().delete()
-    source = quote(MonthChange._meta.db_table)
-    table = quote(MonthChangeTotal._meta.db_table)
-    columns = ", ".join(
-        quote(name)
-        for name in ("month", "side", "kinds", "start_key", "end_key", "count")
-        + ("cents_start", "cents_end")
-    )
-    written = 0
-    for side, (start, end) in SIDES.items():
-        start_key, end_key = f"COALESCE({quote(start)}, 0)", f"COALESCE({quote(end)}, 0)"
-        sql = (
-            f"INSERT INTO {table} ({columns}) "
-            f"SELECT {quote('month')}, %s, {quote('kinds')}, {start_key}, {end_key}, COUNT(*), "
-            f"COALESCE(SUM({quote('amount_cents_start')}), 0), "
-            f"COALESCE(SUM({quote('amount_cents_end')}), 0) "
-            f"FROM {source} GROUP BY {quote('month')}, {quote('kinds')}, {start_key}, {end_key}"
-        )
-        with connection.cursor() as cursor:
-            cursor.execute(sql, [side])
-            written += max(cursor.rowcount, 0)
-    return written

@@ -1,7 +1,10 @@
 """Writes of the forecasting app: targets and forecast snapshots."""
 
+from __future__ import annotations
+
 from datetime import date
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
@@ -13,8 +16,22 @@ from climcrm.roles import is_manager
 from forecasting.models import ForecastSnapshot, SnapshotScope, Target
 from forecasting.periods import Period, period_containing
 
+if TYPE_CHECKING:
+    from typing import Any
 
-def target_set(*, by, year: int, quarter: int, amount: Decimal, user=None, partner=None) -> Target:
+    from accounts.models import Partner
+    from climcrm.models import User
+
+
+def target_set(
+    *,
+    by: User,
+    year: int,
+    quarter: int,
+    amount: Decimal,
+    user: User | None = None,
+    partner: Partner | None = None,
+) -> Target:
     """Create or change the target of a rep or a partner for one quarter (managers only)."""
     if not is_manager(by):
         raise PermissionDenied(_("Only a sales manager can set targets."))
@@ -35,7 +52,7 @@ def target_set(*, by, year: int, quarter: int, amount: Decimal, user=None, partn
     return target
 
 
-def target_delete(*, by, target: Target) -> None:
+def target_delete(*, by: User, target: Target) -> None:
     if not is_manager(by):
         raise PermissionDenied(_("Only a sales manager can set targets."))
     with transaction.atomic():
@@ -63,7 +80,7 @@ def forecast_snapshot_take(*, kind: str, period_start: date | None = None) -> in
     figures = figure_aggregates()
     now = timezone.now()
 
-    def snapshot(scope, key, values, **links):
+    def snapshot(scope: str, key: str, values: dict[str, Any], **links: Any) -> ForecastSnapshot:
         return ForecastSnapshot(
             period_kind=period.kind,
             period_start=period.start,

@@ -6,9 +6,9 @@ at month ends; the forecast and accuracy every deal closing in a period. Over ye
 those sums read hundreds of thousands of rows; here they read one row per month, owner or
 partner, type and stage (``PipelineSummary``), whatever the number of deals. The deal
 services call ``record_deal_change`` in the same transaction as the change, so the totals
-are never behind the deals. ``rebuild`` computes them from the deals and their history: the
-migration that adds the table and the benchmark builder use it, and the tests check that
-both ways give the same rows.
+are never behind the deals. ``forecasting.kept`` computes them from the deals and their
+history (``manage.py totals`` checks and repairs them), and the tests check that both ways
+give the same rows.
 
 What a deal adds, as a function of its current row (``deal_rows``):
 
@@ -41,23 +41,12 @@ from collections import defaultdict
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
-from django.db import router
 from django.db.models import (
-    Case,
-    DateTimeField,
-    DecimalField,
-    DurationField,
-    ExpressionWrapper,
-    F,
     Q,
     Sum,
-    Value,
-    When,
 )
-from django.db.models.functions import Coalesce, TruncMonth
 from django.utils import timezone
 
-from climcrm.selectors import weighted_amount_expression
 from forecasting import month_changes
 from forecasting.month_changes import month_of
 from forecasting.totals import add_to
@@ -384,205 +373,6 @@ def apply(totals: dict, *, using: str) -> None:
 
 def _sort_key(key: tuple) -> tuple:
     return (key[0], key[1].toordinal(), *key[2:])
-
-
-# ---------------------------------------------------------------- rebuilding
-
-
-def rebuild(using: str | None = None) -> int:
-    """Recompute every total from the deals and their history; returns the rows written.
-
-    A handful of grouped queries (the database does the sums), then one bulk insert.
-    """
-    from forecasting.models import PipelineSummary
-    from opportunities.models import Opportunity, OpportunityHistory
-
-    using = using or router.db_for_write(PipelineSummary)
-    tz = timezone.get_default_timezone()
-    money = DecimalField(max_digits=20, decimal_places=4)
-    deals = Opportunity.objects.using(using).order_by()
-    history = OpportunityHistory.objects.using(using).order_by()
-    totals: dict = defaultdict(lambda: [0, ZERO, ZERO, 0.0])
-
-    def weight(prefix=""):
-        return Coalesce(Sum(weighted_amount_expression(prefix)), Value(ZERO), output_field=money)
-
-    def amount(name="amount"):
-        return Coalesce(Sum(name), Value(ZERO), output_field=money)
-
-    for row in (
-        deals.filter(stage__in=_OPEN_STAGES)
-        .values("owner_id", "partner_id", "type", "stage")
-        .annotate(n=Sum(Value(1)), total=amount(), weight=weight())
-    ):
-        key = (
-            OPEN,
-            OPEN_MONTH,
-            row["owner_id"] or 0,
-            row["partner_id"] or 0,
-            row["type"],
-            row["stage"],
-            0,
-        )
-        _add(totals, key, 1, row["n"], row["total"], row["weight"])
-    for row in (
-        deals.annotate(month=TruncMonth("created_at", tzinfo=tz))
-        .values("month", "owner_id", "partner_id", "type", "furthest_rank")
-        .annotate(n=Sum(Value(1)), total=amount())
-    ):
-        key = (
-            CREATED,
-            _as_date(row["month"]),
-            row["owner_id"] or 0,
-            row["partner_id"] or 0,
-            row["type"],
-            "",
-            row["furthest_rank"],
-        )
-        _add(totals, key, 1, row["n"], row["total"])
-
-    for row in (
-        deals.exclude(stage="closed_lost")
-        .annotate(
-            month=TruncMonth("close_date"),
-            no_amount=Case(When(amount__isnull=True, then=Value(1)), default=Value(0)),
-        )
-        .values("month", "owner_id", "partner_id", "forecast_category", "stage", "no_amount")
-        .annotate(n=Sum(Value(1)), total=amount(), weight=weight())
-    ):
-        key = (
-            FORECAST,
-            _as_date(row["month"]),
-            row["owner_id"] or 0,
-            row["partner_id"] or 0,
-            row["forecast_category"],
-            row["stage"],
-            row["no_amount"],
-        )
-        _add(totals, key, 1, row["n"], row["total"], row["weight"])
-
-    def duration(later, earlier):
-        return Sum(ExpressionWrapper(F(later) - F(earlier), output_field=DurationField()))
-
-    for row in (
-        deals.filter(stage__in=_CLOSED_STAGES, closed_at__isnull=False)
-        .annotate(month=TruncMonth("closed_at", tzinfo=tz))
-        .values("month", "owner_id", "partner_id", "type", "stage", "furthest_rank")
-        .annotate(n=Sum(Value(1)), total=amount(), spent=duration("closed_at", "created_at"))
-    ):
-        key = (
-            CLOSED,
-            _as_date(row["month"]),
-            row["owner_id"] or 0,
-            row["partner_id"] or 0,
-            row["type"],
-            row["stage"],
-            row["furthest_rank"],
-        )
-        _add(totals, key, 1, row["n"], row["total"], ZERO, _in_days(row["spent"]))
-    for row in (
-        history.filter(prev_stage_entered_at__isnull=False)
-        .annotate(month=TruncMonth("changed_at", tzinfo=tz))
-        .values("month", "opportunity__owner_id", "opportunity__partner_id", "prev_stage")
-        .annotate(n=Sum(Value(1)), spent=duration("changed_at", "prev_stage_entered_at"))
-    ):
-        key = (
-            STAY,
-            _as_date(row["month"]),
-            row["opportunity__owner_id"] or 0,
-            row["opportunity__partner_id"] or 0,
-            "",
-            row["prev_stage"],
-            0,
-        )
-        _add(totals, key, 1, row["n"], ZERO, ZERO, _in_days(row["spent"]))
-    shifted = ExpressionWrapper(F("changed_at") - Value(_TICK), output_field=DateTimeField())
-    by_month = history.annotate(month=TruncMonth(shifted, tzinfo=tz))
-    for prefix, sign in (("", 1), ("prev_", -1)):
-        for row in (
-            by_month.filter(**{f"{prefix}stage__in": _OPEN_STAGES})
-            .values(
-                "month",
-                f"{prefix}owner_id",
-                f"{prefix}partner_id",
-                "opportunity__type",
-                f"{prefix}stage",
-            )
-            .annotate(n=Sum(Value(1)), total=amount(f"{prefix}amount"), weight=weight(prefix))
-        ):
-            key = (
-                CHANGE,
-                _as_date(row["month"]),
-                row[f"{prefix}owner_id"] or 0,
-                row[f"{prefix}partner_id"] or 0,
-                row["opportunity__type"],
-                row[f"{prefix}stage"],
-                0,
-            )
-            _add(totals, key, sign, row["n"], row["total"], row["weight"])
-    for kind, at_start in WON_ESTIMATES.values():
-        estimate = Coalesce(
-            "commit_entry_amount", at_start, "created_amount", Value(ZERO), output_field=money
-        )
-        for row in (
-            deals.filter(stage="closed_won")
-            .annotate(month=TruncMonth("close_date"))
-            .values("month", "owner_id", "partner_id")
-            .annotate(n=Sum(Value(1)), total=amount(), estimated=Sum(estimate))
-        ):
-            key = (
-                kind,
-                _as_date(row["month"]),
-                row["owner_id"] or 0,
-                row["partner_id"] or 0,
-                "",
-                "",
-                0,
-            )
-            _add(totals, key, 1, row["n"], row["total"], row["estimated"])
-    for prefix, sign in (("", 1), ("prev_", -1)):
-        committed = Q(**{f"{prefix}stage": "closed_won"}) | Q(
-            **{f"{prefix}stage__in": _OPEN_STAGES, f"{prefix}forecast_category": "commit"}
-        )
-        for row in (
-            by_month.filter(committed)
-            .annotate(closing=TruncMonth(f"{prefix}close_date"))
-            .values("month", f"{prefix}owner_id", f"{prefix}partner_id", "closing")
-            .annotate(n=Sum(Value(1)), total=amount(f"{prefix}amount"))
-        ):
-            key = (
-                COMMIT_CHANGE,
-                _as_date(row["month"]),
-                row[f"{prefix}owner_id"] or 0,
-                row[f"{prefix}partner_id"] or 0,
-                "",
-                "",
-                0,
-                _as_date(row["closing"]),
-            )
-            _add(totals, key, sign, row["n"], row["total"])
-    PipelineSummary.objects.using(using).all().delete()
-    objects = [
-        PipelineSummary(
-            **dict(zip(KEY_FIELDS, key, strict=True)),
-            count=values[0],
-            amount=values[1],
-            weighted=values[2],
-            days=values[3],
-        )
-        for key, values in sorted(totals.items(), key=lambda item: _sort_key(item[0]))
-        if any(values)
-    ]
-    PipelineSummary.objects.using(using).bulk_create(objects, batch_size=2000)
-    return len(objects)
-
-
-def _in_days(value) -> float:
-    if value is None:
-        return 0.0
-    if isinstance(value, timedelta):
-        return value.total_seconds() / 86400.0
-    return float(value) / 86_400_000_000  # microseconds (SQLite)
 
 
 def _as_date(value) -> date:

@@ -8,10 +8,13 @@ aside with their reasons; or all or nothing, the whole file in one transaction t
 rolled back if any row is refused. Progress is written on the import row for the page.
 """
 
+from __future__ import annotations
+
 import csv
 import io
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from django.db import router, transaction
 from django.utils import timezone
@@ -30,6 +33,15 @@ from leads.importing import (
     detect_delimiter,
 )
 
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+    from datetime import datetime
+    from typing import Any
+
+    from django.core.files.uploadedfile import UploadedFile
+
+    from climcrm.models import User
+
 CHUNK_ROWS = 20_000
 BATCH_SIZE = 5000
 PREVIEW_ERRORS = 100
@@ -41,7 +53,9 @@ __all__ = ["ImportFileError"]
 # --- upload and mapping -----------------------------------------------------------------
 
 
-def import_create(*, upload, kind: str, by, saved: SavedMapping | None = None) -> PipelineImport:
+def import_create(
+    *, upload: UploadedFile, kind: str, by: User, saved: SavedMapping | None = None
+) -> PipelineImport:
     """Decode and store an uploaded file with a first mapping (the saved one chosen, else
     guessed from the headers). A file that cannot be read raises ImportFileError."""
     raw = upload.read()
@@ -81,7 +95,7 @@ def missing_fields(kind: str, mapping: dict[str, str]) -> list[str]:
 
 
 def import_set_mapping(
-    *, job: PipelineImport, mapping: dict[str, str], mode: str, save_as: str = "", by
+    *, job: PipelineImport, mapping: dict[str, str], mode: str, save_as: str = "", by: User
 ) -> PipelineImport:
     """Keep the columns chosen for the file (and save them under a name when asked).
 
@@ -144,7 +158,9 @@ def _data_rows(job: PipelineImport, start: int = 0) -> Iterator[tuple[int, list[
         yield lines_before + reader.line_num, cells, stream.tell()
 
 
-def _batches(job: PipelineImport, start: int = 0, limit: int | None = None):
+def _batches(
+    job: PipelineImport, start: int = 0, limit: int | None = None
+) -> Iterator[tuple[list, int]]:
     """Lists of at most BATCH_SIZE (number, cells), with the offset after the last."""
     batch: list = []
     for taken, (number, cells, offset) in enumerate(_data_rows(job, start), start=1):
@@ -196,7 +212,7 @@ class DryRun:
         }
 
     @classmethod
-    def from_job(cls, job: PipelineImport) -> "DryRun":
+    def from_job(cls, job: PipelineImport) -> DryRun:
         stored = job.dry_run or {}
         summary = cls(
             encoding=ENCODING_LABELS.get(job.encoding, job.encoding),
@@ -273,7 +289,14 @@ class _Refused(Exception):
     """A row of an all-or-nothing file was refused: roll the whole file back."""
 
 
-def _write(job: PipelineImport, results: list[RowResult], *, using: str, now, defaults) -> int:
+def _write(
+    job: PipelineImport,
+    results: list[RowResult],
+    *,
+    using: str,
+    now: datetime,
+    defaults: dict[str, Any],
+) -> int:
     rows = [result.values for result in results if result.outcome == NEW]
     if job.kind == ImportKind.ACCOUNTS:
         return writing.write_accounts(rows, using=using, now=now)

@@ -3,7 +3,8 @@
 The funnel counts, among a period's leads, those converted whose deal was in Qualification
 once (SRL), reached Needs Analysis or beyond (SQL) and is won. ``Lead.deal_progress`` holds
 the three as bits, so the funnel reads the leads alone instead of looking up each deal:
-the conversion sets it, the deal services update it when the deal changes stage.
+the conversion sets it, the deal services update it when the deal changes stage
+(``forecasting.kept`` recomputes it for every lead).
 
 Before those, the funnel counts the leads that reached MQL (``Lead.reached_mql``) and the
 prospects of seed 004 (``Lead.reached_prospect``: the organisation, opportunity and
@@ -14,26 +15,6 @@ from django.db.models import F
 
 SRL, SQL, WON = 1, 2, 4
 QUALIFIED_RANK = 2  # Needs Analysis (opportunities.models.QUALIFIED_RANK)
-
-# The bits of every converted lead from its deal and the deal's history (one statement,
-# the same on PostgreSQL and SQLite): the migration and the benchmark builder use it.
-FILL_SQL = """
-UPDATE leads_lead SET deal_progress =
-    CASE WHEN EXISTS (
-        SELECT 1 FROM opportunities_opportunityhistory h
-        WHERE h.opportunity_id = leads_lead.converted_opportunity_id
-          AND h.stage = 'qualification'
-    ) THEN 1 ELSE 0 END
-    + CASE WHEN (
-        SELECT o.furthest_rank FROM opportunities_opportunity o
-        WHERE o.id = leads_lead.converted_opportunity_id
-    ) >= 2 THEN 2 ELSE 0 END
-    + CASE WHEN (
-        SELECT o.stage FROM opportunities_opportunity o
-        WHERE o.id = leads_lead.converted_opportunity_id
-    ) = 'closed_won' THEN 4 ELSE 0 END
-WHERE converted_opportunity_id IS NOT NULL
-"""
 
 
 def progress(*, stage: str, furthest_rank: int, in_qualification_once: bool) -> int:

@@ -5,10 +5,12 @@ change itself (the funnel metrics read those rows). Converted and disqualified l
 read-only.
 """
 
+from __future__ import annotations
+
 import datetime
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -29,6 +31,11 @@ from leads.models import (
     LeadStatus,
     LeadStatusChange,
 )
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+    from climcrm.models import User
 
 # What a person may fill in on a lead (status and conversion links have their own paths).
 LEAD_FIELDS = (
@@ -81,7 +88,7 @@ MANUAL_STATUSES = (LeadStatus.NEW, LeadStatus.WORKING, LeadStatus.MQL, LeadStatu
 class LeadReadOnlyError(Exception):
     """The lead is converted or disqualified: nothing may change any more."""
 
-    def __init__(self, lead: Lead):
+    def __init__(self, lead: Lead) -> None:
         self.lead = lead
         super().__init__(
             _("This lead is %(status)s: it can no longer be changed.")
@@ -92,7 +99,7 @@ class LeadReadOnlyError(Exception):
 class LeadAlreadyConvertedError(Exception):
     """A second conversion of the same lead (double submit): nothing was written."""
 
-    def __init__(self, lead: Lead):
+    def __init__(self, lead: Lead) -> None:
         self.lead = lead
         super().__init__(_("This lead has already been converted."))
 
@@ -100,7 +107,7 @@ class LeadAlreadyConvertedError(Exception):
 # --- who may do what ------------------------------------------------------------------
 
 
-def can_convert_lead(user, lead: Lead) -> bool:
+def can_convert_lead(user: User, lead: Lead) -> bool:
     """Conversion creates accounts and contacts: internal people only."""
     return is_internal(user) and can_edit_lead(user, lead) and not lead.is_read_only
 
@@ -132,7 +139,9 @@ def _clean_values(values: dict[str, Any]) -> dict[str, Any]:
     return values
 
 
-def _record_status(*, lead: Lead, from_status: str, to_status: str, by, at) -> LeadStatusChange:
+def _record_status(
+    *, lead: Lead, from_status: str, to_status: str, by: User | None, at: datetime.datetime
+) -> LeadStatusChange:
     if to_status == LeadStatus.MQL and not lead.reached_mql:
         Lead.objects.filter(pk=lead.pk).update(reached_mql=True)
         lead.reached_mql = True
@@ -148,7 +157,7 @@ def _record_status(*, lead: Lead, from_status: str, to_status: str, by, at) -> L
 # --- lifecycle ------------------------------------------------------------------------
 
 
-def lead_create(*, by, at=None, **values: Any) -> Lead:
+def lead_create(*, by: User | None, at: datetime.datetime | None = None, **values: Any) -> Lead:
     """A new lead in status New, with its first status row.
 
     A partner user's lead is always the partner's (origin BP). ``by`` may be None for
@@ -182,7 +191,7 @@ def _lock_open_lead(lead: Lead) -> Lead:
     return locked
 
 
-def lead_update(*, lead: Lead, by, changes: dict[str, Any]) -> Lead:
+def lead_update(*, lead: Lead, by: User, changes: dict[str, Any]) -> Lead:
     """Change the fields of an open lead. Raises LeadReadOnlyError, PermissionError,
     ValidationError; nothing is written in those cases."""
     requested = {k: v for k, v in changes.items() if k in LEAD_FIELDS}
@@ -206,7 +215,9 @@ def lead_update(*, lead: Lead, by, changes: dict[str, Any]) -> Lead:
     return lead
 
 
-def lead_change_status(*, lead: Lead, to_status: str, by, reason: str = "", at=None) -> Lead:
+def lead_change_status(
+    *, lead: Lead, to_status: str, by: User, reason: str = "", at: datetime.datetime | None = None
+) -> Lead:
     """Move an open lead to another open status, or disqualify it with a reason."""
     now = at or timezone.now()
     if to_status == LeadStatus.CONVERTED:
@@ -250,7 +261,7 @@ class BulkResult:
     skipped: list[tuple[Lead, str]] = field(default_factory=list)
 
 
-def lead_bulk_assign(*, leads, owner, by) -> BulkResult:
+def lead_bulk_assign(*, leads: Iterable[Lead], owner: User | None, by: User) -> BulkResult:
     """Give the selected leads to ``owner``; read-only or forbidden ones are skipped."""
     if owner is None or is_partner_user(owner) or not owner.is_active:
         raise ValidationError({"owner": _("The owner must be an active internal user.")})
@@ -265,7 +276,9 @@ def lead_bulk_assign(*, leads, owner, by) -> BulkResult:
     return result
 
 
-def lead_bulk_change_status(*, leads, to_status: str, by, reason: str = "") -> BulkResult:
+def lead_bulk_change_status(
+    *, leads: Iterable[Lead], to_status: str, by: User, reason: str = ""
+) -> BulkResult:
     result = BulkResult()
     for lead in leads:
         try:
@@ -289,8 +302,8 @@ def _error_text(exc: Exception) -> str:
 @dataclass
 class ConversionResult:
     lead: Lead
-    account: Account
-    contact: Contact
+    account: Account | None
+    contact: Contact | None
     opportunity: Any = None
     created_account: bool = False
     created_contact: bool = False
@@ -308,7 +321,7 @@ def default_close_date() -> datetime.date:
 def lead_convert(
     *,
     lead: Lead,
-    by,
+    by: User,
     account: Account | None = None,
     account_name: str = "",
     contact: Contact | None = None,
@@ -317,7 +330,7 @@ def lead_convert(
     amount: Decimal | None = None,
     close_date: datetime.date | None = None,
     opportunity_type: str = "",
-    at=None,
+    at: datetime.datetime | None = None,
 ) -> ConversionResult:
     """Turn the lead into an account, a contact and optionally an opportunity.
 
@@ -342,7 +355,7 @@ def lead_convert(
             raise ValidationError(
                 {"contact": _("An existing contact goes with its own account: pick that account.")}
             )
-        if contact is not None and contact.account_id != account.pk:
+        if contact is not None and account is not None and contact.account_id != account.pk:
             raise ValidationError(
                 {"contact": _("This contact belongs to another account than the one chosen.")}
             )
@@ -430,7 +443,7 @@ def lead_convert(
 # --- public web form ------------------------------------------------------------------
 
 
-def public_form_allowed(*, ip_address: str, rate: str, at=None) -> bool:
+def public_form_allowed(*, ip_address: str, rate: str, at: datetime.datetime | None = None) -> bool:
     """Record this post and say whether the address is still under its limit.
 
     Every post counts, accepted or not, so a robot gains nothing by retrying.

@@ -5,10 +5,12 @@ calls these functions. They apply the stage machine, lock the row, refuse stale 
 and append the history row in the same transaction as the change.
 """
 
+from __future__ import annotations
+
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -38,6 +40,13 @@ from opportunities.models import (
     StageSetting,
     ladder_rank,
 )
+
+if TYPE_CHECKING:
+    from datetime import datetime
+
+    from accounts.models import Account
+    from climcrm.models import User
+    from opportunities.models import LossReason
 
 # Values applied whatever the stage defaults say.
 CLOSING_PROBABILITY = {Stage.CLOSED_WON: 100, Stage.CLOSED_LOST: 0}
@@ -108,7 +117,7 @@ class StaleVersionError(Exception):
     ``changes`` lists what others changed since the version read, when that version is known.
     """
 
-    def __init__(self, opportunity: Opportunity, changes: list["ConcurrentChange"]):
+    def __init__(self, opportunity: Opportunity, changes: list[ConcurrentChange]) -> None:
         self.opportunity = opportunity
         self.changes = changes
         if changes:
@@ -150,7 +159,9 @@ def _check_version(locked: Opportunity, expected_version: object) -> None:
     if read == locked.version:
         return
     known = read is not None and read < locked.version
-    raise StaleVersionError(locked, _concurrent_changes(locked, read) if known else [])
+    raise StaleVersionError(
+        locked, _concurrent_changes(locked, read) if known and read is not None else []
+    )
 
 
 @dataclass
@@ -182,7 +193,7 @@ def stage_defaults(stage: str) -> StageDefaults:
     return StageDefaults(setting.default_probability, setting.default_forecast_category)
 
 
-def suggested_type(account) -> str:
+def suggested_type(account: Account | None) -> str:
     """Existing business when the account already has a won deal."""
     if (
         account is not None
@@ -194,7 +205,7 @@ def suggested_type(account) -> str:
 
 
 def _field_label(name: str) -> str:
-    return str(Opportunity._meta.get_field(name).verbose_name)
+    return str(Opportunity._meta.get_field(name).verbose_name)  # type: ignore[union-attr]
 
 
 def _validate_values(values: dict[str, Any]) -> None:
@@ -232,7 +243,7 @@ def _validate_values(values: dict[str, Any]) -> None:
 
 
 def _apply_stage_machine(
-    *, current: dict[str, Any], requested: dict[str, Any], by, now
+    *, current: dict[str, Any], requested: dict[str, Any], by: User, now: datetime
 ) -> dict[str, Any]:
     """Return the new values of the deal after the rules of the stage machine."""
     new = {**current, **requested}
@@ -319,7 +330,13 @@ def _snapshot(opportunity: Opportunity) -> dict[str, Any]:
 
 
 def _history_row(
-    *, opportunity: Opportunity, before: dict | None, changed: list[str], by, now, tag: str
+    *,
+    opportunity: Opportunity,
+    before: dict | None,
+    changed: list[str],
+    by: User,
+    now: datetime,
+    tag: str,
 ) -> OpportunityHistory:
     row = OpportunityHistory(
         opportunity=opportunity,
@@ -344,7 +361,7 @@ def _history_row(
 
 
 def _keep_accuracy_amounts(
-    opportunity: Opportunity, *, creating: bool, entering_commit: bool, now
+    opportunity: Opportunity, *, creating: bool, entering_commit: bool, now: datetime
 ) -> None:
     """Set the amounts forecast accuracy reads (``Opportunity.created_amount`` and siblings)
     for the change about to be saved: one query on entering Commit or changing a won deal.
@@ -383,7 +400,7 @@ def _keep_accuracy_amounts(
 
 
 def _check_permission(
-    *, opportunity: Opportunity | None, by, current: dict, requested: dict
+    *, opportunity: Opportunity | None, by: User, current: dict, requested: dict
 ) -> None:
     changing = {name for name in requested if requested[name] != current.get(name)}
     # Channel managers assign any deal to a partner, even one they could not otherwise edit.
@@ -417,7 +434,9 @@ def _check_permission(
         raise PermissionError(_("You may not change the forecast category of this deal."))
 
 
-def opportunity_create(*, by, tag: str = "", at=None, **values: Any) -> Opportunity:
+def opportunity_create(
+    *, by: User, tag: str = "", at: datetime | None = None, **values: Any
+) -> Opportunity:
     """Create a deal in its first stage (or the stage given) with its first history row.
 
     ``at`` backdates the creation (imports, demo data); it defaults to now.
@@ -463,7 +482,10 @@ def opportunity_create(*, by, tag: str = "", at=None, **values: Any) -> Opportun
         opportunity.full_clean(validate_constraints=False)
         _save_checked(opportunity)
         record_deal_change(
-            before=None, after=deal_state(opportunity), at=now, using=opportunity._state.db
+            before=None,
+            after=deal_state(opportunity),
+            at=now,
+            using=opportunity._state.db,  # type: ignore[arg-type]
         )
         _history_row(
             opportunity=opportunity, before=None, changed=[], by=by, now=now, tag=tag
@@ -474,11 +496,11 @@ def opportunity_create(*, by, tag: str = "", at=None, **values: Any) -> Opportun
 def opportunity_update(
     *,
     opportunity: Opportunity,
-    by,
+    by: User,
     changes: dict[str, Any],
     expected_version: int | str | None,
     tag: str = "",
-    at=None,
+    at: datetime | None = None,
 ) -> ChangeResult:
     """Apply ``changes`` (field name → new value) through the stage machine.
 
@@ -534,10 +556,13 @@ def opportunity_update(
         )
         _save_checked(locked)
         record_deal_change(
-            before=totals_before, after=deal_state(locked), at=now, using=locked._state.db
+            before=totals_before,
+            after=deal_state(locked),
+            at=now,
+            using=locked._state.db,  # type: ignore[arg-type]
         )
         if totals_before["stage"] != locked.stage:
-            funnel.deal_moved(locked, using=locked._state.db)
+            funnel.deal_moved(locked, using=locked._state.db)  # type: ignore[arg-type]
         OpportunityHistory.objects.filter(
             opportunity=locked, valid_until__isnull=True, version__lt=current_version
         ).update(valid_until=now)
@@ -553,15 +578,15 @@ def opportunity_move_stage(
     *,
     opportunity: Opportunity,
     to_stage: str,
-    by,
+    by: User,
     expected_version: int | str | None,
     probability: int | None = None,
     amount: Decimal | None = None,
-    loss_reason=None,
+    loss_reason: LossReason | None = None,
     loss_reason_text: str = "",
     close_date: date | None = None,
     tag: str = "",
-    at=None,
+    at: datetime | None = None,
 ) -> ChangeResult:
     """Move a deal to another stage (kanban, reviews). Extra values go in the same change."""
     changes: dict[str, Any] = {"stage": to_stage}

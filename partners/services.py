@@ -4,11 +4,13 @@ Deals are only ever created or changed through ``opportunities.services``; this 
 adds the partner rules around them and schedules the partner's emails after commit.
 """
 
+from __future__ import annotations
+
 import datetime
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -35,6 +37,11 @@ from partners.models import (
     RegistrationStatus,
 )
 from partners.selectors import conflict_group_members, first_submissions, protecting_claim
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+    from climcrm.models import User
 
 REGISTRATION_FIELDS = (
     "company_name",
@@ -70,17 +77,17 @@ def missing_mandatory_fields(registration: DealRegistration) -> list[str]:
     return missing
 
 
-def can_decide_registrations(user) -> bool:
+def can_decide_registrations(user: User) -> bool:
     return is_channel_manager(user)
 
 
-def can_register_for(user, partner: Partner) -> bool:
+def can_register_for(user: User, partner: Partner) -> bool:
     if is_partner_user(user):
         return user.partner_id == partner.pk
     return is_internal(user)
 
 
-def can_edit_registration(user, registration: DealRegistration) -> bool:
+def can_edit_registration(user: User, registration: DealRegistration) -> bool:
     if registration.status not in EDITABLE_STATUSES:
         return False
     if is_partner_user(user):
@@ -95,7 +102,14 @@ def _fill_match_keys(registration: DealRegistration) -> None:
     registration.address_key = normalize_postal_address(registration.site_address)
 
 
-def _record(registration, *, from_status: str, by, note: str = "", at=None) -> None:
+def _record(
+    registration: DealRegistration,
+    *,
+    from_status: str,
+    by: User,
+    note: str = "",
+    at: datetime.datetime | None = None,
+) -> None:
     RegistrationEvent.objects.create(
         registration=registration,
         from_status=from_status,
@@ -126,7 +140,7 @@ def _clean(values: dict[str, Any]) -> dict[str, Any]:
 
 
 def registration_submit(
-    *, by, partner: Partner | None = None, at=None, **values: Any
+    *, by: User, partner: Partner | None = None, at: datetime.datetime | None = None, **values: Any
 ) -> DealRegistration:
     """A partner user registers a deal for their partner; internal staff choose the partner."""
     if is_partner_user(by):
@@ -155,7 +169,7 @@ def registration_submit(
 
 
 def registration_update(
-    *, registration: DealRegistration, by, changes: dict[str, Any]
+    *, registration: DealRegistration, by: User, changes: dict[str, Any]
 ) -> DealRegistration:
     """Edit a submitted or returned registration; a returned one goes back to the queue."""
     cleaned = _clean(changes)
@@ -186,7 +200,9 @@ def registration_update(
 
 
 def _lock_for_decision(
-    registration: DealRegistration, by, allowed=(RegistrationStatus.SUBMITTED,)
+    registration: DealRegistration,
+    by: User,
+    allowed: tuple[str, ...] = (RegistrationStatus.SUBMITTED,),
 ) -> DealRegistration:
     if not can_decide_registrations(by):
         raise PermissionError(_("Only channel managers decide on deal registrations."))
@@ -215,11 +231,11 @@ def protection_end(start: datetime.date) -> datetime.date:
 def registration_accept(
     *,
     registration: DealRegistration,
-    by,
-    owner=None,
+    by: User,
+    owner: User | None = None,
     account: Account | None = None,
     contact: Contact | None = None,
-    at=None,
+    at: datetime.datetime | None = None,
     notify: bool = True,
 ) -> AcceptResult:
     """Accept a complete registration: link or create the account and the contact, and
@@ -249,7 +265,7 @@ def registration_accept(
         created = []
         if contact is not None and account is None:
             account = contact.account
-        if contact is not None and contact.account_id != account.pk:
+        if contact is not None and account is not None and contact.account_id != account.pk:
             raise ValidationError({"contact": _("The contact must belong to the chosen account.")})
         if account is None:
             account = account_create(by=by, name=locked.company_name.strip(), owner=owner)
@@ -301,7 +317,15 @@ def registration_accept(
     return AcceptResult(registration, account, contact, opportunity, created)
 
 
-def _refuse(locked: DealRegistration, *, by, reason: str, to_status: str, now, notify) -> None:
+def _refuse(
+    locked: DealRegistration,
+    *,
+    by: User,
+    reason: str,
+    to_status: str,
+    now: datetime.datetime,
+    notify: bool,
+) -> None:
     previous = locked.status
     locked.status = to_status
     locked.decision_reason = reason
@@ -314,7 +338,13 @@ def _refuse(locked: DealRegistration, *, by, reason: str, to_status: str, now, n
 
 
 def _decide_with_reason(
-    *, registration: DealRegistration, by, reason: str, to_status: str, at=None, notify=True
+    *,
+    registration: DealRegistration,
+    by: User,
+    reason: str,
+    to_status: str,
+    at: datetime.datetime | None = None,
+    notify: bool = True,
 ) -> DealRegistration:
     reason = (reason or "").strip()
     if not reason:
@@ -328,7 +358,12 @@ def _decide_with_reason(
 
 
 def registration_reject(
-    *, registration: DealRegistration, by, reason: str, at=None, notify: bool = True
+    *,
+    registration: DealRegistration,
+    by: User,
+    reason: str,
+    at: datetime.datetime | None = None,
+    notify: bool = True,
 ) -> DealRegistration:
     return _decide_with_reason(
         registration=registration,
@@ -341,7 +376,12 @@ def registration_reject(
 
 
 def registration_return(
-    *, registration: DealRegistration, by, reason: str, at=None, notify: bool = True
+    *,
+    registration: DealRegistration,
+    by: User,
+    reason: str,
+    at: datetime.datetime | None = None,
+    notify: bool = True,
 ) -> DealRegistration:
     """Send back to the partner for more information; they edit and resubmit it."""
     return _decide_with_reason(
@@ -354,7 +394,7 @@ def registration_return(
     )
 
 
-def registration_renew(*, registration: DealRegistration, by) -> DealRegistration:
+def registration_renew(*, registration: DealRegistration, by: User) -> DealRegistration:
     """Extend the protection of an accepted registration from today."""
     if not can_decide_registrations(by):
         raise PermissionError(_("Only channel managers renew deal registrations."))
@@ -382,7 +422,7 @@ def _notify_partner(registration: DealRegistration) -> None:
     registration_decision_queue(registration.pk)
 
 
-def partner_targets_save(*, partner: Partner, by, year: int, rows: list[dict]) -> None:
+def partner_targets_save(*, partner: Partner, by: User, year: int, rows: list[dict]) -> None:
     """Write the four quarters of a year's business plan."""
     if not is_channel_manager(by):
         raise PermissionError(_("Only channel managers and admins edit business plans."))
@@ -408,7 +448,11 @@ class AssignmentResult:
 
 
 def opportunity_assign_partner(
-    *, opportunity: Opportunity, partner: Partner | None, by, expected_version: int | str | None
+    *,
+    opportunity: Opportunity,
+    partner: Partner | None,
+    by: User,
+    expected_version: int | str | None,
 ) -> bool:
     """Assign (or re-assign, or take back with ``partner=None``) one deal; True if changed.
 
@@ -429,7 +473,11 @@ def opportunity_assign_partner(
 
 
 def opportunities_assign_partner(
-    *, opportunities, partner: Partner | None, by, expected_versions: Mapping[int, Any]
+    *,
+    opportunities: Iterable[Opportunity],
+    partner: Partner | None,
+    by: User,
+    expected_versions: Mapping[int, Any],
 ) -> AssignmentResult:
     """Bulk assignment; each deal is its own change so one refusal does not undo others.
 
@@ -498,7 +546,7 @@ def _reader_language(registration: DealRegistration) -> str:
 
 def conflict_decide(
     *,
-    by,
+    by: User,
     kind: str,
     key: str,
     seen: set[int],
@@ -506,10 +554,10 @@ def conflict_decide(
     reason: str,
     message: str = "",
     refusal: str = REFUSE_REJECT,
-    owner=None,
+    owner: User | None = None,
     account: Account | None = None,
     contact: Contact | None = None,
-    at=None,
+    at: datetime.datetime | None = None,
     notify: bool = True,
 ) -> ConflictResult:
     """Settle a conflict between partners' registrations of one customer, all in one
@@ -638,7 +686,7 @@ def conflict_decide(
     return result
 
 
-def can_appeal(user, registration: DealRegistration) -> bool:
+def can_appeal(user: User, registration: DealRegistration) -> bool:
     """The refused partner may appeal a conflict decision once."""
     if registration.status != RegistrationStatus.REJECTED or registration.appealed_at:
         return False
@@ -650,7 +698,7 @@ def can_appeal(user, registration: DealRegistration) -> bool:
 
 
 def registration_appeal(
-    *, registration: DealRegistration, by, text: str, at=None
+    *, registration: DealRegistration, by: User, text: str, at: datetime.datetime | None = None
 ) -> DealRegistration:
     """Put a registration refused in a conflict back in the queue, with new information.
 

@@ -5,9 +5,11 @@ Deal changes go through ``opportunities.services.opportunity_update`` tagged
 snapshot and queues the recaps in one transaction, and the recaps leave after commit.
 """
 
+from __future__ import annotations
+
 import datetime
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -35,6 +37,11 @@ from pipeline_reviews.models import (
     ReviewStatus,
 )
 from pipeline_reviews.periods import month_start, quarter_start
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+    from leads.models import Lead
 
 # What the deal-by-deal section edits, and what the won/lost section edits.
 DEAL_FIELDS = (
@@ -64,7 +71,7 @@ RECAP_TITLES = (User.PartnerTitle.SALES_DIRECTOR, User.PartnerTitle.SALESPERSON)
 
 
 class ReviewClosedError(Exception):
-    def __init__(self, review: Review | None = None):
+    def __init__(self, review: Review | None = None) -> None:
         self.review = review
         super().__init__(_("This review is closed: it can no longer be changed."))
 
@@ -72,7 +79,7 @@ class ReviewClosedError(Exception):
 # --- who may do what ------------------------------------------------------------------
 
 
-def can_create_review(user, *, kind: str, partner: Partner | None) -> bool:
+def can_create_review(user: User, *, kind: str, partner: Partner | None) -> bool:
     if is_partner_user(user):
         return False
     if kind == ReviewKind.CHANNEL_MANAGER:
@@ -86,16 +93,16 @@ def can_create_review(user, *, kind: str, partner: Partner | None) -> bool:
     )
 
 
-def can_run_review(user, review: Review) -> bool:
+def can_run_review(user: User, review: Review) -> bool:
     return can_create_review(user, kind=review.kind, partner=review.partner)
 
 
-def _check(user, review: Review) -> None:
+def _check(user: User, review: Review) -> None:
     if not can_run_review(user, review):
         raise PermissionError(_("You may not change this review."))
 
 
-def _lock_open_review(review: Review, by) -> Review:
+def _lock_open_review(review: Review, by: User) -> Review:
     locked = (
         Review.objects.select_for_update(of=("self",)).select_related("partner").get(pk=review.pk)
     )
@@ -105,7 +112,7 @@ def _lock_open_review(review: Review, by) -> Review:
     return locked
 
 
-def _attendees_valid(partner: Partner | None, attendees) -> list:
+def _attendees_valid(partner: Partner | None, attendees: Iterable[User]) -> list:
     attendees = list(attendees or [])
     if partner is None:
         return attendees
@@ -122,12 +129,12 @@ def _attendees_valid(partner: Partner | None, attendees) -> list:
 
 def review_create(
     *,
-    by,
+    by: User,
     kind: str,
     period: datetime.date,
     partner: Partner | None = None,
     format: str = ReviewFormat.CALL,
-    attendees=(),
+    attendees: Iterable[User] = (),
 ) -> Review:
     if kind not in ReviewKind.values:
         raise ValidationError({"kind": [_("Choose a valid kind of review.")]})
@@ -158,7 +165,7 @@ def review_create(
 
 
 def review_update_setup(
-    *, review: Review, by, format: str, attendees=(), notes: str = ""
+    *, review: Review, by: User, format: str, attendees: Iterable[User] = (), notes: str = ""
 ) -> Review:
     with transaction.atomic():
         locked = _lock_open_review(review, by)
@@ -175,7 +182,7 @@ def review_update_setup(
 # --- section 1: new leads ------------------------------------------------------------
 
 
-def review_lead_update(*, review: Review, by, lead, changes: dict[str, Any]):
+def review_lead_update(*, review: Review, by: User, lead: Lead, changes: dict[str, Any]) -> Lead:
     """Qualification flags and planned actions of a new lead, edited during the review."""
     requested = {k: v for k, v in changes.items() if k in LEAD_REVIEW_FIELDS}
     with transaction.atomic():
@@ -194,7 +201,7 @@ def review_lead_update(*, review: Review, by, lead, changes: dict[str, Any]):
 def review_outcome_update(
     *,
     review: Review,
-    by,
+    by: User,
     deal: Opportunity,
     changes: dict[str, Any],
     expected_version: int | str | None,
@@ -217,7 +224,7 @@ def review_outcome_update(
 def review_deal_update(
     *,
     review: Review,
-    by,
+    by: User,
     deal: Opportunity,
     changes: dict[str, Any],
     expected_version: int | str | None,
@@ -242,10 +249,10 @@ def review_deal_update(
 def review_todo_add(
     *,
     review: Review,
-    by,
+    by: User,
     deal: Opportunity,
     subject: str,
-    assignee=None,
+    assignee: User | None = None,
     due_date: datetime.date | None = None,
 ) -> Activity:
     subject = (subject or "").strip()
@@ -274,7 +281,7 @@ def review_todo_add(
 # --- section 5: the new commit --------------------------------------------------------
 
 
-def review_commit_set(*, review: Review, by, amount, note: str = "") -> Review:
+def review_commit_set(*, review: Review, by: User, amount: Decimal, note: str = "") -> Review:
     try:
         value = Decimal(str(amount)).quantize(Decimal("0.01"))
     except (InvalidOperation, TypeError, ValueError):
@@ -296,7 +303,7 @@ PARTNER_NOTE_FIELDS = ("difficulties", "progress_areas", "support_requested", "c
 
 
 def partner_note_update(
-    *, review: Review, by, partner: Partner, values: dict[str, str]
+    *, review: Review, by: User, partner: Partner, values: dict[str, str]
 ) -> PartnerReviewNote:
     with transaction.atomic():
         _lock_open_review(review, by)
@@ -310,7 +317,7 @@ def partner_note_update(
     return note
 
 
-def quarterly_update(*, review: Review, by, values: dict[str, Any]) -> QuarterlyDetails:
+def quarterly_update(*, review: Review, by: User, values: dict[str, Any]) -> QuarterlyDetails:
     with transaction.atomic():
         _lock_open_review(review, by)
         details, _created = QuarterlyDetails.objects.select_for_update().get_or_create(
@@ -324,7 +331,7 @@ def quarterly_update(*, review: Review, by, values: dict[str, Any]) -> Quarterly
     return details
 
 
-def marketing_action_add(*, review: Review, by, **values) -> MarketingAction:
+def marketing_action_add(*, review: Review, by: User, **values: Any) -> MarketingAction:
     with transaction.atomic():
         _lock_open_review(review, by)
         action = MarketingAction(review=review, **values)
@@ -333,7 +340,7 @@ def marketing_action_add(*, review: Review, by, **values) -> MarketingAction:
     return action
 
 
-def marketing_action_delete(*, review: Review, by, action_id: int) -> None:
+def marketing_action_delete(*, review: Review, by: User, action_id: int) -> None:
     with transaction.atomic():
         _lock_open_review(review, by)
         MarketingAction.objects.filter(review=review, pk=action_id).delete()
@@ -353,7 +360,7 @@ def recap_recipients(review: Review) -> list:
         .exclude(email="")
         .order_by("partner_title", "last_name", "id")
     )
-    manager = review.partner.channel_manager
+    manager = review.partner.channel_manager if review.partner is not None else None
     if manager is not None and manager.is_active and manager.email:
         people.append(manager)
     seen, result = set(), []
@@ -364,7 +371,9 @@ def recap_recipients(review: Review) -> list:
     return result
 
 
-def review_close(*, review: Review, by, at=None, notify: bool = True) -> Review:
+def review_close(
+    *, review: Review, by: User, at: datetime.datetime | None = None, notify: bool = True
+) -> Review:
     """Freeze the snapshot, close the review and queue the recaps, in one transaction.
 
     ``at`` backdates the closing (demo data, reviews recorded afterwards): the snapshot then

@@ -5,6 +5,10 @@ activities still add up); the audit entry says who did it and to which record, n
 erased values.
 """
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -16,6 +20,11 @@ from climcrm.audit import audit
 from climcrm.models import AuditEntry
 from climcrm.roles import is_manager
 from leads.models import Lead, LeadStatus
+
+if TYPE_CHECKING:
+    from django.http import HttpRequest
+
+    from climcrm.models import User
 
 # Personal fields emptied on a contact; last_name is required, so it gets a placeholder.
 CONTACT_WIPED_FIELDS = ("first_name", "email", "phone", "job_title", "notes")
@@ -37,7 +46,7 @@ LEAD_WIPED_FIELDS = (
 )
 
 
-def can_anonymise(user) -> bool:
+def can_anonymise(user: User) -> bool:
     """Sales managers and admins (never a partner user)."""
     return is_manager(user)
 
@@ -48,7 +57,7 @@ def anonymised_placeholder() -> str:
         return _("Anonymised")
 
 
-def _check(user, obj) -> None:
+def _check(user: User, obj: Contact | Lead) -> None:
     if not can_anonymise(user):
         raise PermissionError(_("Only sales managers and administrators can anonymise people."))
     if obj.anonymised_at is not None:
@@ -56,7 +65,7 @@ def _check(user, obj) -> None:
 
 
 @transaction.atomic
-def anonymise_contact(contact: Contact, by, *, request=None) -> Contact:
+def anonymise_contact(contact: Contact, by: User, *, request: HttpRequest | None = None) -> Contact:
     """Wipe the contact's name, email, phone, job title and notes; keep the row and its links."""
     contact = Contact.objects.select_for_update().get(pk=contact.pk)
     _check(by, contact)
@@ -75,7 +84,7 @@ def anonymise_contact(contact: Contact, by, *, request=None) -> Contact:
 
 
 @transaction.atomic
-def anonymise_lead(lead: Lead, by, *, request=None) -> Lead:
+def anonymise_lead(lead: Lead, by: User, *, request: HttpRequest | None = None) -> Lead:
     """Wipe the lead's person and free-text notes; status, company, figures and links stay."""
     lead = Lead.objects.select_for_update().get(pk=lead.pk)
     _check(by, lead)

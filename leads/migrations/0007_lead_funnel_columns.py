@@ -3,12 +3,32 @@
 from django.conf import settings
 from django.db import migrations, models
 
-from leads.funnel import FILL_SQL as FILL_PROGRESS
 
 # Leads that went through MQL once (one statement; seconds at two million leads).
 FILL_MQL = """
 UPDATE leads_lead SET reached_mql = TRUE
 WHERE id IN (SELECT lead_id FROM leads_leadstatuschange WHERE to_status = 'mql')
+"""
+
+
+# How far the deal of each converted lead went, as bits: in Qualification once (1), reached
+# Needs Analysis or beyond (2), won (4).
+FILL_PROGRESS = """
+UPDATE leads_lead SET deal_progress =
+    CASE WHEN EXISTS (
+        SELECT 1 FROM opportunities_opportunityhistory h
+        WHERE h.opportunity_id = leads_lead.converted_opportunity_id
+          AND h.stage = 'qualification'
+    ) THEN 1 ELSE 0 END
+    + CASE WHEN (
+        SELECT o.furthest_rank FROM opportunities_opportunity o
+        WHERE o.id = leads_lead.converted_opportunity_id
+    ) >= 2 THEN 2 ELSE 0 END
+    + CASE WHEN (
+        SELECT o.stage FROM opportunities_opportunity o
+        WHERE o.id = leads_lead.converted_opportunity_id
+    ) = 'closed_won' THEN 4 ELSE 0 END
+WHERE converted_opportunity_id IS NOT NULL
 """
 
 

@@ -3,11 +3,11 @@
 import datetime
 
 import pytest
-from django.db import connection
 from django.utils import timezone
 
-from activities import services, signals
+from activities import services
 from activities.models import Activity
+from forecasting import kept
 from opportunities.models import Opportunity
 from tests import clock
 from tests.factories import ActivityFactory, OpportunityFactory
@@ -22,8 +22,7 @@ def summed(deal) -> tuple:
 
 def recomputed(deal) -> tuple:
     Opportunity.objects.filter(pk=deal.pk).update(open_todos=0, next_todo_due=None)
-    with connection.cursor() as cursor:
-        cursor.execute(signals.FILL_SQL)
+    kept.rebuild(tables=("opportunities_opportunity",))
     return summed(deal)
 
 

@@ -4,15 +4,13 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
-from django.db import connection
 
 from accounts.models import PartnerTarget
 from climcrm.figures import rounded
-from forecasting import reports
+from forecasting import kept, reports
 from forecasting.models import Target
 from forecasting.periods import MONTH, QUARTER, period_containing
 from forecasting.scopes import CHANNEL, PARTNER, REP, TEAM, Scope
-from leads import funnel
 from leads.models import Lead, LeadStatus, LeadStatusChange
 from tests.factories import LeadFactory
 from tests.forecasting.conftest import at
@@ -245,8 +243,7 @@ def leads(book, rep):
     lead([LeadStatus.MQL, LeadStatus.DISQUALIFIED], prospect=True)
     lead([LeadStatus.NEW])
     lead([LeadStatus.MQL, LeadStatus.CONVERTED], book.deals["won"])
-    with connection.cursor() as cursor:
-        cursor.execute(funnel.FILL_SQL)  # how far each deal went, as the services keep it
+    kept.rebuild(tables=("leads_lead",))  # how far each deal went, as the services keep it
 
 
 class TestMetrics:

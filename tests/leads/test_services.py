@@ -7,6 +7,7 @@ from django.utils import timezone
 
 from accounts.models import Account, Contact
 from climcrm.choices import OriginChannel, Source
+from forecasting import kept
 from leads import services
 from leads.models import Lead, LeadStatus, LeadStatusChange
 from opportunities.models import Opportunity, OpportunityHistory, OpportunityType, Stage
@@ -282,10 +283,7 @@ class TestConversion:
         assert progress() == funnel.SRL | funnel.SQL
         # The same bits as rebuilding them from the deal and its history.
         Lead.objects.filter(pk=lead.pk).update(deal_progress=0)
-        from django.db import connection
-
-        with connection.cursor() as cursor:
-            cursor.execute(funnel.FILL_SQL)
+        kept.rebuild(tables=("leads_lead",))
         assert progress() == funnel.SRL | funnel.SQL
 
     def test_second_conversion_creates_nothing(self, rep):

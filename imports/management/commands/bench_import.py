@@ -27,7 +27,8 @@ from django.utils import timezone
 from accounts.models import Account, Partner
 from climcrm.models import User
 from climcrm.text import normalize_company_name
-from forecasting import month_changes, summaries
+from forecasting import kept as kept_facts
+from forecasting import summaries
 from imports import services
 from imports.models import ImportKind, ImportMode
 from opportunities.models import LossReason, Opportunity
@@ -224,8 +225,7 @@ class Command(BaseCommand):
             )
 
         kept = read()
-        summaries.rebuild()
-        month_changes.rebuild()
+        kept_facts.rebuild()
         rebuilt = read()
         same = kept == rebuilt
         for name, left, right in zip(
