@@ -19,7 +19,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from climcrm.models import DefaultView, SavedView, User
-from climcrm.roles import is_internal, is_partner_user
+from climcrm.roles import is_channel_manager, is_internal, is_manager, is_partner_user
 from climcrm.visibility import get_visible_or_404
 
 # Parameters that never belong to a view: the page shown, and the "no view" switch.
@@ -189,6 +189,20 @@ def saved_view_menu(*, user: User, list_name: str) -> ViewMenu:
         shared=[view for view in views if view.owner_id != user.pk],
         default_id=default,
     )
+
+
+def suggested_views(*, user: User, list_name: str) -> list[tuple[str, str]]:
+    """Ready-made views of the deal list and the board by role: (label, query string)."""
+    if list_name not in (SavedView.List.OPPORTUNITIES, SavedView.List.BOARD):
+        return []
+    if not is_internal(user):
+        return []
+    views = [(_("My deals"), "mine=on")]
+    if is_manager(user):
+        views.append((_("My team's deals"), "team=1"))
+    if is_channel_manager(user):
+        views.append((_("My partners"), "my_partners=1"))
+    return views
 
 
 def default_query(*, user: User, list_name: str) -> str | None:

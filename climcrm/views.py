@@ -178,8 +178,17 @@ def _menu_response(request: HttpRequest, list_name: str, current: str, *, status
     for view in (*menu.mine, *menu.shared):
         view.url = saved_views.list_url(list_name, view.query)
         view.is_current = saved_views.same_query(view.query, current)
+    suggested = [
+        {
+            "label": label,
+            "url": saved_views.list_url(list_name, query),
+            "is_current": saved_views.same_query(query, current),
+        }
+        for label, query in saved_views.suggested_views(user=request.user, list_name=list_name)
+    ]
     context = {
         "menu": menu,
+        "suggested": suggested,
         "list_name": list_name,
         "current": current,
         "bare_url": saved_views.list_url(list_name, saved_views.NO_VIEW_QUERY),

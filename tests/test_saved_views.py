@@ -321,3 +321,41 @@ class TestRecentlyChangedSort:
         client.force_login(rep)
         text = client.get(reverse("leads:list"), {"ordering": "-updated"}).text
         assert text.index("Zzancien") < text.index("Aarecent")
+
+
+@pytest.mark.django_db
+class TestBoardAndSuggestedViews:
+    def test_the_board_opens_with_its_default_view(self, client, rep):
+        view = _view(rep, query="mine=on", list_name=SavedView.List.BOARD)
+        DefaultView.objects.create(user=rep, list_name=SavedView.List.BOARD, view=view)
+        client.force_login(rep)
+        response = client.get(reverse("opportunities:kanban"))
+        assert response["Location"] == reverse("opportunities:kanban") + "?mine=on"
+        assert "data-views-menu" in client.get(response["Location"]).text
+
+    def test_my_partners_shows_the_deals_of_the_channel_managers_partners(
+        self, client, channel, partner_a, rep
+    ):
+        from tests.factories import UserFactory
+        from tests.factories.core import PartnerFactory
+
+        elsewhere = PartnerFactory(channel_manager=UserFactory(roles=["channel_manager"]))
+        OpportunityFactory(name="Deal chez Alpha", partner=partner_a, owner=rep)
+        OpportunityFactory(name="Deal ailleurs", partner=elsewhere, owner=rep)
+        OpportunityFactory(name="Deal direct", partner=None, owner=rep)
+        client.force_login(channel)
+        text = client.get(reverse("opportunities:list"), {"my_partners": "1"}).text
+        assert "Deal chez Alpha" in text
+        assert "Deal ailleurs" not in text and "Deal direct" not in text
+
+    def test_a_channel_manager_is_offered_my_partners(self, client, channel, rep):
+        client.force_login(channel)
+        menu = client.get(
+            reverse("saved-views"), {"list": "board"}, headers={"HX-Request": "true"}
+        ).text
+        assert "Mes partenaires" in menu and "my_partners=1" in menu
+        client.force_login(rep)
+        menu = client.get(
+            reverse("saved-views"), {"list": "board"}, headers={"HX-Request": "true"}
+        ).text
+        assert "Mes partenaires" not in menu and "Mes opportunités" in menu
