@@ -205,16 +205,35 @@ def suggested_views(*, user: User, list_name: str) -> list[tuple[str, str]]:
     return views
 
 
-def default_query(*, user: User, list_name: str) -> str | None:
-    """The query string of the user's default view of a list, if they have one they still
-    may see (one query)."""
-    default = (
-        DefaultView.objects.filter(user=user, list_name=list_name)
-        .filter(view__in=visible_saved_views(user))
-        .values_list("view__query", flat=True)
-        .first()
+# The query strings of the user's default views, by list, kept in the session: a list page
+# opened bare redirects to its default without a query of its own. Filled at login and again
+# whenever the user's views or defaults change or the views menu is read (a teammate may
+# have unshared or deleted a shared default meanwhile).
+SESSION_KEY = "climcrm_default_views"
+
+
+def default_queries(*, user: User) -> dict[str, str]:
+    """The query string of the user's default view of each list, among the views they
+    still may see (one query)."""
+    return dict(
+        DefaultView.objects.filter(user=user, view__in=visible_saved_views(user)).values_list(
+            "list_name", "view__query"
+        )
     )
-    return default
+
+
+def remember_defaults(request: HttpRequest, user: User | None = None) -> dict[str, str]:
+    defaults = default_queries(user=user or request.user)
+    if request.session.get(SESSION_KEY) != defaults:
+        request.session[SESSION_KEY] = defaults
+    return defaults
+
+
+def default_query(*, request: HttpRequest, list_name: str) -> str:
+    defaults = request.session.get(SESSION_KEY)
+    if defaults is None:
+        defaults = remember_defaults(request)
+    return defaults.get(list_name, "")
 
 
 # --------------------------------------------------------------------------- services
@@ -294,7 +313,7 @@ def opens_default_view(list_name: str):
                 and not getattr(request, "htmx", False)
                 and request.user.is_authenticated
             ):
-                query = default_query(user=request.user, list_name=list_name)
+                query = default_query(request=request, list_name=list_name)
                 if query:
                     return redirect(list_url(list_name, query))
             return view_func(request, *args, **kwargs)

@@ -168,6 +168,7 @@ def _view_list_name(value: str) -> str:
 
 def _menu_response(request: HttpRequest, list_name: str, current: str, *, status: int = 200):
     menu = saved_views.saved_view_menu(user=request.user, list_name=list_name)
+    saved_views.remember_defaults(request)
     spec = saved_views.LISTS[list_name]
     recent = ""
     if spec.recent:
@@ -213,6 +214,7 @@ def _after_change(request: HttpRequest, list_name: str, current: str, text: str,
         status = 200 if kind == "success" else 400
         response = _menu_response(request, list_name, current, status=status)
         return trigger_client_event(response, "toast", {"text": text, "kind": kind})
+    saved_views.remember_defaults(request)
     if kind == "success":
         messages.success(request, text)
     else:

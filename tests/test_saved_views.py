@@ -359,3 +359,28 @@ class TestBoardAndSuggestedViews:
             reverse("saved-views"), {"list": "board"}, headers={"HX-Request": "true"}
         ).text
         assert "Mes partenaires" not in menu and "Mes opportunités" in menu
+
+
+@pytest.mark.django_db
+def test_a_default_unshared_by_its_owner_is_dropped_once_the_menu_is_read(client, rep, manager):
+    view = _view(rep, query="stage=proposal", shared=True)
+    DefaultView.objects.create(user=manager, list_name=OPPS, view=view)
+    client.force_login(manager)
+    assert client.get(reverse("opportunities:list")).status_code == 302
+    view.shared = False
+    view.save()
+    client.get(reverse("saved-views"), {"list": OPPS}, headers={"HX-Request": "true"})
+    assert client.get(reverse("opportunities:list")).status_code == 200
+
+
+@pytest.mark.django_db
+def test_a_bare_list_costs_no_query_for_its_default_view(client, rep, django_assert_num_queries):
+    """The defaults come with the session read at login: a list opened bare redirects
+    with the queries of the session and the user only."""
+    view = _view(rep, query="stage=proposal")
+    DefaultView.objects.create(user=rep, list_name=OPPS, view=view)
+    client.force_login(rep)
+    client.get(reverse("dashboard"))
+    with django_assert_num_queries(2):
+        response = client.get(reverse("opportunities:list"))
+    assert response.status_code == 302
