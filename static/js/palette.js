@@ -12,6 +12,8 @@
   // --- command palette ---------------------------------------------------------------
 
   var palette, input, listbox, opener = null, sequence = 0, timer = null;
+  // Enter pressed while the options of what was just typed are on their way: chosen once in.
+  var loading = false, enterWaiting = false;
 
   function options() {
     return Array.prototype.slice.call(listbox.querySelectorAll('[role="option"]:not([aria-disabled="true"])'));
@@ -50,7 +52,9 @@
         if (mine !== sequence) return;  // an older answer arriving late
         listbox.innerHTML = html;
         activate(options()[0] || null);
+        loading = false;
         palette.setAttribute("data-ready", "true");
+        if (enterWaiting) { enterWaiting = false; choose(current()); }
       });
   }
 
@@ -60,6 +64,8 @@
     closeDialogs();
     input.value = "";
     listbox.innerHTML = "";
+    loading = true;
+    enterWaiting = false;
     palette.removeAttribute("data-ready");
     palette.showModal();
     input.focus();
@@ -100,6 +106,8 @@
     input = document.getElementById("palette-input");
     listbox = document.getElementById("palette-listbox");
     input.addEventListener("input", function () {
+      loading = true;
+      enterWaiting = false;
       clearTimeout(timer);
       timer = setTimeout(load, 150);
     });
@@ -108,7 +116,10 @@
       else if (event.key === "ArrowUp") { event.preventDefault(); move(-1); }
       else if (event.key === "Home" && event.ctrlKey) { event.preventDefault(); activate(options()[0] || null); }
       else if (event.key === "End" && event.ctrlKey) { event.preventDefault(); var all = options(); activate(all[all.length - 1] || null); }
-      else if (event.key === "Enter") { event.preventDefault(); choose(current()); }
+      else if (event.key === "Enter") {
+        event.preventDefault();
+        if (loading) enterWaiting = true; else choose(current());
+      }
     });
     listbox.addEventListener("click", function (event) {
       var option = event.target.closest('[role="option"]');
