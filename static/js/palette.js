@@ -112,7 +112,8 @@
       timer = setTimeout(load, 150);
     });
     input.addEventListener("keydown", function (event) {
-      if (event.key === "ArrowDown") { event.preventDefault(); move(1); }
+      if (event.key === "Escape") { event.preventDefault(); palette.close(); }
+      else if (event.key === "ArrowDown") { event.preventDefault(); move(1); }
       else if (event.key === "ArrowUp") { event.preventDefault(); move(-1); }
       else if (event.key === "Home" && event.ctrlKey) { event.preventDefault(); activate(options()[0] || null); }
       else if (event.key === "End" && event.ctrlKey) { event.preventDefault(); var all = options(); activate(all[all.length - 1] || null); }
