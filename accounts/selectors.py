@@ -33,6 +33,7 @@ ACCOUNT_ORDERINGS = {
     "owner": ("owner__last_name", "owner__first_name"),
     "open_deals": ("open_deals",),
     "created": ("created_at",),
+    "updated": ("updated_at",),
 }
 CONTACT_ORDERINGS = {
     "name": ("last_name", "first_name"),

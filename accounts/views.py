@@ -20,6 +20,7 @@ from climcrm.csvexport import csv_response, yes_no
 from climcrm.pagination import capped_page
 from climcrm.permissions import can_change_account
 from climcrm.roles import is_internal
+from climcrm.saved_views import opens_default_view
 
 
 def _require_internal(user) -> None:
@@ -36,6 +37,7 @@ def _list_response(request, template: str, context: dict) -> HttpResponse:
 
 
 @require_GET
+@opens_default_view("accounts")
 def account_list(request: HttpRequest) -> HttpResponse:
     filterset, queryset, ordering = selectors.account_list(user=request.user, params=request.GET)
     page_obj = capped_page(request, queryset)

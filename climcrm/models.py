@@ -192,3 +192,66 @@ class ScheduledRun(models.Model):
 
     def __str__(self) -> str:
         return f"{self.job} @ {self.occurrence:%Y-%m-%d %H:%M}"
+
+
+class SavedView(TimeStampedModel):
+    """A list's filters and sort kept under a name: the list's query string, checked by the
+    list's own filters when saved and applied again by them when opened, so a view never
+    shows more than its user may see.
+
+    Personal unless shared: a shared view is offered to the owner's team (internal users
+    for an internal owner, the users of the same partner for a partner user)."""
+
+    class List(models.TextChoices):
+        OPPORTUNITIES = "opportunities", _("Opportunities")
+        BOARD = "board", pgettext_lazy("board", "Pipeline")
+        LEADS = "leads", _("Leads")
+        ACCOUNTS = "accounts", _("Accounts")
+
+    owner = models.ForeignKey(
+        User, verbose_name=_("owner"), on_delete=models.CASCADE, related_name="saved_views"
+    )
+    list_name = models.CharField(_("list"), max_length=20, choices=List.choices)
+    name = models.CharField(_("name"), max_length=80)
+    query = models.CharField(_("filters"), max_length=2000, blank=True)
+    shared = models.BooleanField(
+        _("shared with the team"),
+        default=False,
+        help_text=_("The team sees the view in its menu; only its owner changes it."),
+    )
+
+    class Meta:
+        verbose_name = _("saved view")
+        verbose_name_plural = _("saved views")
+        ordering = ["name", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["owner", "list_name", "name"], name="saved_view_name_once_per_list"
+            )
+        ]
+        indexes = [models.Index(fields=["list_name", "shared"], name="saved_view_list_shared")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class DefaultView(models.Model):
+    """The view a user's list opens with when no filter is asked for (one per list)."""
+
+    user = models.ForeignKey(
+        User, verbose_name=_("user"), on_delete=models.CASCADE, related_name="default_views"
+    )
+    list_name = models.CharField(_("list"), max_length=20, choices=SavedView.List.choices)
+    view = models.ForeignKey(
+        SavedView, verbose_name=_("view"), on_delete=models.CASCADE, related_name="+"
+    )
+
+    class Meta:
+        verbose_name = _("default view")
+        verbose_name_plural = _("default views")
+        constraints = [
+            models.UniqueConstraint(fields=["user", "list_name"], name="default_view_once_per_list")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} · {self.get_list_name_display()}"

@@ -17,6 +17,15 @@ def _audit_login(sender, request, user, **kwargs):
     )
 
 
+@receiver(user_logged_in)
+def _remember_default_views(sender, request, user, **kwargs):
+    """The list pages read the user's default views from the session (no query of theirs)."""
+    from climcrm.saved_views import remember_defaults
+
+    if request is not None and hasattr(request, "session"):
+        remember_defaults(request, user)
+
+
 @receiver(user_logged_out)
 def _audit_logout(sender, request, user, **kwargs):
     if user is not None:

@@ -4,18 +4,28 @@ from django.contrib import messages
 from django.contrib.auth import update_session_auth_hash
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_not_required
+from django.core.exceptions import ValidationError
 from django.db import connection
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
-from django.shortcuts import render
+from django.http import (
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    HttpResponseRedirect,
+    JsonResponse,
+    QueryDict,
+)
+from django.shortcuts import redirect, render
 from django.urls import reverse_lazy
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 from django.views.i18n import set_language as django_set_language
+from django_htmx.http import trigger_client_event
 
-from climcrm import ratelimit, selectors
+from climcrm import ratelimit, saved_views, selectors
 from climcrm.forms import LoginForm, PasswordResetForm
-from climcrm.models import AuditEntry
+from climcrm.models import AuditEntry, SavedView
+from climcrm.palette import palette_groups
 from climcrm.tasks import send_password_reset
 
 
@@ -129,3 +139,153 @@ def search(request: HttpRequest) -> HttpResponse:
     # ``search_query`` fills the header's box: other pages have a ``query`` of their own.
     context = {"query": query, "search_query": query, "results": results}
     return render(request, template, context)
+
+
+# --- command palette -------------------------------------------------------------------
+
+
+@require_GET
+def command_palette(request: HttpRequest) -> HttpResponse:
+    """The palette's options for what was typed (an HTMX fragment; a page without it)."""
+    query = (request.GET.get("q") or "").strip()[:100]
+    groups = palette_groups(
+        request=request, query=query, current_path=request.GET.get("from", "")[:500]
+    )
+    template = "climcrm/command_palette.html"
+    if request.htmx:
+        template += "#palette-options"
+    return render(request, template, {"groups": groups, "palette_query": query})
+
+
+# --- saved views -----------------------------------------------------------------------
+
+
+def _view_list_name(value: str) -> str:
+    if value not in SavedView.List.values:
+        raise Http404
+    return value
+
+
+def _menu_response(request: HttpRequest, list_name: str, current: str, *, status: int = 200):
+    menu = saved_views.saved_view_menu(user=request.user, list_name=list_name)
+    saved_views.remember_defaults(request)
+    spec = saved_views.LISTS[list_name]
+    recent = ""
+    if spec.recent:
+        params = QueryDict(current, mutable=True)
+        params.pop("page", None)
+        params["ordering"] = spec.recent
+        recent = saved_views.list_url(list_name, params.urlencode())
+    for view in (*menu.mine, *menu.shared):
+        view.url = saved_views.list_url(list_name, view.query)
+        view.is_current = saved_views.same_query(view.query, current)
+    suggested = [
+        {
+            "label": label,
+            "url": saved_views.list_url(list_name, query),
+            "is_current": saved_views.same_query(query, current),
+        }
+        for label, query in saved_views.suggested_views(user=request.user, list_name=list_name)
+    ]
+    context = {
+        "menu": menu,
+        "suggested": suggested,
+        "list_name": list_name,
+        "current": current,
+        "bare_url": saved_views.list_url(list_name, saved_views.NO_VIEW_QUERY),
+        "recent_url": recent,
+        "list_url": saved_views.list_url(list_name, current),
+    }
+    template = "climcrm/saved_views.html"
+    if request.htmx:
+        template += "#view-menu"
+    return render(request, template, context, status=status)
+
+
+@require_GET
+def saved_view_menu(request: HttpRequest) -> HttpResponse:
+    """The views of a list (the list page's "Views" menu, or a page of its own)."""
+    list_name = _view_list_name(request.GET.get("list", ""))
+    return _menu_response(request, list_name, request.GET.get("current", "")[:2000])
+
+
+def _after_change(request: HttpRequest, list_name: str, current: str, text: str, kind="success"):
+    if request.htmx:
+        status = 200 if kind == "success" else 400
+        response = _menu_response(request, list_name, current, status=status)
+        return trigger_client_event(response, "toast", {"text": text, "kind": kind})
+    saved_views.remember_defaults(request)
+    if kind == "success":
+        messages.success(request, text)
+    else:
+        messages.error(request, text)
+    return redirect(saved_views.list_url(list_name, current))
+
+
+@require_POST
+def saved_view_create(request: HttpRequest) -> HttpResponse:
+    list_name = _view_list_name(request.POST.get("list", ""))
+    current = request.POST.get("current", "")[:2000]
+    try:
+        view = saved_views.saved_view_create(
+            owner=request.user,
+            request=request,
+            list_name=list_name,
+            name=request.POST.get("name", "")[:80],
+            query=current,
+            shared=request.POST.get("shared") == "on",
+        )
+    except ValidationError as error:
+        return _after_change(request, list_name, current, " ".join(error.messages), "error")
+    if request.POST.get("default") == "on":
+        saved_views.saved_view_set_default(user=request.user, view=view, list_name=list_name)
+    text = _("View “%(name)s” saved.") % {"name": view.name}
+    return _after_change(request, list_name, view.query, text)
+
+
+@require_GET
+def saved_view_open(request: HttpRequest, pk: int) -> HttpResponse:
+    view = saved_views.saved_view_get(user=request.user, pk=pk)
+    return redirect(saved_views.list_url(view.list_name, view.query or saved_views.NO_VIEW_QUERY))
+
+
+@require_POST
+def saved_view_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    view = saved_views.owned_saved_view_get(user=request.user, pk=pk)
+    current = request.POST.get("current", "")[:2000]
+    try:
+        view = saved_views.saved_view_update(
+            view=view,
+            name=request.POST.get("name", "")[:80],
+            shared=request.POST.get("shared") == "on",
+        )
+    except ValidationError as error:
+        return _after_change(request, view.list_name, current, " ".join(error.messages), "error")
+    text = _("View “%(name)s” saved.") % {"name": view.name}
+    return _after_change(request, view.list_name, current, text)
+
+
+@require_POST
+def saved_view_delete(request: HttpRequest, pk: int) -> HttpResponse:
+    view = saved_views.owned_saved_view_get(user=request.user, pk=pk)
+    list_name, name = view.list_name, view.name
+    saved_views.saved_view_delete(view=view)
+    text = _("View “%(name)s” deleted.") % {"name": name}
+    return _after_change(request, list_name, request.POST.get("current", "")[:2000], text)
+
+
+@require_POST
+def saved_view_default(request: HttpRequest) -> HttpResponse:
+    """Make a view (one's own or the team's) the list's default, or none (empty view)."""
+    list_name = _view_list_name(request.POST.get("list", ""))
+    view = None
+    if request.POST.get("view"):
+        view = saved_views.saved_view_get(user=request.user, pk=request.POST["view"])
+        if view.list_name != list_name:
+            raise Http404
+    saved_views.saved_view_set_default(user=request.user, view=view, list_name=list_name)
+    if view is None:
+        text = _("This list now opens without a view.")
+    else:
+        text = _("This list now opens with “%(name)s”.") % {"name": view.name}
+    return _after_change(request, list_name, request.POST.get("current", "")[:2000], text)

@@ -11,6 +11,7 @@ from leads.models import Lead, LeadStatus
 
 SORT_FIELDS = (
     ("created_at", "created_at"),
+    ("updated_at", "updated"),
     ("last_name", "last_name"),
     ("company", "company"),
     ("status", "status"),

@@ -19,6 +19,7 @@ from climcrm.choices import Source
 from climcrm.csvexport import SafeWriter
 from climcrm.pagination import capped_page
 from climcrm.roles import is_internal
+from climcrm.saved_views import opens_default_view
 from climcrm.visibility import get_visible_or_404, visible_leads
 from leads import importing, lifecycle, selectors, services
 from leads.forms import (
@@ -104,6 +105,7 @@ def converted_deal_on_board_url(lead: Lead) -> str:
 
 
 @require_GET
+@opens_default_view("leads")
 def lead_list(request: HttpRequest) -> HttpResponse:
     lead_filter = selectors.lead_list(user=request.user, params=request.GET)
     page_obj = capped_page(request, lead_filter.qs)

@@ -71,6 +71,9 @@ class OpportunityFilter(django_filters.FilterSet):
     team = django_filters.BooleanFilter(
         method="filter_team", label=_("My team's deals"), widget=forms.HiddenInput
     )
+    my_partners = django_filters.BooleanFilter(
+        method="filter_my_partners", label=_("My partners' deals"), widget=forms.HiddenInput
+    )
     attention = django_filters.BooleanFilter(
         method="filter_attention", label=_("Needing attention"), widget=forms.CheckboxInput
     )
@@ -135,7 +138,7 @@ class OpportunityFilter(django_filters.FilterSet):
         # Partner users only ever see their own partner's deals: owner and partner
         # pickers would only leak names.
         if self.request is not None and is_partner_user(self.request.user):
-            for name in ("owner", "partner", "direct", "team"):
+            for name in ("owner", "partner", "direct", "team", "my_partners"):
                 self.filters.pop(name, None)
                 self.form.fields.pop(name, None)
 
@@ -158,6 +161,12 @@ class OpportunityFilter(django_filters.FilterSet):
     def filter_team(self, queryset: QuerySet, name: str, value) -> QuerySet:
         if value and self.request is not None:
             return queryset.filter(owner__manager=self.request.user)
+        return queryset
+
+    def filter_my_partners(self, queryset: QuerySet, name: str, value) -> QuerySet:
+        """The deals of the partners the user is the channel manager of."""
+        if value and self.request is not None:
+            return queryset.filter(partner__channel_manager=self.request.user)
         return queryset
 
     def filter_attention(self, queryset: QuerySet, name: str, value) -> QuerySet:

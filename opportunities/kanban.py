@@ -34,6 +34,7 @@ from activities.models import Activity
 from climcrm.figures import as_decimal
 from climcrm.permissions import can_edit_opportunity
 from climcrm.roles import is_manager, is_partner_user
+from climcrm.saved_views import opens_default_view
 from climcrm.visibility import get_visible_or_404, visible_opportunities
 from opportunities.filters import OpportunityFilter, attention_conditions
 from opportunities.forms import OpportunityForm, VersionField, initial_from
@@ -539,6 +540,7 @@ def _card_context(board_query: str) -> dict[str, Any]:
 
 
 @require_GET
+@opens_default_view("board")
 def board(request: HttpRequest) -> HttpResponse:
     queryset, board_filter = board_queryset(user=request.user, data=request.GET, request=request)
     board_query = _board_query(request)

@@ -31,6 +31,7 @@ OPPORTUNITY_ORDERINGS = {
     "owner": ("owner__last_name", "owner__first_name"),
     "partner": ("partner__account__name",),
     "created": ("created_at",),
+    "updated": ("updated_at",),
 }
 DEFAULT_OPPORTUNITY_ORDERING = "close_date"
 

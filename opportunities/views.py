@@ -14,6 +14,7 @@ from climcrm.figures import plain
 from climcrm.pagination import CountedPaginator
 from climcrm.permissions import can_edit_opportunity
 from climcrm.roles import is_internal, is_partner_user
+from climcrm.saved_views import opens_default_view
 from opportunities import selectors
 from opportunities.forms import OpportunityForm, initial_from
 from opportunities.inline import with_inline_fields
@@ -29,6 +30,7 @@ from opportunities.services import (
 
 
 @require_GET
+@opens_default_view("opportunities")
 def opportunity_list(request: HttpRequest) -> HttpResponse:
     filterset, queryset, ordering = selectors.opportunity_list(
         user=request.user, params=request.GET, request=request

@@ -21,6 +21,7 @@ from django.utils import timezone
 
 from accounts.models import PartnerTarget
 from activities.models import Activity
+from climcrm.models import SavedView
 from imports.models import ImportKind, PipelineImport
 from leads.models import ImportJob
 from opportunities.models import ForecastCategory, Stage
@@ -93,6 +94,9 @@ def post(who, objs: dict | None = None, **kwargs) -> Rule:
 
 
 ANY_POST = frozenset({200, 302, 400, 409, 422})
+# Internal users get partner A's shared view (404) and the internal one (302; 404 once the
+# rep, its owner, deleted it, or to the others for a change only the owner may make).
+SAVED_VIEW_INTERNAL = tuple((role, frozenset({302, 404})) for role in INTERNAL_ROLES)
 REVIEW_RUNNERS = (("rep", DENIED), ("channel", frozenset({200, 302, 400, 403, 409, 422})))
 
 # The table. Keys are URL names ("namespace:name"); "admin:*" covers Django admin.
@@ -101,6 +105,36 @@ RULES: dict[str, Rule] = {
     "dashboard": page("all", htmx=True),
     "healthz": page("public"),
     "search": page("all", query=(("q", "ZQ"),), htmx=True, partner_must_show=True),
+    # The command palette finds records through the global search: the same scope.
+    "command-palette": page("all", query=(("q", "ZQ"),), htmx=True, partner_must_show=True),
+    # Saved views: one's own and one's team's (a partner's users, or the internal users);
+    # the world's views are shared, so an internal user may open the internal one and
+    # not partner A's (tests/test_saved_views.py checks each case by name).
+    "saved-views": page(
+        "all", query=(("list", "opportunities"),), htmx=True, partner_must_show=True
+    ),
+    "saved-view-create": post(
+        "all",
+        data=(("list", "opportunities"), ("name", "Vue"), ("current", "stage=proposal")),
+        ok=REDIRECT,
+    ),
+    "saved-view-open": obj("all", {"pk": "saved_view"}, ok=REDIRECT, ok_for=SAVED_VIEW_INTERNAL),
+    "saved-view-default": post(
+        "all",
+        {"?view": "saved_view"},
+        data=(("list", "opportunities"),),
+        ok=REDIRECT,
+        ok_for=SAVED_VIEW_INTERNAL,
+    ),
+    # Only the owner changes or deletes a view.
+    "saved-view-edit": post(
+        "all",
+        {"pk": "saved_view"},
+        data=(("name", "Vue renommée"), ("shared", "on")),
+        ok=REDIRECT,
+        ok_for=SAVED_VIEW_INTERNAL,
+    ),
+    "saved-view-delete": post("all", {"pk": "saved_view"}, ok=REDIRECT, ok_for=SAVED_VIEW_INTERNAL),
     "set_language": post("public", data=(("language", "fr"), ("next", "/"))),
     "set_theme": post("public", data=(("theme", "dark"), ("next", "/")), ok=REDIRECT),
     # The design system's style guide is for staff (the admin of the cast).
@@ -406,7 +440,15 @@ def world(
         review = Review.objects.create(
             kind=kind, partner=partner, period_start=today.replace(day=1), created_by=channel
         )
+        saved_view = SavedView.objects.create(
+            owner={"a": partner_a_user, "b": partner_b_user}.get(side, rep),
+            list_name=SavedView.List.OPPORTUNITIES,
+            name=f"{mark} Vue",
+            query="stage=proposal",
+            shared=True,
+        )
         records = {
+            "saved_view": saved_view,
             "account": account,
             "contact": contact,
             "opportunity": deal,

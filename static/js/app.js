@@ -107,15 +107,8 @@
       document.querySelectorAll("details.dropdown[open]").forEach(function (menu) {
         menu.removeAttribute("open");
       });
-      return;
     }
-    // "/" goes to the search box, unless one is typing somewhere.
-    if (event.key === "/" && !event.ctrlKey && !event.metaKey && !event.altKey) {
-      var active = document.activeElement;
-      var typing = active && (/^(INPUT|TEXTAREA|SELECT)$/.test(active.tagName) || active.isContentEditable);
-      var box = document.querySelector("[data-search-box]");
-      if (!typing && box) { event.preventDefault(); box.focus(); box.select(); }
-    }
+    // "/" and Ctrl/⌘+K open the command palette (palette.js).
   });
   // A menu closes when one clicks elsewhere.
   document.addEventListener("click", function (event) {

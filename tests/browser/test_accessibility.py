@@ -211,3 +211,50 @@ def test_no_serious_or_critical_axe_violation_on_any_main_page(browser, live_ser
         for (theme, language, path), violations in found.items():
             print(f"  {username:<10} {theme:<5} {language} {path:<40} {len(violations)}")
     assert not problems, f"{count} serious or critical axe violations:\n" + "\n".join(problems)
+
+
+@pytest.mark.parametrize("language", ["fr", "en"])
+def test_the_command_palette_views_menu_and_shortcuts_have_no_violation(
+    browser, live_server, language
+):
+    """The states a page does not show when it loads: the command palette open on records,
+    the shortcuts help, and a list's saved views menu."""
+    seed_demo_world(size=12)
+    context = browser.new_context(
+        locale="fr-CH", viewport={"width": 1440, "height": 900}, color_scheme="light"
+    )
+    context.add_init_script(path=AXE)
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    base = live_server.url
+    page.goto(f"{base}/login/")
+    page.fill("input[name=username]", "manager")
+    page.fill("input[name=password]", DEMO_PASSWORD)
+    page.click("form button[type=submit]")
+    page.wait_for_url(f"{base}/")
+    page.click(f"button.lang-button[value={language}]")
+    page.wait_for_load_state()
+    visit(page, f"{base}/opportunities/")
+    found = {}
+    page.keyboard.press("Control+k")
+    page.wait_for_selector("#command-palette[data-ready] [role=option]")
+    found["palette"] = run_axe(page)
+    page.fill("#palette-input", "sa")
+    page.wait_for_selector("#palette-listbox [role=option][data-href*='/accounts/']")
+    page.keyboard.press("ArrowDown")
+    found["palette with records"] = run_axe(page)
+    found["palette, dark"] = in_dark_theme(page)
+    page.keyboard.press("Escape")
+    page.wait_for_selector("#command-palette", state="hidden")
+    page.locator("h1").click()
+    page.keyboard.press("?")
+    page.wait_for_selector("#shortcuts-help[open]")
+    found["shortcuts"] = run_axe(page)
+    page.keyboard.press("Escape")
+    page.click(".views-menu summary")
+    page.wait_for_selector(".views-panel #view-menu")
+    found["views menu"] = run_axe(page)
+    found["views menu, dark"] = in_dark_theme(page)
+    context.close()
+    problems = report({("light", language, state): v for state, v in found.items()}, "manager")
+    assert not problems, "\n".join(problems)

@@ -115,7 +115,7 @@ def test_keyboard_hint_shows_with_a_mouse_and_hides_on_touch(browser, live_serve
     desktop = open_as(browser, live_server, rep, "/", viewport={"width": 1280, "height": 800})
     expect(desktop.locator(".header-search .kbd-hint")).to_be_visible()
     desktop.keyboard.press("/")
-    expect(desktop.locator("[data-search-box]")).to_be_focused()
+    expect(desktop.locator("#palette-input")).to_be_focused()
     phone = open_as(browser, live_server, rep, "/", viewport=PHONE, has_touch=True, is_mobile=True)
     expect(phone.locator(".header-search .kbd-hint")).to_be_hidden()
 
