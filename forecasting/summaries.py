@@ -61,6 +61,8 @@ from climcrm.selectors import weighted_amount_expression
 from forecasting import month_changes
 from forecasting.month_changes import month_of
 from forecasting.totals import add_to
+from opportunities.changes import DealChange, deal_state
+from opportunities.models import CLOSED_STAGES, OPEN_STAGES, ForecastCategory, Stage
 
 ZERO = Decimal("0")
 OPEN_MONTH = date(2000, 1, 1)
@@ -76,8 +78,6 @@ WON_ESTIMATES = {
 # A report is about everyone, an owner or team, or a partner or channel, never an owner and
 # a partner at once: so a month holds owners + partners rows, not owners × partners.
 ANY = -1
-_OPEN_STAGES = ("qualification", "needs_analysis", "proposal", "negotiation")
-_CLOSED_STAGES = ("closed_won", "closed_lost")
 _TICK = timedelta(microseconds=1)
 KEY_FIELDS = ("kind", "month", "owner_key", "partner_key", "type", "stage", "rank", "close_month")
 MEASURES = ("count", "amount", "weighted", "days")
@@ -97,29 +97,6 @@ def _days(later: datetime, earlier: datetime) -> float:
     return (later - earlier).total_seconds() / 86400.0
 
 
-def deal_state(deal) -> dict:
-    """What the totals read of a deal (an ``Opportunity``), taken before and after a change."""
-    return {
-        "id": deal.pk,
-        "owner": deal.owner_id or 0,
-        "partner": deal.partner_id or 0,
-        "type": deal.type,
-        "stage": deal.stage,
-        "amount": deal.amount,
-        "probability": deal.probability,
-        "created_at": deal.created_at,
-        "closed_at": deal.closed_at,
-        "stage_changed_at": deal.stage_changed_at,
-        "furthest_rank": deal.furthest_rank,
-        "close_date": deal.close_date,
-        "forecast_category": deal.forecast_category,
-        "created_amount": deal.created_amount,
-        "commit_entry_amount": deal.commit_entry_amount,
-        "close_month_start_amount": deal.close_month_start_amount,
-        "close_quarter_start_amount": deal.close_quarter_start_amount,
-    }
-
-
 def _add(totals: dict, key: tuple, sign: int, count=1, amount=ZERO, weight=ZERO, days=0.0):
     """Add to the owner's row and to the partner's row of ``key`` (see ``ANY``)."""
     if len(key) < len(KEY_FIELDS):
@@ -137,7 +114,7 @@ def deal_rows(state: dict, totals: dict, sign: int = 1) -> None:
     """Add (``sign`` 1) or take away (-1) what the deal's current row contributes."""
     owner, partner, kind = state["owner"], state["partner"], state["type"]  # kind: deal type
     amount = state["amount"]
-    if state["stage"] in _OPEN_STAGES:
+    if state["stage"] in OPEN_STAGES:
         key = (OPEN, OPEN_MONTH, owner, partner, kind, state["stage"], 0)
         _add(totals, key, sign, 1, amount, weighted(amount, state["probability"]))
     created = month_of(state["created_at"])
@@ -148,7 +125,7 @@ def deal_rows(state: dict, totals: dict, sign: int = 1) -> None:
         1,
         amount,
     )
-    if state["stage"] != "closed_lost":
+    if state["stage"] != Stage.CLOSED_LOST:
         key = (
             FORECAST,
             state["close_date"].replace(day=1),
@@ -159,14 +136,14 @@ def deal_rows(state: dict, totals: dict, sign: int = 1) -> None:
             1 if amount is None else 0,
         )
         _add(totals, key, sign, 1, amount, weighted(amount, state["probability"]))
-    if state["stage"] == "closed_won":
+    if state["stage"] == Stage.CLOSED_WON:
         for won_kind, at_start in WON_ESTIMATES.values():
             estimate = _first_set(
                 state["commit_entry_amount"], state[at_start], state["created_amount"]
             )
             key = (won_kind, state["close_date"].replace(day=1), owner, partner, "", "", 0)
             _add(totals, key, sign, 1, amount, estimate)
-    if state["stage"] in _CLOSED_STAGES and state["closed_at"] is not None:
+    if state["stage"] in CLOSED_STAGES and state["closed_at"] is not None:
         key = (
             CLOSED,
             month_of(state["closed_at"]),
@@ -187,7 +164,7 @@ def _first_set(*values) -> Decimal:
 def _open_change(totals: dict, month: date, values: dict, deal_type: str, sign: int) -> None:
     """The open pipeline of one side of a change (``values``: stage, amount, probability,
     owner, partner as they were)."""
-    if values["stage"] not in _OPEN_STAGES:
+    if values["stage"] not in OPEN_STAGES:
         return
     key = (
         CHANGE,
@@ -203,7 +180,7 @@ def _open_change(totals: dict, month: date, values: dict, deal_type: str, sign: 
 
 def in_commit_forecast(stage: str, category: str) -> bool:
     """Counted in the Commit forecast: won, or open in Commit."""
-    return stage == "closed_won" or (stage in _OPEN_STAGES and category == "commit")
+    return stage == Stage.CLOSED_WON or (stage in OPEN_STAGES and category == ForecastCategory.COMMIT)
 
 
 def _commit_change(totals: dict, month: date, values: dict, sign: int) -> None:
@@ -310,7 +287,7 @@ def record_deal_change(*, before: dict | None, after: dict, at: datetime, using:
         deal_rows(before, totals, -1)
         _open_change(totals, month, before, after["type"], -1)
         _commit_change(totals, month, before, -1)
-        if before["stage"] in _OPEN_STAGES and before["stage"] != after["stage"]:
+        if before["stage"] in OPEN_STAGES and before["stage"] != after["stage"]:
             key = (STAY, month_of(at), after["owner"], after["partner"], "", before["stage"], 0)
             _add(totals, key, 1, 1, ZERO, ZERO, _days(at, before["stage_changed_at"]))
         moved = (before["owner"], before["partner"]) != (after["owner"], after["partner"])
@@ -321,6 +298,11 @@ def record_deal_change(*, before: dict | None, after: dict, at: datetime, using:
             _history_rows(history, totals, state=after, sign=1, stays=moved, changes=retyped)
     apply(totals, using=using)
     month_changes.record(deal_id=after["id"], before=before, after=after, at=at, using=using)
+
+
+def on_deal_change(change: DealChange) -> None:
+    """Keep the totals in step with a deal change (subscribed in ``ForecastingConfig``)."""
+    record_deal_change(before=change.before, after=change.after, at=change.at, using=change.using)
 
 
 def record_created_deals(deals: list[tuple[dict, datetime]], *, using: str) -> None:
@@ -411,7 +393,7 @@ def rebuild(using: str | None = None) -> int:
         return Coalesce(Sum(name), Value(ZERO), output_field=money)
 
     for row in (
-        deals.filter(stage__in=_OPEN_STAGES)
+        deals.filter(stage__in=OPEN_STAGES)
         .values("owner_id", "partner_id", "type", "stage")
         .annotate(n=Sum(Value(1)), total=amount(), weight=weight())
     ):
@@ -442,7 +424,7 @@ def rebuild(using: str | None = None) -> int:
         _add(totals, key, 1, row["n"], row["total"])
 
     for row in (
-        deals.exclude(stage="closed_lost")
+        deals.exclude(stage=Stage.CLOSED_LOST)
         .annotate(
             month=TruncMonth("close_date"),
             no_amount=Case(When(amount__isnull=True, then=Value(1)), default=Value(0)),
@@ -465,7 +447,7 @@ def rebuild(using: str | None = None) -> int:
         return Sum(ExpressionWrapper(F(later) - F(earlier), output_field=DurationField()))
 
     for row in (
-        deals.filter(stage__in=_CLOSED_STAGES, closed_at__isnull=False)
+        deals.filter(stage__in=CLOSED_STAGES, closed_at__isnull=False)
         .annotate(month=TruncMonth("closed_at", tzinfo=tz))
         .values("month", "owner_id", "partner_id", "type", "stage", "furthest_rank")
         .annotate(n=Sum(Value(1)), total=amount(), spent=duration("closed_at", "created_at"))
@@ -500,7 +482,7 @@ def rebuild(using: str | None = None) -> int:
     by_month = history.annotate(month=TruncMonth(shifted, tzinfo=tz))
     for prefix, sign in (("", 1), ("prev_", -1)):
         for row in (
-            by_month.filter(**{f"{prefix}stage__in": _OPEN_STAGES})
+            by_month.filter(**{f"{prefix}stage__in": OPEN_STAGES})
             .values(
                 "month",
                 f"{prefix}owner_id",
@@ -525,7 +507,7 @@ def rebuild(using: str | None = None) -> int:
             "commit_entry_amount", at_start, "created_amount", Value(ZERO), output_field=money
         )
         for row in (
-            deals.filter(stage="closed_won")
+            deals.filter(stage=Stage.CLOSED_WON)
             .annotate(month=TruncMonth("close_date"))
             .values("month", "owner_id", "partner_id")
             .annotate(n=Sum(Value(1)), total=amount(), estimated=Sum(estimate))
@@ -541,8 +523,8 @@ def rebuild(using: str | None = None) -> int:
             )
             _add(totals, key, 1, row["n"], row["total"], row["estimated"])
     for prefix, sign in (("", 1), ("prev_", -1)):
-        committed = Q(**{f"{prefix}stage": "closed_won"}) | Q(
-            **{f"{prefix}stage__in": _OPEN_STAGES, f"{prefix}forecast_category": "commit"}
+        committed = Q(**{f"{prefix}stage": Stage.CLOSED_WON}) | Q(
+            **{f"{prefix}stage__in": OPEN_STAGES, f"{prefix}forecast_category": ForecastCategory.COMMIT}
         )
         for row in (
             by_month.filter(committed)
@@ -736,7 +718,7 @@ def monthly_trends(scope, start: date, *, qualified_rank: int, alias: str) -> tu
             _key(row["month"]),
             {"won": 0, "won_amount": ZERO, "qualified_won": 0, "qualified_lost": 0},
         )
-        outcome = "won" if row["stage"] == "closed_won" else "lost"
+        outcome = "won" if row["stage"] == Stage.CLOSED_WON else "lost"
         if outcome == "won":
             month["won"] += row["n"]
             month["won_amount"] += row["total"]
@@ -816,7 +798,7 @@ def forecast_figures(rows_q: Q, start: date, end: date, *, by: str, alias: str) 
             continue
         key = row[key_field] or None
         entry = figures.setdefault(key, empty_figures())
-        if row["stage"] == "closed_won":
+        if row["stage"] == Stage.CLOSED_WON:
             entry["closed"] += row["total"]
             entry["won_count"] += row["n"]
             continue
@@ -850,7 +832,7 @@ def commit_at_starts(scope, periods, *, now: datetime, alias: str) -> list[Decim
 
     first = min(period.start for period in periods)
     last = max(period.end for period in periods)
-    committed = Q(stage="closed_won") | Q(stage__in=_OPEN_STAGES, type="commit")
+    committed = Q(stage=Stage.CLOSED_WON) | Q(stage__in=OPEN_STAGES, type=ForecastCategory.COMMIT)
     now_rows = Q(kind=FORECAST, month__gte=first, month__lt=last) & committed
     changes = Q(kind=COMMIT_CHANGE, close_month__gte=first, close_month__lt=last, month__gte=first)
     totals_now: dict[date, Decimal] = defaultdict(Decimal)

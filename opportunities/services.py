@@ -24,8 +24,7 @@ from climcrm.permissions import (
     partner_editable_fields,
 )
 from climcrm.roles import is_partner_user
-from forecasting.summaries import deal_state, record_deal_change
-from leads import funnel
+from opportunities.changes import DealChange, announce, deal_state
 from opportunities.models import (
     CLOSED_STAGES,
     OPEN_STAGES,
@@ -462,8 +461,16 @@ def opportunity_create(*, by, tag: str = "", at=None, **values: Any) -> Opportun
         )
         opportunity.full_clean(validate_constraints=False)
         _save_checked(opportunity)
-        record_deal_change(
-            before=None, after=deal_state(opportunity), at=now, using=opportunity._state.db
+        announce(
+            DealChange(
+                deal=opportunity,
+                before=None,
+                after=deal_state(opportunity),
+                at=now,
+                by=by,
+                tag=tag,
+                using=opportunity._state.db,
+            )
         )
         _history_row(
             opportunity=opportunity, before=None, changed=[], by=by, now=now, tag=tag
@@ -502,7 +509,7 @@ def opportunity_update(
         )
         _check_version(locked, expected_version)
         current = _snapshot(locked)
-        totals_before = deal_state(locked)
+        state_before = deal_state(locked)
         _check_permission(opportunity=locked, by=by, current=current, requested=requested)
         new = _apply_stage_machine(current=current, requested=requested, by=by, now=now)
         if new.get("amount") != current.get("amount") and "amount_confirmed" not in requested:
@@ -533,11 +540,17 @@ def opportunity_update(
             validate_constraints=False,
         )
         _save_checked(locked)
-        record_deal_change(
-            before=totals_before, after=deal_state(locked), at=now, using=locked._state.db
+        announce(
+            DealChange(
+                deal=locked,
+                before=state_before,
+                after=deal_state(locked),
+                at=now,
+                by=by,
+                tag=tag,
+                using=locked._state.db,
+            )
         )
-        if totals_before["stage"] != locked.stage:
-            funnel.deal_moved(locked, using=locked._state.db)
         OpportunityHistory.objects.filter(
             opportunity=locked, valid_until__isnull=True, version__lt=current_version
         ).update(valid_until=now)
