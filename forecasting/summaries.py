@@ -180,7 +180,9 @@ def _open_change(totals: dict, month: date, values: dict, deal_type: str, sign: 
 
 def in_commit_forecast(stage: str, category: str) -> bool:
     """Counted in the Commit forecast: won, or open in Commit."""
-    return stage == Stage.CLOSED_WON or (stage in OPEN_STAGES and category == ForecastCategory.COMMIT)
+    return stage == Stage.CLOSED_WON or (
+        stage in OPEN_STAGES and category == ForecastCategory.COMMIT
+    )
 
 
 def _commit_change(totals: dict, month: date, values: dict, sign: int) -> None:
@@ -524,7 +526,10 @@ def rebuild(using: str | None = None) -> int:
             _add(totals, key, 1, row["n"], row["total"], row["estimated"])
     for prefix, sign in (("", 1), ("prev_", -1)):
         committed = Q(**{f"{prefix}stage": Stage.CLOSED_WON}) | Q(
-            **{f"{prefix}stage__in": OPEN_STAGES, f"{prefix}forecast_category": ForecastCategory.COMMIT}
+            **{
+                f"{prefix}stage__in": OPEN_STAGES,
+                f"{prefix}forecast_category": ForecastCategory.COMMIT,
+            }
         )
         for row in (
             by_month.filter(committed)
