@@ -3,9 +3,9 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Account, Contact
 from accounts.services import ACCOUNT_FIELDS, CONTACT_FIELDS
+from accounts.visibility import visible_accounts
 from climcrm.permissions import can_reassign_account
 from climcrm.text import normalize_company_name
-from climcrm.visibility import visible_accounts
 
 
 class AccountForm(forms.ModelForm):

@@ -13,15 +13,13 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from accounts.visibility import visible_accounts
 from activities.models import Activity, ActivityKind
+from activities.visibility import visible_activities
 from climcrm.permissions import can_add_activity, can_change_activity
 from climcrm.roles import is_internal, is_partner_user
-from climcrm.visibility import (
-    visible_accounts,
-    visible_activities,
-    visible_leads,
-    visible_opportunities,
-)
+from leads.visibility import visible_leads
+from opportunities.visibility import visible_opportunities
 
 UPDATABLE_FIELDS = ("kind", "subject", "description", "due_date", "assignee")
 

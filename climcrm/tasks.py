@@ -1,4 +1,5 @@
-"""The core's background tasks: sending emails, the outbox sweep, housekeeping."""
+"""The core's background tasks: the outbox sweep, password reset emails, housekeeping (the
+task sending one email is ``outbox.send_email``)."""
 
 import datetime
 
@@ -8,18 +9,11 @@ from django.tasks import task
 from django.utils import timezone
 
 from climcrm import outbox
+from climcrm.outbox import EMAIL_PRIORITY
 from climcrm.scheduling import Daily, Every, periodic
 
-# Emails go before long work (an import's next chunk) waiting in the queue.
-EMAIL_PRIORITY = 10
 # Finished task runs and periodic job runs are kept this long for the admin to read.
 HISTORY_DAYS = 30
-
-
-@task(priority=EMAIL_PRIORITY)
-def send_email(model: str, pk: int) -> str:
-    """Send one email of an outbox (``model`` is its label, e.g. "climcrm.outgoingemail")."""
-    return outbox.deliver(apps.get_model(model), pk)
 
 
 @periodic(Every(minutes=1))

@@ -5,9 +5,8 @@ from django.urls import include, path
 from climcrm import design, views
 
 urlpatterns = [
-    path("", views.dashboard, name="dashboard"),
+    path("", include("dashboard.urls")),
     path("healthz", views.healthz, name="healthz"),
-    path("search/", views.search, name="search"),
     path("language/", views.set_language, name="set_language"),
     path("theme/", design.set_theme, name="set_theme"),
     path("style/", design.style_guide, name="style-guide"),

@@ -6,14 +6,13 @@ from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_not_required
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
-from django.shortcuts import render
 from django.urls import reverse_lazy
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 from django.views.i18n import set_language as django_set_language
 
-from climcrm import ratelimit, selectors
+from climcrm import ratelimit
 from climcrm.forms import LoginForm, PasswordResetForm
 from climcrm.models import AuditEntry
 from climcrm.tasks import send_password_reset
@@ -111,21 +110,3 @@ def healthz(request: HttpRequest) -> HttpResponse:
     except Exception:  # noqa: BLE001 - any database failure means "not healthy"
         return JsonResponse({"status": "error", "database": "unreachable"}, status=503)
     return JsonResponse({"status": "ok", "database": "ok"})
-
-
-@require_GET
-def dashboard(request: HttpRequest) -> HttpResponse:
-    context = selectors.dashboard_context(user=request.user)
-    return render(request, "climcrm/dashboard.html", context)
-
-
-@require_GET
-def search(request: HttpRequest) -> HttpResponse:
-    query = (request.GET.get("q") or "").strip()[:100]
-    results = selectors.global_search(user=request.user, query=query)
-    template = "climcrm/search.html"
-    if request.htmx and not request.htmx.boosted:
-        template += "#results"
-    # ``search_query`` fills the header's box: other pages have a ``query`` of their own.
-    context = {"query": query, "search_query": query, "results": results}
-    return render(request, template, context)

@@ -5,8 +5,8 @@ from decimal import Decimal
 
 from django.utils import timezone
 
+from climcrm.periods import MONTH, QUARTER, last_periods
 from forecasting.models import Target
-from forecasting.periods import MONTH, QUARTER, last_periods
 from forecasting.services import forecast_snapshot_take
 
 

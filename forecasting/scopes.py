@@ -71,8 +71,8 @@ def parse_scope(value: str | None, *, user) -> Scope:
 
 def scope_choices(*, user, alias: str = "default") -> list[tuple[str, list[tuple[str, str]]]]:
     """Grouped options for the scope selector (two queries: users, partners)."""
+    from accounts.visibility import visible_partners
     from climcrm.models import User
-    from climcrm.visibility import visible_partners
 
     if is_partner_user(user):
         partner = visible_partners(user).using(alias).select_related("account").first()

@@ -34,15 +34,14 @@ from django.db.models.lookups import Exact
 from django.utils import timezone
 
 from climcrm.figures import as_decimal, rate
+from climcrm.periods import MONTH, QUARTER, Period, period_containing
 from climcrm.roles import is_internal, is_partner_user
-from climcrm.selectors import weighted_amount_expression
 from climcrm.text import parse_id
-from climcrm.visibility import visible_opportunities
 from forecasting import month_changes, summaries
 from forecasting.models import Benchmark
-from forecasting.periods import MONTH, QUARTER, Period, period_containing
 from forecasting.scopes import ALL, CHANNEL, PARTNER, REP, TEAM, Scope, display_name
 from leads import funnel as lead_funnel
+from opportunities.amounts import weighted_amount_expression
 from opportunities.models import (
     LADDER_STAGES,
     OPEN_STAGES,
@@ -52,6 +51,7 @@ from opportunities.models import (
     OpportunityHistory,
     Stage,
 )
+from opportunities.visibility import visible_opportunities
 
 ZERO = Decimal("0")
 MONEY = DecimalField(max_digits=18, decimal_places=2)
@@ -164,7 +164,7 @@ def scoped_history(user, scope: Scope, *, alias: str | None = None) -> QuerySet:
 
 
 def scoped_leads(user, scope: Scope, *, alias: str | None = None) -> QuerySet:
-    from climcrm.visibility import visible_leads
+    from leads.visibility import visible_leads
 
     return visible_leads(user).using(alias or reports_db()).filter(scope.lead_q())
 
@@ -929,7 +929,7 @@ def _live_trends(user, scope: Scope, periods, month_ends, alias: str) -> tuple:
 def trends(*, user, scope: Scope, months: int = 12) -> dict:
     """The last ``months`` months: new pipeline, won, win rate, qualified pipeline at
     month end. Three queries."""
-    from forecasting.periods import MONTH, last_periods
+    from climcrm.periods import MONTH, last_periods
 
     alias = reports_db()
     periods = last_periods(MONTH, months)

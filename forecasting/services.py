@@ -9,9 +9,9 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from climcrm.periods import Period, period_containing
 from climcrm.roles import is_manager
 from forecasting.models import ForecastSnapshot, SnapshotScope, Target
-from forecasting.periods import Period, period_containing
 
 
 def target_set(*, by, year: int, quarter: int, amount: Decimal, user=None, partner=None) -> Target:

@@ -57,10 +57,10 @@ from django.db.models import (
 from django.db.models.functions import Coalesce, TruncMonth
 from django.utils import timezone
 
-from climcrm.selectors import weighted_amount_expression
 from forecasting import month_changes
 from forecasting.month_changes import month_of
 from forecasting.totals import add_to
+from opportunities.amounts import weighted_amount_expression
 from opportunities.changes import DealChange, deal_state
 from opportunities.models import CLOSED_STAGES, OPEN_STAGES, ForecastCategory, Stage
 

@@ -17,14 +17,13 @@ from django.utils.translation import gettext as _
 
 from accounts.models import Account, Contact
 from accounts.services import account_create, contact_create
-from climcrm.choices import OriginChannel, Source
+from climcrm.choices import SIGNAL_FIELDS, OriginChannel, Source
 from climcrm.permissions import can_edit_lead
 from climcrm.ratelimit import parse_rate
 from climcrm.roles import is_internal, is_partner_user
 from leads import funnel
 from leads.models import (
     CHARACTERISTIC_FIELDS,
-    SIGNAL_FIELDS,
     Lead,
     LeadStatus,
     LeadStatusChange,

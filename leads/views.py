@@ -18,7 +18,7 @@ from climcrm.choices import Source
 from climcrm.csvexport import SafeWriter
 from climcrm.pagination import capped_page
 from climcrm.roles import is_internal
-from climcrm.visibility import get_visible_or_404, visible_leads
+from climcrm.visibility import get_visible_or_404
 from leads import importing, selectors, services
 from leads.forms import (
     NEW,
@@ -30,6 +30,7 @@ from leads.forms import (
     WebToLeadForm,
 )
 from leads.models import ImportJob, Lead, LeadStatus
+from leads.visibility import visible_leads
 from opportunities.services import suggested_type
 
 EXPORT_COLUMNS = (
@@ -224,7 +225,7 @@ def lead_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "can_convert": services.can_convert_lead(request.user, lead),
         "status_form": StatusForm(lead=lead) if can_edit else None,
         "status_changes": selectors.lead_status_changes(lead=lead),
-        "activities": selectors.lead_activities(user=request.user, lead=lead),
+        "activities": selectors.lead_activities(lead=lead),
         "converted_opportunity_url": _url("opportunities:detail", lead.converted_opportunity_id)
         if lead.converted_opportunity_id
         else None,

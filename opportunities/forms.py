@@ -4,6 +4,7 @@ from django import forms
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.utils.translation import gettext_lazy as _
 
+from accounts.visibility import visible_accounts, visible_contacts, visible_partners
 from climcrm.fields import keep_stored_text
 from climcrm.models import User
 from climcrm.permissions import (
@@ -12,7 +13,6 @@ from climcrm.permissions import (
     partner_editable_fields,
 )
 from climcrm.roles import is_manager, is_partner_user
-from climcrm.visibility import visible_accounts, visible_contacts, visible_partners
 from opportunities.models import (
     OPEN_STAGES,
     ForecastCategory,

@@ -29,14 +29,14 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods
 from django_htmx.http import trigger_client_event
 
-from activities.models import Activity
 from climcrm.figures import as_decimal
 from climcrm.permissions import can_edit_opportunity
-from climcrm.visibility import get_visible_or_404, visible_opportunities
-from opportunities.filters import OpportunityFilter
+from climcrm.visibility import get_visible_or_404
+from opportunities.filters import OpportunityFilter, deal_activities
 from opportunities.forms import VersionField
 from opportunities.models import CLOSED_STAGES, OPEN_STAGES, LossReason, Opportunity, Stage
 from opportunities.services import StaleVersionError, opportunity_move_stage
+from opportunities.visibility import visible_opportunities
 
 # Cards rendered per column and per "show more": a screenful, not the whole stage.
 COLUMN_SIZE = 10
@@ -218,7 +218,8 @@ def _activity_facts(cards: list[Opportunity]) -> None:
     deal_ids = [card.pk for card in cards]
     next_todos = {
         row["opportunity_id"]: row
-        for row in Activity.objects.filter(done=False, opportunity_id__in=deal_ids)
+        for row in deal_activities()
+        .filter(done=False, opportunity_id__in=deal_ids)
         .annotate(
             rank=Window(
                 RowNumber(),
@@ -231,7 +232,8 @@ def _activity_facts(cards: list[Opportunity]) -> None:
         .values("opportunity_id", "subject", "due_date", "open_count")
     }
     last_activity = dict(
-        Activity.objects.filter(opportunity_id__in=deal_ids)
+        deal_activities()
+        .filter(opportunity_id__in=deal_ids)
         .order_by()
         .values("opportunity_id")
         .annotate(last=Max("updated_at"))

@@ -4,7 +4,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
-from climcrm.choices import Source
+from climcrm.choices import BUYING_SIGNALS, Source
 from climcrm.fields import REASON_MAX_LENGTH, FreeTextField
 
 
@@ -383,8 +383,6 @@ class Opportunity(models.Model):
 
     @property
     def buying_signals(self) -> list[str]:
-        from leads.models import BUYING_SIGNALS
-
         return [str(label) for name, label in BUYING_SIGNALS if getattr(self, name)]
 
     @property

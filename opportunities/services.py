@@ -16,6 +16,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from climcrm.periods import MONTH, QUARTER, period_containing
 from climcrm.permissions import (
     can_assign_partner,
     can_change_forecast_category,
@@ -348,8 +349,6 @@ def _keep_accuracy_amounts(
     """Set the amounts forecast accuracy reads (``Opportunity.created_amount`` and siblings)
     for the change about to be saved: one query on entering Commit or changing a won deal.
     """
-    from forecasting.periods import MONTH, QUARTER, period_containing
-
     if creating:
         opportunity.created_amount = opportunity.amount
     if entering_commit and (

@@ -154,7 +154,7 @@ def opportunity_create_view(request: HttpRequest) -> HttpResponse:
     initial = {}
     account_id = request.GET.get("account", "")
     if account_id.isascii() and account_id.isdigit():
-        from climcrm.visibility import visible_accounts
+        from accounts.visibility import visible_accounts
 
         account = visible_accounts(request.user).filter(pk=account_id).first()
         if account is not None:

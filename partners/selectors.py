@@ -27,19 +27,16 @@ from django.db.models.functions import Coalesce, ExtractQuarter
 from django.utils import timezone
 
 from accounts.models import Account, Contact, Partner, PartnerTarget
+from accounts.visibility import visible_partners
 from activities.models import Activity
+from activities.visibility import visible_activities
 from climcrm.figures import rate
 from climcrm.models import User
 from climcrm.roles import is_admin, is_channel_manager, is_internal, is_partner_user
-from climcrm.selectors import pipeline_by_stage, weighted_amount_expression
 from climcrm.text import company_email_domain, normalize_company_name, parse_id
-from climcrm.visibility import (
-    visible_activities,
-    visible_opportunities,
-    visible_partners,
-    visible_reviews,
-)
+from opportunities.amounts import pipeline_by_stage, weighted_amount_expression
 from opportunities.models import OPEN_STAGES, Opportunity, Stage
+from opportunities.visibility import visible_opportunities
 from partners.models import (
     EDITABLE_STATUSES,
     MATCH_KEY_FIELDS,
@@ -48,7 +45,9 @@ from partners.models import (
     MatchKey,
     RegistrationEvent,
     RegistrationStatus,
+    missing_mandatory_fields,
 )
+from pipeline_reviews.visibility import visible_reviews
 
 DUPLICATE_LIMIT = 10
 
@@ -359,7 +358,7 @@ def duplicate_accounts(*, user, registration: DealRegistration) -> list[Account]
         likely_duplicate_accounts = None
     if likely_duplicate_accounts is not None:
         return list(likely_duplicate_accounts(user=user, lead=probe))
-    from climcrm.visibility import visible_accounts
+    from accounts.visibility import visible_accounts
 
     condition = Q(pk__in=[])
     normalized = normalize_company_name(registration.company_name)
@@ -376,7 +375,7 @@ def duplicate_accounts(*, user, registration: DealRegistration) -> list[Account]
 def group_duplicate_accounts(*, user, registrations) -> list[Account]:
     """Existing accounts the customer of a conflict group may be (same normalised name, or
     contacts at the same company email domain as one of its registrations): one query."""
-    from climcrm.visibility import visible_accounts
+    from accounts.visibility import visible_accounts
 
     condition = Q(pk__in=[])
     names = {r.normalized_company for r in registrations if r.normalized_company}
@@ -392,7 +391,7 @@ def group_duplicate_accounts(*, user, registrations) -> list[Account]:
 
 
 def duplicate_contacts(*, user, registration: DealRegistration) -> list[Contact]:
-    from climcrm.visibility import visible_contacts
+    from accounts.visibility import visible_contacts
 
     if not registration.contact_email:
         return []
@@ -677,8 +676,6 @@ class ConflictGroup:
 
 
 def _annotate_members(members: list, today: datetime.date) -> None:
-    from partners.services import missing_mandatory_fields
-
     conversions = partner_conversions({m.partner_id for m in members})
     for member in members:
         accepted, won = conversions.get(member.partner_id, (0, 0))

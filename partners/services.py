@@ -33,6 +33,7 @@ from partners.models import (
     MatchKey,
     RegistrationEvent,
     RegistrationStatus,
+    missing_mandatory_fields,
 )
 from partners.selectors import conflict_group_members, first_submissions, protecting_claim
 
@@ -50,24 +51,6 @@ REGISTRATION_FIELDS = (
 )
 ASSIGNMENT_TAG = "partner-assignment"
 REGISTRATION_TAG = "deal-registration"
-
-
-def missing_mandatory_fields(registration: DealRegistration) -> list[str]:
-    """Labels of the mandatory fields still empty; acceptance needs none missing."""
-    missing = []
-    if not registration.company_name.strip():
-        missing.append(_("company"))
-    if not registration.contact_last_name.strip() or not (
-        registration.contact_email.strip() or registration.contact_phone.strip()
-    ):
-        missing.append(_("contact (name and email or phone)"))
-    if not registration.need.strip():
-        missing.append(_("need"))
-    if registration.estimated_amount is None or registration.estimated_amount <= 0:
-        missing.append(_("estimated amount"))
-    if registration.expected_close_date is None:
-        missing.append(_("expected close date"))
-    return missing
 
 
 def can_decide_registrations(user) -> bool:

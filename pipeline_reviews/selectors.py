@@ -24,15 +24,11 @@ from django.db.models import (
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from activities.visibility import visible_activities
 from climcrm.figures import plain, rate
 from climcrm.roles import is_partner_user
-from climcrm.selectors import pipeline_by_stage, weighted_amount_expression
-from climcrm.visibility import (
-    visible_activities,
-    visible_leads,
-    visible_opportunities,
-    visible_reviews,
-)
+from leads.visibility import visible_leads
+from opportunities.amounts import pipeline_by_stage, weighted_amount_expression
 from opportunities.history import as_datetime, values_as_of
 from opportunities.models import (
     CLOSED_STAGES,
@@ -41,8 +37,10 @@ from opportunities.models import (
     Opportunity,
     Stage,
 )
+from opportunities.visibility import visible_opportunities
 from pipeline_reviews.models import Review, ReviewKind, ReviewStatus
 from pipeline_reviews.periods import add_months
+from pipeline_reviews.visibility import visible_reviews
 
 ZERO = Decimal("0")
 

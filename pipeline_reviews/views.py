@@ -10,19 +10,16 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect, trigger_client_event
 
+from accounts.visibility import visible_partners
 from climcrm.audit import audit_export
 from climcrm.csvexport import csv_response
 from climcrm.figures import plain
 from climcrm.roles import is_partner_user
-from climcrm.visibility import (
-    get_visible_or_404,
-    visible_leads,
-    visible_opportunities,
-    visible_partners,
-    visible_reviews,
-)
+from climcrm.visibility import get_visible_or_404
+from leads.visibility import visible_leads
 from opportunities.models import CLOSED_STAGES
 from opportunities.services import StaleVersionError
+from opportunities.visibility import visible_opportunities
 from pipeline_reviews import selectors, services
 from pipeline_reviews.forms import (
     ArchiveFilterForm,
@@ -40,6 +37,7 @@ from pipeline_reviews.forms import (
 )
 from pipeline_reviews.models import PartnerReviewNote, Review, ReviewKind
 from pipeline_reviews.services import ReviewClosedError
+from pipeline_reviews.visibility import visible_reviews
 from pipeline_reviews.widgets import WIDGETS
 
 TEMPLATES = {

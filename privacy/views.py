@@ -8,11 +8,13 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods
 
+from accounts.visibility import visible_contacts
 from climcrm.audit import audit_export as log_export
 from climcrm.csvexport import csv_response
 from climcrm.pagination import capped_page
 from climcrm.roles import is_admin, is_partner_user
-from climcrm.visibility import get_visible_or_404, visible_contacts, visible_leads
+from climcrm.visibility import get_visible_or_404
+from leads.visibility import visible_leads
 from opportunities.models import Opportunity
 from privacy import selectors, services
 

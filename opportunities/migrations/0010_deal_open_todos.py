@@ -3,7 +3,20 @@
 from django.conf import settings
 from django.db import migrations, models
 
-from activities.signals import FILL_SQL
+# Every deal's open to-dos from its activities, as the activities app computed them when
+# this migration was written (frozen here: a migration does not import live code).
+FILL_SQL = """
+UPDATE opportunities_opportunity SET
+    open_todos = (
+        SELECT COUNT(*) FROM activities_activity a
+        WHERE a.opportunity_id = opportunities_opportunity.id AND NOT a.done
+    ),
+    next_todo_due = (
+        SELECT MIN(a.due_date) FROM activities_activity a
+        WHERE a.opportunity_id = opportunities_opportunity.id AND NOT a.done
+    )
+WHERE id IN (SELECT opportunity_id FROM activities_activity WHERE NOT done)
+"""
 
 
 class Migration(migrations.Migration):

@@ -12,9 +12,9 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
+from climcrm.periods import MONTH, period_containing
 from forecasting import month_changes, selectors
 from forecasting.models import MonthChange, MonthChangeTotal
-from forecasting.periods import MONTH, period_containing
 from forecasting.scopes import REP, Scope
 from opportunities.models import Opportunity, Stage
 from opportunities.services import opportunity_create, opportunity_move_stage, opportunity_update

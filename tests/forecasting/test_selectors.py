@@ -8,9 +8,9 @@ from django.db import connection
 
 from accounts.models import PartnerTarget
 from climcrm.figures import rounded
+from climcrm.periods import MONTH, QUARTER, period_containing
 from forecasting import selectors
 from forecasting.models import Target
-from forecasting.periods import MONTH, QUARTER, period_containing
 from forecasting.scopes import CHANNEL, PARTNER, REP, TEAM, Scope
 from leads import funnel
 from leads.models import Lead, LeadStatus, LeadStatusChange

@@ -11,9 +11,9 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
+from climcrm.periods import MONTH, QUARTER, YEAR, period_containing
 from forecasting import selectors, summaries
 from forecasting.models import PipelineSummary
-from forecasting.periods import MONTH, QUARTER, YEAR, period_containing
 from forecasting.scopes import ALL, CHANNEL, PARTNER, REP, TEAM, Scope
 from opportunities.models import Stage
 from tests import clock
