@@ -13,6 +13,7 @@ from django.db.models.signals import post_delete, post_init, post_save
 from django.dispatch import receiver
 
 from activities.models import Activity
+from opportunities.models import Opportunity
 
 FILL_SQL = """
 UPDATE opportunities_opportunity SET
@@ -30,7 +31,6 @@ WHERE id IN (SELECT opportunity_id FROM activities_activity WHERE NOT done)
 
 def refresh_deals(deal_ids, *, using: str) -> None:
     """Recount the open to-dos of these deals (one statement)."""
-    from opportunities.models import Opportunity
 
     ids = {deal_id for deal_id in deal_ids if deal_id is not None}
     if not ids:

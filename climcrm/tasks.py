@@ -9,6 +9,8 @@ from django.tasks import task
 from django.utils import timezone
 
 from climcrm import outbox
+from climcrm.forms import PasswordResetForm
+from climcrm.models import ScheduledRun
 from climcrm.outbox import EMAIL_PRIORITY
 from climcrm.scheduling import Daily, Every, periodic
 
@@ -26,8 +28,6 @@ def sweep_outbox() -> dict[str, int]:
 @task(priority=EMAIL_PRIORITY)
 def send_password_reset(email: str) -> int:
     """Write and send the reset email of each active user with this address."""
-    from climcrm.forms import PasswordResetForm
-
     form = PasswordResetForm({"email": email})
     if not form.is_valid():
         return 0
@@ -44,12 +44,11 @@ def send_password_reset(email: str) -> int:
 @task
 def prune_task_history() -> dict[str, int]:
     """Forget finished task runs and periodic job runs older than HISTORY_DAYS."""
-    from climcrm.models import ScheduledRun
-
     before = timezone.now() - datetime.timedelta(days=HISTORY_DAYS)
     runs, _ = ScheduledRun.objects.filter(occurrence__lt=before).delete()
     results = 0
     if apps.is_installed("django_tasks_db"):
+        # Only when the database backend is installed (its models are loaded then).
         from django_tasks_db.models import DBTaskResult
 
         results, _ = DBTaskResult.objects.finished().filter(finished_at__lt=before).delete()

@@ -45,7 +45,8 @@ from forecasting.change_kinds import (  # noqa: F401
 )
 from forecasting.models import MonthChange, MonthChangeTotal
 from forecasting.totals import add_to
-from opportunities.models import OPEN_STAGES, Stage
+from opportunities.history import compare_rows
+from opportunities.models import OPEN_STAGES, OpportunityHistory, Stage
 
 
 def month_of(moment: datetime) -> date:
@@ -196,8 +197,6 @@ def rebuild(using: str | None = None) -> int:
     """Recompute every row from the history, then the totals (``rebuild_totals``): the
     pairing of the history's rows that "what changed" does for any window, once per month,
     written by the database (``INSERT … SELECT``). Returns the month rows written."""
-    from opportunities.history import compare_rows
-    from opportunities.models import OpportunityHistory
 
     using = using or router.db_for_write(MonthChange)
     connection = connections[using]

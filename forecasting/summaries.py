@@ -57,12 +57,23 @@ from django.db.models import (
 from django.db.models.functions import Coalesce, TruncMonth
 from django.utils import timezone
 
+from accounts.models import Partner
+from climcrm.models import User
 from forecasting import month_changes
+from forecasting.models import PipelineSummary
 from forecasting.month_changes import month_of
+from forecasting.scopes import ALL, PARTNER, REP, TEAM
 from forecasting.totals import add_to
 from opportunities.amounts import weighted_amount_expression
 from opportunities.changes import DealChange, deal_state
-from opportunities.models import CLOSED_STAGES, OPEN_STAGES, ForecastCategory, Stage
+from opportunities.models import (
+    CLOSED_STAGES,
+    OPEN_STAGES,
+    ForecastCategory,
+    Opportunity,
+    OpportunityHistory,
+    Stage,
+)
 
 ZERO = Decimal("0")
 OPEN_MONTH = date(2000, 1, 1)
@@ -204,8 +215,6 @@ def _commit_change(totals: dict, month: date, values: dict, sign: int) -> None:
 
 
 def _history_of(deal_id: int, using: str) -> list[dict]:
-    from opportunities.models import OpportunityHistory
-
     return list(
         OpportunityHistory.objects.using(using)
         .filter(opportunity_id=deal_id)
@@ -354,7 +363,6 @@ def forget_deal(deal, *, using: str) -> None:
 
 def apply(totals: dict, *, using: str) -> None:
     """Add ``totals`` (key → [count, amount, weighted, days]) to the table, in one statement."""
-    from forecasting.models import PipelineSummary
 
     add_to(
         PipelineSummary,
@@ -378,8 +386,6 @@ def rebuild(using: str | None = None) -> int:
 
     A handful of grouped queries (the database does the sums), then one bulk insert.
     """
-    from forecasting.models import PipelineSummary
-    from opportunities.models import Opportunity, OpportunityHistory
 
     using = using or router.db_for_write(PipelineSummary)
     tz = timezone.get_default_timezone()
@@ -581,9 +587,6 @@ def _as_date(value) -> date:
 def summary_q(scope) -> Q:
     """The rows of a scope: the owners' rows, or the partners' (owner and partner as the
     rows hold them)."""
-    from accounts.models import Partner
-    from climcrm.models import User
-    from forecasting.scopes import ALL, PARTNER, REP, TEAM
 
     if scope.kind == ALL:
         return Q(partner_key=ANY)
@@ -602,8 +605,6 @@ def summary_q(scope) -> Q:
 
 
 def _rows(kind: str, scope, alias: str):
-    from forecasting.models import PipelineSummary
-
     return PipelineSummary.objects.using(alias).filter(summary_q(scope), kind=kind).order_by()
 
 
@@ -617,7 +618,6 @@ def open_pipeline(scope, moment: datetime, *, now: datetime, stages, alias: str)
         # ``change_month`` puts a change made at ``t`` in the month of ``t - 1 µs``: the
         # changes made after a month start are those of that month and later.
         now_rows |= Q(kind=CHANGE, month__gte=month_of(moment))
-    from forecasting.models import PipelineSummary
 
     result: dict[tuple, dict] = {}
     for row in (
@@ -737,7 +737,6 @@ def pipeline_at_month_ends(
 ) -> list:
     """The open pipeline amount in ``stages`` at each moment (month starts, or now for the
     last): the amount now less the changes made after each (one query)."""
-    from forecasting.models import PipelineSummary
 
     past = [moment for moment in month_ends if moment < now]
     first = month_of(min(past)) if past else OPEN_MONTH
@@ -788,7 +787,6 @@ def forecast_family(scope, by: str) -> Q | None:
 def forecast_figures(rows_q: Q, start: date, end: date, *, by: str, alias: str) -> dict:
     """Forecast figures of the deals closing in [start, end) per owner or partner id (None
     for no partner), as ``selectors.figure_aggregates`` computes them (one query)."""
-    from forecasting.models import PipelineSummary
 
     key_field = "owner_key" if by == "owner" else "partner_key"
     figures: dict = {}
@@ -833,7 +831,6 @@ def commit_at_starts(scope, periods, *, now: datetime, alias: str) -> list[Decim
     """The Commit forecast (Commit and won) of each period as it stood at its start: the
     amount now of the deals closing in it less what the changes made since did (one query).
     """
-    from forecasting.models import PipelineSummary
 
     first = min(period.start for period in periods)
     last = max(period.end for period in periods)

@@ -27,7 +27,10 @@ from leads.models import (
     Lead,
     LeadStatus,
     LeadStatusChange,
+    PublicFormSubmission,
 )
+from opportunities.models import Stage
+from opportunities.services import opportunity_create
 
 # What a person may fill in on a lead (status and conversion links have their own paths).
 LEAD_FIELDS = (
@@ -325,8 +328,6 @@ def lead_convert(
     a second submit of the same conversion finds it converted and raises
     ``LeadAlreadyConvertedError`` without writing anything.
     """
-    from opportunities.models import Stage
-    from opportunities.services import opportunity_create
 
     now = at or timezone.now()
     with transaction.atomic():
@@ -434,7 +435,6 @@ def public_form_allowed(*, ip_address: str, rate: str, at=None) -> bool:
 
     Every post counts, accepted or not, so a robot gains nothing by retrying.
     """
-    from leads.models import PublicFormSubmission
 
     now = at or timezone.now()
     limit, window = parse_rate(rate)

@@ -9,9 +9,10 @@ from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from accounts.models import Partner
 from accounts.visibility import visible_partners
 from climcrm.choices import BUYING_SIGNALS, SIGNAL_FIELDS
-from climcrm.models import User
+from climcrm.models import User, internal_users
 from climcrm.roles import is_partner_user
 from opportunities.models import (
     CHARACTERISTICS,
@@ -46,18 +47,11 @@ def attention_conditions(*, today) -> tuple[Q, Q]:
 def _owners(request) -> QuerySet:
     if request is None:
         return User.objects.none()
-    return (
-        User.objects.filter(is_active=True, partner__isnull=True)
-        .exclude(groups__name="partner_user")
-        .order_by("first_name", "last_name", "username")
-        .distinct()
-    )
+    return internal_users()
 
 
 def _partners(request) -> QuerySet:
     if request is None:
-        from accounts.models import Partner
-
         return Partner.objects.none()
     return visible_partners(request.user).select_related("account").order_by("account__name")
 

@@ -23,6 +23,7 @@ from climcrm.roles import is_channel_manager, is_internal, is_partner_user
 from climcrm.text import company_email_domain, normalize_company_name, normalize_postal_address
 from opportunities.models import Opportunity
 from opportunities.services import StaleVersionError, opportunity_create, opportunity_update
+from partners.emails import registration_decision_queue
 from partners.models import (
     EDITABLE_STATUSES,
     ConflictDecision,
@@ -359,8 +360,6 @@ def registration_renew(*, registration: DealRegistration, by) -> DealRegistratio
 
 
 def _notify_partner(registration: DealRegistration) -> None:
-    from partners.emails import registration_decision_queue
-
     # In the decision's transaction: the emails exist exactly when the decision does.
     registration_decision_queue(registration.pk)
 

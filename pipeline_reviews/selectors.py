@@ -24,9 +24,12 @@ from django.db.models import (
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from accounts.models import Partner, PartnerTarget
+from activities.models import Activity, ActivityKind
 from activities.visibility import visible_activities
 from climcrm.figures import plain, rate
 from climcrm.roles import is_partner_user
+from leads.models import Lead
 from leads.visibility import visible_leads
 from opportunities.amounts import pipeline_by_stage, weighted_amount_expression
 from opportunities.history import as_datetime, values_as_of
@@ -552,8 +555,6 @@ def _merge(partner_ids, per_partner: dict) -> dict:
 def channel_manager_review_data(*, review: Review) -> dict:
     """Per channel manager, then per partner: business by stage against the previous month,
     won against the previous commit, the new commit, new leads from RS and from partners."""
-    from accounts.models import Partner
-    from leads.models import Lead
 
     start = review.period_start
     end = add_months(start, 1)
@@ -665,9 +666,6 @@ def _duration_days(value) -> float | None:
 
 def business_figures(*, partner_id: int, start: datetime.date, end: datetime.date) -> dict:
     """The partner's business over [start, end): all aggregates in SQL."""
-    from accounts.models import Partner  # noqa: F401 - documents the scope
-    from activities.models import Activity, ActivityKind
-    from leads.models import Lead
 
     begin, finish = as_datetime(start), as_datetime(end)
     closed = Opportunity.objects.filter(
@@ -721,8 +719,6 @@ def business_figures(*, partner_id: int, start: datetime.date, end: datetime.dat
 
 
 def quarterly_analysis(*, review: Review) -> dict:
-    from accounts.models import PartnerTarget
-
     start = review.period_start
     end = add_months(start, 3)
     year_start = datetime.date(start.year, 1, 1)

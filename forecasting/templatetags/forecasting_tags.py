@@ -1,12 +1,13 @@
 from django import template
 
+from opportunities.models import Stage
+
 register = template.Library()
 
 
 @register.filter
 def stage_label(value):
     """The translated name of a stage value (history annotations hold raw values)."""
-    from opportunities.models import Stage
 
     if not value:
         return "—"
