@@ -1,6 +1,7 @@
 """Demo accounts: Swiss and French companies, two contacts each."""
 
 import random
+import unicodedata
 
 from accounts.services import account_create, contact_create
 
@@ -199,8 +200,6 @@ JOB_TITLES = [
 
 
 def _slug(name: str) -> str:
-    import unicodedata
-
     ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
     return "".join(ch for ch in ascii_name.lower() if ch.isalnum())
 

@@ -28,6 +28,7 @@ from accounts.models import Account, Partner
 from climcrm.models import User
 from climcrm.text import normalize_company_name
 from forecasting import month_changes, summaries
+from forecasting.models import MonthChange, MonthChangeTotal, PipelineSummary
 from imports import services
 from imports.models import ImportKind, ImportMode
 from opportunities.models import LossReason, Opportunity
@@ -187,8 +188,6 @@ class Command(BaseCommand):
         return names
 
     def _check_totals(self):
-        from forecasting.models import MonthChange, MonthChangeTotal, PipelineSummary
-
         def read():
             cent, tenth = Decimal("0.01"), Decimal("0.0001")
             return (
