@@ -400,7 +400,7 @@ def lead_convert(
             locked.deal_progress = funnel.progress(
                 stage=opportunity.stage,
                 furthest_rank=opportunity.furthest_rank,
-                in_qualification_once=opportunity.stage == "qualification",
+                in_qualification_once=opportunity.stage == Stage.QUALIFICATION,
             )
         locked.save(
             update_fields=[
