@@ -3,7 +3,25 @@
 from django.conf import settings
 from django.db import migrations, models
 
-from leads.funnel import FILL_SQL as FILL_PROGRESS
+# The funnel bits of every converted lead, as ``leads.funnel.FILL_SQL`` computed them when
+# this migration was written (frozen here: a migration does not import live code).
+FILL_PROGRESS = """
+UPDATE leads_lead SET deal_progress =
+    CASE WHEN EXISTS (
+        SELECT 1 FROM opportunities_opportunityhistory h
+        WHERE h.opportunity_id = leads_lead.converted_opportunity_id
+          AND h.stage = 'qualification'
+    ) THEN 1 ELSE 0 END
+    + CASE WHEN (
+        SELECT o.furthest_rank FROM opportunities_opportunity o
+        WHERE o.id = leads_lead.converted_opportunity_id
+    ) >= 2 THEN 2 ELSE 0 END
+    + CASE WHEN (
+        SELECT o.stage FROM opportunities_opportunity o
+        WHERE o.id = leads_lead.converted_opportunity_id
+    ) = 'closed_won' THEN 4 ELSE 0 END
+WHERE converted_opportunity_id IS NOT NULL
+"""
 
 # Leads that went through MQL once (one statement; seconds at two million leads).
 FILL_MQL = """
