@@ -65,6 +65,7 @@ lint: $(VENV)/.deps
 	CLIMCRM_TESTING=1 $(PY) manage.py makemigrations --check --dry-run
 	./scripts/check_migrations.sh
 	CLIMCRM_TESTING=1 $(PY) manage.py messages --check
+	$(VENV)/bin/lint-imports --no-cache
 
 messages: $(VENV)/.deps
 	CLIMCRM_TESTING=1 $(PY) manage.py messages $(if $(APP),--app $(APP),)

@@ -1,8 +1,14 @@
 """Demo accounts: Swiss and French companies, two contacts each."""
 
+import datetime
 import random
+import unicodedata
 
+from django.utils import timezone
+
+from accounts.models import Account, Partner
 from accounts.services import account_create, contact_create
+from climcrm.demo import demo_user
 
 # (name, industry, street, postal code, city, country)
 COMPANIES = [
@@ -199,8 +205,6 @@ JOB_TITLES = [
 
 
 def _slug(name: str) -> str:
-    import unicodedata
-
     ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
     return "".join(ch for ch in ascii_name.lower() if ch.isalnum())
 
@@ -212,7 +216,65 @@ def _phone(country: str) -> str:
     return f"+41 {random.randint(21, 79)} {random.randint(200, 999)} {pairs}"
 
 
+def _partners(ctx) -> None:
+    """The two demo partners and their users; the contracts run around the day the demo is
+    seeded: one since last year, one newer."""
+    year = timezone.localdate().year
+    alpinfra = Partner.objects.create(
+        account=Account.objects.create(
+            name="Alpinfra Solutions SA", city="Sion", postal_code="1950", industry="IT"
+        ),
+        channel_manager=ctx.users["channel"],
+        contract_start=datetime.date(year - 1, 1, 1),
+        contract_end=datetime.date(year + 1, 12, 31),
+    )
+    leman = Partner.objects.create(
+        account=Account.objects.create(
+            name="Léman Bâtiment Sàrl", city="Nyon", postal_code="1260", industry="Construction"
+        ),
+        channel_manager=ctx.users["channel"],
+        contract_start=datetime.date(year - 1, 7, 1),
+        contract_end=datetime.date(year + 1, 6, 30),
+    )
+    ctx.partners = {"a": alpinfra, "b": leman}
+    ctx.users["partner_a"] = demo_user(
+        "partner_a",
+        "Luca",
+        "Bianchi",
+        ["partner_user"],
+        partner=alpinfra,
+        partner_title="salesperson",
+    )
+    ctx.users["partner_a_director"] = demo_user(
+        "partner_a_dir",
+        "Anne",
+        "Zufferey",
+        ["partner_user"],
+        partner=alpinfra,
+        partner_title="sales_director",
+    )
+    ctx.users["partner_b"] = demo_user(
+        "partner_b",
+        "Thomas",
+        "Girard",
+        ["partner_user"],
+        partner=leman,
+        partner_title="salesperson",
+        language="en",
+    )
+    ctx.users["partner_b_director"] = demo_user(
+        "partner_b_dir",
+        "Élodie",
+        "Dubois",
+        ["partner_user"],
+        partner=leman,
+        partner_title="sales_director",
+    )
+    ctx.log(f"{len(ctx.partners)} partners")
+
+
 def seed(ctx) -> None:
+    _partners(ctx)
     owners = [ctx.users[key] for key in ("rep", "rep2", "rep3", "manager")]
     accounts = []
     contacts = {}

@@ -3,9 +3,10 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Account, Contact
 from accounts.services import ACCOUNT_FIELDS, CONTACT_FIELDS
+from accounts.visibility import visible_accounts
+from climcrm.models import internal_users
 from climcrm.permissions import can_reassign_account
 from climcrm.text import normalize_company_name
-from climcrm.visibility import visible_accounts
 
 
 class AccountForm(forms.ModelForm):
@@ -18,8 +19,6 @@ class AccountForm(forms.ModelForm):
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
-        from opportunities.forms import internal_users
-
         self.fields["owner"].queryset = internal_users()
         self.fields["country"].help_text = _("Two-letter code, e.g. CH, FR.")
         if not can_reassign_account(user, self.instance if self.instance.pk else None):

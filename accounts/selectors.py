@@ -17,14 +17,11 @@ from django.db.models.functions import Coalesce
 
 from accounts.filters import AccountFilter, ContactFilter
 from accounts.models import Account, Contact
-from climcrm.visibility import (
-    get_visible_or_404,
-    visible_accounts,
-    visible_contacts,
-    visible_opportunities,
-)
+from accounts.visibility import visible_accounts, visible_contacts
+from climcrm.visibility import get_visible_or_404
 from opportunities.models import OPEN_STAGES, Stage
 from opportunities.selectors import ordering_for
+from opportunities.visibility import visible_opportunities
 
 ACCOUNT_ORDERINGS = {
     "name": ("name",),

@@ -5,6 +5,11 @@ import random
 
 from django.utils import timezone
 
+from activities.models import Activity, ActivityKind
+from activities.signals import refresh_deals
+from leads.models import OPEN_LEAD_STATUSES, Lead
+from opportunities.models import OPEN_STAGES, Opportunity
+
 CALLS = ["Appel de suivi", "Appel de qualification", "Point téléphonique avec l'acheteur"]
 VISITS = ["Visite du site", "Visite commerciale chez le client", "Démonstration sur place"]
 NOTES = ["Budget confirmé par la direction", "Concurrent présent sur l'appel d'offres"]
@@ -18,11 +23,6 @@ TASKS = [
 
 
 def seed(ctx) -> None:
-    from activities.models import Activity, ActivityKind
-    from activities.signals import refresh_deals
-    from leads.models import OPEN_LEAD_STATUSES, Lead
-    from opportunities.models import OPEN_STAGES, Opportunity
-
     deals = ctx.extra.get("opportunities")
     if deals is None:
         deals = list(Opportunity.objects.select_related("partner").order_by("id"))

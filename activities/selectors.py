@@ -7,16 +7,14 @@ from django.db.models import Count, F, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
+from accounts.visibility import visible_accounts
 from activities.models import Activity
+from activities.visibility import visible_activities
 from climcrm.models import User
 from climcrm.roles import INTERNAL_ROLES, is_partner_user
-from climcrm.visibility import (
-    get_visible_or_404,
-    visible_accounts,
-    visible_activities,
-    visible_leads,
-    visible_opportunities,
-)
+from climcrm.visibility import get_visible_or_404
+from leads.visibility import visible_leads
+from opportunities.visibility import visible_opportunities
 
 PANEL_DONE_LIMIT = 10
 

@@ -12,25 +12,23 @@ from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Model
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from accounts.visibility import visible_accounts
 from activities.models import Activity, ActivityKind
+from activities.visibility import visible_activities
 from climcrm.permissions import can_add_activity, can_change_activity
 from climcrm.roles import is_internal, is_partner_user
-from climcrm.visibility import (
-    visible_accounts,
-    visible_activities,
-    visible_leads,
-    visible_opportunities,
-)
+from leads.visibility import visible_leads
+from opportunities.visibility import visible_opportunities
 
 if TYPE_CHECKING:
     from accounts.models import Account
     from climcrm.models import User
     from leads.models import Lead
     from opportunities.models import Opportunity
-    from pipeline_reviews.models import Review
 
 UPDATABLE_FIELDS = ("kind", "subject", "description", "due_date", "assignee")
 
@@ -138,7 +136,8 @@ def activity_create(
     lead: Lead | None = None,
     account: Account | None = None,
     done: bool = False,
-    review: Review | None = None,
+    # A review of the pipeline_reviews app, a layer above: typed as any model.
+    review: Model | None = None,
 ) -> Activity:
     """Log an activity or plan a to-do on a deal, a lead or an account.
 
@@ -166,7 +165,7 @@ def activity_create(
         opportunity=opportunity,
         lead=lead,
         account=account,
-        review=review,
+        review=review,  # type: ignore[misc]  # a pipeline_reviews Review
         done=done,
         done_at=timezone.now() if done else None,
     )

@@ -14,11 +14,11 @@ from django.db.models.signals import post_delete, post_init, post_save
 from django.dispatch import receiver
 
 from activities.models import Activity
+from opportunities.models import Opportunity
 
 
 def refresh_deals(deal_ids, *, using: str) -> None:
     """Recount the open to-dos of these deals (one statement)."""
-    from opportunities.models import Opportunity
 
     ids = {deal_id for deal_id in deal_ids if deal_id is not None}
     if not ids:

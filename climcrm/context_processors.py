@@ -1,3 +1,5 @@
+from django.conf import settings
+from django.urls import NoReverseMatch, reverse
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
@@ -81,7 +83,6 @@ def active_entry(current_name: str, entry_names: list[str], *, partner: bool = F
 def navigation(request):
     user = getattr(request, "user", None)
     theme = request.COOKIES.get("theme") if request is not None else None
-    from django.conf import settings
 
     ui = {
         "crm_currency": settings.CRM_CURRENCY,
@@ -91,7 +92,6 @@ def navigation(request):
     }
     if user is None or not user.is_authenticated:
         return ui
-    from django.urls import NoReverseMatch, reverse
 
     partner = is_partner_user(user)
     internal = is_internal(user)

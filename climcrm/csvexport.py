@@ -8,6 +8,10 @@ Numbers keep their sign.
 import csv
 import re
 
+from django.http import StreamingHttpResponse
+from django.utils import timezone, translation
+from django.utils.translation import gettext
+
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 _NUMBER = re.compile(r"^-?\d+([.,]\d+)?$")
 
@@ -45,8 +49,6 @@ def csv_response(*, filename: str, header, rows, language: str | None = None):
     cell safe for spreadsheets; streamed, so a long list costs no memory. ``rows`` is an
     iterable of lists produced while the response streams: the labels keep the request's
     language. The file is named ``<filename>-<today>.csv``."""
-    from django.http import StreamingHttpResponse
-    from django.utils import timezone, translation
 
     language = language or translation.get_language() or "fr"
 
@@ -64,6 +66,4 @@ def csv_response(*, filename: str, header, rows, language: str | None = None):
 
 
 def yes_no(value) -> str:
-    from django.utils.translation import gettext
-
     return gettext("yes") if value else gettext("no")

@@ -57,6 +57,16 @@ class User(AbstractUser):
         return self.get_full_name() or self.username
 
 
+def internal_users() -> models.QuerySet:
+    """Active users of the company (no partner user), by name: who may own a record."""
+    return (
+        User.objects.filter(is_active=True, partner__isnull=True)
+        .exclude(groups__name="partner_user")
+        .order_by("first_name", "last_name", "username")
+        .distinct()
+    )
+
+
 class AuditEntry(models.Model):
     """Who did what that an administrator may have to account for (exports, logins, erasures)."""
 

@@ -21,6 +21,7 @@ from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.db import IntegrityError, models, transaction
 from django.db.models import F, Q
+from django.tasks import task
 from django.utils import timezone
 
 from climcrm.models import EmailStatus, OutboxEmail, OutgoingEmail
@@ -89,6 +90,16 @@ def email_queue(
     return row
 
 
+# Emails go before long work (an import's next chunk) waiting in the queue.
+EMAIL_PRIORITY = 10
+
+
+@task(priority=EMAIL_PRIORITY)
+def send_email(model: str, pk: int) -> str:
+    """Send one email of an outbox (``model`` is its label, e.g. "climcrm.outgoingemail")."""
+    return deliver(apps.get_model(model), pk)
+
+
 def send_on_commit(rows: Sequence[OutboxEmail]) -> None:
     """Enqueue the sending of ``rows`` once the current transaction commits."""
     refs = [(row._meta.label_lower, row.pk) for row in rows]
@@ -98,8 +109,6 @@ def send_on_commit(rows: Sequence[OutboxEmail]) -> None:
 
 def enqueue_sending(refs: list[tuple[str, int]], *, run_after=None) -> None:
     """Enqueue one send task per row; a queue that refuses is logged (the sweep sends)."""
-    from climcrm.tasks import send_email
-
     task = send_email
     if run_after is not None:
         if not task.get_backend().supports_defer:
@@ -209,8 +218,6 @@ def sweep(*, now: datetime.datetime | None = None) -> dict[str, int]:
 
 
 def _grace(model) -> datetime.timedelta:
-    from climcrm.tasks import send_email
-
     # Without deferred tasks (the immediate backend) nothing else retries: no grace.
     return SWEEP_GRACE if send_email.get_backend().supports_defer else datetime.timedelta(0)
 

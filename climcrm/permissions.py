@@ -85,11 +85,8 @@ def _managed_partner_ids(user) -> frozenset[int]:
     """The partners whose channel manager ``user`` is; cached like the team."""
     cached = getattr(user, _PARTNERS_ATTR, None)
     if cached is None:
-        from accounts.models import Partner
-
-        cached = frozenset(
-            Partner.objects.filter(channel_manager=user).values_list("pk", flat=True)
-        )
+        # Through the reverse relation of Partner.channel_manager: the core imports no app.
+        cached = frozenset(user.managed_partners.values_list("pk", flat=True))
         setattr(user, _PARTNERS_ATTR, cached)
     return cached
 
@@ -161,9 +158,7 @@ def can_change_account(user, account) -> bool:
     if Role.SALES_MANAGER in roles and account.owner_id in _team_ids(user):
         return True
     if Role.CHANNEL_MANAGER in roles and account.pk is not None:
-        from accounts.models import Partner
-
-        return Partner.objects.filter(account_id=account.pk, channel_manager=user).exists()
+        return user.managed_partners.filter(account_id=account.pk).exists()
     return False
 
 

@@ -12,6 +12,8 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
 
+from climcrm.models import RateLimitHit
+
 
 def parse_rate(rate: str) -> tuple[int, datetime.timedelta]:
     """'5/h' → (5, one hour). Units: s, m, h, d."""
@@ -29,7 +31,6 @@ def hit(*, scope: str, key: str, rate: str, at: datetime.datetime | None = None)
 
     Every attempt counts, allowed or not, so retrying gains nothing.
     """
-    from climcrm.models import RateLimitHit
 
     now = at or timezone.now()
     limit, window = parse_rate(rate)

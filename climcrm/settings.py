@@ -36,6 +36,7 @@ INSTALLED_APPS = [
     "pipeline_reviews",
     "privacy",
     "imports",
+    "dashboard",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",

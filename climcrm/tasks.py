@@ -1,4 +1,5 @@
-"""The core's background tasks: sending emails, the outbox sweep, housekeeping."""
+"""The core's background tasks: the outbox sweep, password reset emails, housekeeping (the
+task sending one email is ``outbox.send_email``)."""
 
 import datetime
 
@@ -8,18 +9,13 @@ from django.tasks import task
 from django.utils import timezone
 
 from climcrm import outbox
+from climcrm.forms import PasswordResetForm
+from climcrm.models import ScheduledRun
+from climcrm.outbox import EMAIL_PRIORITY
 from climcrm.scheduling import Daily, Every, periodic
 
-# Emails go before long work (an import's next chunk) waiting in the queue.
-EMAIL_PRIORITY = 10
 # Finished task runs and periodic job runs are kept this long for the admin to read.
 HISTORY_DAYS = 30
-
-
-@task(priority=EMAIL_PRIORITY)
-def send_email(model: str, pk: int) -> str:
-    """Send one email of an outbox (``model`` is its label, e.g. "climcrm.outgoingemail")."""
-    return outbox.deliver(apps.get_model(model), pk)
 
 
 @periodic(Every(minutes=1))
@@ -32,8 +28,6 @@ def sweep_outbox() -> dict[str, int]:
 @task(priority=EMAIL_PRIORITY)
 def send_password_reset(email: str) -> int:
     """Write and send the reset email of each active user with this address."""
-    from climcrm.forms import PasswordResetForm
-
     form = PasswordResetForm({"email": email})
     if not form.is_valid():
         return 0
@@ -50,12 +44,11 @@ def send_password_reset(email: str) -> int:
 @task
 def prune_task_history() -> dict[str, int]:
     """Forget finished task runs and periodic job runs older than HISTORY_DAYS."""
-    from climcrm.models import ScheduledRun
-
     before = timezone.now() - datetime.timedelta(days=HISTORY_DAYS)
     runs, _ = ScheduledRun.objects.filter(occurrence__lt=before).delete()
     results = 0
     if apps.is_installed("django_tasks_db"):
+        # Only when the database backend is installed (its models are loaded then).
         from django_tasks_db.models import DBTaskResult
 
         results, _ = DBTaskResult.objects.finished().filter(finished_at__lt=before).delete()

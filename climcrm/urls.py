@@ -5,10 +5,8 @@ from django.urls import include, path
 from climcrm import design, views
 
 urlpatterns = [
-    path("", views.dashboard, name="dashboard"),
+    path("", include("dashboard.urls")),
     path("healthz", views.healthz, name="healthz"),
-    path("search/", views.search, name="search"),
-    path("palette/", views.command_palette, name="command-palette"),
     path("views/", views.saved_view_menu, name="saved-views"),
     path("views/new/", views.saved_view_create, name="saved-view-create"),
     path("views/default/", views.saved_view_default, name="saved-view-default"),

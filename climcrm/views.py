@@ -22,10 +22,9 @@ from django.views.decorators.http import require_GET, require_POST
 from django.views.i18n import set_language as django_set_language
 from django_htmx.http import trigger_client_event
 
-from climcrm import ratelimit, saved_views, selectors
+from climcrm import ratelimit, saved_views
 from climcrm.forms import LoginForm, PasswordResetForm
 from climcrm.models import AuditEntry, SavedView
-from climcrm.palette import palette_groups
 from climcrm.tasks import send_password_reset
 
 
@@ -121,40 +120,6 @@ def healthz(request: HttpRequest) -> HttpResponse:
     except Exception:  # noqa: BLE001 - any database failure means "not healthy"
         return JsonResponse({"status": "error", "database": "unreachable"}, status=503)
     return JsonResponse({"status": "ok", "database": "ok"})
-
-
-@require_GET
-def dashboard(request: HttpRequest) -> HttpResponse:
-    context = selectors.dashboard_context(user=request.user)
-    return render(request, "climcrm/dashboard.html", context)
-
-
-@require_GET
-def search(request: HttpRequest) -> HttpResponse:
-    query = (request.GET.get("q") or "").strip()[:100]
-    results = selectors.global_search(user=request.user, query=query)
-    template = "climcrm/search.html"
-    if request.htmx and not request.htmx.boosted:
-        template += "#results"
-    # ``search_query`` fills the header's box: other pages have a ``query`` of their own.
-    context = {"query": query, "search_query": query, "results": results}
-    return render(request, template, context)
-
-
-# --- command palette -------------------------------------------------------------------
-
-
-@require_GET
-def command_palette(request: HttpRequest) -> HttpResponse:
-    """The palette's options for what was typed (an HTMX fragment; a page without it)."""
-    query = (request.GET.get("q") or "").strip()[:100]
-    groups = palette_groups(
-        request=request, query=query, current_path=request.GET.get("from", "")[:500]
-    )
-    template = "climcrm/command_palette.html"
-    if request.htmx:
-        template += "#palette-options"
-    return render(request, template, {"groups": groups, "palette_query": query})
 
 
 # --- saved views -----------------------------------------------------------------------

@@ -1,89 +1,26 @@
-"""Scoping in one place: every read starts from the querysets below.
+"""Scoping: every read starts from a ``visible_*`` queryset, one per kind of record, each in
+the app that owns the record (``opportunities.visibility`` and siblings) and all built here
+by ``scoped``.
 
 A partner user sees only their partner's opportunities, the accounts and contacts of those
 deals, their partner's leads, activities and reviews. Internal users see everything.
 Anything outside the scope answers 404 (``get_visible_or_404``).
 """
 
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from collections.abc import Callable
+
+from django.db.models import Q, QuerySet
 from django.http import Http404
 
 from climcrm.roles import is_internal, is_partner_user
 
 
-def _nothing(qs: QuerySet) -> QuerySet:
-    return qs.none()
-
-
-def visible_opportunities(user) -> QuerySet:
-    from opportunities.models import Opportunity
-
-    qs = Opportunity.objects.all()
+def scoped(queryset: QuerySet, user, partner_scope: Callable[[int], Q]) -> QuerySet:
+    """``queryset`` as ``user`` sees it: all of it for an internal user, the rows
+    ``partner_scope(partner id)`` selects for a partner user, nothing for anyone else."""
     if is_partner_user(user):
-        return qs.filter(partner_id=user.partner_id)
-    return qs if is_internal(user) else _nothing(qs)
-
-
-def visible_accounts(user) -> QuerySet:
-    from accounts.models import Account
-    from opportunities.models import Opportunity
-
-    qs = Account.objects.all()
-    if is_partner_user(user):
-        deals = Opportunity.objects.filter(account=OuterRef("pk"), partner_id=user.partner_id)
-        return qs.filter(Q(Exists(deals)) | Q(partner__id=user.partner_id))
-    return qs if is_internal(user) else _nothing(qs)
-
-
-def visible_contacts(user) -> QuerySet:
-    from accounts.models import Contact
-    from opportunities.models import Opportunity
-
-    qs = Contact.objects.all()
-    if is_partner_user(user):
-        deals = Opportunity.objects.filter(
-            account=OuterRef("account_id"), partner_id=user.partner_id
-        )
-        return qs.filter(Exists(deals))
-    return qs if is_internal(user) else _nothing(qs)
-
-
-def visible_partners(user) -> QuerySet:
-    from accounts.models import Partner
-
-    qs = Partner.objects.all()
-    if is_partner_user(user):
-        return qs.filter(pk=user.partner_id)
-    return qs if is_internal(user) else _nothing(qs)
-
-
-def visible_leads(user) -> QuerySet:
-    from leads.models import Lead
-
-    qs = Lead.objects.all()
-    if is_partner_user(user):
-        return qs.filter(partner_id=user.partner_id)
-    return qs if is_internal(user) else _nothing(qs)
-
-
-def visible_activities(user) -> QuerySet:
-    from activities.models import Activity
-
-    qs = Activity.objects.all()
-    if is_partner_user(user):
-        return qs.filter(
-            Q(opportunity__partner_id=user.partner_id) | Q(lead__partner_id=user.partner_id)
-        )
-    return qs if is_internal(user) else _nothing(qs)
-
-
-def visible_reviews(user) -> QuerySet:
-    from pipeline_reviews.models import Review
-
-    qs = Review.objects.all()
-    if is_partner_user(user):
-        return qs.filter(partner_id=user.partner_id)
-    return qs if is_internal(user) else _nothing(qs)
+        return queryset.filter(partner_scope(user.partner_id))
+    return queryset if is_internal(user) else queryset.none()
 
 
 def get_visible_or_404(queryset: QuerySet, **lookup):

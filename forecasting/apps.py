@@ -7,4 +7,9 @@ class ForecastingConfig(AppConfig):
     verbose_name = _("Forecast and metrics")
 
     def ready(self):
+        # Imported here: the app registry is ready only now (models, receivers).
         from forecasting import signals  # noqa: F401 - connects the receivers
+        from forecasting.summaries import on_deal_change
+        from opportunities.changes import subscribe
+
+        subscribe(on_deal_change)

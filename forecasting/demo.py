@@ -6,8 +6,8 @@ from decimal import ROUND_HALF_UP, Decimal
 from django.db.models import Q, Sum
 from django.utils import timezone
 
+from climcrm.periods import MONTH, QUARTER, last_periods, period_containing
 from forecasting.models import Target
-from forecasting.periods import MONTH, QUARTER, last_periods, period_containing
 from forecasting.services import forecast_snapshot_take
 from opportunities.models import OPEN_STAGES, ForecastCategory, Opportunity, Stage
 

@@ -6,8 +6,8 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
-from forecasting.month_changes import kinds_expression, slip_candidates
-from forecasting.periods import KINDS
+from climcrm.periods import KINDS
+from forecasting.change_kinds import kinds_expression, slip_candidates
 
 
 class Target(models.Model):

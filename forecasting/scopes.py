@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from accounts.visibility import visible_partners
+from climcrm.models import User
 from climcrm.roles import Role, is_internal, is_partner_user
 from climcrm.text import parse_id
 
@@ -71,8 +73,6 @@ def parse_scope(value: str | None, *, user) -> Scope:
 
 def scope_choices(*, user, alias: str = "default") -> list[tuple[str, list[tuple[str, str]]]]:
     """Grouped options for the scope selector (two queries: users, partners)."""
-    from climcrm.models import User
-    from climcrm.visibility import visible_partners
 
     if is_partner_user(user):
         partner = visible_partners(user).using(alias).select_related("account").first()

@@ -8,13 +8,16 @@ from typing import TYPE_CHECKING
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Count, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from climcrm.periods import Period, period_containing
 from climcrm.roles import is_manager
 from forecasting.models import ForecastSnapshot, SnapshotScope, Target
-from forecasting.periods import Period, period_containing
+from forecasting.reports.common import figure_aggregates
+from opportunities.history import values_as_of
+from opportunities.models import OpportunityHistory
 
 if TYPE_CHECKING:
     from typing import Any
@@ -67,11 +70,6 @@ def forecast_snapshot_take(*, kind: str, period_start: date | None = None) -> in
     the values of the start). Idempotent: a period and scope already frozen is kept as
     is, so calling it again (cron, reviews, tests) never changes a past commit.
     """
-    from django.db.models import Count
-
-    from forecasting.reports.common import figure_aggregates
-    from opportunities.history import values_as_of
-    from opportunities.models import OpportunityHistory
 
     period: Period = period_containing(kind, period_start or timezone.localdate())
     rows = values_as_of(period.start_moment(), OpportunityHistory.objects.all()).filter(

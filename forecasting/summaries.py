@@ -47,9 +47,21 @@ from django.db.models import (
 )
 from django.utils import timezone
 
+from accounts.models import Partner
+from climcrm.models import User
 from forecasting import month_changes
+from forecasting.models import PipelineSummary
 from forecasting.month_changes import month_of
+from forecasting.scopes import ALL, PARTNER, REP, TEAM
 from forecasting.totals import add_to
+from opportunities.changes import DealChange, deal_state
+from opportunities.models import (
+    CLOSED_STAGES,
+    OPEN_STAGES,
+    ForecastCategory,
+    OpportunityHistory,
+    Stage,
+)
 
 ZERO = Decimal("0")
 OPEN_MONTH = date(2000, 1, 1)
@@ -65,8 +77,6 @@ WON_ESTIMATES = {
 # A report is about everyone, an owner or team, or a partner or channel, never an owner and
 # a partner at once: so a month holds owners + partners rows, not owners × partners.
 ANY = -1
-_OPEN_STAGES = ("qualification", "needs_analysis", "proposal", "negotiation")
-_CLOSED_STAGES = ("closed_won", "closed_lost")
 _TICK = timedelta(microseconds=1)
 KEY_FIELDS = ("kind", "month", "owner_key", "partner_key", "type", "stage", "rank", "close_month")
 MEASURES = ("count", "amount", "weighted", "days")
@@ -86,29 +96,6 @@ def _days(later: datetime, earlier: datetime) -> float:
     return (later - earlier).total_seconds() / 86400.0
 
 
-def deal_state(deal) -> dict:
-    """What the totals read of a deal (an ``Opportunity``), taken before and after a change."""
-    return {
-        "id": deal.pk,
-        "owner": deal.owner_id or 0,
-        "partner": deal.partner_id or 0,
-        "type": deal.type,
-        "stage": deal.stage,
-        "amount": deal.amount,
-        "probability": deal.probability,
-        "created_at": deal.created_at,
-        "closed_at": deal.closed_at,
-        "stage_changed_at": deal.stage_changed_at,
-        "furthest_rank": deal.furthest_rank,
-        "close_date": deal.close_date,
-        "forecast_category": deal.forecast_category,
-        "created_amount": deal.created_amount,
-        "commit_entry_amount": deal.commit_entry_amount,
-        "close_month_start_amount": deal.close_month_start_amount,
-        "close_quarter_start_amount": deal.close_quarter_start_amount,
-    }
-
-
 def _add(totals: dict, key: tuple, sign: int, count=1, amount=ZERO, weight=ZERO, days=0.0):
     """Add to the owner's row and to the partner's row of ``key`` (see ``ANY``)."""
     if len(key) < len(KEY_FIELDS):
@@ -126,7 +113,7 @@ def deal_rows(state: dict, totals: dict, sign: int = 1) -> None:
     """Add (``sign`` 1) or take away (-1) what the deal's current row contributes."""
     owner, partner, kind = state["owner"], state["partner"], state["type"]  # kind: deal type
     amount = state["amount"]
-    if state["stage"] in _OPEN_STAGES:
+    if state["stage"] in OPEN_STAGES:
         key = (OPEN, OPEN_MONTH, owner, partner, kind, state["stage"], 0)
         _add(totals, key, sign, 1, amount, weighted(amount, state["probability"]))
     created = month_of(state["created_at"])
@@ -137,7 +124,7 @@ def deal_rows(state: dict, totals: dict, sign: int = 1) -> None:
         1,
         amount,
     )
-    if state["stage"] != "closed_lost":
+    if state["stage"] != Stage.CLOSED_LOST:
         key = (
             FORECAST,
             state["close_date"].replace(day=1),
@@ -148,14 +135,14 @@ def deal_rows(state: dict, totals: dict, sign: int = 1) -> None:
             1 if amount is None else 0,
         )
         _add(totals, key, sign, 1, amount, weighted(amount, state["probability"]))
-    if state["stage"] == "closed_won":
+    if state["stage"] == Stage.CLOSED_WON:
         for won_kind, at_start in WON_ESTIMATES.values():
             estimate = _first_set(
                 state["commit_entry_amount"], state[at_start], state["created_amount"]
             )
             key = (won_kind, state["close_date"].replace(day=1), owner, partner, "", "", 0)
             _add(totals, key, sign, 1, amount, estimate)
-    if state["stage"] in _CLOSED_STAGES and state["closed_at"] is not None:
+    if state["stage"] in CLOSED_STAGES and state["closed_at"] is not None:
         key = (
             CLOSED,
             month_of(state["closed_at"]),
@@ -176,7 +163,7 @@ def _first_set(*values) -> Decimal:
 def _open_change(totals: dict, month: date, values: dict, deal_type: str, sign: int) -> None:
     """The open pipeline of one side of a change (``values``: stage, amount, probability,
     owner, partner as they were)."""
-    if values["stage"] not in _OPEN_STAGES:
+    if values["stage"] not in OPEN_STAGES:
         return
     key = (
         CHANGE,
@@ -192,7 +179,9 @@ def _open_change(totals: dict, month: date, values: dict, deal_type: str, sign: 
 
 def in_commit_forecast(stage: str, category: str) -> bool:
     """Counted in the Commit forecast: won, or open in Commit."""
-    return stage == "closed_won" or (stage in _OPEN_STAGES and category == "commit")
+    return stage == Stage.CLOSED_WON or (
+        stage in OPEN_STAGES and category == ForecastCategory.COMMIT
+    )
 
 
 def _commit_change(totals: dict, month: date, values: dict, sign: int) -> None:
@@ -214,8 +203,6 @@ def _commit_change(totals: dict, month: date, values: dict, sign: int) -> None:
 
 
 def _history_of(deal_id: int, using: str) -> list[dict]:
-    from opportunities.models import OpportunityHistory
-
     return list(
         OpportunityHistory.objects.using(using)
         .filter(opportunity_id=deal_id)
@@ -299,7 +286,7 @@ def record_deal_change(*, before: dict | None, after: dict, at: datetime, using:
         deal_rows(before, totals, -1)
         _open_change(totals, month, before, after["type"], -1)
         _commit_change(totals, month, before, -1)
-        if before["stage"] in _OPEN_STAGES and before["stage"] != after["stage"]:
+        if before["stage"] in OPEN_STAGES and before["stage"] != after["stage"]:
             key = (STAY, month_of(at), after["owner"], after["partner"], "", before["stage"], 0)
             _add(totals, key, 1, 1, ZERO, ZERO, _days(at, before["stage_changed_at"]))
         moved = (before["owner"], before["partner"]) != (after["owner"], after["partner"])
@@ -310,6 +297,11 @@ def record_deal_change(*, before: dict | None, after: dict, at: datetime, using:
             _history_rows(history, totals, state=after, sign=1, stays=moved, changes=retyped)
     apply(totals, using=using)
     month_changes.record(deal_id=after["id"], before=before, after=after, at=at, using=using)
+
+
+def on_deal_change(change: DealChange) -> None:
+    """Keep the totals in step with a deal change (subscribed in ``ForecastingConfig``)."""
+    record_deal_change(before=change.before, after=change.after, at=change.at, using=change.using)
 
 
 def record_created_deals(deals: list[tuple[dict, datetime]], *, using: str) -> None:
@@ -359,7 +351,6 @@ def forget_deal(deal, *, using: str) -> None:
 
 def apply(totals: dict, *, using: str) -> None:
     """Add ``totals`` (key → [count, amount, weighted, days]) to the table, in one statement."""
-    from forecasting.models import PipelineSummary
 
     add_to(
         PipelineSummary,
@@ -384,9 +375,6 @@ def _as_date(value) -> date:
 def summary_q(scope) -> Q:
     """The rows of a scope: the owners' rows, or the partners' (owner and partner as the
     rows hold them)."""
-    from accounts.models import Partner
-    from climcrm.models import User
-    from forecasting.scopes import ALL, PARTNER, REP, TEAM
 
     if scope.kind == ALL:
         return Q(partner_key=ANY)
@@ -405,8 +393,6 @@ def summary_q(scope) -> Q:
 
 
 def _rows(kind: str, scope, alias: str):
-    from forecasting.models import PipelineSummary
-
     return PipelineSummary.objects.using(alias).filter(summary_q(scope), kind=kind).order_by()
 
 
@@ -420,7 +406,6 @@ def open_pipeline(scope, moment: datetime, *, now: datetime, stages, alias: str)
         # ``change_month`` puts a change made at ``t`` in the month of ``t - 1 µs``: the
         # changes made after a month start are those of that month and later.
         now_rows |= Q(kind=CHANGE, month__gte=month_of(moment))
-    from forecasting.models import PipelineSummary
 
     result: dict[tuple, dict] = {}
     for row in (
@@ -526,7 +511,7 @@ def monthly_trends(scope, start: date, *, qualified_rank: int, alias: str) -> tu
             _key(row["month"]),
             {"won": 0, "won_amount": ZERO, "qualified_won": 0, "qualified_lost": 0},
         )
-        outcome = "won" if row["stage"] == "closed_won" else "lost"
+        outcome = "won" if row["stage"] == Stage.CLOSED_WON else "lost"
         if outcome == "won":
             month["won"] += row["n"]
             month["won_amount"] += row["total"]
@@ -540,7 +525,6 @@ def pipeline_at_month_ends(
 ) -> list:
     """The open pipeline amount in ``stages`` at each moment (month starts, or now for the
     last): the amount now less the changes made after each (one query)."""
-    from forecasting.models import PipelineSummary
 
     past = [moment for moment in month_ends if moment < now]
     first = month_of(min(past)) if past else OPEN_MONTH
@@ -591,7 +575,6 @@ def forecast_family(scope, by: str) -> Q | None:
 def forecast_figures(rows_q: Q, start: date, end: date, *, by: str, alias: str) -> dict:
     """Forecast figures of the deals closing in [start, end) per owner or partner id (None
     for no partner), as ``selectors.figure_aggregates`` computes them (one query)."""
-    from forecasting.models import PipelineSummary
 
     key_field = "owner_key" if by == "owner" else "partner_key"
     figures: dict = {}
@@ -606,7 +589,7 @@ def forecast_figures(rows_q: Q, start: date, end: date, *, by: str, alias: str) 
             continue
         key = row[key_field] or None
         entry = figures.setdefault(key, empty_figures())
-        if row["stage"] == "closed_won":
+        if row["stage"] == Stage.CLOSED_WON:
             entry["closed"] += row["total"]
             entry["won_count"] += row["n"]
             continue
@@ -636,11 +619,10 @@ def commit_at_starts(scope, periods, *, now: datetime, alias: str) -> list[Decim
     """The Commit forecast (Commit and won) of each period as it stood at its start: the
     amount now of the deals closing in it less what the changes made since did (one query).
     """
-    from forecasting.models import PipelineSummary
 
     first = min(period.start for period in periods)
     last = max(period.end for period in periods)
-    committed = Q(stage="closed_won") | Q(stage__in=_OPEN_STAGES, type="commit")
+    committed = Q(stage=Stage.CLOSED_WON) | Q(stage__in=OPEN_STAGES, type=ForecastCategory.COMMIT)
     now_rows = Q(kind=FORECAST, month__gte=first, month__lt=last) & committed
     changes = Q(kind=COMMIT_CHANGE, close_month__gte=first, close_month__lt=last, month__gte=first)
     totals_now: dict[date, Decimal] = defaultdict(Decimal)

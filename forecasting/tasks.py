@@ -4,8 +4,8 @@ import datetime
 
 from django.tasks import task
 
+from climcrm.periods import MONTH, QUARTER
 from climcrm.scheduling import Daily, periodic
-from forecasting.periods import MONTH, QUARTER
 from forecasting.services import forecast_snapshot_take
 
 

@@ -10,16 +10,16 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods
 
+from accounts.visibility import visible_partners
 from climcrm.audit import audit_export
 from climcrm.csvexport import SafeWriter
 from climcrm.figures import plain, rounded
+from climcrm.periods import KINDS, MONTH, QUARTER, last_periods, parse_period
 from climcrm.roles import is_internal, is_manager, is_partner_user
 from climcrm.text import parse_id
-from climcrm.visibility import visible_partners
 from forecasting import reports
 from forecasting.forms import ChangesForm, TargetForm
 from forecasting.models import Target
-from forecasting.periods import KINDS, MONTH, QUARTER, last_periods, parse_period
 from forecasting.scopes import CHANNEL, PARTNER, REP, SCOPE_KINDS, TEAM, parse_scope, scope_choices
 from forecasting.services import target_delete, target_set
 from opportunities.models import ForecastCategory

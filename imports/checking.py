@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator, validate_email
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -223,7 +224,6 @@ class RowChecker:
         found: dict = {}
         if not names:
             return found
-        from django.db.models import Q
 
         for account in Account.objects.filter(
             Q(normalized_name__in=names) | Q(external_id__in=ids)

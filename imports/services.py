@@ -16,8 +16,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from django.conf import settings
 from django.db import router, transaction
-from django.utils import timezone
+from django.tasks import task
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from climcrm.csvexport import SafeWriter
@@ -133,8 +135,6 @@ def import_set_mapping(
                 defaults={"columns": {locked.header[int(i)]: name for i, name in mapping.items()}},
             )
     # After the commit, so that the worker finds the columns chosen.
-    from imports.tasks import run_dry_run
-
     transaction.on_commit(lambda: run_dry_run.enqueue(locked.pk))
     return locked
 
@@ -379,8 +379,6 @@ def _import_whole_file(locked: PipelineImport, *, using: str) -> PipelineImport:
 def import_start(*, job: PipelineImport) -> PipelineImport:
     """Confirm a checked import and hand it to a worker; an import already started is
     left as it is (a second confirmation imports nothing twice)."""
-    from imports.tasks import run_import
-
     with transaction.atomic():
         locked = PipelineImport.objects.select_for_update().get(pk=job.pk)
         if locked.status != PipelineImport.Status.CHECKED:
@@ -405,3 +403,38 @@ def import_all(*, job: PipelineImport) -> PipelineImport:
     while job.status == PipelineImport.Status.IMPORTING:
         job = import_step(job=job)
     return job
+
+
+# Below the emails' priority: a long import lets them through between its chunks.
+IMPORT_PRIORITY = -10
+
+
+@task(priority=IMPORT_PRIORITY)
+def run_import(import_id: int) -> dict[str, int | str]:
+    """Import the next chunk of a confirmed file (or the whole file, all or nothing), then
+    queue the chunk after it. It goes on whether anyone watches the page."""
+    job = PipelineImport.objects.filter(pk=import_id).first()
+    if job is None or job.status != PipelineImport.Status.IMPORTING:
+        return {"status": "nothing to do"}
+    job = import_step(job=job)
+    if job.status == PipelineImport.Status.IMPORTING:
+        run_import.enqueue(import_id)
+    return {
+        "status": job.status,
+        "processed": job.processed_rows,
+        "created": job.created_rows,
+        "existing": job.existing_rows,
+        "refused": job.rejected_rows,
+    }
+
+
+@task(priority=IMPORT_PRIORITY)
+def run_dry_run(import_id: int) -> dict[str, int | str]:
+    """Check every row of a file whose columns were chosen, in the uploader's language
+    (the reasons of refused rows are kept as text)."""
+    job = PipelineImport.objects.select_related("created_by").filter(pk=import_id).first()
+    if job is None or job.status != PipelineImport.Status.CHECKING:
+        return {"status": "nothing to do"}
+    with translation.override(job.created_by.language or settings.LANGUAGE_CODE):
+        summary = dry_run(job)
+    return {"status": "checked", "new": summary.new, "refused": summary.refused}

@@ -18,7 +18,7 @@ from climcrm.roles import is_manager
 from climcrm.visibility import get_visible_or_404
 from imports import columns, services
 from imports.forms import MappingForm, UploadForm
-from imports.models import ImportMode, PipelineImport
+from imports.models import ImportKind, ImportMode, PipelineImport
 from leads.views import _too_large_message, _UploadLimitHandler
 
 Status = PipelineImport.Status
@@ -74,8 +74,6 @@ def _import_start(request: HttpRequest) -> HttpResponse:
 
 
 def _columns_help() -> list[dict]:
-    from imports.models import ImportKind
-
     return [
         {
             "label": label,

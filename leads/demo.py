@@ -9,6 +9,7 @@ from decimal import Decimal
 from django.utils import timezone
 
 from climcrm.choices import OriginChannel, Source
+from climcrm.text import strip_accents
 from leads.models import Lead, LeadStatus
 from leads.services import lead_change_status, lead_convert, lead_create
 
@@ -115,8 +116,6 @@ FREEMAIL = ["gmail.com", "bluewin.ch", "hotmail.com"]
 
 
 def _slug(text: str) -> str:
-    from climcrm.text import strip_accents
-
     return "".join(ch for ch in strip_accents(text.lower()) if ch.isalnum()) or "x"
 
 

@@ -7,6 +7,7 @@ from django.utils.translation import gettext_lazy as _
 
 from climcrm.choices import OriginChannel, Source
 from climcrm.models import User
+from leads.first_contact import awaiting_first_contact
 from leads.models import Lead, LeadStatus
 
 SORT_FIELDS = (
@@ -75,8 +76,6 @@ class LeadFilter(django_filters.FilterSet):
         """Open leads no one has called, met, emailed or visited yet (seed 001)."""
         if not value:
             return queryset
-        from leads.selectors import awaiting_first_contact
-
         return awaiting_first_contact(queryset)
 
     def search(self, queryset, name, value):

@@ -3,7 +3,7 @@ from django.conf import settings
 from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext_lazy as _
 
-from climcrm.visibility import visible_partners
+from accounts.visibility import visible_partners
 from leads.filters import owner_choices
 from leads.models import Lead, LeadStatus
 from leads.services import LEAD_FIELDS, MANUAL_STATUSES, PARTNER_LOCKED_FIELDS

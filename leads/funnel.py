@@ -13,15 +13,18 @@ stakeholder levels met once), both kept by the lead services.
 
 from django.db.models import F
 
+from leads.models import Lead
+from opportunities.changes import DealChange
+from opportunities.models import QUALIFIED_RANK, Stage
+
 SRL, SQL, WON = 1, 2, 4
-QUALIFIED_RANK = 2  # Needs Analysis (opportunities.models.QUALIFIED_RANK)
 
 
 def progress(*, stage: str, furthest_rank: int, in_qualification_once: bool) -> int:
     bits = SRL if in_qualification_once else 0
     if furthest_rank >= QUALIFIED_RANK:
         bits |= SQL
-    if stage == "closed_won":
+    if stage == Stage.CLOSED_WON:
         bits |= WON
     return bits
 
@@ -31,13 +34,18 @@ def deal_moved(deal, *, using: str) -> None:
 
     Once in Qualification stays so; the other bits follow the deal now.
     """
-    from leads.models import Lead
-
     bits = progress(
         stage=deal.stage,
         furthest_rank=deal.furthest_rank,
-        in_qualification_once=deal.stage == "qualification",
+        in_qualification_once=deal.stage == Stage.QUALIFICATION,
     )
     Lead.objects.using(using).filter(converted_opportunity_id=deal.pk).update(
         deal_progress=F("deal_progress").bitand(SRL).bitor(bits)
     )
+
+
+def on_deal_change(change: DealChange) -> None:
+    """Keep the lead's funnel bits in step when its deal changes stage (subscribed in
+    ``LeadsConfig``); a new deal's bits are set by the conversion."""
+    if change.stage_changed:
+        deal_moved(change.deal, using=change.using)

@@ -1,7 +1,7 @@
 """CSV import of leads: read an Excel-made file, check every row, import the good ones.
 
 The file is decoded once at upload and kept in an ``ImportJob`` row (any web server can
-serve the next step). Once confirmed, a worker imports it (``leads.tasks.import_leads``)
+serve the next step). Once confirmed, a worker imports it (``import_leads`` below)
 chunk by chunk from a stored offset, writing its progress on the job: the page reads that
 progress, and the import goes on whether anyone watches. Rows are read with a streaming
 csv reader and written in batches, so memory stays bounded.
@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import connection, transaction
+from django.tasks import task
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -586,8 +587,6 @@ def import_step(*, job: ImportJob, by, chunk_rows: int | None = None) -> ImportJ
 def import_start(*, job: ImportJob) -> ImportJob:
     """Confirm a previewed import and hand it to a worker; a job already started is left
     as it is (a second confirmation imports nothing twice)."""
-    from leads.tasks import import_leads
-
     with transaction.atomic():
         locked = ImportJob.objects.select_for_update().get(pk=job.pk)
         if locked.status != ImportJob.Status.PREVIEWED:
@@ -610,3 +609,28 @@ def import_all(*, job: ImportJob, by) -> ImportJob:
 def template_csv(language: str) -> str:
     language = language if language in TEMPLATE_HEADERS else "en"
     return _csv_text([TEMPLATE_HEADERS[language], TEMPLATE_EXAMPLE[language]])
+
+
+# Below the emails' priority: a long import lets them through between its chunks.
+IMPORT_PRIORITY = -10
+
+
+@task(priority=IMPORT_PRIORITY)
+def import_leads(job_id: int) -> dict[str, int | str]:
+    """Import the next chunk of a confirmed file, then queue the chunk after it.
+
+    The job row is locked while a chunk is written, so two runs of the same job (a resumed
+    one beside a slow one) never import a row twice.
+    """
+    job = ImportJob.objects.select_related("created_by").filter(pk=job_id).first()
+    if job is None or job.status != ImportJob.Status.IMPORTING:
+        return {"status": "nothing to do"}
+    job = import_step(job=job, by=job.created_by)
+    if job.status != ImportJob.Status.DONE:
+        import_leads.enqueue(job_id)
+    return {
+        "status": job.status,
+        "processed": job.processed_rows,
+        "imported": job.imported_rows,
+        "rejected": job.rejected_rows,
+    }

@@ -3,7 +3,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
-from climcrm.choices import OriginChannel, Source
+from climcrm.choices import BUYING_SIGNALS, OriginChannel, Source
 from climcrm.fields import REASON_MAX_LENGTH, FreeTextField
 from climcrm.models import TimeStampedModel
 
@@ -206,13 +206,6 @@ CHARACTERISTIC_FIELDS = (
     "fit_ok",
     "fit_note",
 )
-BUYING_SIGNALS = (
-    ("asked_demo", _("Asked for a demo")),
-    ("asked_pricing", _("Asked for pricing")),
-    ("tested_trial", _("Tested a trial")),
-    ("gave_decision_date", _("Gave a decision date")),
-)
-SIGNAL_FIELDS = tuple(name for name, _label in BUYING_SIGNALS)
 
 
 class LeadStatusChange(models.Model):

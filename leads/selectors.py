@@ -1,18 +1,15 @@
 """Reads on leads, always starting from what the user may see."""
 
-from django.db.models import Exists, Min, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Min, OuterRef, Q, QuerySet, Subquery
 
 from accounts.models import Contact
+from accounts.visibility import visible_accounts, visible_contacts
 from climcrm.text import FREEMAIL_DOMAINS, email_domain, normalize_company_name
-from climcrm.visibility import (
-    get_visible_or_404,
-    visible_accounts,
-    visible_activities,
-    visible_contacts,
-    visible_leads,
-)
+from climcrm.visibility import get_visible_or_404
 from leads.filters import LeadFilter
-from leads.models import OPEN_LEAD_STATUSES, Lead
+from leads.first_contact import awaiting_first_contact, contacts_done
+from leads.models import Lead
+from leads.visibility import visible_leads
 
 DUPLICATE_LIMIT = 10
 
@@ -38,12 +35,11 @@ def lead_status_changes(*, lead: Lead) -> QuerySet:
     return lead.status_changes.select_related("changed_by").order_by("changed_at", "pk")
 
 
-def lead_activities(*, user, lead: Lead) -> QuerySet:
+def lead_activities(*, lead: Lead) -> QuerySet:
+    """The lead's activities; ``lead`` is one the user sees (``lead_detail``), and whoever
+    sees a lead sees all its activities (``activities.visibility``)."""
     return (
-        visible_activities(user)
-        .filter(lead=lead)
-        .select_related("assignee")
-        .order_by("done", "due_date", "-created_at")
+        lead.activities.all().select_related("assignee").order_by("done", "due_date", "-created_at")
     )
 
 
@@ -94,30 +90,18 @@ def _regex_escape(text: str) -> str:
 
 # --- first contact (seed 001: the speed of the first engagement) ------------------------
 
-# What counts as a contact with the lead: a call, meeting, email or visit logged as done.
-CONTACT_KINDS = ("call", "meeting", "email", "sales_visit")
-
 
 def first_contact_subquery(outer: str = "pk") -> Subquery:
     """When the lead ``outer`` was first contacted (the earliest contact done), or NULL."""
-    from activities.models import Activity
-
     contacts = (
-        Activity.objects.filter(lead_id=OuterRef(outer), done=True, kind__in=CONTACT_KINDS)
+        contacts_done()
+        .filter(lead_id=OuterRef(outer))
         .order_by()
         .values("lead_id")
         .annotate(first=Min("done_at"))
         .values("first")[:1]
     )
     return Subquery(contacts)
-
-
-def awaiting_first_contact(queryset: QuerySet) -> QuerySet:
-    """The open leads of ``queryset`` nobody has contacted yet."""
-    from activities.models import Activity
-
-    contacted = Activity.objects.filter(lead_id=OuterRef("pk"), done=True, kind__in=CONTACT_KINDS)
-    return queryset.filter(status__in=OPEN_LEAD_STATUSES).filter(~Exists(contacted))
 
 
 def leads_awaiting_first_contact(*, user, limit: int = 10) -> QuerySet:

@@ -19,18 +19,20 @@ from django.utils.translation import gettext as _
 
 from accounts.models import Account, Contact
 from accounts.services import account_create, contact_create
-from climcrm.choices import OriginChannel, Source
+from climcrm.choices import SIGNAL_FIELDS, OriginChannel, Source
 from climcrm.permissions import can_edit_lead
 from climcrm.ratelimit import parse_rate
 from climcrm.roles import is_internal, is_partner_user
 from leads import funnel
 from leads.models import (
     CHARACTERISTIC_FIELDS,
-    SIGNAL_FIELDS,
     Lead,
     LeadStatus,
     LeadStatusChange,
+    PublicFormSubmission,
 )
+from opportunities.models import Stage
+from opportunities.services import opportunity_create
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -339,8 +341,6 @@ def lead_convert(
     a second submit of the same conversion finds it converted and raises
     ``LeadAlreadyConvertedError`` without writing anything.
     """
-    from opportunities.models import Stage
-    from opportunities.services import opportunity_create
 
     now = at or timezone.now()
     with transaction.atomic():
@@ -413,7 +413,7 @@ def lead_convert(
             locked.deal_progress = funnel.progress(
                 stage=opportunity.stage,
                 furthest_rank=opportunity.furthest_rank,
-                in_qualification_once=opportunity.stage == "qualification",
+                in_qualification_once=opportunity.stage == Stage.QUALIFICATION,
             )
         locked.save(
             update_fields=[
@@ -448,7 +448,6 @@ def public_form_allowed(*, ip_address: str, rate: str, at: datetime.datetime | N
 
     Every post counts, accepted or not, so a robot gains nothing by retrying.
     """
-    from leads.models import PublicFormSubmission
 
     now = at or timezone.now()
     limit, window = parse_rate(rate)

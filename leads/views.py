@@ -5,6 +5,7 @@ from django.core.exceptions import ValidationError
 from django.core.files.uploadhandler import FileUploadHandler, SkipFile
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
+from django.template.defaultfilters import filesizeformat
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -20,7 +21,8 @@ from climcrm.csvexport import SafeWriter
 from climcrm.pagination import capped_page
 from climcrm.roles import is_internal
 from climcrm.saved_views import opens_default_view
-from climcrm.visibility import get_visible_or_404, visible_leads
+from climcrm.text import normalize_company_name
+from climcrm.visibility import get_visible_or_404
 from leads import importing, lifecycle, selectors, services
 from leads.forms import (
     NEW,
@@ -32,6 +34,8 @@ from leads.forms import (
     WebToLeadForm,
 )
 from leads.models import ImportJob, Lead, LeadStatus
+from leads.visibility import visible_leads
+from opportunities.models import OpportunityType
 from opportunities.services import suggested_type
 
 EXPORT_COLUMNS = (
@@ -240,7 +244,7 @@ def lead_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "actions": lifecycle.next_actions(lead) if can_edit else [],
         "toggles": lifecycle.toggles(lead),
         "status_changes": selectors.lead_status_changes(lead=lead),
-        "activities": selectors.lead_activities(user=request.user, lead=lead),
+        "activities": selectors.lead_activities(lead=lead),
         "converted_opportunity_url": _url("opportunities:detail", lead.converted_opportunity_id)
         if lead.converted_opportunity_id
         else None,
@@ -437,14 +441,10 @@ def lead_convert(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def _type_label(value: str) -> str:
-    from opportunities.models import OpportunityType
-
     return str(OpportunityType(value).label)
 
 
 def _convert_initial(lead: Lead, accounts, contacts) -> dict:
-    from climcrm.text import normalize_company_name
-
     normalized = normalize_company_name(lead.company) if lead.company else None
     same_name = next((a for a in accounts if a.normalized_name == normalized), None)
     account = same_name or (accounts[0] if accounts and not lead.company else None)
@@ -558,8 +558,6 @@ def _upload_form_with_error(field: str | None, message: str) -> ImportUploadForm
 
 
 def _too_large_message() -> str:
-    from django.template.defaultfilters import filesizeformat
-
     return _("The file is too large (maximum %(size)s).") % {
         "size": filesizeformat(settings.CRM_MAX_UPLOAD_BYTES)
     }

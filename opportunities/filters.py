@@ -9,22 +9,35 @@ from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from climcrm.models import User
+from accounts.models import Partner
+from accounts.visibility import visible_partners
+from climcrm.choices import BUYING_SIGNALS, SIGNAL_FIELDS
+from climcrm.models import User, internal_users
 from climcrm.roles import is_partner_user
-from climcrm.visibility import visible_partners
-from leads.models import BUYING_SIGNALS, SIGNAL_FIELDS
-from opportunities.models import CHARACTERISTICS, OPEN_STAGES, OpportunityType, Stage
+from opportunities.models import (
+    CHARACTERISTICS,
+    OPEN_STAGES,
+    Opportunity,
+    OpportunityType,
+    Stage,
+)
+
+
+def deal_activities() -> QuerySet:
+    """Every activity, reached through the relation the activities app attaches to deals
+    (``Opportunity.activities``): the deals sit below that app and do not import it."""
+    return Opportunity.activities.field.model.objects.all()
 
 
 def attention_conditions(*, today) -> tuple[Q, Q]:
     """What makes an open deal need attention: its close date has passed (first), or it is
     stale — no stage change and no activity for ``CRM_STALE_DAYS`` (second). The
     dashboards and the list's "needing attention" filter count the same deals."""
-    from activities.models import Activity
-
     cutoff = timezone.now() - timedelta(days=settings.CRM_STALE_DAYS)
-    recent_activity = Activity.objects.filter(opportunity_id=OuterRef("pk")).filter(
-        Q(created_at__gte=cutoff) | Q(done_at__gte=cutoff)
+    recent_activity = (
+        deal_activities()
+        .filter(opportunity_id=OuterRef("pk"))
+        .filter(Q(created_at__gte=cutoff) | Q(done_at__gte=cutoff))
     )
     overdue = Q(close_date__lt=today)
     stale = Q(stage_changed_at__lt=cutoff) & ~Q(Exists(recent_activity))
@@ -34,18 +47,11 @@ def attention_conditions(*, today) -> tuple[Q, Q]:
 def _owners(request) -> QuerySet:
     if request is None:
         return User.objects.none()
-    return (
-        User.objects.filter(is_active=True, partner__isnull=True)
-        .exclude(groups__name="partner_user")
-        .order_by("first_name", "last_name", "username")
-        .distinct()
-    )
+    return internal_users()
 
 
 def _partners(request) -> QuerySet:
     if request is None:
-        from accounts.models import Partner
-
         return Partner.objects.none()
     return visible_partners(request.user).select_related("account").order_by("account__name")
 

@@ -4,15 +4,15 @@ from django import forms
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.utils.translation import gettext_lazy as _
 
+from accounts.visibility import visible_accounts, visible_contacts, visible_partners
 from climcrm.fields import keep_stored_text
-from climcrm.models import User
+from climcrm.models import internal_users
 from climcrm.permissions import (
     can_assign_partner,
     can_change_forecast_category,
     partner_editable_fields,
 )
 from climcrm.roles import is_manager, is_partner_user
-from climcrm.visibility import visible_accounts, visible_contacts, visible_partners
 from opportunities.models import (
     OPEN_STAGES,
     ForecastCategory,
@@ -118,15 +118,6 @@ class VersionField(forms.CharField):
     def prepare_value(self, value):
         # Never localised: a version is an identifier, not a figure ("1 024" would not parse).
         return str(value) if isinstance(value, int) else value
-
-
-def internal_users():
-    return (
-        User.objects.filter(is_active=True, partner__isnull=True)
-        .exclude(groups__name="partner_user")
-        .order_by("first_name", "last_name", "username")
-        .distinct()
-    )
 
 
 class OpportunityForm(forms.Form):

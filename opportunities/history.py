@@ -23,7 +23,7 @@ from django.db.models.functions import Coalesce
 from django.db.models.lookups import GreaterThan
 from django.utils import timezone
 
-from opportunities.models import OpportunityHistory
+from opportunities.models import TRACKED_FIELDS, OpportunityHistory
 
 # Later than any ``valid_until``: "still valid" compares as one value.
 END_OF_TIME = datetime(9999, 12, 31, tzinfo=UTC)
@@ -100,7 +100,6 @@ def _valid_at_end(start: datetime, end: datetime, prefix: str) -> Q:
 
 def _state_annotations(start: datetime, fields, *, start_row: str, end_row: str) -> dict:
     """``<field>_start`` and ``<field>_end`` from the rows valid at both ends."""
-    from opportunities.models import TRACKED_FIELDS
 
     # A row written exactly at ``start`` and not superseded by ``end`` is valid at both.
     end_row_at_start = Q(**{f"{end_row}changed_at": start})

@@ -21,10 +21,11 @@ from climcrm.permissions import (
     partner_editable_fields,
 )
 from climcrm.roles import is_partner_user
-from climcrm.visibility import get_visible_or_404, visible_opportunities
+from climcrm.visibility import get_visible_or_404
 from opportunities.forms import DATE_WIDGET, VersionField
 from opportunities.models import ForecastCategory, Opportunity
 from opportunities.services import StaleVersionError, opportunity_update
+from opportunities.visibility import visible_opportunities
 
 # The fields a deal's list row and page edit in place, in the order they are shown.
 INLINE_FIELDS = ("amount", "probability", "close_date", "next_step", "forecast_category")

@@ -30,13 +30,12 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods
 from django_htmx.http import trigger_client_event
 
-from activities.models import Activity
 from climcrm.figures import as_decimal
 from climcrm.permissions import can_edit_opportunity
 from climcrm.roles import is_manager, is_partner_user
 from climcrm.saved_views import opens_default_view
-from climcrm.visibility import get_visible_or_404, visible_opportunities
-from opportunities.filters import OpportunityFilter, attention_conditions
+from climcrm.visibility import get_visible_or_404
+from opportunities.filters import OpportunityFilter, attention_conditions, deal_activities
 from opportunities.forms import OpportunityForm, VersionField, initial_from
 from opportunities.models import (
     CLOSED_STAGES,
@@ -48,6 +47,7 @@ from opportunities.models import (
 )
 from opportunities.selectors import opportunity_for_edit
 from opportunities.services import StaleVersionError, opportunity_move_stage, opportunity_update
+from opportunities.visibility import visible_opportunities
 
 # Cards rendered per column and per "show more": a screenful, not the whole stage.
 COLUMN_SIZE = 10
@@ -309,7 +309,8 @@ def _activity_facts(cards: list[Opportunity]) -> None:
     deal_ids = [card.pk for card in cards]
     next_todos = {
         row["opportunity_id"]: row
-        for row in Activity.objects.filter(done=False, opportunity_id__in=deal_ids)
+        for row in deal_activities()
+        .filter(done=False, opportunity_id__in=deal_ids)
         .annotate(
             rank=Window(
                 RowNumber(),
@@ -322,7 +323,8 @@ def _activity_facts(cards: list[Opportunity]) -> None:
         .values("opportunity_id", "subject", "due_date", "open_count")
     }
     last_activity = dict(
-        Activity.objects.filter(opportunity_id__in=deal_ids)
+        deal_activities()
+        .filter(opportunity_id__in=deal_ids)
         .order_by()
         .values("opportunity_id")
         .annotate(last=Max("updated_at"))

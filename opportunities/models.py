@@ -1,10 +1,10 @@
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import get_language, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import pgettext_lazy
 
-from climcrm.choices import Source
+from climcrm.choices import BUYING_SIGNALS, Source
 from climcrm.fields import REASON_MAX_LENGTH, FreeTextField
 
 
@@ -99,8 +99,6 @@ class LossReason(models.Model):
         ordering = ["position", "code"]
 
     def __str__(self) -> str:
-        from django.utils.translation import get_language
-
         return self.label_fr if (get_language() or "fr").startswith("fr") else self.label_en
 
 
@@ -392,8 +390,6 @@ class Opportunity(models.Model):
 
     @property
     def buying_signals(self) -> list[str]:
-        from leads.models import BUYING_SIGNALS
-
         return [str(label) for name, label in BUYING_SIGNALS if getattr(self, name)]
 
     @property

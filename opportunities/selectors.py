@@ -9,8 +9,8 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 from climcrm.figures import money, percent
-from climcrm.selectors import weighted_amount_expression
-from climcrm.visibility import get_visible_or_404, visible_opportunities
+from climcrm.visibility import get_visible_or_404
+from opportunities.amounts import weighted_amount_expression
 from opportunities.filters import OpportunityListFilter, with_default_status
 from opportunities.models import (
     TRACKED_FIELDS,
@@ -19,6 +19,7 @@ from opportunities.models import (
     OpportunityHistory,
     Stage,
 )
+from opportunities.visibility import visible_opportunities
 
 # Sort key in the query string → ORM ordering (a stable tie-breaker is added).
 OPPORTUNITY_ORDERINGS = {

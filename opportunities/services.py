@@ -14,10 +14,11 @@ from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import DEFAULT_DB_ALIAS, IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from climcrm.periods import MONTH, QUARTER, period_containing
 from climcrm.permissions import (
     can_assign_partner,
     can_change_forecast_category,
@@ -26,8 +27,7 @@ from climcrm.permissions import (
     partner_editable_fields,
 )
 from climcrm.roles import is_partner_user
-from forecasting.summaries import deal_state, record_deal_change
-from leads import funnel
+from opportunities.changes import DealChange, announce, deal_state
 from opportunities.models import (
     CLOSED_STAGES,
     OPEN_STAGES,
@@ -366,8 +366,6 @@ def _keep_accuracy_amounts(
     """Set the amounts forecast accuracy reads (``Opportunity.created_amount`` and siblings)
     for the change about to be saved: one query on entering Commit or changing a won deal.
     """
-    from forecasting.periods import MONTH, QUARTER, period_containing
-
     if creating:
         opportunity.created_amount = opportunity.amount
     if entering_commit and (
@@ -481,11 +479,16 @@ def opportunity_create(
         )
         opportunity.full_clean(validate_constraints=False)
         _save_checked(opportunity)
-        record_deal_change(
-            before=None,
-            after=deal_state(opportunity),
-            at=now,
-            using=opportunity._state.db,  # type: ignore[arg-type]
+        announce(
+            DealChange(
+                deal=opportunity,
+                before=None,
+                after=deal_state(opportunity),
+                at=now,
+                by=by,
+                tag=tag,
+                using=opportunity._state.db or DEFAULT_DB_ALIAS,
+            )
         )
         _history_row(
             opportunity=opportunity, before=None, changed=[], by=by, now=now, tag=tag
@@ -524,7 +527,7 @@ def opportunity_update(
         )
         _check_version(locked, expected_version)
         current = _snapshot(locked)
-        totals_before = deal_state(locked)
+        state_before = deal_state(locked)
         _check_permission(opportunity=locked, by=by, current=current, requested=requested)
         new = _apply_stage_machine(current=current, requested=requested, by=by, now=now)
         if new.get("amount") != current.get("amount") and "amount_confirmed" not in requested:
@@ -555,14 +558,17 @@ def opportunity_update(
             validate_constraints=False,
         )
         _save_checked(locked)
-        record_deal_change(
-            before=totals_before,
-            after=deal_state(locked),
-            at=now,
-            using=locked._state.db,  # type: ignore[arg-type]
+        announce(
+            DealChange(
+                deal=locked,
+                before=state_before,
+                after=deal_state(locked),
+                at=now,
+                by=by,
+                tag=tag,
+                using=locked._state.db or DEFAULT_DB_ALIAS,
+            )
         )
-        if totals_before["stage"] != locked.stage:
-            funnel.deal_moved(locked, using=locked._state.db)  # type: ignore[arg-type]
         OpportunityHistory.objects.filter(
             opportunity=locked, valid_until__isnull=True, version__lt=current_version
         ).update(valid_until=now)

@@ -8,6 +8,7 @@ from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
+from accounts.visibility import visible_accounts
 from climcrm.audit import audit_export
 from climcrm.csvexport import SafeWriter
 from climcrm.figures import plain
@@ -163,8 +164,6 @@ def opportunity_create_view(request: HttpRequest) -> HttpResponse:
     initial = {}
     account_id = request.GET.get("account", "")
     if account_id.isascii() and account_id.isdigit():
-        from climcrm.visibility import visible_accounts
-
         account = visible_accounts(request.user).filter(pk=account_id).first()
         if account is not None:
             initial = {"account": account.pk, "type": suggested_type(account)}

@@ -2,6 +2,7 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 from django.utils.functional import cached_property
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from climcrm.fields import REASON_MAX_LENGTH, FreeTextField
@@ -351,3 +352,21 @@ class ConflictDecisionEntry(models.Model):
     @property
     def is_refusal(self) -> bool:
         return self.outcome in (ConflictOutcome.REJECTED, ConflictOutcome.RETURNED)
+
+
+def missing_mandatory_fields(registration: DealRegistration) -> list[str]:
+    """Labels of the mandatory fields still empty; acceptance needs none missing."""
+    missing = []
+    if not registration.company_name.strip():
+        missing.append(gettext("company"))
+    if not registration.contact_last_name.strip() or not (
+        registration.contact_email.strip() or registration.contact_phone.strip()
+    ):
+        missing.append(gettext("contact (name and email or phone)"))
+    if not registration.need.strip():
+        missing.append(gettext("need"))
+    if registration.estimated_amount is None or registration.estimated_amount <= 0:
+        missing.append(gettext("estimated amount"))
+    if registration.expected_close_date is None:
+        missing.append(gettext("expected close date"))
+    return missing

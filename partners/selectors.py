@@ -27,19 +27,18 @@ from django.db.models.functions import Coalesce, ExtractQuarter
 from django.utils import timezone
 
 from accounts.models import Account, Contact, Partner, PartnerTarget
+from accounts.visibility import visible_accounts, visible_contacts, visible_partners
 from activities.models import Activity
+from activities.visibility import visible_activities
 from climcrm.figures import rate
 from climcrm.models import User
 from climcrm.roles import is_admin, is_channel_manager, is_internal, is_partner_user
-from climcrm.selectors import pipeline_by_stage, weighted_amount_expression
-from climcrm.text import company_email_domain, normalize_company_name, parse_id
-from climcrm.visibility import (
-    visible_activities,
-    visible_opportunities,
-    visible_partners,
-    visible_reviews,
-)
+from climcrm.text import parse_id
+from climcrm.visibility import get_visible_or_404
+from leads.selectors import likely_duplicate_accounts
+from opportunities.amounts import pipeline_by_stage, weighted_amount_expression
 from opportunities.models import OPEN_STAGES, Opportunity, Stage
+from opportunities.visibility import visible_opportunities
 from partners.models import (
     EDITABLE_STATUSES,
     MATCH_KEY_FIELDS,
@@ -48,7 +47,9 @@ from partners.models import (
     MatchKey,
     RegistrationEvent,
     RegistrationStatus,
+    missing_mandatory_fields,
 )
+from pipeline_reviews.visibility import visible_reviews
 
 DUPLICATE_LIMIT = 10
 
@@ -136,8 +137,6 @@ def partner_list(*, user, params=None) -> QuerySet:
 
 
 def partner_get(*, user, pk) -> Partner:
-    from climcrm.visibility import get_visible_or_404
-
     return get_visible_or_404(
         visible_partners(user).select_related("account", "channel_manager"), pk=pk
     )
@@ -297,8 +296,6 @@ def registration_queue(*, user, params=None) -> QuerySet:
 
 
 def registration_get(*, user, pk) -> DealRegistration:
-    from climcrm.visibility import get_visible_or_404
-
     return get_visible_or_404(
         with_conflict_flags(
             visible_registrations(user).select_related(
@@ -350,33 +347,15 @@ def _shared_keys(registration: DealRegistration, others: list) -> list[str]:
 
 
 def duplicate_accounts(*, user, registration: DealRegistration) -> list[Account]:
-    """Existing accounts the registered company may be: the leads' duplicate finder when
-    it is there, else same normalised name or same email domain."""
+    """Existing accounts the registered company may be: the leads' duplicate finder, the
+    registration read as a lead."""
     probe = SimpleNamespace(company=registration.company_name, email=registration.contact_email)
-    try:
-        from leads.selectors import likely_duplicate_accounts
-    except ImportError:
-        likely_duplicate_accounts = None
-    if likely_duplicate_accounts is not None:
-        return list(likely_duplicate_accounts(user=user, lead=probe))
-    from climcrm.visibility import visible_accounts
-
-    condition = Q(pk__in=[])
-    normalized = normalize_company_name(registration.company_name)
-    if normalized:
-        condition |= Q(normalized_name=normalized)
-    domain = company_email_domain(registration.contact_email)
-    if domain:
-        condition |= Q(
-            pk__in=Contact.objects.filter(email__iendswith=f"@{domain}").values("account_id")
-        )
-    return list(visible_accounts(user).filter(condition).order_by("name")[:DUPLICATE_LIMIT])
+    return list(likely_duplicate_accounts(user=user, lead=probe))
 
 
 def group_duplicate_accounts(*, user, registrations) -> list[Account]:
     """Existing accounts the customer of a conflict group may be (same normalised name, or
     contacts at the same company email domain as one of its registrations): one query."""
-    from climcrm.visibility import visible_accounts
 
     condition = Q(pk__in=[])
     names = {r.normalized_company for r in registrations if r.normalized_company}
@@ -392,8 +371,6 @@ def group_duplicate_accounts(*, user, registrations) -> list[Account]:
 
 
 def duplicate_contacts(*, user, registration: DealRegistration) -> list[Contact]:
-    from climcrm.visibility import visible_contacts
-
     if not registration.contact_email:
         return []
     return list(
@@ -677,8 +654,6 @@ class ConflictGroup:
 
 
 def _annotate_members(members: list, today: datetime.date) -> None:
-    from partners.services import missing_mandatory_fields
-
     conversions = partner_conversions({m.partner_id for m in members})
     for member in members:
         accepted, won = conversions.get(member.partner_id, (0, 0))

@@ -25,6 +25,7 @@ from climcrm.roles import is_channel_manager, is_internal, is_partner_user
 from climcrm.text import company_email_domain, normalize_company_name, normalize_postal_address
 from opportunities.models import Opportunity
 from opportunities.services import StaleVersionError, opportunity_create, opportunity_update
+from partners.emails import registration_decision_queue
 from partners.models import (
     EDITABLE_STATUSES,
     ConflictDecision,
@@ -35,6 +36,7 @@ from partners.models import (
     MatchKey,
     RegistrationEvent,
     RegistrationStatus,
+    missing_mandatory_fields,
 )
 from partners.selectors import conflict_group_members, first_submissions, protecting_claim
 
@@ -57,24 +59,6 @@ REGISTRATION_FIELDS = (
 )
 ASSIGNMENT_TAG = "partner-assignment"
 REGISTRATION_TAG = "deal-registration"
-
-
-def missing_mandatory_fields(registration: DealRegistration) -> list[str]:
-    """Labels of the mandatory fields still empty; acceptance needs none missing."""
-    missing = []
-    if not registration.company_name.strip():
-        missing.append(_("company"))
-    if not registration.contact_last_name.strip() or not (
-        registration.contact_email.strip() or registration.contact_phone.strip()
-    ):
-        missing.append(_("contact (name and email or phone)"))
-    if not registration.need.strip():
-        missing.append(_("need"))
-    if registration.estimated_amount is None or registration.estimated_amount <= 0:
-        missing.append(_("estimated amount"))
-    if registration.expected_close_date is None:
-        missing.append(_("expected close date"))
-    return missing
 
 
 def can_decide_registrations(user: User) -> bool:
@@ -416,8 +400,6 @@ def registration_renew(*, registration: DealRegistration, by: User) -> DealRegis
 
 
 def _notify_partner(registration: DealRegistration) -> None:
-    from partners.emails import registration_decision_queue
-
     # In the decision's transaction: the emails exist exactly when the decision does.
     registration_decision_queue(registration.pk)
 

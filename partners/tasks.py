@@ -8,6 +8,7 @@ from django.tasks import task
 from django.utils import timezone
 
 from climcrm.scheduling import Daily, periodic
+from partners.emails import protection_notice_queue
 from partners.models import DealRegistration, RegistrationStatus
 
 # An ended protection is told about for this many days after its end: a worker stopped
@@ -20,7 +21,6 @@ EXPIRED_NOTICE_DAYS = 7
 def registration_protection_notices() -> dict[str, int]:
     """Email the partner and its channel manager when an accepted registration's protection
     ends within CRM_REGISTRATION_REMINDER_DAYS, and once it has ended; each email once."""
-    from partners.emails import protection_notice_queue
 
     today = timezone.localdate()
     soon = today + datetime.timedelta(days=settings.CRM_REGISTRATION_REMINDER_DAYS)

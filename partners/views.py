@@ -16,8 +16,9 @@ from climcrm.figures import plain
 from climcrm.permissions import can_edit_opportunity
 from climcrm.roles import is_channel_manager, is_internal, is_partner_user
 from climcrm.text import parse_id
-from climcrm.visibility import get_visible_or_404, visible_opportunities
+from climcrm.visibility import get_visible_or_404
 from opportunities.services import StaleVersionError
+from opportunities.visibility import visible_opportunities
 from partners import selectors, services
 from partners.forms import (
     AcceptRegistrationForm,

@@ -5,9 +5,10 @@ business review, and the current month's channel-manager review."""
 import datetime
 from decimal import Decimal
 
+from django.db.models import Sum
 from django.utils import timezone
 
-from opportunities.history import as_datetime
+from opportunities.history import as_datetime, values_as_of
 from opportunities.models import OPEN_STAGES, ForecastCategory, Opportunity
 from pipeline_reviews.models import ReviewFormat, ReviewKind
 from pipeline_reviews.periods import add_months, month_start, quarter_start
@@ -140,10 +141,6 @@ def seed(ctx) -> None:
 
 
 def _commit_as_of(partner, moment) -> Decimal:
-    from django.db.models import Sum
-
-    from opportunities.history import values_as_of
-
     total = (
         values_as_of(moment)
         .filter(partner=partner, forecast_category=ForecastCategory.COMMIT, stage__in=OPEN_STAGES)

@@ -7,11 +7,11 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 from pipeline_reviews.models import Review
+from pipeline_reviews.selectors.common import hydrate
 
 
 def render_recap(*, review: Review, data: dict, recipient) -> dict[str, str]:
     """Subject, text and HTML of the recap for ``recipient`` (frozen in the outbox row)."""
-    from pipeline_reviews.selectors.common import hydrate
 
     language = recipient.language if recipient.language in ("fr", "en") else "fr"
     with translation.override(language):

@@ -4,10 +4,10 @@ from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from accounts.visibility import visible_partners
 from climcrm.fields import keep_stored_text
 from climcrm.models import User
 from climcrm.roles import is_partner_user
-from climcrm.visibility import visible_partners
 from leads.models import Lead
 from opportunities.forms import VersionField, probability_help
 from opportunities.models import ForecastCategory, LossReason, Opportunity, Stage

@@ -25,6 +25,7 @@ from climcrm.roles import is_admin, is_channel_manager, is_manager, is_partner_u
 from leads.services import LeadReadOnlyError, lead_update
 from opportunities.models import CLOSED_STAGES, Opportunity
 from opportunities.services import ChangeResult, opportunity_update
+from pipeline_reviews import emails, selectors
 from pipeline_reviews.models import (
     MarketingAction,
     PartnerReviewNote,
@@ -380,7 +381,6 @@ def review_close(
     reads the pipeline from the history as it was at that moment. ``notify=False`` queues
     no recap.
     """
-    from pipeline_reviews import emails, selectors
 
     with transaction.atomic():
         locked = _lock_open_review(review, by)

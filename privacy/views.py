@@ -1,18 +1,25 @@
+import sys
+
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import DatabaseError, InterfaceError, OperationalError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.template import loader
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods
+from django_htmx.http import trigger_client_event
 
+from accounts.visibility import visible_contacts
 from climcrm.audit import audit_export as log_export
 from climcrm.csvexport import csv_response
 from climcrm.pagination import capped_page
 from climcrm.roles import is_admin, is_partner_user
-from climcrm.visibility import get_visible_or_404, visible_contacts, visible_leads
+from climcrm.visibility import get_visible_or_404
+from leads.visibility import visible_leads
 from opportunities.models import Opportunity
 from privacy import selectors, services
 
@@ -132,11 +139,6 @@ def server_error(request: HttpRequest) -> HttpResponse:
     Renders without the database (no session, no user, no context processors): it is
     called precisely when those may be failing.
     """
-    import sys
-
-    from django.db import DatabaseError
-    from django.template import loader
-    from django_htmx.http import trigger_client_event
 
     error = sys.exc_info()[1]
     unavailable = isinstance(error, DatabaseError) and _is_connection_error(error)
@@ -159,6 +161,4 @@ def server_error(request: HttpRequest) -> HttpResponse:
 
 
 def _is_connection_error(error) -> bool:
-    from django.db import InterfaceError, OperationalError
-
     return isinstance(error, OperationalError | InterfaceError)

@@ -276,7 +276,7 @@ def run_checks(bases: list[str], cast: dict, mail_dir: Path, *, wait: float = 30
     from django_tasks_db.models import DBTaskResult
 
     from climcrm.models import EmailStatus, ScheduledRun
-    from climcrm.tasks import send_email
+    from climcrm.outbox import send_email
     from opportunities.models import Opportunity, OpportunityHistory
     from pipeline_reviews.models import RecapEmail
 

@@ -80,7 +80,7 @@ def period_end(kind: str = "month", day: date | None = None) -> date:
     """The last day of the month (or ``"quarter"``, ``"year"``) holding ``day``, today by
     default: a close date inside the current period that is never in the past, where
     ``today + 30`` falls into the next quarter in a quarter's last month."""
-    from forecasting.periods import period_containing
+    from climcrm.periods import period_containing
 
     return period_containing(kind, day or today()).last_day
 

@@ -15,8 +15,8 @@ MOMENTS = [datetime(2027, 3, 12, 9, 0, tzinfo=UTC), datetime(2027, 10, 21, 15, 0
 @pytest.mark.parametrize("moment", MOMENTS, ids=["march", "october"])
 def test_seed_demo_sells_at_any_date(moment, capsys):
     from climcrm.models import User
+    from climcrm.periods import QUARTER, last_periods
     from forecasting import reports
-    from forecasting.periods import QUARTER, last_periods
     from forecasting.scopes import Scope
     from forecasting.views import ACCURACY_PERIODS
     from opportunities.filters import attention_conditions

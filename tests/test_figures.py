@@ -17,7 +17,7 @@ from django.utils.formats import date_format
 
 from activities.models import ActivityKind
 from climcrm import figures
-from forecasting.periods import QUARTER, parse_period
+from climcrm.periods import QUARTER, parse_period
 from opportunities.models import ForecastCategory, LossReason, Stage, ladder_rank
 from pipeline_reviews import emails, selectors, services
 from pipeline_reviews.models import ReviewKind, ReviewStatus

@@ -15,9 +15,9 @@ import pytest
 import time_machine
 from django.utils import timezone
 
+from climcrm.periods import MONTH, QUARTER, period_containing
 from forecasting import reports
 from forecasting.models import MonthChange, PipelineSummary
-from forecasting.periods import MONTH, QUARTER, period_containing
 from forecasting.scopes import PARTNER, Scope
 from forecasting.summaries import CLOSED, CREATED, STAY
 from opportunities.models import Stage

@@ -31,11 +31,11 @@ from django.db.models.functions import Cast, Coalesce, TruncMonth
 from django.utils import timezone
 
 from activities.models import Activity
-from climcrm.selectors import weighted_amount_expression
+from climcrm.periods import MONTH, period_containing
 from forecasting import month_changes, summaries
-from forecasting.periods import MONTH, period_containing
 from leads.funnel import QUALIFIED_RANK, SQL, SRL, WON
 from leads.models import Lead, LeadStatusChange
+from opportunities.amounts import weighted_amount_expression
 from opportunities.history import compare_rows
 from opportunities.models import CLOSED_STAGES, OPEN_STAGES, Opportunity, OpportunityHistory
 

@@ -22,9 +22,9 @@ from django.utils import timezone
 
 from climcrm.figures import rate
 from climcrm.models import User
+from climcrm.periods import MONTH, QUARTER, Period
 from forecasting import summaries
 from forecasting.models import ForecastSnapshot, SnapshotScope
-from forecasting.periods import MONTH, QUARTER, Period
 from forecasting.reports.common import (
     MONEY,
     ZERO,

@@ -28,10 +28,10 @@ from django.db.models.functions import Coalesce
 from django.db.models.lookups import Exact
 from django.utils import timezone
 
+from climcrm.periods import MONTH, period_containing
 from climcrm.roles import is_partner_user
 from forecasting import month_changes
 from forecasting.models import MonthChange, MonthChangeTotal
-from forecasting.periods import MONTH, period_containing
 from forecasting.reports.common import MONEY, ZERO, report_scope, reports_db
 from forecasting.scopes import ALL, CHANNEL, PARTNER, REP, TEAM, Scope
 from opportunities.history import as_datetime, compare_rows, compare_states

@@ -25,18 +25,18 @@ from django.db.models import (
 from django.db.models.functions import Coalesce
 
 from climcrm.figures import as_decimal
+from climcrm.periods import Period
 from climcrm.roles import is_internal, is_partner_user
-from climcrm.selectors import weighted_amount_expression
-from climcrm.visibility import visible_opportunities
 from forecasting import summaries
-from forecasting.periods import Period
 from forecasting.scopes import ALL, CHANNEL, PARTNER, REP, TEAM, Scope, display_name
+from opportunities.amounts import weighted_amount_expression
 from opportunities.models import (
     OPEN_STAGES,
     ForecastCategory,
     OpportunityHistory,
     Stage,
 )
+from opportunities.visibility import visible_opportunities
 
 ZERO = Decimal("0")
 MONEY = DecimalField(max_digits=18, decimal_places=2)
@@ -156,7 +156,7 @@ def scoped_history(user, scope: Scope, *, alias: str | None = None) -> QuerySet:
 
 
 def scoped_leads(user, scope: Scope, *, alias: str | None = None) -> QuerySet:
-    from climcrm.visibility import visible_leads
+    from leads.visibility import visible_leads
 
     scope = report_scope(user, scope)
     return visible_leads(user).using(alias or reports_db()).filter(scope.lead_q())

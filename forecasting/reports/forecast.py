@@ -7,10 +7,10 @@ from datetime import datetime, timedelta
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
+from climcrm.periods import Period
 from climcrm.roles import is_partner_user
 from climcrm.text import parse_id
 from forecasting import summaries
-from forecasting.periods import Period
 from forecasting.reports.common import (
     COLUMN_FILTERS,
     GROUPS,

@@ -12,9 +12,9 @@ from django.db.models import Avg, Count, F, FloatField, Func, Q
 from django.utils import timezone
 
 from climcrm.figures import as_decimal, rate
+from climcrm.periods import MONTH, Period, last_periods
 from forecasting import summaries
 from forecasting.models import Benchmark
-from forecasting.periods import MONTH, Period, last_periods
 from forecasting.reports.common import (
     QUALIFIED_OPEN_STAGES,
     ZERO,

@@ -2,6 +2,7 @@ from django import template
 
 from climcrm.charts import ZERO, largest, share, stacked
 from climcrm.figures import as_decimal, rate
+from opportunities.models import Stage
 
 register = template.Library()
 
@@ -13,7 +14,6 @@ BAR_PARTS = ("closed", "commit", "best_case", "pipeline")
 @register.filter
 def stage_label(value):
     """The translated name of a stage value (history annotations hold raw values)."""
-    from opportunities.models import Stage
 
     if not value:
         return "—"

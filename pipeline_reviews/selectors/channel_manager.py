@@ -5,7 +5,7 @@ from django.db.models import Count, DecimalField, Q, Sum, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from climcrm.selectors import weighted_amount_expression
+from opportunities.amounts import weighted_amount_expression
 from opportunities.history import as_datetime, values_as_of
 from opportunities.models import OPEN_STAGES, Opportunity, Stage
 from pipeline_reviews.models import Review, ReviewKind

@@ -11,11 +11,11 @@ from django.utils import timezone
 
 from climcrm.figures import plain, rate
 from climcrm.roles import is_partner_user
-from climcrm.visibility import visible_reviews
 from opportunities.history import as_datetime
 from opportunities.models import ForecastCategory, Opportunity, Stage
 from pipeline_reviews.models import Review, ReviewKind, ReviewStatus
 from pipeline_reviews.periods import add_months
+from pipeline_reviews.visibility import visible_reviews
 
 ZERO = Decimal("0")
 

@@ -10,10 +10,12 @@ from decimal import Decimal
 from django.db.models import Count, Q, QuerySet, Sum, Value
 from django.db.models.functions import Coalesce
 
-from climcrm.selectors import pipeline_by_stage
-from climcrm.visibility import visible_activities, visible_leads, visible_opportunities
+from activities.visibility import visible_activities
+from leads.visibility import visible_leads
+from opportunities.amounts import pipeline_by_stage
 from opportunities.history import values_as_of
 from opportunities.models import CLOSED_STAGES, OPEN_STAGES, ForecastCategory, Opportunity, Stage
+from opportunities.visibility import visible_opportunities
 from pipeline_reviews.models import Review, ReviewKind
 from pipeline_reviews.selectors.common import (
     ZERO,

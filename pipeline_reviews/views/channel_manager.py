@@ -8,7 +8,8 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 from django_htmx.http import trigger_client_event
 
-from climcrm.visibility import get_visible_or_404, visible_partners
+from accounts.visibility import visible_partners
+from climcrm.visibility import get_visible_or_404
 from pipeline_reviews import selectors, services
 from pipeline_reviews.forms import PartnerNoteForm
 from pipeline_reviews.models import PartnerReviewNote, Review

@@ -9,9 +9,10 @@ from django.utils.translation import gettext as _
 from django_htmx.http import trigger_client_event
 
 from climcrm.roles import is_partner_user
-from climcrm.visibility import get_visible_or_404, visible_reviews
+from climcrm.visibility import get_visible_or_404
 from pipeline_reviews import services
 from pipeline_reviews.models import Review, ReviewKind
+from pipeline_reviews.visibility import visible_reviews
 
 TEMPLATES = {
     ReviewKind.MONTHLY_PARTNER: "pipeline_reviews/review_monthly.html",

@@ -11,9 +11,11 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import trigger_client_event
 
-from climcrm.visibility import get_visible_or_404, visible_leads, visible_opportunities
+from climcrm.visibility import get_visible_or_404
+from leads.visibility import visible_leads
 from opportunities.models import CLOSED_STAGES
 from opportunities.services import StaleVersionError
+from opportunities.visibility import visible_opportunities
 from pipeline_reviews import selectors, services
 from pipeline_reviews.forms import (
     CommitForm,

@@ -13,11 +13,11 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
+from accounts.visibility import visible_partners
 from climcrm.audit import audit_export
 from climcrm.csvexport import csv_response
 from climcrm.figures import plain
 from climcrm.roles import is_partner_user
-from climcrm.visibility import visible_partners
 from pipeline_reviews import selectors, services
 from pipeline_reviews.forms import ArchiveFilterForm, ReviewCreateForm
 from pipeline_reviews.services import ReviewClosedError

@@ -4,6 +4,7 @@ page: a link to the anonymisation page, shown only to who may use it."""
 from django import template
 from django.urls import reverse
 
+from climcrm.roles import is_admin
 from privacy.services import can_anonymise
 
 register = template.Library()
@@ -23,7 +24,6 @@ def anonymise_link(context, obj):
 @register.simple_tag(takes_context=True)
 def audit_log_url(context) -> str:
     """The audit log's address for administrators, "" for everyone else."""
-    from climcrm.roles import is_admin
 
     request = context.get("request")
     user = getattr(request, "user", None)

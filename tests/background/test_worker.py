@@ -54,7 +54,7 @@ def test_a_queued_email_waits_for_the_worker_which_sends_it_once(
     assert reject(client_for(channel), registration).status_code == 302
     assert mail.outbox == []
     task = DBTaskResult.objects.get()
-    assert (task.task_path, task.status) == ("climcrm.tasks.send_email", "READY")
+    assert (task.task_path, task.status) == ("climcrm.outbox.send_email", "READY")
 
     run_worker("--no-scheduler")
     run_worker("--no-scheduler")
@@ -104,7 +104,7 @@ def test_a_confirmed_import_completes_with_nobody_watching(client_for, rep, monk
     job.refresh_from_db()
     assert (job.status, job.processed_rows, job.imported_rows) == ("done", 10, 10)
     assert Lead.objects.count() == 10
-    chunks = DBTaskResult.objects.filter(task_path="leads.tasks.import_leads")
+    chunks = DBTaskResult.objects.filter(task_path="leads.importing.import_leads")
     assert chunks.count() == 4 and {t.status for t in chunks} == {"SUCCESSFUL"}
 
 
@@ -120,7 +120,7 @@ def test_an_import_whose_worker_died_is_resumed_without_importing_twice(
     client.get(reverse("leads:import-preview", args=[job.pk]))
     client.post(reverse("leads:import-confirm", args=[job.pk]))
     # The worker took the first chunk and died before queueing the next one.
-    from leads.tasks import import_leads
+    from leads.importing import import_leads
 
     DBTaskResult.objects.all().delete()
     importing.import_step(job=job, by=rep)

@@ -3,7 +3,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from forecasting.periods import QUARTER, period_containing
+from climcrm.periods import QUARTER, period_containing
 from tests import clock
 from tests.forecasting.factories import bulk_deals
 

@@ -24,7 +24,7 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
-from forecasting.periods import QUARTER, period_containing
+from climcrm.periods import QUARTER, period_containing
 from forecasting.scopes import CHANNEL, PARTNER, REP, TEAM, Scope
 from opportunities.models import LossReason, OpportunityType, Stage
 from opportunities.services import (

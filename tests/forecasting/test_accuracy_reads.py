@@ -9,8 +9,8 @@ from decimal import Decimal
 
 import pytest
 
+from climcrm.periods import MONTH, QUARTER, YEAR, last_periods, period_containing
 from forecasting import reports
-from forecasting.periods import MONTH, QUARTER, YEAR, last_periods, period_containing
 from forecasting.scopes import Scope
 from opportunities.history import values_as_of
 from opportunities.models import ForecastCategory, Stage

@@ -9,8 +9,8 @@ import pytest
 from django.utils import timezone
 
 from climcrm.figures import rounded
+from climcrm.periods import MONTH, QUARTER, last_periods, period_containing
 from forecasting import reports
-from forecasting.periods import MONTH, QUARTER, last_periods, period_containing
 from forecasting.scopes import PARTNER, REP, Scope
 from opportunities.models import LossReason, Stage
 from opportunities.services import opportunity_create, opportunity_move_stage, opportunity_update

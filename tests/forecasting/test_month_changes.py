@@ -13,10 +13,10 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
+from climcrm.periods import MONTH, period_containing
 from forecasting import kept as kept_facts
 from forecasting import month_changes, reports
 from forecasting.models import MonthChange, MonthChangeTotal
-from forecasting.periods import MONTH, period_containing
 from forecasting.scopes import PARTNER, REP, Scope
 from opportunities.models import Opportunity, Stage
 from opportunities.services import opportunity_create, opportunity_move_stage, opportunity_update

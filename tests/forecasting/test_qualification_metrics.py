@@ -12,9 +12,9 @@ from django.utils import timezone
 
 from activities.models import Activity, ActivityKind
 from climcrm.choices import Source
+from climcrm.periods import MONTH, QUARTER, period_containing
 from forecasting import reports
 from forecasting.models import Benchmark, Target
-from forecasting.periods import MONTH, QUARTER, period_containing
 from forecasting.scopes import REP, Scope
 from leads.models import Lead
 from opportunities.models import Stage

@@ -7,9 +7,9 @@ import pytest
 
 from accounts.models import PartnerTarget
 from climcrm.figures import rounded
+from climcrm.periods import MONTH, QUARTER, period_containing
 from forecasting import kept, reports
 from forecasting.models import Target
-from forecasting.periods import MONTH, QUARTER, period_containing
 from forecasting.scopes import CHANNEL, PARTNER, REP, TEAM, Scope
 from leads.models import Lead, LeadStatus, LeadStatusChange
 from tests.factories import LeadFactory

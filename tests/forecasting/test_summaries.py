@@ -11,10 +11,10 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
+from climcrm.periods import MONTH, QUARTER, YEAR, period_containing
 from forecasting import kept as kept_facts
 from forecasting import reports, summaries
 from forecasting.models import PipelineSummary
-from forecasting.periods import MONTH, QUARTER, YEAR, period_containing
 from forecasting.scopes import PARTNER, REP, Scope
 from opportunities.models import Stage
 from tests import clock

@@ -160,7 +160,7 @@ def test_the_result_page_shows_the_progress_until_the_worker_is_done(
     assert confirm.url == result_url
     assert Lead.objects.count() == 0  # the worker imports, not the request
 
-    from leads.tasks import import_leads
+    from leads.importing import import_leads
 
     import_leads.call(job.pk)  # a worker runs the first chunk
     page = client.get(result_url)

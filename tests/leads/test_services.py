@@ -232,7 +232,7 @@ class TestConversion:
         def broken_create(**kwargs):
             raise RuntimeError("database went away")
 
-        monkeypatch.setattr("opportunities.services.opportunity_create", broken_create)
+        monkeypatch.setattr("leads.services.opportunity_create", broken_create)
         with pytest.raises(RuntimeError):
             services.lead_convert(lead=lead, by=rep)
         lead.refresh_from_db()

@@ -10,7 +10,7 @@ from decimal import Decimal
 
 import pytest
 
-from forecasting.periods import MONTH, QUARTER, period_containing
+from climcrm.periods import MONTH, QUARTER, period_containing
 from opportunities.history import values_as_of
 from opportunities.models import ForecastCategory, LossReason, Opportunity, Stage
 from opportunities.services import (

@@ -7,7 +7,6 @@ import pytest
 from django.db.models import Sum
 from django.utils import timezone
 
-from climcrm.visibility import visible_opportunities
 from opportunities.history import (
     as_datetime,
     changes_between,
@@ -17,6 +16,7 @@ from opportunities.history import (
 )
 from opportunities.models import Opportunity, Stage
 from opportunities.services import opportunity_create, opportunity_update
+from opportunities.visibility import visible_opportunities
 from tests import clock
 from tests.factories import AccountFactory
 

@@ -7,8 +7,8 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone, translation
 
 from accounts.models import Account, Contact
-from climcrm.visibility import visible_opportunities
 from opportunities.models import OpportunityHistory, Stage
+from opportunities.visibility import visible_opportunities
 from partners import selectors, services
 from partners.models import RegistrationEvent, RegistrationStatus
 from tests import clock

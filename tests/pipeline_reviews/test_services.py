@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from activities.models import Activity, ActivityKind
 from climcrm.figures import rounded
-from climcrm.selectors import pipeline_by_stage
+from opportunities.amounts import pipeline_by_stage
 from opportunities.models import OPEN_STAGES, Opportunity, OpportunityHistory, Stage
 from opportunities.services import StaleVersionError, opportunity_update
 from pipeline_reviews import selectors, services

@@ -19,7 +19,7 @@ def client_no_raise(rep):
 
 def test_an_unreachable_database_is_a_503_to_retry(client_no_raise):
     with mock.patch(
-        "climcrm.selectors.dashboard_context",
+        "dashboard.selectors.dashboard_context",
         side_effect=OperationalError("connection to server at 127.0.0.1 failed"),
     ):
         response = client_no_raise.get(reverse("dashboard"))
@@ -41,14 +41,14 @@ def test_the_503_page_needs_no_database(client_no_raise):
 
 
 def test_an_htmx_request_gets_a_toast(client_no_raise):
-    with mock.patch("climcrm.selectors.dashboard_context", side_effect=OperationalError("x")):
+    with mock.patch("dashboard.selectors.dashboard_context", side_effect=OperationalError("x")):
         response = client_no_raise.get(reverse("dashboard"), headers={"HX-Request": "true"})
     assert response.status_code == 503
     assert "toast" in response["HX-Trigger"]
 
 
 def test_any_other_error_is_a_plain_500_page(client_no_raise):
-    with mock.patch("climcrm.selectors.dashboard_context", side_effect=KeyError("secret")):
+    with mock.patch("dashboard.selectors.dashboard_context", side_effect=KeyError("secret")):
         response = client_no_raise.get(reverse("dashboard"))
     assert response.status_code == 500
     assert "Retry-After" not in response

@@ -11,6 +11,8 @@ from pathlib import Path
 from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
+from django.db import connection
+from django.db.migrations.executor import MigrationExecutor
 
 from bench import load, measure
 
@@ -121,9 +123,6 @@ class Command(BaseCommand):
         self.stdout.write(f"Written to {path}")
 
     def _check_migrations(self) -> None:
-        from django.db import connection
-        from django.db.migrations.executor import MigrationExecutor
-
         executor = MigrationExecutor(connection)
         plan = executor.migration_plan(executor.loader.graph.leaf_nodes())
         if plan:

@@ -29,6 +29,7 @@ APPS = (
     "pipeline_reviews",
     "privacy",
     "imports",
+    "dashboard",
 )
 LANGUAGES = ("fr", "en")
 IGNORED = [

@@ -13,6 +13,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
 from climcrm.demo import DEMO_PASSWORD, DEMO_USERS, DemoContext
+from climcrm.models import User
 
 STEPS = (
     "climcrm.demo",
@@ -40,7 +41,6 @@ class Command(BaseCommand):
             return
         if not settings.DEBUG and not getattr(settings, "TESTING", False):
             raise CommandError("seed_demo refuses to run with DEBUG off: it is for demonstrations.")
-        from climcrm.models import User
 
         if User.objects.filter(username="rep").exists():
             self.stdout.write("Demo data already present; nothing to do.")

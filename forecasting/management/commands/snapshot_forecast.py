@@ -2,7 +2,7 @@ from datetime import date
 
 from django.core.management.base import BaseCommand, CommandError
 
-from forecasting.periods import MONTH, QUARTER, YEAR
+from climcrm.periods import MONTH, QUARTER, YEAR
 from forecasting.services import forecast_snapshot_take
 
 

@@ -29,6 +29,7 @@ from climcrm.models import User
 from climcrm.text import normalize_company_name
 from forecasting import kept as kept_facts
 from forecasting import summaries
+from forecasting.models import MonthChange, MonthChangeTotal, PipelineSummary
 from imports import services
 from imports.models import ImportKind, ImportMode
 from opportunities.models import LossReason, Opportunity
@@ -188,8 +189,6 @@ class Command(BaseCommand):
         return names
 
     def _check_totals(self):
-        from forecasting.models import MonthChange, MonthChangeTotal, PipelineSummary
-
         def read():
             cent, tenth = Decimal("0.01"), Decimal("0.0001")
             return (

@@ -1,20 +1,29 @@
-"""Reads for the core pages: dashboard and global search."""
+"""Reads for the home page of each role and the global search."""
 
 from dataclasses import dataclass
-from decimal import Decimal
+from datetime import timedelta
 
-from django.db.models import Count, DecimalField, ExpressionWrapper, F, Q, Sum, Value
+from django.conf import settings
+from django.db.models import Count, DecimalField, Exists, OuterRef, Q, Sum, Value
 from django.db.models.functions import Coalesce
 from django.urls import reverse
 from django.utils import timezone
 
-from climcrm.roles import is_partner_user
-from climcrm.visibility import (
-    visible_accounts,
-    visible_contacts,
-    visible_leads,
-    visible_opportunities,
-)
+from accounts.visibility import visible_accounts, visible_contacts, visible_partners
+from activities.visibility import visible_activities
+from climcrm.models import User
+from climcrm.periods import QUARTER, period_containing
+from climcrm.roles import is_admin, is_channel_manager, is_internal, is_manager, is_partner_user
+from forecasting.reports.forecast import forecast_report, scope_forecast
+from forecasting.scopes import PARTNER, REP, TEAM, Scope
+from leads.selectors import leads_awaiting_first_contact
+from leads.visibility import visible_leads
+from opportunities.amounts import pipeline_by_stage
+from opportunities.filters import attention_conditions
+from opportunities.models import OPEN_STAGES, ForecastCategory, Stage
+from opportunities.visibility import visible_opportunities
+from partners.models import DealRegistration, RegistrationStatus
+from pipeline_reviews.models import Review
 
 SEARCH_LIMIT = 8
 
@@ -27,46 +36,6 @@ class SearchHit:
     url: str
 
 
-def weighted_amount_expression(prefix: str = ""):
-    """Amount × probability / 100 of a deal, or of a history row (``prefix`` "prev_" for the
-    values a change replaced), to the last digit: 1001 at 50 % weighs 500.50.
-
-    The divisor is a decimal, not the integer 100: SQLite keeps whole amounts as integers
-    and would divide them as integers (500, the half lost on every deal)."""
-    return ExpressionWrapper(
-        Coalesce(F(f"{prefix}amount"), Value(0))
-        * F(f"{prefix}probability")
-        / Value(Decimal("100.0")),
-        output_field=DecimalField(max_digits=20, decimal_places=4),
-    )
-
-
-def pipeline_by_stage(queryset) -> list[dict]:
-    """Count, amount and weighted amount per stage, in stage order, computed in SQL."""
-    from opportunities.models import Stage
-
-    rows = {
-        row["stage"]: row
-        for row in queryset.values("stage").annotate(
-            count=Count("id"),
-            total=Coalesce(Sum("amount"), Value(0), output_field=DecimalField()),
-            weighted=Coalesce(
-                Sum(weighted_amount_expression()), Value(0), output_field=DecimalField()
-            ),
-        )
-    }
-    return [
-        {
-            "stage": stage,
-            "label": label,
-            "count": rows.get(stage, {}).get("count", 0),
-            "total": rows.get(stage, {}).get("total", 0),
-            "weighted": rows.get(stage, {}).get("weighted", 0),
-        }
-        for stage, label in Stage.choices
-    ]
-
-
 ATTENTION_LIMIT = 10
 TASK_LIMIT = 10
 
@@ -74,10 +43,6 @@ TASK_LIMIT = 10
 def _attention_deals(open_deals, *, today):
     """Open deals past their close date, or untouched (no activity, no stage change) for
     ``CRM_STALE_DAYS``: the first ones by close date and how many there are (two queries)."""
-    from django.conf import settings
-
-    from opportunities.filters import attention_conditions
-
     overdue, stale = attention_conditions(today=today)
     deals = (
         open_deals.filter(overdue | stale)
@@ -94,8 +59,6 @@ def _attention_deals(open_deals, *, today):
 
 def _tasks_due(activities, *, today):
     """To-dos not done, due within a week (or overdue): the first ones and the count."""
-    from datetime import timedelta
-
     due = (
         activities.filter(done=False, due_date__lte=today + timedelta(days=7))
         .select_related("opportunity", "lead", "account", "assignee")
@@ -105,17 +68,10 @@ def _tasks_due(activities, *, today):
 
 
 def _registrations_waiting(user):
-    """Deal registrations submitted to this channel manager (none when the partners app
-    has no registration model)."""
-    from django.apps import apps
-
-    from climcrm.roles import is_admin
-
-    try:
-        model = apps.get_model("partners", "DealRegistration")
-    except LookupError:
-        return None
-    waiting = model.objects.filter(status="submitted").select_related("partner__account")
+    """Deal registrations submitted to this channel manager."""
+    waiting = DealRegistration.objects.filter(status=RegistrationStatus.SUBMITTED).select_related(
+        "partner__account"
+    )
     if not is_admin(user):
         waiting = waiting.filter(partner__channel_manager=user)
     waiting = waiting.order_by("submitted_at", "pk")
@@ -125,13 +81,6 @@ def _registrations_waiting(user):
 def _partner_pipelines(user, *, period):
     """Per managed partner: open pipeline, weighted, commit of the quarter and whether this
     month's partner review is still to be held (one query)."""
-    from django.db.models import Exists, OuterRef
-
-    from climcrm.roles import is_admin
-    from climcrm.visibility import visible_partners
-    from opportunities.models import OPEN_STAGES, ForecastCategory, Stage
-    from pipeline_reviews.models import Review
-
     partners = visible_partners(user).filter(is_active=True)
     if not is_admin(user):
         partners = partners.filter(channel_manager=user)
@@ -184,15 +133,6 @@ def dashboard_context(*, user) -> dict:
     channel manager the registrations waiting, the partners whose monthly review is due
     and the partners' pipelines; a partner user their partner's pipeline and to-dos.
     """
-    from climcrm.models import User
-    from climcrm.roles import is_channel_manager, is_internal, is_manager
-    from climcrm.visibility import visible_activities
-    from forecasting.periods import QUARTER, period_containing
-    from forecasting.reports.forecast import forecast_report, scope_forecast
-    from forecasting.scopes import PARTNER, REP, TEAM, Scope
-    from leads.selectors import leads_awaiting_first_contact
-    from opportunities.models import OPEN_STAGES
-
     today = timezone.localdate()
     quarter = period_containing(QUARTER, today)
     context: dict = {"today": today, "quarter": quarter, "sections": []}

@@ -10,7 +10,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
 
 from climcrm.roles import is_internal, is_partner_user
-from climcrm.selectors import global_search
+from dashboard.selectors import global_search
 
 # Pages whose activity panel takes a new to-do from the palette.
 PAGES_WITH_ACTIVITIES = {"opportunities:detail", "leads:detail", "accounts:detail"}
