@@ -257,6 +257,23 @@ NOT_PAGES = {
     "opportunities:kanban-column": "one column of the board, fetched after a move (the board "
     "is measured whole)",
     **dict.fromkeys(
+        ("opportunities:inline", "opportunities:kanban-edit", "leads:toggle"),
+        "a field edited in place, or its small form (the page around it is measured)",
+    ),
+    "command-palette": "the palette's options for what was typed: a fragment of a few rows "
+    "read with the global search (measured)",
+    **dict.fromkeys(
+        (
+            "saved-views",
+            "saved-view-create",
+            "saved-view-default",
+            "saved-view-delete",
+            "saved-view-edit",
+            "saved-view-open",
+        ),
+        "the views menu of a list and its actions (the list it opens is measured)",
+    ),
+    **dict.fromkeys(
         (
             "activities:panel",
             "activities:create",
