@@ -11,7 +11,7 @@ from tests.factories.leads import OpenLeadFactory
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-def test_convert_a_lead_end_to_end_lands_on_the_new_opportunity(page, live_server, login, rep):
+def test_convert_a_lead_end_to_end_shows_the_new_opportunity_on_the_board(page, live_server, login, rep):
     AccountFactory(name="Autre Régie SA")
     lead = OpenLeadFactory(
         owner=rep,
@@ -33,9 +33,13 @@ def test_convert_a_lead_end_to_end_lands_on_the_new_opportunity(page, live_serve
     page.fill("#id_amount", "48000")
     page.click("#convert-submit")
 
-    page.wait_for_url(re.compile(r"/opportunities/\d+/$"))
+    # The board opens with the new deal marked and in view; its card opens the deal.
+    page.wait_for_url(re.compile(r"/opportunities/pipeline/\?highlight=\d+$"))
     opportunity = Opportunity.objects.get()
-    assert page.url.endswith(f"/opportunities/{opportunity.pk}/")
+    card = page.locator(f"#deal-{opportunity.pk}")
+    expect(card).to_have_class(re.compile(r"is-highlighted"))
+    expect(card).to_be_in_viewport()
+    page.goto(f"{live_server.url}/opportunities/{opportunity.pk}/")
     assert opportunity.stage == Stage.QUALIFICATION
     assert str(opportunity.amount) == "48000.00"
     assert opportunity.budget_ok and opportunity.budget_note == "Budget voté"

@@ -49,8 +49,9 @@ def test_a_prospect_converted_carries_its_signals_and_the_board_filters_on_them(
     page.click("#convert-link")
     page.fill("#id_amount", "36000")
     page.click("#convert-submit")
-    page.wait_for_url(re.compile(r"/opportunities/\d+/$"))
+    page.wait_for_url(re.compile(r"/opportunities/pipeline/\?highlight=\d+$"))
     deal = Opportunity.objects.get(lead=lead)
+    page.goto(f"{live_server.url}/opportunities/{deal.pk}/")
     assert deal.pain_ok and deal.pain_note == "Décomptes de chauffage à la main"
     assert deal.asked_demo and deal.gave_decision_date and not deal.asked_pricing
     expect(page.locator("#deal-signals")).to_contain_text("A demandé une démonstration")
@@ -60,7 +61,7 @@ def test_a_prospect_converted_carries_its_signals_and_the_board_filters_on_them(
     # The board, filtered on a buying signal, shows the converted deal only.
     page.goto(f"{live_server.url}/opportunities/pipeline/")
     expect(page.locator(".kanban-card")).to_have_count(2)
-    page.locator("details.kanban-filter-box summary").click()
+    page.locator("details.kanban-more-filters summary").click()
     page.select_option("select[name=signal]", "asked_demo")
     expect(page.locator(".kanban-card")).to_have_count(1)
     expect(page.locator(f"#deal-{deal.pk}")).to_be_visible()
