@@ -70,6 +70,8 @@ def test_inline_edit_by_keyboard_saves_cancels_and_refuses(page, live_server, lo
     # Escape cancels: nothing saved, the focus is back on the value.
     probability = page.locator(f"#deal-{deal.pk}-probability")
     probability.locator(".inline-value").click()
+    # The form is ready (htmx has taken it over) once its input has the focus.
+    expect(probability.locator("input.inline-input")).to_be_focused()
     probability.locator("input.inline-input").fill("90")
     page.keyboard.press("Escape")
     expect(probability.locator(".inline-value")).to_be_focused()
@@ -78,6 +80,7 @@ def test_inline_edit_by_keyboard_saves_cancels_and_refuses(page, live_server, lo
 
     # Invalid: the error sits under the field, in French, and the input keeps the focus.
     probability.locator(".inline-value").click()
+    expect(probability.locator("input.inline-input")).to_be_focused()
     probability.locator("input.inline-input").fill("140")
     page.keyboard.press("Enter")
     expect(probability.locator(".inline-error")).to_contain_text("inférieure ou égale à 100")
@@ -88,6 +91,7 @@ def test_inline_edit_by_keyboard_saves_cancels_and_refuses(page, live_server, lo
     # as it is now.
     next_step = page.locator(f"#deal-{deal.pk}-next_step")
     next_step.locator(".inline-value").click()
+    expect(next_step.locator("input.inline-input")).to_be_focused()
     next_step.locator("input.inline-input").fill("Rappeler vendredi")
     current = Opportunity.objects.get(pk=deal.pk)
     opportunity_update(
