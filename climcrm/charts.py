@@ -61,3 +61,37 @@ def stacked(parts: Sequence[tuple[str, str, object]], scale=None) -> list[Segmen
         end = share(running, whole)
         segments.append(Segment(key=key, label=label, value=value, offset=start, width=end - start))
     return segments
+
+
+def waterfall(start, steps: Sequence[tuple[str, str, object, int]], end) -> list[dict]:
+    """The bars of a waterfall: the start, each ``(key, label, amount, count)`` step that
+    moved something, the end. A step's bar runs from the running total before it to the one
+    after it; lengths in % of the highest running total (steps that add come first, so the
+    running total stays between zero and that)."""
+    running = as_decimal(start) or ZERO
+    bars = [{"key": "start", "amount": running, "low": ZERO, "high": running, "total": True}]
+    for key, label, amount, count in steps:
+        if not count:
+            continue
+        change = as_decimal(amount) or ZERO
+        after = running + change
+        bars.append(
+            {
+                "key": key,
+                "label": label,
+                "amount": change,
+                "count": count,
+                "low": min(running, after),
+                "high": max(running, after),
+                "up": change >= 0,
+            }
+        )
+        running = after
+    last = as_decimal(end) or ZERO
+    bars.append({"key": "end", "amount": last, "low": ZERO, "high": last, "total": True})
+    scale = largest(bar["high"] for bar in bars)
+    for bar in bars:
+        offset = share(bar["low"], scale)
+        bar["offset"] = f"{offset:f}"
+        bar["width"] = f"{share(bar['high'], scale) - offset:f}"
+    return bars

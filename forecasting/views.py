@@ -12,6 +12,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from accounts.visibility import visible_partners
 from climcrm.audit import audit_export
+from climcrm.charts import waterfall as waterfall_chart
 from climcrm.csvexport import SafeWriter
 from climcrm.figures import plain, rounded
 from climcrm.periods import KINDS, MONTH, QUARTER, last_periods, parse_period
@@ -241,6 +242,33 @@ CHANGE_LABELS = {
     "moved_in": gettext_lazy("Moved into the scope"),
     "moved_out": gettext_lazy("Moved out of the scope"),
 }
+# The waterfall's steps (``reports.changes.pipeline_waterfall``).
+WATERFALL_LABELS = {
+    "new": gettext_lazy("New deals"),
+    "moved_in": gettext_lazy("Moved into the scope"),
+    "reopened": gettext_lazy("Reopened"),
+    "pulled_in": gettext_lazy("Close date brought forward"),
+    "increases": gettext_lazy("Amount up"),
+    "decreases": gettext_lazy("Amount down"),
+    "won": gettext_lazy("Won"),
+    "lost": gettext_lazy("Lost"),
+    "slipped": gettext_lazy("Slipped"),
+    "moved_out": gettext_lazy("Moved out of the scope"),
+}
+
+
+def _waterfall_bars(waterfall: dict) -> list[dict]:
+    names = (*reports.changes.WATERFALL_UP, *reports.changes.WATERFALL_DOWN)
+    steps = [
+        (
+            name,
+            WATERFALL_LABELS[name],
+            waterfall["steps"][name]["amount"],
+            waterfall["steps"][name]["count"],
+        )
+        for name in names
+    ]
+    return waterfall_chart(waterfall["start"], steps, waterfall["end"])
 
 
 @require_GET
@@ -255,12 +283,16 @@ def changes(request: HttpRequest) -> HttpResponse:
         {"kind": kind, "label": CHANGE_LABELS[kind], **summary[kind]}
         for kind in reports.changes.CHANGE_KINDS
     ]
+    waterfall = reports.changes.pipeline_waterfall(
+        user=request.user, start_day=start, end_day=end, scope=scope
+    )
     context = {
         **_common_context(request, {"scope": scope}),
         "form": form,
         "start": start,
         "end": end,
         "rows": rows,
+        "waterfall": _waterfall_bars(waterfall) if waterfall else None,
     }
     return render(request, "forecasting/changes.html", context)
 

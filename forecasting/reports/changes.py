@@ -10,6 +10,7 @@ history (``opportunities.history``); both give the same comparisons.
 
 from datetime import timedelta
 from decimal import Decimal
+from typing import Any
 
 from django.db.models import (
     BooleanField,
@@ -35,7 +36,7 @@ from forecasting.models import MonthChange, MonthChangeTotal
 from forecasting.reports.common import MONEY, ZERO, report_scope, reports_db
 from forecasting.scopes import ALL, CHANNEL, PARTNER, REP, TEAM, Scope
 from opportunities.history import as_datetime, compare_rows, compare_states
-from opportunities.models import Opportunity, OpportunityHistory
+from opportunities.models import OPEN_STAGES, Opportunity, OpportunityHistory, Stage
 
 
 def _scope_match(scope: Scope, moment: str) -> Q | None:
@@ -331,3 +332,108 @@ def month_deals(*, month) -> QuerySet:
             amount_end_value=Coalesce(F("amount_end"), Value(ZERO), output_field=MONEY),
         )
     )
+
+
+# The steps of the waterfall, in the order they are drawn: what adds to the pipeline, then
+# what takes from it (so the running total never goes below zero).
+WATERFALL_UP = ("new", "moved_in", "reopened", "pulled_in", "increases")
+WATERFALL_DOWN = ("decreases", "won", "lost", "slipped", "moved_out")
+
+
+def pipeline_waterfall(*, user, start_day, end_day, scope: Scope) -> dict | None:
+    """How the scope's pipeline due by ``end_day`` went from the window's start to now:
+    start + new + moved in + reopened + pulled in + increases − decreases − won − lost −
+    slipped − moved out = end, exact to the cent.
+
+    The pipeline is the open deals whose owner or partner is in the scope and whose close
+    date is on or before ``end_day``. A deal changed in the window counts by its state at
+    both ends (``_waterfall_step``); a deal not changed is in both ends alike. The end is
+    read from the deals now, the start is the end less the steps. None when the window does
+    not end today or later (the deals hold only today's state)."""
+    if end_day < timezone.localdate():
+        return None
+    scope = report_scope(user, scope)
+    if is_month_window(start_day, end_day):
+        rows = MonthChange.objects.using(reports_db()).filter(month=start_day)
+        amount, unit = "amount_cents", Decimal(100)
+    else:
+        start = as_datetime(start_day)
+        end = as_datetime(end_day + timedelta(days=1))
+        rows = compared_rows(start=start, end=end)
+        amount, unit = "amount", Decimal(1)
+    flags = _waterfall_flags(scope, end_day)
+    grouped = (
+        rows.annotate(**flags)
+        .order_by()
+        .values(*flags)
+        .annotate(count=Count("*"), at_start=Sum(f"{amount}_start"), at_end=Sum(f"{amount}_end"))
+    )
+    steps: dict[str, dict[str, Any]] = {
+        name: {"count": 0, "amount": ZERO} for name in (*WATERFALL_UP, *WATERFALL_DOWN)
+    }
+    for group in grouped:
+        at_start = (group["at_start"] or ZERO) / unit
+        at_end = (group["at_end"] or ZERO) / unit
+        for name, change in _waterfall_step(group, at_start, at_end):
+            steps[name]["count"] += group["count"]
+            steps[name]["amount"] += change
+    due = Q(stage__in=OPEN_STAGES, close_date__lte=end_day)
+    match = _match(scope, "owner", "partner")
+    deals = Opportunity.objects.using(reports_db()).filter(due if match is None else due & match)
+    end_total = deals.aggregate(total=Coalesce(Sum("amount"), Value(ZERO), output_field=MONEY))
+    end_amount = end_total["total"]
+    start_amount = end_amount - sum((step["amount"] for step in steps.values()), ZERO)
+    return {"start": start_amount, "steps": steps, "end": end_amount, "end_day": end_day}
+
+
+def _waterfall_flags(scope: Scope, end_day) -> dict:
+    """What decides a deal's step: where it was at each end (in the scope, open, due by
+    ``end_day``), whether it existed at the start, and how it ended."""
+    flags = {}
+    for moment in ("start", "end"):
+        in_scope = _scope_match(scope, moment)
+        flags[f"in_{moment}"] = ExpressionWrapper(
+            Q(pk__isnull=False) if in_scope is None else in_scope, output_field=BooleanField()
+        )
+        flags[f"open_{moment}"] = ExpressionWrapper(
+            Q(**{f"stage_{moment}__in": OPEN_STAGES}), output_field=BooleanField()
+        )
+        flags[f"due_{moment}"] = ExpressionWrapper(
+            Q(**{f"close_date_{moment}__lte": end_day}), output_field=BooleanField()
+        )
+    flags["existed"] = ExpressionWrapper(Q(stage_start__isnull=False), output_field=BooleanField())
+    # Deals whose amount went up and the others apart: a group's change is then all one way.
+    flags["went_up"] = ExpressionWrapper(_has(month_changes.AMOUNT_UP), output_field=BooleanField())
+    flags["won"] = ExpressionWrapper(Q(stage_end=Stage.CLOSED_WON), output_field=BooleanField())
+    flags["lost"] = ExpressionWrapper(Q(stage_end=Stage.CLOSED_LOST), output_field=BooleanField())
+    return flags
+
+
+def _waterfall_step(group: dict, at_start: Decimal, at_end: Decimal) -> list[tuple[str, Decimal]]:
+    """The steps a group of deals alike counts in, and by how much: together, exactly what
+    it adds to the pipeline (``at_end`` if in it at the end) less what it took (``at_start``
+    if in it at the start)."""
+    existed = bool(group["existed"])
+    in_start = existed and bool(group["in_start"] and group["open_start"] and group["due_start"])
+    in_end = bool(group["in_end"] and group["open_end"] and group["due_end"])
+    change = at_end - at_start
+    if in_start and in_end:
+        return [("increases" if change > 0 else "decreases", change)] if change else []
+    if in_start:
+        if group["in_end"] and (group["won"] or group["lost"]):
+            closed = [("won" if group["won"] else "lost", -at_end)]
+            return (
+                [("increases" if change > 0 else "decreases", change)] if change else []
+            ) + closed
+        if group["in_end"] and group["open_end"]:
+            return [("slipped", -at_start)]
+        return [("moved_out", -at_start)]
+    if in_end:
+        if not existed:
+            return [("new", at_end)]
+        if not group["in_start"]:
+            return [("moved_in", at_end)]
+        if not group["open_start"]:
+            return [("reopened", at_end)]
+        return [("pulled_in", at_end)]
+    return []

@@ -11,7 +11,9 @@ from tests.factories.leads import OpenLeadFactory
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-def test_convert_a_lead_end_to_end_shows_the_new_opportunity_on_the_board(page, live_server, login, rep):
+def test_convert_a_lead_end_to_end_shows_the_new_opportunity_on_the_board(
+    page, live_server, login, rep
+):
     AccountFactory(name="Autre Régie SA")
     lead = OpenLeadFactory(
         owner=rep,
