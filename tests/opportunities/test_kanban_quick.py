@@ -24,6 +24,13 @@ pytestmark = [pytest.mark.django_db, pytest.mark.dates, pytest.mark.time_machine
 BOARD = reverse("opportunities:kanban")
 
 
+def days_ago(days: int) -> datetime.datetime:
+    """Noon in the installation's time zone, ``days`` calendar days ago: days in stage count
+    calendar days there (24-hour steps would cross a change of the clocks)."""
+    day = timezone.localdate() - datetime.timedelta(days=days)
+    return timezone.make_aware(datetime.datetime.combine(day, datetime.time(12)))
+
+
 def shown(response) -> set[int]:
     return {card.pk for column in response.context["columns"] for card in column.cards}
 
@@ -184,15 +191,10 @@ class TestBoardSearch:
 class TestDaysInStage:
     def test_days_in_stage_and_rotting_after_the_stages_limit(self, client_for, rep):
         StageSetting.objects.filter(stage=Stage.PROPOSAL).update(rotting_days=14)
-        now = timezone.now()
         rotting = OpportunityFactory(owner=rep, stage=Stage.PROPOSAL, probability=50)
         at_limit = OpportunityFactory(owner=rep, stage=Stage.PROPOSAL, probability=50)
-        Opportunity.objects.filter(pk=rotting.pk).update(
-            stage_changed_at=now - datetime.timedelta(days=15)
-        )
-        Opportunity.objects.filter(pk=at_limit.pk).update(
-            stage_changed_at=now - datetime.timedelta(days=14)
-        )
+        Opportunity.objects.filter(pk=rotting.pk).update(stage_changed_at=days_ago(15))
+        Opportunity.objects.filter(pk=at_limit.pk).update(stage_changed_at=days_ago(14))
 
         response = client_for(rep).get(BOARD)
 
@@ -206,13 +208,11 @@ class TestDaysInStage:
     def test_the_limit_is_set_per_stage_and_empty_means_never(self, client_for, rep):
         StageSetting.objects.filter(stage=Stage.QUALIFICATION).update(rotting_days=None)
         StageSetting.objects.filter(stage=Stage.NEGOTIATION).update(rotting_days=5)
-        long_ago = timezone.now() - datetime.timedelta(days=400)
+        long_ago = days_ago(400)
         never = OpportunityFactory(owner=rep)
         soon = OpportunityFactory(owner=rep, stage=Stage.NEGOTIATION, probability=75)
         Opportunity.objects.filter(pk=never.pk).update(stage_changed_at=long_ago)
-        Opportunity.objects.filter(pk=soon.pk).update(
-            stage_changed_at=timezone.now() - datetime.timedelta(days=6)
-        )
+        Opportunity.objects.filter(pk=soon.pk).update(stage_changed_at=days_ago(6))
 
         response = client_for(rep).get(BOARD)
 
