@@ -9,6 +9,7 @@ from playwright.sync_api import expect
 from opportunities.kanban import COLUMN_SIZE
 from opportunities.models import LossReason, Opportunity, OpportunityHistory, Stage
 from opportunities.services import opportunity_move_stage
+from tests import clock
 from tests.factories import OpportunityFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -370,6 +371,7 @@ def test_chips_and_search_filter_the_board_in_place(page, live_server, login, re
     expect(page.locator("#kanban-head-qualification .kanban-count")).to_have_text("1")
 
 
+@pytest.mark.time_machine(clock.NOW)
 def test_the_converted_deal_is_shown_and_marked(page, live_server, login, rep):
     today = timezone.localdate()
     for i in range(COLUMN_SIZE + 4):
