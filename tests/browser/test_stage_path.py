@@ -28,6 +28,8 @@ def test_the_stage_path_moves_the_deal_and_asks_why_it_was_lost(page, live_serve
     page.click("#path-needs_analysis")
     expect(page.locator("#stage-path [aria-current=step]")).to_contain_text("Needs Analysis")
     expect(page.locator(".messages")).to_contain_text("Needs Analysis")
+    # The page reloaded: its deferred scripts (which open the dialogs) run before "load".
+    page.wait_for_load_state()
     deal.refresh_from_db()
     assert (deal.stage, deal.probability, deal.version) == (Stage.NEEDS_ANALYSIS, 25, 2)
 
