@@ -25,7 +25,9 @@ SECRET_KEY_FALLBACKS = env.list("SECRET_KEY_FALLBACKS", default=[])
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
-INSTALLED_APPS = [
+# The project's own apps (their layers: README, "Layers"): the one list the
+# translation catalogues, the security crawl and the free-text checks read.
+PROJECT_APPS = (
     "climcrm",
     "accounts",
     "leads",
@@ -37,6 +39,9 @@ INSTALLED_APPS = [
     "privacy",
     "imports",
     "dashboard",
+)
+INSTALLED_APPS = [
+    *PROJECT_APPS,
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",

@@ -4,6 +4,7 @@ existed never blocks an edit of other fields."""
 
 import pytest
 from django.apps import apps
+from django.conf import settings
 from django.db import models
 from django.urls import reverse
 from django.utils import translation
@@ -28,6 +29,8 @@ pytestmark = pytest.mark.django_db
 WRITTEN_BY_THE_APPLICATION = {
     "leads.ImportJob.content",
     "leads.ImportJob.rejected_content",
+    "imports.PipelineImport.content",
+    "imports.PipelineImport.rejected_content",
     "pipeline_reviews.RecapEmail.text_body",
     "pipeline_reviews.RecapEmail.html_body",
     "climcrm.OutgoingEmail.text_body",
@@ -35,17 +38,7 @@ WRITTEN_BY_THE_APPLICATION = {
     # Copied from a decision reason or written by the services.
     "partners.RegistrationEvent.note",
 }
-OUR_APPS = {
-    "climcrm",
-    "accounts",
-    "leads",
-    "opportunities",
-    "activities",
-    "pipeline_reviews",
-    "partners",
-    "forecasting",
-    "privacy",
-}
+OUR_APPS = set(settings.PROJECT_APPS)
 
 
 def _typed_text_fields():

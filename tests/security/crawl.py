@@ -14,23 +14,14 @@ import pkgutil
 from dataclasses import dataclass
 
 from django.apps import apps
+from django.conf import settings
 from django.db import models, transaction
 from django.urls import URLPattern, URLResolver, get_resolver
 from django.utils import timezone
 
 import tests.factories
 
-PROJECT_APPS = (
-    "climcrm",
-    "accounts",
-    "leads",
-    "opportunities",
-    "activities",
-    "partners",
-    "forecasting",
-    "pipeline_reviews",
-    "privacy",
-)
+PROJECT_APPS = settings.PROJECT_APPS
 # Rows these models gain on any request (logins, rate limits, uploads kept for a preview):
 # they are journals, not the data a refused form must leave alone.
 JOURNAL_MODELS = {

@@ -18,19 +18,7 @@ from django.core.management.commands import makemessages
 
 from climcrm import catalogues
 
-APPS = (
-    "climcrm",
-    "accounts",
-    "leads",
-    "opportunities",
-    "activities",
-    "partners",
-    "forecasting",
-    "pipeline_reviews",
-    "privacy",
-    "imports",
-    "dashboard",
-)
+APPS = settings.PROJECT_APPS
 LANGUAGES = ("fr", "en")
 IGNORED = [
     "node_modules/*",
