@@ -125,7 +125,7 @@ def channel_manager_review_data(*, review: Review) -> dict:
     hot_deals: dict = {}
     for deal in (
         Opportunity.objects.filter(partner_id__in=ids, stage=Stage.NEGOTIATION, probability__gt=50)
-        .select_related("account")
+        .select_related("account", "owner")
         .order_by("close_date", "id")
     ):
         hot_deals.setdefault(deal.partner_id, []).append(deal_json(deal))
