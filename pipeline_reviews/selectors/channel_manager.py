@@ -10,7 +10,7 @@ from opportunities.history import as_datetime, values_as_of
 from opportunities.models import OPEN_STAGES, Opportunity, Stage
 from pipeline_reviews.models import Review, ReviewKind
 from pipeline_reviews.periods import add_months
-from pipeline_reviews.selectors.common import ZERO, dec, money
+from pipeline_reviews.selectors.common import ZERO, deal_json_rows, dec, money
 
 
 def _history_by_partner_stage(at, *, partner_ids, hot: Q) -> tuple[dict, dict]:
@@ -87,46 +87,6 @@ def _merge(partner_ids, per_partner: dict) -> dict:
     return merged
 
 
-_HOT_DEAL_FIELDS = (
-    "id",
-    "partner_id",
-    "name",
-    "account__name",
-    "owner__username",
-    "owner__first_name",
-    "owner__last_name",
-    "stage",
-    "amount",
-    "probability",
-    "close_date",
-    "forecast_category",
-    "next_step",
-    "version",
-)
-
-
-def _hot_deal_json(row: dict) -> dict:
-    """``deal_json`` of a row read as values: the hot deals of every partner run into the
-    thousands, where building three model instances per deal would cost more than the
-    query."""
-    owner = f"{row['owner__first_name']} {row['owner__last_name']}".strip()
-    amount = row["amount"]
-    return {
-        "id": row["id"],
-        "name": row["name"],
-        "account": row["account__name"],
-        "owner": owner or row["owner__username"],
-        "stage": row["stage"],
-        "amount": money(amount),
-        "probability": row["probability"],
-        "weighted": money(amount * row["probability"] / 100) if amount is not None else None,
-        "close_date": row["close_date"].isoformat(),
-        "forecast_category": row["forecast_category"],
-        "next_step": row["next_step"],
-        "version": row["version"],
-    }
-
-
 def channel_manager_review_data(*, review: Review) -> dict:
     """Per channel manager, then per partner: business by stage against the previous month,
     won against the previous commit, the new commit, new leads from RS and from partners."""
@@ -177,12 +137,13 @@ def channel_manager_review_data(*, review: Review) -> dict:
     ):
         leads.setdefault(row["partner"], {})[row["origin"]] = row["count"]
     hot_deals: dict = {}
-    for row in (
-        Opportunity.objects.filter(partner_id__in=ids, stage=Stage.NEGOTIATION, probability__gt=50)
-        .order_by("close_date", "id")
-        .values(*_HOT_DEAL_FIELDS)
+    for deal in deal_json_rows(
+        Opportunity.objects.filter(
+            partner_id__in=ids, stage=Stage.NEGOTIATION, probability__gt=50
+        ).order_by("close_date", "id"),
+        "partner_id",
     ):
-        hot_deals.setdefault(row["partner_id"], []).append(_hot_deal_json(row))
+        hot_deals.setdefault(deal.pop("partner_id"), []).append(deal)
 
     def figures(pids: list[int], stage_now, stage_before, stages) -> dict:
         prev_commit = [commits.get((pid, add_months(start, -1))) for pid in pids]
