@@ -19,6 +19,8 @@ def _history_by_partner_stage(at, *, partner_ids, hot: Q) -> tuple[dict, dict]:
     rows = (
         values_as_of(at)
         .filter(partner_id__in=partner_ids, stage__in=OPEN_STAGES)
+        # No ordering: the history's (by the deal's close date) would join every deal.
+        .order_by()
         .values("partner", "stage")
         .annotate(
             count=Count("id"),
