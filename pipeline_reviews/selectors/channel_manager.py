@@ -10,30 +10,48 @@ from opportunities.history import as_datetime, values_as_of
 from opportunities.models import OPEN_STAGES, Opportunity, Stage
 from pipeline_reviews.models import Review, ReviewKind
 from pipeline_reviews.periods import add_months
-from pipeline_reviews.selectors.common import ZERO, deal_json, dec, money
+from pipeline_reviews.selectors.common import ZERO, deal_json_rows, dec, money
 
 
-def _by_partner_stage(rows) -> dict:
-    result: dict = {}
+def _history_by_partner_stage(at, *, partner_ids, hot: Q) -> tuple[dict, dict]:
+    """Per partner and open stage at ``at``: count, amount and weighted amount of every deal,
+    and of the deals matching ``hot``, read in one pass over the history."""
+    rows = (
+        values_as_of(at)
+        .filter(partner_id__in=partner_ids, stage__in=OPEN_STAGES)
+        # No ordering: the history's (by the deal's close date) would join every deal.
+        .order_by()
+        .values("partner", "stage")
+        .annotate(
+            count=Count("id"),
+            total=Coalesce(Sum("amount"), Value(0), output_field=DecimalField()),
+            weighted=Coalesce(
+                Sum(weighted_amount_expression()), Value(0), output_field=DecimalField()
+            ),
+            hot_count=Count("id", filter=hot),
+            hot_total=Coalesce(Sum("amount", filter=hot), Value(0), output_field=DecimalField()),
+            hot_weighted=Coalesce(
+                Sum(weighted_amount_expression(), filter=hot),
+                Value(0),
+                output_field=DecimalField(),
+            ),
+        )
+    )
+    every: dict = {}
+    hottest: dict = {}
     for row in rows:
-        result.setdefault(row["partner"], {})[row["stage"]] = {
+        every.setdefault(row["partner"], {})[row["stage"]] = {
             "count": row["count"],
             "total": money(row["total"]),
             "weighted": money(row["weighted"]),
         }
-    return result
-
-
-def _history_by_partner_stage(at, *, partner_ids, extra: Q | None = None) -> dict:
-    qs = values_as_of(at).filter(partner_id__in=partner_ids, stage__in=OPEN_STAGES)
-    if extra is not None:
-        qs = qs.filter(extra)
-    rows = qs.values("partner", "stage").annotate(
-        count=Count("id"),
-        total=Coalesce(Sum("amount"), Value(0), output_field=DecimalField()),
-        weighted=Coalesce(Sum(weighted_amount_expression()), Value(0), output_field=DecimalField()),
-    )
-    return _by_partner_stage(rows)
+        if row["hot_count"]:
+            hottest.setdefault(row["partner"], {})[row["stage"]] = {
+                "count": row["hot_count"],
+                "total": money(row["hot_total"]),
+                "weighted": money(row["hot_weighted"]),
+            }
+    return every, hottest
 
 
 def _stage_rows(per_stage: dict, prev_per_stage: dict, stages) -> list[dict]:
@@ -87,11 +105,9 @@ def channel_manager_review_data(*, review: Review) -> dict:
         .order_by("channel_manager__last_name", "channel_manager__first_name", "account__name")
     )
     ids = [p.pk for p in partners]
-    current = _history_by_partner_stage(as_of_end, partner_ids=ids)
-    previous = _history_by_partner_stage(as_datetime(start), partner_ids=ids)
     hot = Q(stage__in=[Stage.NEGOTIATION], probability__gt=50)
-    hot_current = _history_by_partner_stage(as_of_end, partner_ids=ids, extra=hot)
-    hot_previous = _history_by_partner_stage(as_datetime(start), partner_ids=ids, extra=hot)
+    current, hot_current = _history_by_partner_stage(as_of_end, partner_ids=ids, hot=hot)
+    previous, hot_previous = _history_by_partner_stage(as_datetime(start), partner_ids=ids, hot=hot)
     won = {
         row["partner"]: row["total"]
         for row in Opportunity.objects.filter(
@@ -123,12 +139,13 @@ def channel_manager_review_data(*, review: Review) -> dict:
     ):
         leads.setdefault(row["partner"], {})[row["origin"]] = row["count"]
     hot_deals: dict = {}
-    for deal in (
-        Opportunity.objects.filter(partner_id__in=ids, stage=Stage.NEGOTIATION, probability__gt=50)
-        .select_related("account")
-        .order_by("close_date", "id")
+    for deal in deal_json_rows(
+        Opportunity.objects.filter(
+            partner_id__in=ids, stage=Stage.NEGOTIATION, probability__gt=50
+        ).order_by("close_date", "id"),
+        "partner_id",
     ):
-        hot_deals.setdefault(deal.partner_id, []).append(deal_json(deal))
+        hot_deals.setdefault(deal.pop("partner_id"), []).append(deal)
 
     def figures(pids: list[int], stage_now, stage_before, stages) -> dict:
         prev_commit = [commits.get((pid, add_months(start, -1))) for pid in pids]

@@ -20,6 +20,7 @@ from pipeline_reviews.models import Review, ReviewKind
 from pipeline_reviews.selectors.common import (
     ZERO,
     deal_json,
+    deal_json_rows,
     dec,
     money,
     previous_review,
@@ -238,10 +239,7 @@ def monthly_recap_data(*, user, review: Review, as_of=None) -> dict:
     if as_of is None:
         open_deals = partner_open_deals(user=user, partner_id=review.partner_id)
         by_stage = stage_summary(open_deals)
-        deals = [
-            deal_json(deal)
-            for deal in open_deals.select_related("account", "owner").order_by("close_date", "id")
-        ]
+        deals = deal_json_rows(open_deals.order_by("close_date", "id"))
         proposed = proposed_commit(user=user, partner_id=review.partner_id)
     else:
         rows = values_as_of(as_of).filter(

@@ -2,7 +2,17 @@
 
 import datetime
 
-from django.db.models import Avg, Count, DurationField, ExpressionWrapper, F, Q, Sum
+from django.db.models import (
+    Avg,
+    Count,
+    DurationField,
+    Exists,
+    ExpressionWrapper,
+    F,
+    OuterRef,
+    Q,
+    Sum,
+)
 from django.utils import timezone
 
 from opportunities.history import as_datetime
@@ -22,10 +32,48 @@ def _duration_days(value) -> float | None:
     return float(value) / 86_400_000_000
 
 
-def business_figures(*, partner_id: int, start: datetime.date, end: datetime.date) -> dict:
-    """The partner's business over [start, end): all aggregates in SQL."""
-    from accounts.models import Partner  # noqa: F401 - documents the scope
+def sales_visits(*, partner_id: int, periods: dict[str, tuple[datetime.date, datetime.date]]):
+    """Per named period [start, end): the partner's sales visits held, and those planned and
+    not held, counted for every period in the same two queries.
+
+    A sales visit counts once held (done), in the period it was held; visits planned in the
+    period and not held are counted apart. The partner's visits are those of its deals, then
+    those of its leads whose deal (if any) is not the partner's: two joins each led by the
+    partner's rows, where one OR across both joins would scan every activity.
+    """
     from activities.models import Activity, ActivityKind
+
+    counts = {}
+    for name, (start, end) in periods.items():
+        begin, finish = as_datetime(start), as_datetime(end)
+        counts[f"{name}_held"] = Count(
+            "id", filter=Q(done=True, done_at__gte=begin, done_at__lt=finish)
+        )
+        counts[f"{name}_planned"] = Count(
+            "id", filter=Q(done=False, due_date__gte=start, due_date__lt=end)
+        )
+    visits = Activity.objects.filter(kind=ActivityKind.SALES_VISIT)
+    by_deal = visits.filter(opportunity__partner_id=partner_id).aggregate(**counts)
+    by_lead = (
+        visits.filter(lead__partner_id=partner_id)
+        .exclude(opportunity__partner_id=partner_id)
+        .aggregate(**counts)
+    )
+    return {
+        name: {
+            what: by_deal[f"{name}_{what}"] + by_lead[f"{name}_{what}"]
+            for what in ("held", "planned")
+        }
+        for name in periods
+    }
+
+
+def business_figures(
+    *, partner_id: int, start: datetime.date, end: datetime.date, visits: dict | None = None
+) -> dict:
+    """The partner's business over [start, end): all aggregates in SQL. ``visits``: the
+    period's sales visits when already counted (``sales_visits``)."""
+    from accounts.models import Partner  # noqa: F401 - documents the scope
     from leads.models import Lead
 
     begin, finish = as_datetime(start), as_datetime(end)
@@ -42,25 +90,20 @@ def business_figures(*, partner_id: int, start: datetime.date, end: datetime.dat
             filter=Q(stage=Stage.CLOSED_WON),
         ),
     )
-    earlier_customers = Opportunity.objects.filter(
-        stage=Stage.CLOSED_WON, closed_at__lt=begin
-    ).values("account_id")
+    # A customer is new when no deal of theirs was won before: probed per won account
+    # (NOT EXISTS on the account's index), not against every deal ever won.
+    earlier_win = Opportunity.objects.filter(
+        account_id=OuterRef("account_id"), stage=Stage.CLOSED_WON, closed_at__lt=begin
+    )
     new_customers = (
         closed.filter(stage=Stage.CLOSED_WON)
-        .exclude(account_id__in=earlier_customers)
+        .filter(~Exists(earlier_win))
         .values("account_id")
         .distinct()
         .count()
     )
-    # A sales visit counts once held (done), in the period it was held; visits planned in
-    # the period and not held are counted apart.
-    visits = Activity.objects.filter(
-        Q(opportunity__partner_id=partner_id) | Q(lead__partner_id=partner_id),
-        kind=ActivityKind.SALES_VISIT,
-    ).aggregate(
-        held=Count("id", filter=Q(done=True, done_at__gte=begin, done_at__lt=finish)),
-        planned=Count("id", filter=Q(done=False, due_date__gte=start, due_date__lt=end)),
-    )
+    if visits is None:
+        visits = sales_visits(partner_id=partner_id, periods={"period": (start, end)})["period"]
     leads = Lead.objects.filter(
         partner_id=partner_id, origin="bp", created_at__gte=begin, created_at__lt=finish
     ).count()
@@ -94,8 +137,15 @@ def quarterly_analysis(*, review: Review) -> dict:
         target_leads=Sum("leads"),
         target_quarter_revenue=Sum("revenue", filter=Q(quarter=quarter)),
     )
-    ytd = business_figures(partner_id=review.partner_id, start=year_start, end=end)
-    period = business_figures(partner_id=review.partner_id, start=start, end=end)
+    visits = sales_visits(
+        partner_id=review.partner_id, periods={"ytd": (year_start, end), "period": (start, end)}
+    )
+    ytd = business_figures(
+        partner_id=review.partner_id, start=year_start, end=end, visits=visits["ytd"]
+    )
+    period = business_figures(
+        partner_id=review.partner_id, start=start, end=end, visits=visits["period"]
+    )
     reviews_held = Review.objects.filter(
         kind=ReviewKind.MONTHLY_PARTNER,
         partner_id=review.partner_id,

@@ -167,3 +167,46 @@ def test_backdated_close_reads_the_pipeline_from_the_history(
     assert (by_stage["qualification"]["count"], by_stage["proposal"]["count"]) == (1, 1)
     assert by_stage["negotiation"]["count"] == 0
     assert {d["name"] for d in data["deals"]} == {"X", "Y"}
+
+
+class TestQuarterlySalesVisits:
+    def test_visits_of_the_partners_deals_and_leads_count_once_each(
+        self, partner_a, partner_b, rep
+    ):
+        from activities.models import ActivityKind
+        from tests.factories import ActivityFactory, OpportunityFactory
+
+        held = {"done": True, "done_at": at(clock.today())}
+        deal = OpportunityFactory(owner=rep, partner=partner_a)
+        lead = LeadFactory(partner=partner_a)
+        other_deal = OpportunityFactory(owner=rep, partner=partner_b)
+        other_lead = LeadFactory(partner=partner_b)
+
+        def visit(**links):
+            return ActivityFactory(kind=ActivityKind.SALES_VISIT, **links, **held)
+
+        visit(opportunity=deal)
+        visit(lead=lead)
+        visit(opportunity=deal, lead=lead)  # both the partner's: once
+        visit(opportunity=other_deal, lead=lead)  # the partner's lead, another's deal
+        visit(opportunity=deal, lead=other_lead)  # the partner's deal, another's lead
+        visit(opportunity=other_deal)
+        visit(lead=other_lead)
+        ActivityFactory(kind=ActivityKind.CALL, opportunity=deal, **held)
+
+        start = clock.today().replace(day=1)
+        visits = selectors.quarterly.sales_visits(
+            partner_id=partner_a.pk,
+            periods={
+                "month": (start, add_months(start, 1)),
+                "before": (add_months(start, -1), start),
+            },
+        )
+        assert visits == {
+            "month": {"held": 5, "planned": 0},
+            "before": {"held": 0, "planned": 0},
+        }
+        figures = selectors.quarterly.business_figures(
+            partner_id=partner_a.pk, start=start, end=add_months(start, 1)
+        )
+        assert figures["visits"] == 5

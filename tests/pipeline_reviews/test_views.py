@@ -504,6 +504,35 @@ class TestQueryBudgets:
         with django_assert_max_num_queries(20):
             client.get(url("recap", big))
 
+    def test_channel_manager_review_same_queries_at_10_and_1000_deals(
+        self, client_for, manager, channel, partner_a, partner_b, rep, this_month
+    ):
+        review = services.review_create(
+            by=manager, kind=ReviewKind.CHANNEL_MANAGER, period=this_month
+        )
+        client = client_for(manager)
+        _bulk_deals(partner_a, rep, 10)
+        client.get(url("detail", review))  # warm the session and caches
+        at_10 = self._count(client, url("detail", review))
+        _bulk_deals(partner_b, rep, 990)
+        assert self._count(client, url("detail", review)) == at_10
+
+    def test_quarterly_review_same_queries_at_10_and_1000_deals(
+        self, client_for, channel, partner_a, partner_b, rep, this_month
+    ):
+        quarter = this_month.replace(month=(this_month.month - 1) // 3 * 3 + 1)
+        small = services.review_create(
+            by=channel, kind=ReviewKind.QUARTERLY, partner=partner_a, period=quarter
+        )
+        big = services.review_create(
+            by=channel, kind=ReviewKind.QUARTERLY, partner=partner_b, period=quarter
+        )
+        _bulk_deals(partner_a, rep, 10)
+        _bulk_deals(partner_b, rep, 1000)
+        client = client_for(channel)
+        client.get(url("detail", small))  # warm the session and caches
+        assert self._count(client, url("detail", small)) == self._count(client, url("detail", big))
+
     @pytest.mark.parametrize("section", ["leads", "outcomes"])
     def test_load_more_same_queries_at_10_and_1000_rows(
         self, section, client_for, channel, partner_a, partner_b, rep, this_month
