@@ -14,6 +14,7 @@ from activities.visibility import visible_activities
 from climcrm.models import User
 from climcrm.periods import QUARTER, period_containing
 from climcrm.roles import is_admin, is_channel_manager, is_internal, is_manager, is_partner_user
+from climcrm.search import contains, search_rank
 from forecasting.reports.forecast import forecast_report, scope_forecast
 from forecasting.scopes import PARTNER, REP, TEAM, Scope
 from leads.selectors import leads_awaiting_first_contact
@@ -192,7 +193,9 @@ def global_search(*, user, query: str) -> list[SearchHit]:
         return []
     hits: list[SearchHit] = []
     for account in (
-        visible_accounts(user).filter(name__icontains=query).order_by("name")[:SEARCH_LIMIT]
+        visible_accounts(user)
+        .filter(name__icontains=query)
+        .order_by(search_rank(query, "name"), "name")[:SEARCH_LIMIT]
     ):
         hits.append(
             SearchHit(
@@ -201,13 +204,9 @@ def global_search(*, user, query: str) -> list[SearchHit]:
         )
     contacts = (
         visible_contacts(user)
-        .filter(
-            Q(last_name__icontains=query)
-            | Q(first_name__icontains=query)
-            | Q(email__icontains=query)
-        )
+        .filter(contains(query, "last_name", "first_name", "email"))
         .select_related("account")
-        .order_by("last_name")[:SEARCH_LIMIT]
+        .order_by(search_rank(query, "last_name", "first_name"), "last_name")[:SEARCH_LIMIT]
     )
     for contact in contacts:
         hits.append(
@@ -222,7 +221,7 @@ def global_search(*, user, query: str) -> list[SearchHit]:
         visible_opportunities(user)
         .filter(name__icontains=query)
         .select_related("account")
-        .order_by("-created_at")[:SEARCH_LIMIT]
+        .order_by(search_rank(query, "name"), "-created_at")[:SEARCH_LIMIT]
     )
     for deal in deals:
         hits.append(
@@ -235,10 +234,8 @@ def global_search(*, user, query: str) -> list[SearchHit]:
         )
     leads = (
         visible_leads(user)
-        .filter(
-            Q(last_name__icontains=query) | Q(company__icontains=query) | Q(email__icontains=query)
-        )
-        .order_by("-created_at")[:SEARCH_LIMIT]
+        .filter(contains(query, "last_name", "company", "email"))
+        .order_by(search_rank(query, "last_name", "company"), "-created_at")[:SEARCH_LIMIT]
     )
     for lead in leads:
         try:

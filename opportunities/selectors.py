@@ -64,6 +64,8 @@ def opportunity_list(*, user, params, request=None) -> tuple[OpportunityListFilt
     ordering_key, ordering = ordering_for(
         params.get("ordering"), OPPORTUNITY_ORDERINGS, DEFAULT_OPPORTUNITY_ORDERING
     )
+    if not params.get("ordering"):
+        ordering = [*filterset.search_order(), *ordering]
     return filterset, queryset.order_by(*ordering), ordering_key
 
 
