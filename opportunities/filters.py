@@ -160,6 +160,9 @@ class OpportunityFilter(django_filters.FilterSet):
             | among("primary_contact_id", Contact.objects.filter(last_name__icontains=value))
         )
 
+    def searching(self) -> bool:
+        return self.is_valid() and bool((self.form.cleaned_data.get("q") or "").strip())
+
     def search_order(self) -> list:
         """Deals named by the search first (name starting with it, then containing it), when
         there is a search; the list's order follows."""

@@ -2,6 +2,7 @@
 finds, in which order, for whom, in how many queries, and (PostgreSQL) through which index."""
 
 import datetime
+from decimal import Decimal
 
 import pytest
 from django.db import connection
@@ -81,6 +82,31 @@ class TestDealSearch:
         assert _deal_names(response) == ["Léman chaufferie", "Rénovation Léman", "Ventilation"]
         totals = response.context["totals"]
         assert totals["count"] == 3
+
+    @pytest.mark.parametrize(("page", "expected"), [("1", [0, 1]), ("2", [2]), ("9", [2])])
+    def test_pages_of_a_search_carry_the_totals_of_every_match(
+        self, client_for, rep, deals, settings, page, expected
+    ):
+        settings.CRM_PAGE_SIZE = 2
+        response = client_for(rep).get(DEALS, {"q": "léman", "status": "all", "page": page})
+        ranked = [deals[f"rank_{rank}"].name for rank in expected]
+        assert _deal_names(response) == ranked
+        totals = response.context["totals"]
+        matched = [deals[f"rank_{rank}"] for rank in range(3)]
+        assert totals["count"] == 3
+        assert totals["total"] == sum(deal.amount for deal in matched)
+        # weighted: 10000 × 10% + 10000 × 10% + 10000 × 10%
+        assert totals["weighted"] == Decimal("3000")
+        assert response.context["page_obj"].paginator.num_pages == 2
+
+    def test_a_search_finding_nothing_has_zero_totals(self, client_for, rep, deals):
+        response = client_for(rep).get(DEALS, {"q": "nothing like this"})
+        assert _deal_names(response) == []
+        assert response.context["totals"] == {
+            "count": 0,
+            "total": Decimal("0"),
+            "weighted": Decimal("0"),
+        }
 
     def test_a_chosen_sort_wins_over_the_rank(self, client_for, rep, deals):
         response = client_for(rep).get(DEALS, {"q": "léman", "ordering": "close_date"})
