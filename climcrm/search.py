@@ -60,3 +60,23 @@ def search_order(filterset: FilterSet, *fields: str) -> list:
     nothing when there is no search."""
     value = (filterset.form.cleaned_data.get("q") or "").strip() if filterset.is_valid() else ""
     return [search_rank(value, *fields)] if value else []
+
+
+# The global search ranks, of each kind, the most recent (or first by name) matches only:
+# ranking every match of a common word would read and sort all of them for a top 8.
+RANKED_CANDIDATES = 200
+
+
+def best_matches(
+    matches: QuerySet, *, value: str, fields: tuple[str, ...], ordering: tuple[str, ...]
+) -> QuerySet:
+    """The ``matches`` (already searched and scoped) with the best ranked first among the
+    first ``RANKED_CANDIDATES`` in ``ordering``, then in ``ordering``; slice it for a top N.
+
+    The candidates come from the matches in their usual order, which an index serves and
+    which stops early; the rank then sorts only them.
+    """
+    candidates = matches.order_by(*ordering).values("pk")[:RANKED_CANDIDATES]
+    return matches.model._default_manager.filter(pk__in=candidates).order_by(
+        search_rank(value, *fields), *ordering
+    )
