@@ -198,7 +198,7 @@ def two_partners(partner_a, partner_b, rep):
     return records
 
 
-@pytest.mark.parametrize("url", [DEALS, LEADS, CONTACTS, SEARCH])
+@pytest.mark.parametrize("url", [DEALS, LEADS, ACCOUNTS, CONTACTS, SEARCH])
 def test_a_partner_user_finds_only_their_own_partners_records(
     client_for, partner_a_user, two_partners, url
 ):
