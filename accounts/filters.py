@@ -2,6 +2,8 @@ import django_filters
 from django.db.models import Q, QuerySet
 from django.utils.translation import gettext_lazy as _
 
+from accounts.models import Account
+from climcrm.search import among, contains, search_order
 from climcrm.text import normalize_company_name
 
 
@@ -21,11 +23,15 @@ class AccountFilter(django_filters.FilterSet):
         value = (value or "").strip()
         if not value:
             return queryset
-        condition = Q(name__icontains=value) | Q(city__icontains=value)
+        condition = contains(value, "name", "city")
         normalized = normalize_company_name(value)
         if normalized:
             condition |= Q(normalized_name__contains=normalized)
         return queryset.filter(condition)
+
+    def search_order(self) -> list:
+        """Accounts whose name starts with the search, then whose name contains it, first."""
+        return search_order(self, "name")
 
     def filter_customer(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
         if value == "yes":
@@ -48,9 +54,12 @@ class ContactFilter(django_filters.FilterSet):
         value = (value or "").strip()
         if not value:
             return queryset
+        # The account's name by its own index, not through the join.
         return queryset.filter(
-            Q(last_name__icontains=value)
-            | Q(first_name__icontains=value)
-            | Q(email__icontains=value)
-            | Q(account__name__icontains=value)
+            contains(value, "last_name", "first_name", "email")
+            | among("account_id", Account.objects.filter(name__icontains=value))
         )
+
+    def search_order(self) -> list:
+        """Contacts whose last or first name starts with the search, then contains it, first."""
+        return search_order(self, "last_name", "first_name")

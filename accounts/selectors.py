@@ -63,6 +63,8 @@ def account_list(*, user, params) -> tuple[AccountFilter, QuerySet, str]:
     )
     filterset = AccountFilter(params, queryset=queryset)
     ordering_key, ordering = ordering_for(params.get("ordering"), ACCOUNT_ORDERINGS, "name")
+    if not params.get("ordering"):
+        ordering = [*filterset.search_order(), *ordering]
     return filterset, filterset.qs.order_by(*ordering), ordering_key
 
 
@@ -110,6 +112,8 @@ def contact_list(*, user, params) -> tuple[ContactFilter, QuerySet, str]:
     queryset = visible_contacts(user).select_related("account")
     filterset = ContactFilter(params, queryset=queryset)
     ordering_key, ordering = ordering_for(params.get("ordering"), CONTACT_ORDERINGS, "name")
+    if not params.get("ordering"):
+        ordering = [*filterset.search_order(), *ordering]
     return filterset, filterset.qs.order_by(*ordering), ordering_key
 
 

@@ -14,6 +14,7 @@ from activities.visibility import visible_activities
 from climcrm.models import User
 from climcrm.periods import QUARTER, period_containing
 from climcrm.roles import is_admin, is_channel_manager, is_internal, is_manager, is_partner_user
+from climcrm.search import best_matches, contains
 from forecasting.reports.forecast import forecast_report, scope_forecast
 from forecasting.scopes import PARTNER, REP, TEAM, Scope
 from leads.selectors import leads_awaiting_first_contact
@@ -191,25 +192,25 @@ def global_search(*, user, query: str) -> list[SearchHit]:
     if len(query) < 2:
         return []
     hits: list[SearchHit] = []
-    for account in (
-        visible_accounts(user).filter(name__icontains=query).order_by("name")[:SEARCH_LIMIT]
-    ):
+    accounts = best_matches(
+        visible_accounts(user).filter(name__icontains=query),
+        value=query,
+        fields=("name",),
+        ordering=("name", "pk"),
+    )
+    for account in accounts[:SEARCH_LIMIT]:
         hits.append(
             SearchHit(
                 "account", account.name, account.city, reverse("accounts:detail", args=[account.pk])
             )
         )
-    contacts = (
-        visible_contacts(user)
-        .filter(
-            Q(last_name__icontains=query)
-            | Q(first_name__icontains=query)
-            | Q(email__icontains=query)
-        )
-        .select_related("account")
-        .order_by("last_name")[:SEARCH_LIMIT]
-    )
-    for contact in contacts:
+    contacts = best_matches(
+        visible_contacts(user).filter(contains(query, "last_name", "first_name", "email")),
+        value=query,
+        fields=("last_name", "first_name"),
+        ordering=("last_name", "pk"),
+    ).select_related("account")
+    for contact in contacts[:SEARCH_LIMIT]:
         hits.append(
             SearchHit(
                 "contact",
@@ -218,13 +219,13 @@ def global_search(*, user, query: str) -> list[SearchHit]:
                 reverse("accounts:contact-detail", args=[contact.pk]),
             )
         )
-    deals = (
-        visible_opportunities(user)
-        .filter(name__icontains=query)
-        .select_related("account")
-        .order_by("-created_at")[:SEARCH_LIMIT]
-    )
-    for deal in deals:
+    deals = best_matches(
+        visible_opportunities(user).filter(name__icontains=query),
+        value=query,
+        fields=("name",),
+        ordering=("-created_at", "-pk"),
+    ).select_related("account")
+    for deal in deals[:SEARCH_LIMIT]:
         hits.append(
             SearchHit(
                 "opportunity",
@@ -233,14 +234,13 @@ def global_search(*, user, query: str) -> list[SearchHit]:
                 reverse("opportunities:detail", args=[deal.pk]),
             )
         )
-    leads = (
-        visible_leads(user)
-        .filter(
-            Q(last_name__icontains=query) | Q(company__icontains=query) | Q(email__icontains=query)
-        )
-        .order_by("-created_at")[:SEARCH_LIMIT]
+    leads = best_matches(
+        visible_leads(user).filter(contains(query, "last_name", "company", "email")),
+        value=query,
+        fields=("last_name", "company"),
+        ordering=("-created_at", "-pk"),
     )
-    for lead in leads:
+    for lead in leads[:SEARCH_LIMIT]:
         try:
             url = reverse("leads:detail", args=[lead.pk])
         except Exception:  # noqa: BLE001 - the leads pages may be switched off

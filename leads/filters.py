@@ -7,6 +7,7 @@ from django.utils.translation import gettext_lazy as _
 
 from climcrm.choices import OriginChannel, Source
 from climcrm.models import User
+from climcrm.search import contains, search_rank
 from leads.first_contact import awaiting_first_contact
 from leads.models import Lead, LeadStatus
 
@@ -84,20 +85,17 @@ class LeadFilter(django_filters.FilterSet):
             return queryset
         condition = Q()
         for word in value.split()[:5]:
-            condition &= (
-                Q(first_name__icontains=word)
-                | Q(last_name__icontains=word)
-                | Q(email__icontains=word)
-                | Q(company__icontains=word)
-                | Q(phone__icontains=word)
-            )
+            condition &= contains(word, "first_name", "last_name", "email", "company", "phone")
         return queryset.filter(condition)
 
     @property
     def qs(self):
         queryset = super().qs
         if not queryset.query.order_by:
-            queryset = queryset.order_by("-created_at", "-pk")
+            # A search puts the leads whose name or company starts with its first word first.
+            words = (self.form.cleaned_data.get("q") or "").split() if self.is_valid() else []
+            rank = [search_rank(words[0], "last_name", "company")] if words else []
+            queryset = queryset.order_by(*rank, "-created_at", "-pk")
         else:
             queryset = queryset.order_by(*queryset.query.order_by, "-pk")
         return queryset

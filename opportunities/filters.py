@@ -9,11 +9,12 @@ from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from accounts.models import Partner
+from accounts.models import Account, Contact, Partner
 from accounts.visibility import visible_partners
 from climcrm.choices import BUYING_SIGNALS, SIGNAL_FIELDS
 from climcrm.models import User, internal_users
 from climcrm.roles import is_partner_user
+from climcrm.search import among, contains, search_order
 from opportunities.models import (
     CHARACTERISTICS,
     OPEN_STAGES,
@@ -152,12 +153,20 @@ class OpportunityFilter(django_filters.FilterSet):
         value = (value or "").strip()
         if not value:
             return queryset
+        # The account and contact names by their own indexes, not through the joins.
         return queryset.filter(
-            Q(name__icontains=value)
-            | Q(account__name__icontains=value)
-            | Q(primary_contact__last_name__icontains=value)
-            | Q(next_step__icontains=value)
+            contains(value, "name", "next_step")
+            | among("account_id", Account.objects.filter(name__icontains=value))
+            | among("primary_contact_id", Contact.objects.filter(last_name__icontains=value))
         )
+
+    def searching(self) -> bool:
+        return self.is_valid() and bool((self.form.cleaned_data.get("q") or "").strip())
+
+    def search_order(self) -> list:
+        """Deals named by the search first (name starting with it, then containing it), when
+        there is a search; the list's order follows."""
+        return search_order(self, "name")
 
     def filter_mine(self, queryset: QuerySet, name: str, value) -> QuerySet:
         if value and self.request is not None:

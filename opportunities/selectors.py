@@ -3,12 +3,15 @@
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from django.db.models import Count, DecimalField, QuerySet, Sum, Value
+from django.conf import settings
+from django.core.paginator import Page
+from django.db.models import Count, DecimalField, QuerySet, Sum, Value, Window
 from django.db.models.functions import Coalesce
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 from climcrm.figures import money, percent
+from climcrm.pagination import CountedPaginator
 from climcrm.visibility import get_visible_or_404
 from opportunities.amounts import weighted_amount_expression
 from opportunities.filters import OpportunityListFilter, with_default_status
@@ -64,6 +67,8 @@ def opportunity_list(*, user, params, request=None) -> tuple[OpportunityListFilt
     ordering_key, ordering = ordering_for(
         params.get("ordering"), OPPORTUNITY_ORDERINGS, DEFAULT_OPPORTUNITY_ORDERING
     )
+    if not params.get("ordering"):
+        ordering = [*filterset.search_order(), *ordering]
     return filterset, queryset.order_by(*ordering), ordering_key
 
 
@@ -75,6 +80,41 @@ def opportunity_totals(queryset: QuerySet) -> dict:
         total=Coalesce(Sum("amount"), zero, output_field=DecimalField()),
         weighted=Coalesce(Sum(weighted_amount_expression()), zero, output_field=DecimalField()),
     )
+
+
+def opportunity_search_page(*, user, queryset: QuerySet, number) -> tuple[Page, dict]:
+    """A searched list's page (``?page=``) and the totals of every deal the search found,
+    with the search run once: one narrow query (no joins, ids only) finds the page's deals
+    in order with the totals as window aggregates over all matches; the page's rows are
+    then read by id. A page past the last one falls back to the totals' aggregate."""
+    size = settings.CRM_PAGE_SIZE
+    try:
+        number = max(int(number), 1)
+    except (TypeError, ValueError):
+        number = 1
+    zero = Value(Decimal("0"))
+    head = list(
+        queryset.annotate(
+            matched_count=Window(Count("pk")),
+            matched_total=Coalesce(Window(Sum("amount")), zero, output_field=DecimalField()),
+            matched_weighted=Coalesce(
+                Window(Sum(weighted_amount_expression())), zero, output_field=DecimalField()
+            ),
+        ).values_list("pk", "matched_count", "matched_total", "matched_weighted")[
+            (number - 1) * size : number * size
+        ]
+    )
+    if not head and number > 1:
+        totals = opportunity_totals(queryset)
+        page = CountedPaginator(queryset, size, count=totals["count"]).get_page(number)
+        return page, totals
+    _pk, count, total, weighted = head[0] if head else (None, 0, Decimal("0"), Decimal("0"))
+    totals = {"count": count, "total": total, "weighted": weighted}
+    ids = [row[0] for row in head]
+    by_id = opportunity_base_queryset(user).in_bulk(ids) if ids else {}
+    rows = [by_id[pk] for pk in ids]
+    paginator = CountedPaginator(queryset, size, count=count)
+    return Page(rows, number, paginator), totals
 
 
 def opportunity_export_rows(queryset: QuerySet):

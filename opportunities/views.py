@@ -36,10 +36,15 @@ def opportunity_list(request: HttpRequest) -> HttpResponse:
     filterset, queryset, ordering = selectors.opportunity_list(
         user=request.user, params=request.GET, request=request
     )
-    totals = selectors.opportunity_totals(queryset)
-    # The totals' aggregate already counted the deals: no second COUNT(*) for the pages.
-    paginator = CountedPaginator(queryset, settings.CRM_PAGE_SIZE, count=totals["count"])
-    page_obj = paginator.get_page(request.GET.get("page"))
+    if filterset.searching():
+        page_obj, totals = selectors.opportunity_search_page(
+            user=request.user, queryset=queryset, number=request.GET.get("page")
+        )
+    else:
+        totals = selectors.opportunity_totals(queryset)
+        # The totals' aggregate already counted the deals: no second COUNT(*) for the pages.
+        paginator = CountedPaginator(queryset, settings.CRM_PAGE_SIZE, count=totals["count"])
+        page_obj = paginator.get_page(request.GET.get("page"))
     context = {
         "filter": filterset,
         "page_obj": page_obj,
