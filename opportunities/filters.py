@@ -34,13 +34,15 @@ def attention_conditions(*, today) -> tuple[Q, Q]:
     stale — no stage change and no activity for ``CRM_STALE_DAYS`` (second). The
     dashboards and the list's "needing attention" filter count the same deals."""
     cutoff = timezone.now() - timedelta(days=settings.CRM_STALE_DAYS)
-    recent_activity = (
-        deal_activities()
-        .filter(opportunity_id=OuterRef("pk"))
-        .filter(Q(created_at__gte=cutoff) | Q(done_at__gte=cutoff))
-    )
+    # "No activity created or done since the cutoff" as two conditions, not one with an
+    # ``OR``: each is then read from its own index of the recent activities
+    # (``act_opp_created``, ``act_opp_done``) instead of from every activity's row.
+    # (The indexes hold deals' activities only: the condition says so, to let them be read.)
+    deal = deal_activities().filter(opportunity__isnull=False, opportunity_id=OuterRef("pk"))
+    created_since = deal.filter(created_at__gte=cutoff)
+    done_since = deal.filter(done_at__gte=cutoff)
     overdue = Q(close_date__lt=today)
-    stale = Q(stage_changed_at__lt=cutoff) & ~Q(Exists(recent_activity))
+    stale = Q(stage_changed_at__lt=cutoff) & ~Q(Exists(created_since)) & ~Q(Exists(done_since))
     return overdue, stale
 
 
