@@ -15,8 +15,7 @@ import django_filters
 from django import forms
 from django.conf import settings
 from django.contrib import messages
-from django.core.exceptions import EmptyResultSet, ValidationError
-from django.db import connection
+from django.core.exceptions import ValidationError
 from django.db.models import Count, F, Max, Q, QuerySet, Window
 from django.db.models.functions import RowNumber
 from django.http import Http404, HttpRequest, HttpResponse
@@ -31,11 +30,11 @@ from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_GET, require_http_methods
 from django_htmx.http import trigger_client_event
 
-from climcrm.figures import as_decimal
 from climcrm.permissions import can_edit_opportunity
 from climcrm.roles import is_manager, is_partner_user
 from climcrm.saved_views import opens_default_view
 from climcrm.visibility import get_visible_or_404
+from opportunities.amounts import TASK_STATES, deal_totals
 from opportunities.filters import OpportunityFilter, attention_conditions, deal_activities
 from opportunities.forms import OpportunityForm, VersionField, initial_from
 from opportunities.models import (
@@ -54,7 +53,6 @@ from opportunities.visibility import visible_opportunities
 COLUMN_SIZE = 10
 # Closed columns show the deals closed in this many days, not the whole history.
 CLOSED_RECENT_DAYS = 90
-TASK_STATES = ("overdue", "today", "planned", "none")
 
 
 # --------------------------------------------------------------------------- filters
@@ -207,52 +205,10 @@ def _board_parts(queryset: QuerySet) -> tuple[QuerySet, QuerySet]:
 
 
 def board_totals(queryset: QuerySet) -> dict[str, dict[str, Any]]:
-    """Count, amount, weighted amount and to-do states per stage of the board: one SQL query.
-
-    Each part of the board is read from its covering index alone: the to-do states come from
-    the deal's own ``open_todos`` and ``next_todo_due`` (kept by ``activities.signals``).
-    """
-    parts_sql, parts_params = [], []
-    for part in _board_parts(queryset):
-        deals = part.order_by().values(
-            "stage", "amount", "probability", "open_todos", "next_todo_due"
-        )
-        try:
-            deals_sql, deals_params = deals.query.sql_with_params()
-        except EmptyResultSet:
-            continue
-        parts_sql.append(deals_sql)
-        parts_params.extend(deals_params)
-    if not parts_sql:
-        return {}
-    today = connection.ops.adapt_datefield_value(timezone.localdate())
-    sql = f"""
-        SELECT b.stage,
-               COUNT(*),
-               COALESCE(SUM(b.amount), 0),
-               COALESCE(SUM(COALESCE(b.amount, 0) * b.probability), 0) / 100.0,
-               SUM(CASE WHEN b.next_todo_due < %s THEN 1 ELSE 0 END),
-               SUM(CASE WHEN b.next_todo_due = %s THEN 1 ELSE 0 END),
-               SUM(CASE WHEN b.open_todos > 0
-                         AND (b.next_todo_due IS NULL OR b.next_todo_due > %s) THEN 1 ELSE 0 END),
-               SUM(CASE WHEN b.open_todos = 0 THEN 1 ELSE 0 END)
-          FROM ({" UNION ALL ".join(f"SELECT * FROM ({part}) p" for part in parts_sql)}) b
-         GROUP BY b.stage
-    """
-    params = [today, today, today, *parts_params]
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        rows = cursor.fetchall()
-    result = {}
-    for stage, count, total, weighted, *todo in rows:
-        # Every digit kept: the column rounds once, when it shows them.
-        result[stage] = {
-            "count": count,
-            "total": as_decimal(total),
-            "weighted": as_decimal(weighted),
-            **{f"todo_{state}": int(n or 0) for state, n in zip(TASK_STATES, todo, strict=True)},
-        }
-    return result
+    """Count, amount, weighted amount and to-do states per stage of the board: one SQL query
+    over the open deals and the recently closed ones, each part read from its covering index
+    alone (``opportunities.amounts.deal_totals``, the list's totals too)."""
+    return deal_totals(_board_parts(queryset), today=timezone.localdate())
 
 
 def board_columns(queryset: QuerySet) -> list[Column]:
