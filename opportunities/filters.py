@@ -11,6 +11,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Partner
 from accounts.visibility import visible_partners
+from climcrm import widgets
 from climcrm.choices import BUYING_SIGNALS, SIGNAL_FIELDS
 from climcrm.models import User, internal_users
 from climcrm.roles import is_partner_user
@@ -67,11 +68,11 @@ class OpportunityFilter(django_filters.FilterSet):
     stage = django_filters.MultipleChoiceFilter(
         choices=Stage.choices,
         label=_("Stage"),
-        widget=forms.SelectMultiple(attrs={"size": 3}),
+        widget=widgets.SelectMultiple(attrs={"size": 3}),
         distinct=False,
     )
     owner = django_filters.ModelChoiceFilter(
-        queryset=_owners, label=_("Owner"), empty_label=_("Any owner")
+        queryset=_owners, label=_("Owner"), empty_label=_("Any owner"), widget=widgets.Select
     )
     mine = django_filters.BooleanFilter(
         method="filter_mine", label=_("Only mine"), widget=forms.CheckboxInput
@@ -86,13 +87,16 @@ class OpportunityFilter(django_filters.FilterSet):
         method="filter_attention", label=_("Needing attention"), widget=forms.CheckboxInput
     )
     partner = django_filters.ModelChoiceFilter(
-        queryset=_partners, label=_("Partner"), empty_label=_("Any partner")
+        queryset=_partners, label=_("Partner"), empty_label=_("Any partner"), widget=widgets.Select
     )
     direct = django_filters.BooleanFilter(
         method="filter_direct", label=_("Direct deals only"), widget=forms.CheckboxInput
     )
     type = django_filters.ChoiceFilter(
-        choices=OpportunityType.choices, label=_("Type"), empty_label=_("Any type")
+        choices=OpportunityType.choices,
+        label=_("Type"),
+        empty_label=_("Any type"),
+        widget=widgets.Select,
     )
     close_from = django_filters.DateFilter(
         field_name="close_date",
@@ -116,6 +120,7 @@ class OpportunityFilter(django_filters.FilterSet):
         method="filter_signal",
         label=_("Buying signal"),
         empty_label=_("Any or none"),
+        widget=widgets.Select,
         choices=[
             *BUYING_SIGNALS,
             ("any", _("At least one signal")),
@@ -126,6 +131,7 @@ class OpportunityFilter(django_filters.FilterSet):
         method="filter_characteristic",
         label=_("Pain, interest and fit"),
         empty_label=_("Any"),
+        widget=widgets.Select,
         choices=[
             ("all", _("All three identified")),
             ("missing", _("One or more missing")),
@@ -227,6 +233,7 @@ class OpportunityListFilter(OpportunityFilter):
         method="filter_status",
         label=_("Status"),
         empty_label=None,
+        widget=widgets.Select,
         choices=[
             ("open", _("Open")),
             ("won", _("Won")),
