@@ -515,12 +515,32 @@ def _board_query(request: HttpRequest) -> str:
     return query.urlencode()
 
 
+def _card_texts_of_page() -> dict[str, str]:
+    """The words every card repeats, translated once for the page rather than on each card."""
+    days = settings.CRM_STALE_DAYS
+    stale_title = ngettext(
+        "No activity or change for a day.", "No activity or change for %(days)s days.", days
+    )
+    return {
+        "edit_in_place": _("Edit in place"),
+        # Our own sentence and an integer, as the template's translation tag gave it.
+        "stale_title": mark_safe(stale_title % {"days": days}),  # noqa: S308
+        "stale": _("Stale"),
+        "next_step": _("Next step:"),
+        "close_date_passed": _("Close date passed"),
+        "close_date": _("Close date"),
+        "move_to_stage": _("Move to stage"),
+        "move": _("Move"),
+    }
+
+
 def _card_context(board_query: str) -> dict[str, Any]:
     board_url = reverse("opportunities:kanban")
     return {
         "today": timezone.localdate(),
         "stale_days": settings.CRM_STALE_DAYS,
         "board_url": f"{board_url}?{board_query}" if board_query else board_url,
+        "card_texts": _card_texts_of_page(),
     }
 
 
