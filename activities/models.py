@@ -104,6 +104,21 @@ class Activity(TimeStampedModel):
                 name="act_open_due",
                 condition=models.Q(done=False),
             ),
+            # A deal is stale when no activity of it was created or done since a cutoff: the
+            # activities of deals created, and done, since then, with their deal, read from
+            # these indexes alone (the recent ones, however many activities there are).
+            models.Index(
+                fields=["created_at"],
+                name="act_opp_created",
+                include=["opportunity"],
+                condition=models.Q(opportunity__isnull=False),
+            ),
+            models.Index(
+                fields=["done_at"],
+                name="act_opp_done",
+                include=["opportunity"],
+                condition=models.Q(opportunity__isnull=False, done_at__isnull=False),
+            ),
         ]
         constraints = [
             models.CheckConstraint(

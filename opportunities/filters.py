@@ -11,6 +11,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Account, Contact, Partner
 from accounts.visibility import visible_partners
+from climcrm import widgets
 from climcrm.choices import BUYING_SIGNALS, SIGNAL_FIELDS
 from climcrm.models import User, internal_users
 from climcrm.roles import is_partner_user
@@ -35,13 +36,15 @@ def attention_conditions(*, today) -> tuple[Q, Q]:
     stale — no stage change and no activity for ``CRM_STALE_DAYS`` (second). The
     dashboards and the list's "needing attention" filter count the same deals."""
     cutoff = timezone.now() - timedelta(days=settings.CRM_STALE_DAYS)
-    recent_activity = (
-        deal_activities()
-        .filter(opportunity_id=OuterRef("pk"))
-        .filter(Q(created_at__gte=cutoff) | Q(done_at__gte=cutoff))
-    )
+    # "No activity created or done since the cutoff" as two conditions, not one with an
+    # ``OR``: each is then read from its own index of the recent activities
+    # (``act_opp_created``, ``act_opp_done``) instead of from every activity's row.
+    # (The indexes hold deals' activities only: the condition says so, to let them be read.)
+    deal = deal_activities().filter(opportunity__isnull=False, opportunity_id=OuterRef("pk"))
+    created_since = deal.filter(created_at__gte=cutoff)
+    done_since = deal.filter(done_at__gte=cutoff)
     overdue = Q(close_date__lt=today)
-    stale = Q(stage_changed_at__lt=cutoff) & ~Q(Exists(recent_activity))
+    stale = Q(stage_changed_at__lt=cutoff) & ~Q(Exists(created_since)) & ~Q(Exists(done_since))
     return overdue, stale
 
 
@@ -66,11 +69,11 @@ class OpportunityFilter(django_filters.FilterSet):
     stage = django_filters.MultipleChoiceFilter(
         choices=Stage.choices,
         label=_("Stage"),
-        widget=forms.SelectMultiple(attrs={"size": 3}),
+        widget=widgets.SelectMultiple(attrs={"size": 3}),
         distinct=False,
     )
     owner = django_filters.ModelChoiceFilter(
-        queryset=_owners, label=_("Owner"), empty_label=_("Any owner")
+        queryset=_owners, label=_("Owner"), empty_label=_("Any owner"), widget=widgets.Select
     )
     mine = django_filters.BooleanFilter(
         method="filter_mine", label=_("Only mine"), widget=forms.CheckboxInput
@@ -85,13 +88,16 @@ class OpportunityFilter(django_filters.FilterSet):
         method="filter_attention", label=_("Needing attention"), widget=forms.CheckboxInput
     )
     partner = django_filters.ModelChoiceFilter(
-        queryset=_partners, label=_("Partner"), empty_label=_("Any partner")
+        queryset=_partners, label=_("Partner"), empty_label=_("Any partner"), widget=widgets.Select
     )
     direct = django_filters.BooleanFilter(
         method="filter_direct", label=_("Direct deals only"), widget=forms.CheckboxInput
     )
     type = django_filters.ChoiceFilter(
-        choices=OpportunityType.choices, label=_("Type"), empty_label=_("Any type")
+        choices=OpportunityType.choices,
+        label=_("Type"),
+        empty_label=_("Any type"),
+        widget=widgets.Select,
     )
     close_from = django_filters.DateFilter(
         field_name="close_date",
@@ -115,6 +121,7 @@ class OpportunityFilter(django_filters.FilterSet):
         method="filter_signal",
         label=_("Buying signal"),
         empty_label=_("Any or none"),
+        widget=widgets.Select,
         choices=[
             *BUYING_SIGNALS,
             ("any", _("At least one signal")),
@@ -125,6 +132,7 @@ class OpportunityFilter(django_filters.FilterSet):
         method="filter_characteristic",
         label=_("Pain, interest and fit"),
         empty_label=_("Any"),
+        widget=widgets.Select,
         choices=[
             ("all", _("All three identified")),
             ("missing", _("One or more missing")),
@@ -234,6 +242,7 @@ class OpportunityListFilter(OpportunityFilter):
         method="filter_status",
         label=_("Status"),
         empty_label=None,
+        widget=widgets.Select,
         choices=[
             ("open", _("Open")),
             ("won", _("Won")),

@@ -9,11 +9,12 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
+from activities.models import Activity
 from opportunities.models import Opportunity, Stage
 from partners.models import DealRegistration
 from pipeline_reviews.models import Review
 from tests import clock
-from tests.factories import ActivityFactory, OpportunityFactory
+from tests.factories import ActivityFactory, LeadFactory, OpportunityFactory
 from tests.forecasting.factories import bulk_deals
 
 pytestmark = [pytest.mark.dates, pytest.mark.time_machine(clock.NOW)]
@@ -77,6 +78,34 @@ class TestRepDashboard:
         assert names == {overdue.pk: (True, False), stale.pk: (False, True)}
         assert fresh.pk not in names
         assert attention["count"] == 2
+
+    def test_a_deal_is_stale_only_without_activity_created_or_done_since_the_cutoff(
+        self, client_for, rep
+    ):
+        old = timezone.now() - datetime.timedelta(days=45)
+        recent = timezone.now() - datetime.timedelta(days=2)
+        deals = {
+            name: OpportunityFactory(owner=rep, close_date=today() + datetime.timedelta(days=30))
+            for name in ("untouched", "old_only", "created", "done", "lead_only")
+        }
+        Opportunity.objects.filter(pk__in=[d.pk for d in deals.values()]).update(
+            stage_changed_at=old
+        )
+        ActivityFactory(opportunity=deals["old_only"], done=True, done_at=old)
+        ActivityFactory(opportunity=deals["created"])
+        ActivityFactory(opportunity=deals["done"], done=True, done_at=recent)
+        lead_todo = ActivityFactory(opportunity=None, lead=LeadFactory())
+        # Activities created long ago: only ``done_at`` (or nothing) is recent.
+        Activity.objects.filter(opportunity__in=[deals["old_only"], deals["done"]]).update(
+            created_at=old
+        )
+        Activity.objects.filter(pk=lead_todo.pk).update(created_at=recent)
+
+        attention = context_of(client_for(rep))["mine"]["attention"]
+
+        stale = {d.pk for d in attention["deals"] if d.is_stale}
+        assert stale == {deals["untouched"].pk, deals["old_only"].pk, deals["lead_only"].pk}
+        assert attention["count"] == 3
 
     def test_rep_has_no_team_section(self, client_for, rep):
         assert "team" not in context_of(client_for(rep))["sections"]

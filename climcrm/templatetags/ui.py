@@ -1,7 +1,11 @@
 """The design system's template tags: components with slots, icons, status tones, form
 helpers. Loaded on every template (settings.TEMPLATES builtins)."""
 
+import functools
+
 from django import forms, template
+from django.core.signals import setting_changed
+from django.dispatch import receiver
 from django.template.base import token_kwargs
 from django.templatetags.static import static
 from django.utils.html import format_html
@@ -68,10 +72,23 @@ def slot(parser, token):
     return SlotNode(bits[1].strip("\"'"), nodelist)
 
 
+@functools.cache
+def _sprite_url() -> str:
+    # The sprite's URL (with its hash under manifest storage) is the same for the whole
+    # process: looked up once, not for each of the board's hundreds of icons.
+    return static("vendor/lucide/icons.svg")
+
+
+@receiver(setting_changed)
+def _forget_sprite_url(*, setting: str, **kwargs) -> None:
+    if setting in ("STATIC_URL", "STORAGES"):
+        _sprite_url.cache_clear()
+
+
 @register.simple_tag
 def icon(name: str, label: str = ""):
     """A Lucide icon from the sprite; decorative unless a label is given."""
-    href = f"{static('vendor/lucide/icons.svg')}#{name}"
+    href = f"{_sprite_url()}#{name}"
     if label:
         return format_html(
             '<svg class="icon" role="img" aria-label="{}"><use href="{}"></use></svg>', label, href

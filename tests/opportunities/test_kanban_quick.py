@@ -205,6 +205,40 @@ class TestDaysInStage:
         assert "is-rotting" not in card_html(response, at_limit)
         assert "15 j" in card_html(response, rotting)
 
+    def test_card_sentences_are_translated_with_their_plurals_and_escape_the_name(
+        self, client_for, rep
+    ):
+        StageSetting.objects.filter(stage=Stage.PROPOSAL).update(rotting_days=1)
+        one_day = OpportunityFactory(owner=rep, stage=Stage.PROPOSAL, probability=50)
+        many = OpportunityFactory(
+            owner=rep, stage=Stage.PROPOSAL, probability=50, name="Tours <b>&</b> Co"
+        )
+        Opportunity.objects.filter(pk=one_day.pk).update(stage_changed_at=days_ago(1))
+        Opportunity.objects.filter(pk=many.pk).update(stage_changed_at=days_ago(3))
+        ActivityFactory(opportunity=one_day, assignee=rep)
+        ActivityFactory(opportunity=many, assignee=rep)
+        ActivityFactory(opportunity=many, assignee=rep)
+
+        response = client_for(rep).get(BOARD)
+
+        one = card_html(response, one_day)
+        assert 'title="À ce stage depuis 1 jour. En souffrance après 1 jour."' in one
+        assert "1 To do ouvert :" in one
+        several = card_html(response, many)
+        assert 'title="À ce stage depuis 3 jours. En souffrance après 1 jour."' in several
+        assert "3 j</span>" in several
+        assert "2 To do ouverts :" in several
+        assert "Modifier « Tours &lt;b&gt;&amp;&lt;/b&gt; Co »" in several
+
+        rep.language = "en"
+        rep.save(update_fields=["language"])
+        english = client_for(rep).get(BOARD)
+        several = card_html(english, many)
+        assert 'title="In this stage for 3 days. Rotting after 1 day."' in several
+        assert "3 d</span>" in several
+        assert "2 open to-dos:" in several
+        assert "Edit “Tours &lt;b&gt;&amp;&lt;/b&gt; Co”" in several
+
     def test_the_limit_is_set_per_stage_and_empty_means_never(self, client_for, rep):
         StageSetting.objects.filter(stage=Stage.QUALIFICATION).update(rotting_days=None)
         StageSetting.objects.filter(stage=Stage.NEGOTIATION).update(rotting_days=5)
