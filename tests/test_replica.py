@@ -62,7 +62,7 @@ def _replica_script(action: str, env: dict) -> subprocess.CompletedProcess:
 
 
 @pytest.fixture(scope="session")
-def replica_port():
+def replica_port(django_db_setup):
     """A hot standby of the test server, on a free port, for the whole session, and a
     ``replica`` alias reading it (the test database's name, the replica's port)."""
     if connection.vendor != "postgresql":
