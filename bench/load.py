@@ -370,34 +370,59 @@ def _children(pid: int) -> list[int]:
 
 
 class CpuMeter:
-    """CPU seconds of the app (gunicorn's processes) and of the database (the backends
-    serving this database, when the server runs on this machine) over the run."""
+    """CPU seconds of the app (gunicorn's processes) and of the database (the server's
+    backends serving this database, when it runs on this machine) over the run. Backends
+    come and go (``CONN_MAX_AGE``): the process list is sampled twice a second, so a backend
+    that ends during the run counts up to its last sample."""
 
     def __init__(self, gunicorn_pid: int):
-        self.gunicorn_pid = gunicorn_pid
-        self.first: dict[int, float] = {}
-
-    def _processes(self) -> dict[str, list[int]]:
         from django.db import connection
 
-        backends: list[int] = []
-        if connection.vendor == "postgresql":
-            with connection.cursor() as cursor:
-                cursor.execute(
-                    "SELECT pid FROM pg_stat_activity "
-                    "WHERE datname = current_database() AND pid <> pg_backend_pid()"
-                )
-                backends = [pid for (pid,) in cursor.fetchall()]
-        app = [self.gunicorn_pid, *_children(self.gunicorn_pid)]
-        return {"app": app, "database": backends}
+        self.gunicorn_pid = gunicorn_pid
+        # Backend titles read "postgres: 15/main: <user> <database> <client> <state>".
+        self.title = f" {connection.settings_dict['NAME']} ".encode()
+        self.first: dict[int, float] = {}
+        self.last: dict[int, float] = {}
+        self.sides: dict[int, str] = {}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+        self._started = False
+
+    def _processes(self) -> dict[int, str]:
+        found = dict.fromkeys((self.gunicorn_pid, *_children(self.gunicorn_pid)), "app")
+        for entry in Path("/proc").iterdir():
+            if entry.name.isdigit():
+                try:
+                    title = (entry / "cmdline").read_bytes()
+                except OSError:
+                    continue
+                if title.startswith(b"postgres: ") and self.title in title:
+                    found[int(entry.name)] = "database"
+        return found
+
+    def _read(self) -> None:
+        for pid, side in self._processes().items():
+            self.sides[pid] = side
+            self.last[pid] = _cpu_seconds(pid) or self.last.get(pid, 0.0)
+            # Running before the start: counted from there; started since: all of it.
+            self.first.setdefault(pid, 0.0 if self._started else self.last[pid])
+
+    def _sample(self) -> None:
+        while not self._stop.wait(0.5):
+            self._read()
 
     def start(self) -> None:
-        self.first = {p: _cpu_seconds(p) for ps in self._processes().values() for p in ps}
+        self._read()
+        self._started = True
+        self._thread.start()
 
     def stop(self) -> dict[str, float]:
-        used = {}
-        for side, pids in self._processes().items():
-            used[side] = sum(max(_cpu_seconds(p) - self.first.get(p, 0.0), 0.0) for p in pids)
+        self._stop.set()
+        self._thread.join()
+        self._read()
+        used = {"app": 0.0, "database": 0.0}
+        for pid, side in self.sides.items():
+            used[side] += max(self.last[pid] - self.first[pid], 0.0)
         return used
 
 
