@@ -93,6 +93,7 @@ start() {
     -D "$REPLICA_DIR" -R -X stream --checkpoint=fast --no-password 2>"$REPLICA_DIR.err"; then
     cat "$REPLICA_DIR.err" >&2
     rm -f "$REPLICA_DIR.err"
+    as_server rm -rf "$REPLICA_DIR"
     fail "pg_basebackup failed: the primary's pg_hba.conf needs a line such as
   host replication $PRIMARY_USER 127.0.0.1/32 trust
 (then reload it), wal_level replica and max_wal_senders > 0"
