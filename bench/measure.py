@@ -824,6 +824,8 @@ def summary(directory: Path | None = None) -> str:
             data = json.loads(path.read_text())
         except (OSError, ValueError):
             continue
+        if path.stem.endswith("-morning"):  # the mixed morning: its own figures, not pages
+            continue
         (loads if path.stem.endswith("-load") else runs).append(data)
     runs.sort(key=lambda d: d.get("opportunities", 0))
     loads.sort(key=lambda d: d.get("opportunities", 0))

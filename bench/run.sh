@@ -2,6 +2,7 @@
 # Reproduce the performance table: build each dataset in its own database, measure, summarise.
 #   bench/run.sh 1k 10k 100k        (default: 1k 10k 100k)
 #   LOAD=1 bench/run.sh 100k        (also gunicorn + wrk, 30 s per page)
+#   MORNING=1 bench/run.sh 100k     (also the mixed morning: req/s per core, app/database CPU)
 # Needs PostgreSQL on 127.0.0.1:5432 (user postgres) and, for LOAD=1, wrk (apt-get install -y wrk).
 set -eu
 cd "$(dirname "$0")/.."
@@ -18,6 +19,9 @@ for size in "$@"; do
     DEBUG=0 $PY manage.py bench_pages --requests "${REQUESTS:-20}"
     if [ "${LOAD:-0}" = 1 ]; then
         DEBUG=0 $PY manage.py bench_pages --load --duration "${DURATION:-30}"
+    fi
+    if [ "${MORNING:-0}" = 1 ]; then
+        DEBUG=0 $PY manage.py bench_pages --morning --duration "${DURATION:-60}"
     fi
 done
 DEBUG=0 $PY manage.py bench_pages --summary

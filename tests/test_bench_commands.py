@@ -235,3 +235,25 @@ def test_build_dataset_closes_deals_on_their_closing_day_in_the_installations_ti
         assert deal.close_date == timezone.localdate(deal.closed_at), deal.pk
     rep = User.objects.get(username="rep")
     assert my_task_counts(user=rep, today=timezone.localdate())["today"]
+
+
+def test_build_dataset_writes_every_kept_figure_as_a_rebuild_computes_it(capsys):
+    """The open to-dos of the deals and the funnel bits of the leads come with the rows
+    (no rewrite after the load): ``totals --check`` finds them, and every kept total, equal
+    to a rebuild from the records and the history."""
+    call_command("build_dataset", size="300", verbosity=0)
+    assert Opportunity.objects.filter(open_todos__gt=0, next_todo_due__isnull=False).exists()
+    assert Lead.objects.filter(deal_progress__gt=0).exists()
+    call_command("totals", check=True)
+    assert "0 row(s) differ" in capsys.readouterr().out
+
+
+def test_build_dataset_reports_the_time_of_each_phase():
+    from bench import dataset
+
+    lines: list[str] = []
+    result = dataset.build(40, log=lines.append)
+    assert {"prepare", "load opportunities_opportunity", "kept totals", "vacuum/analyse"} <= set(
+        result["phases"]
+    )
+    assert any(line.startswith("load leads_lead: 80 rows in ") for line in lines)

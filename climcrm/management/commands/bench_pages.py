@@ -3,6 +3,7 @@
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/climcrm_bench SECRET_KEY=bench \
         python manage.py bench_pages                 # in-process, 20 requests per page
     ... bench_pages --load --duration 30             # gunicorn + wrk
+    ... bench_pages --morning --duration 60          # the mixed morning, per core
     ... bench_pages --summary                        # every saved run → bench/latest.md
 """
 
@@ -41,7 +42,16 @@ class Command(BaseCommand):
             help="Seconds per page after which a slow page stops being requested.",
         )
         parser.add_argument("--load", action="store_true", help="Drive gunicorn with wrk instead.")
-        parser.add_argument("--duration", type=int, default=30, help="Seconds of wrk per page.")
+        parser.add_argument(
+            "--morning",
+            action="store_true",
+            help="The mixed morning (dashboards, board, list, searches, deal edits) on one "
+            "gunicorn: requests per second per core, errors, CPU of app and database.",
+        )
+        parser.add_argument("--clients", type=int, default=8, help="Users at once (--morning).")
+        parser.add_argument(
+            "--duration", type=int, default=30, help="Seconds of wrk per page (--morning: all)."
+        )
         parser.add_argument("--workers", type=int, default=2)
         parser.add_argument("--threads", type=int, default=4)
         parser.add_argument("--connections", type=int, default=8)
@@ -90,7 +100,19 @@ class Command(BaseCommand):
             self.stdout.write(text)
             self.stdout.flush()
 
-        if options["load"]:
+        if options["morning"]:
+            try:
+                data = load.morning(
+                    duration=options["duration"],
+                    workers=options["workers"],
+                    threads=options["threads"],
+                    clients=options["clients"],
+                    log=log,
+                )
+            except RuntimeError as exc:
+                raise CommandError(str(exc)) from exc
+            path = measure.save_result(data, "-morning", directory)
+        elif options["load"]:
             try:
                 data = load.run(
                     duration=options["duration"],
