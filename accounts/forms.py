@@ -4,6 +4,7 @@ from django.utils.translation import gettext_lazy as _
 from accounts.models import Account, Contact
 from accounts.services import ACCOUNT_FIELDS, CONTACT_FIELDS
 from accounts.visibility import visible_accounts
+from climcrm.lookup import use_lookup
 from climcrm.models import internal_users
 from climcrm.permissions import can_reassign_account
 from climcrm.text import normalize_company_name
@@ -67,6 +68,7 @@ class ContactForm(forms.ModelForm):
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["account"].queryset = visible_accounts(user).order_by("name")
+        use_lookup(self.fields["account"], "accounts:lookup")
         self.fields["email"].help_text = ""
 
     def _post_clean(self):

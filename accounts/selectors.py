@@ -18,6 +18,8 @@ from django.db.models.functions import Coalesce
 from accounts.filters import AccountFilter, ContactFilter
 from accounts.models import Account, Contact
 from accounts.visibility import visible_accounts, visible_contacts
+from climcrm.lookup import LOOKUP_LIMIT
+from climcrm.search import best_matches, contains
 from climcrm.visibility import get_visible_or_404
 from opportunities.models import OPEN_STAGES, Stage
 from opportunities.selectors import ordering_for
@@ -128,3 +130,39 @@ def contact_opportunities(*, user, contact: Contact) -> QuerySet:
         .select_related("owner", "account")
         .order_by("-close_date", "-pk")
     )
+
+
+def account_lookup(*, user, query: str) -> QuerySet:
+    """The visible accounts whose name contains ``query``, those starting with it first
+    (what a select asks for as the user types)."""
+    accounts = visible_accounts(user)
+    if query:
+        accounts = best_matches(
+            accounts.filter(contains(query, "name")),
+            value=query,
+            fields=("name",),
+            ordering=("name", "pk"),
+        )
+    else:
+        accounts = accounts.order_by("name", "pk")
+    return accounts[:LOOKUP_LIMIT]
+
+
+def contact_lookup(*, user, query: str, account_pk: str | None = None) -> QuerySet:
+    """The visible contacts matching ``query`` by name or email, of one visible account
+    when ``account_pk`` is given (404 when that account is not visible)."""
+    contacts = visible_contacts(user)
+    if account_pk:
+        account = get_visible_or_404(visible_accounts(user), pk=account_pk)
+        contacts = contacts.filter(account=account)
+    ordering = ("last_name", "first_name", "pk")
+    if query:
+        contacts = best_matches(
+            contacts.filter(contains(query, "last_name", "first_name", "email")),
+            value=query,
+            fields=("last_name", "first_name"),
+            ordering=ordering,
+        )
+    else:
+        contacts = contacts.order_by(*ordering)
+    return contacts[:LOOKUP_LIMIT]

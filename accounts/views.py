@@ -1,6 +1,6 @@
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -227,3 +227,22 @@ def contact_edit(request: HttpRequest, pk: int) -> HttpResponse:
             messages.success(request, _("The contact was saved."))
             return redirect("accounts:contact-detail", pk=contact.pk)
     return render(request, "accounts/contact_form.html", {"form": form, "contact": contact})
+
+
+def _lookup_response(rows) -> JsonResponse:
+    return JsonResponse([{"value": row.pk, "text": str(row)} for row in rows], safe=False)
+
+
+@require_GET
+def account_lookup(request: HttpRequest) -> JsonResponse:
+    query = request.GET.get("q", "").strip()
+    return _lookup_response(selectors.account_lookup(user=request.user, query=query))
+
+
+@require_GET
+def contact_lookup(request: HttpRequest) -> JsonResponse:
+    query = request.GET.get("q", "").strip()
+    contacts = selectors.contact_lookup(
+        user=request.user, query=query, account_pk=request.GET.get("account") or None
+    )
+    return _lookup_response(contacts)

@@ -263,6 +263,11 @@ NOT_PAGES = {
     "command-palette": "the palette's options for what was typed: a fragment of a few rows "
     "read with the global search (measured)",
     **dict.fromkeys(
+        ("accounts:lookup", "accounts:contact-lookup"),
+        "the options of an account or contact select for what was typed: at most 20 rows "
+        "(the forms using them are measured)",
+    ),
+    **dict.fromkeys(
         (
             "saved-views",
             "saved-view-create",

@@ -181,6 +181,8 @@ CRM_REGISTRATION_PROTECTION_DAYS = env.int("CRM_REGISTRATION_PROTECTION_DAYS", d
 # Days before a registration's protection ends when the partner and its channel manager are told.
 CRM_REGISTRATION_REMINDER_DAYS = env.int("CRM_REGISTRATION_REMINDER_DAYS", default=14)
 CRM_PAGE_SIZE = 50
+# Past this many visible accounts (or contacts), their selects load options as one types.
+CRM_LOOKUP_THRESHOLD = env.int("CRM_LOOKUP_THRESHOLD", default=200)
 # Lists count at most this many rows; beyond, they say "more than" and ask for a filter.
 CRM_LIST_COUNT_CAP = env.int("CRM_LIST_COUNT_CAP", default=10_000)
 CRM_PUBLIC_FORM_RATE = env.str("CRM_PUBLIC_FORM_RATE", default="5/h")

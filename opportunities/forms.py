@@ -6,6 +6,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.visibility import visible_accounts, visible_contacts, visible_partners
 from climcrm.fields import keep_stored_text
+from climcrm.lookup import use_lookup
 from climcrm.models import internal_users
 from climcrm.permissions import (
     can_assign_partner,
@@ -146,6 +147,8 @@ class OpportunityForm(forms.Form):
         f["primary_contact"].queryset = visible_contacts(self.user).select_related("account")
         f["owner"].queryset = internal_users()
         f["partner"].queryset = visible_partners(self.user).select_related("account")
+        use_lookup(f["account"], "accounts:lookup")
+        use_lookup(f["primary_contact"], "accounts:contact-lookup", forward=("account",))
         f["loss_reason"].queryset = LossReason.objects.filter(is_active=True)
         f["probability"].validators += [MinValueValidator(0), MaxValueValidator(100)]
         f["probability"].widget.attrs.update({"min": 0, "max": 100, "step": 1})

@@ -159,6 +159,12 @@ RULES: dict[str, Rule] = {
     "accounts:contact-create": page("internal"),
     "accounts:contact-detail": obj("all", {"pk": "contact"}),
     "accounts:contact-edit": obj("internal", {"pk": "contact"}, partner_denied=DENIED),
+    # The options of the account and contact selects: the same scope as the lists; a
+    # contact lookup narrowed to an account the user does not see is 404.
+    "accounts:lookup": page("all", query=(("q", "ZQ"),), partner_must_show=True),
+    "accounts:contact-lookup": obj(
+        "all", {"?account": "account"}, query=(("q", "ZQ"),), partner_must_show=True
+    ),
     # Activities: the panel and the create form name their deal, lead or account.
     "activities:panel": obj("all", {"?opportunity": "opportunity"}, htmx=True),
     "activities:create": post(
