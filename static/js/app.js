@@ -145,7 +145,6 @@
     var selects = root.querySelectorAll(".filter-bar select[multiple], .form-field select[multiple], select[data-multiselect]");
     Array.prototype.forEach.call(selects, function (select) {
       if (select.tomselect) return;
-      var label = select.id && document.querySelector("label[for='" + select.id + "']");
       var control = new window.TomSelect(select, {
         plugins: { remove_button: { title: texts.removeText || "Remove" } },
         maxOptions: null,
@@ -158,15 +157,93 @@
           },
         },
       });
-      // The search box is what the label names once the list box is hidden.
       // The hidden list box keeps its name too (tools read it even out of sight).
-      if (label) {
-        control.control_input.setAttribute("aria-label", label.textContent.trim());
-        if (!label.id) label.id = select.id + "-label";
-        select.setAttribute("aria-labelledby", label.id);
-      }
+      labelControl(select, control);
     });
   }
-  if (window.htmx) window.htmx.onLoad(enhanceSelects);
-  else document.addEventListener("DOMContentLoaded", function () { enhanceSelects(document); });
+
+  function labelControl(select, control) {
+    // The search box is what the label names once the list box is hidden.
+    var label = select.id && document.querySelector("label[for='" + select.id + "']");
+    if (!label) return;
+    control.control_input.setAttribute("aria-label", label.textContent.trim());
+    if (!label.id) label.id = select.id + "-label";
+    select.setAttribute("aria-labelledby", label.id);
+  }
+
+  // Selects of accounts or contacts past a few hundred rows carry only their chosen option
+  // and data-lookup-url: the options come from that address as the user types (the
+  // server ranks them). data-lookup-forward names fields of the form sent along
+  // (a deal's contact is looked up within its account).
+  function enhanceLookups(root) {
+    if (!window.TomSelect || !root.querySelectorAll) return;
+    var texts = document.body.dataset;
+    var selects = root.querySelectorAll("select[data-lookup-url]");
+    Array.prototype.forEach.call(selects, function (select) {
+      if (select.tomselect) return;
+      var forward = (select.dataset.lookupForward || "").split(" ").filter(Boolean);
+      function lookupUrl(query) {
+        var url = new URL(select.dataset.lookupUrl, window.location.href);
+        url.searchParams.set("q", query);
+        forward.forEach(function (name) {
+          var field = select.form && select.form.elements[name];
+          if (field && field.value) url.searchParams.set(name, field.value);
+        });
+        return url.toString();
+      }
+      var ranks = {};
+      var control = new window.TomSelect(select, {
+        valueField: "value",
+        labelField: "text",
+        searchField: ["text"],
+        maxOptions: null,
+        preload: "focus",
+        loadThrottle: 250,
+        placeholder: texts.lookupText || "",
+        shouldLoad: function () { return true; },
+        // Show exactly the rows of the last answer, in the server's order (names starting
+        // with the text first), not the options kept from earlier answers.
+        score: function () {
+          return function (option) {
+            var rank = ranks[option.value];
+            return rank === undefined ? 0 : 1 / (rank + 1);
+          };
+        },
+        load: function (query, callback) {
+          fetch(lookupUrl(query), {
+            credentials: "same-origin",
+            headers: { Accept: "application/json" },
+          })
+            .then(function (response) { return response.ok ? response.json() : []; })
+            .then(function (rows) {
+              ranks = {};
+              rows.forEach(function (row, index) { ranks[String(row.value)] = index; });
+              callback(rows);
+            }, function () { callback(); });
+        },
+        render: {
+          no_results: function () {
+            return '<div class="no-results">' + (texts.noResultsText || "No results") + "</div>";
+          },
+        },
+      });
+      labelControl(select, control);
+      forward.forEach(function (name) {
+        var field = select.form && select.form.elements[name];
+        if (!field || !field.addEventListener) return;
+        field.addEventListener("change", function () {
+          // Options found for the former value no longer apply.
+          control.loadedSearches = {};
+          control.clearOptions();
+        });
+      });
+    });
+  }
+
+  function enhance(root) {
+    enhanceSelects(root);
+    enhanceLookups(root);
+  }
+  if (window.htmx) window.htmx.onLoad(enhance);
+  else document.addEventListener("DOMContentLoaded", function () { enhance(document); });
 })();
