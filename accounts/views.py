@@ -229,19 +229,23 @@ def contact_edit(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "accounts/contact_form.html", {"form": form, "contact": contact})
 
 
+def _lookup_query(request: HttpRequest) -> str:
+    return request.GET.get("q", "").strip()[:100]
+
+
 def _lookup_response(rows) -> JsonResponse:
     return JsonResponse([{"value": row.pk, "text": str(row)} for row in rows], safe=False)
 
 
 @require_GET
 def account_lookup(request: HttpRequest) -> JsonResponse:
-    query = request.GET.get("q", "").strip()
+    query = _lookup_query(request)
     return _lookup_response(selectors.account_lookup(user=request.user, query=query))
 
 
 @require_GET
 def contact_lookup(request: HttpRequest) -> JsonResponse:
-    query = request.GET.get("q", "").strip()
+    query = _lookup_query(request)
     contacts = selectors.contact_lookup(
         user=request.user, query=query, account_pk=request.GET.get("account") or None
     )

@@ -50,6 +50,7 @@ class LookupSelect(forms.Select):
         if not self._remote:
             return super().optgroups(name, value, attrs)
         every = self.choices
+        assert isinstance(every, ModelChoiceIterator)  # _remote is only set for one
         self.choices = self._selected_choices(every, value)
         try:
             return super().optgroups(name, value, attrs)
@@ -76,5 +77,5 @@ def use_lookup(field: forms.ModelChoiceField, url_name: str, *, forward=()) -> N
     ``url_name``."""
     widget = LookupSelect(url_name=url_name, forward=tuple(forward), attrs=field.widget.attrs)
     widget.is_required = field.widget.is_required
-    widget.choices = field.choices
+    widget.choices = field.choices  # type: ignore[assignment]  # as ModelChoiceField does
     field.widget = widget
