@@ -145,6 +145,7 @@
     var selects = root.querySelectorAll(".filter-bar select[multiple], .form-field select[multiple], select[data-multiselect]");
     Array.prototype.forEach.call(selects, function (select) {
       if (select.tomselect) return;
+      var label = labelOf(select);
       var control = new window.TomSelect(select, {
         plugins: { remove_button: { title: texts.removeText || "Remove" } },
         maxOptions: null,
@@ -158,13 +159,17 @@
         },
       });
       // The hidden list box keeps its name too (tools read it even out of sight).
-      labelControl(select, control);
+      labelControl(select, label, control);
     });
   }
 
-  function labelControl(select, control) {
+  // Tom Select points the label at its search box: find the label before enhancing.
+  function labelOf(select) {
+    return select.id && document.querySelector("label[for='" + select.id + "']");
+  }
+
+  function labelControl(select, label, control) {
     // The search box is what the label names once the list box is hidden.
-    var label = select.id && document.querySelector("label[for='" + select.id + "']");
     if (!label) return;
     control.control_input.setAttribute("aria-label", label.textContent.trim());
     if (!label.id) label.id = select.id + "-label";
@@ -191,6 +196,7 @@
         });
         return url.toString();
       }
+      var label = labelOf(select);
       var ranks = {};
       var control = new window.TomSelect(select, {
         valueField: "value",
@@ -227,7 +233,7 @@
           },
         },
       });
-      labelControl(select, control);
+      labelControl(select, label, control);
       forward.forEach(function (name) {
         var field = select.form && select.form.elements[name];
         if (!field || !field.addEventListener) return;

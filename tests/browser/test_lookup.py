@@ -5,6 +5,7 @@ from playwright.sync_api import expect
 
 from opportunities.models import Opportunity
 from tests import clock
+from tests.browser.test_accessibility import AXE, run_axe
 from tests.factories import AccountFactory, ContactFactory, OpportunityFactory
 
 pytestmark = [
@@ -27,6 +28,7 @@ def test_pick_the_deals_account_and_contact_by_typing(page, live_server, login, 
         ContactFactory(account=AccountFactory(name=name))
     target = AccountFactory(name="Clinique des Alpes SA")
     anne = ContactFactory(account=target, first_name="Anne", last_name="Berset")
+    page.add_init_script(path=AXE)
     login(rep)
 
     page.goto(f"{live_server.url}/opportunities/{deal.pk}/edit/")
@@ -34,16 +36,18 @@ def test_pick_the_deals_account_and_contact_by_typing(page, live_server, login, 
     expect(account).to_have_attribute("data-lookup-url", "/accounts/lookup/")
     # Only the chosen account is in the page.
     expect(account.locator("option")).to_have_count(2)
-    search = page.get_by_role("combobox", name="Compte")
+    # The search box carries the field's label.
+    search = page.locator("input").and_(page.get_by_role("combobox", name="Compte"))
     # By keyboard: the search box takes the focus, the typed text asks the lookup.
     search.focus()
     search.press_sequentially("clini")
     answered(page, "id_account", "Clinique des Alpes SA")
+    assert run_axe(page) == []
     search.press("Enter")
     expect(account).to_have_value(str(target.pk))
 
     # The contact lookup is narrowed to the account just chosen.
-    contact = page.get_by_role("combobox", name="Contact principal")
+    contact = page.locator("input").and_(page.get_by_role("combobox", name="Contact principal"))
     contact.focus()
     answered(page, "id_primary_contact", "Anne Berset")
     expect(page.locator("#id_primary_contact-ts-dropdown [role=option]")).to_have_count(1)
