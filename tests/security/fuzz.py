@@ -151,13 +151,18 @@ def _has_errors(value) -> bool:
 
 
 def has_error_message(response) -> bool:
-    """A post/redirect/get refusal: an error message queued for the next page."""
+    """A post/redirect/get refusal: an error message this request queued for the next page.
+
+    Only this request's own messages count: the test client follows no redirect, so a message
+    an earlier refusal queued is still in the session and would mark an acceptance refused.
+    """
     from django.contrib import messages
 
     request = getattr(response, "wsgi_request", None)
     if request is None:
         return False
-    return any(m.level >= messages.ERROR for m in messages.get_messages(request))
+    queued = getattr(messages.get_messages(request), "_queued_messages", [])
+    return any(m.level >= messages.ERROR for m in queued)
 
 
 def bound_forms_with_errors(context) -> list:
