@@ -8,7 +8,7 @@ from typing import Any
 
 from django.core.exceptions import EmptyResultSet
 from django.db import connection
-from django.db.models import Count, DecimalField, ExpressionWrapper, F, QuerySet, Sum, Value
+from django.db.models import Count, DecimalField, ExpressionWrapper, F, QuerySet, Sum, Value, Window
 from django.db.models.functions import Coalesce
 
 from climcrm.figures import as_decimal
@@ -29,6 +29,23 @@ def weighted_amount_expression(prefix: str = ""):
         * F(f"{prefix}probability")
         / Value(Decimal("100.0")),
         output_field=DecimalField(max_digits=20, decimal_places=4),
+    )
+
+
+def weighted_total_expression(*, window: bool = False):
+    """The weighted amount of a set of deals as ``deal_totals`` computes it: the sum of
+    amount × probability, divided by 100 once (``window``: over every row of the query, for
+    a page that reads its rows and their totals together)."""
+    product = Sum(
+        ExpressionWrapper(
+            Coalesce(F("amount"), Value(0)) * F("probability"),
+            output_field=DecimalField(max_digits=24, decimal_places=2),
+        )
+    )
+    total = Window(product) if window else product
+    return ExpressionWrapper(
+        Coalesce(total, Value(0)) / Value(Decimal("100.0")),
+        output_field=DecimalField(max_digits=24, decimal_places=4),
     )
 
 

@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 from climcrm.figures import money, percent
 from climcrm.pagination import CountedPaginator
 from climcrm.visibility import get_visible_or_404
-from opportunities.amounts import deal_totals, weighted_amount_expression
+from opportunities.amounts import deal_totals, weighted_total_expression
 from opportunities.filters import OpportunityListFilter, with_default_status
 from opportunities.models import (
     CLOSED_STAGES,
@@ -99,9 +99,7 @@ def opportunity_search_page(*, user, queryset: QuerySet, number) -> tuple[Page, 
         queryset.annotate(
             matched_count=Window(Count("pk")),
             matched_total=Coalesce(Window(Sum("amount")), zero, output_field=DecimalField()),
-            matched_weighted=Coalesce(
-                Window(Sum(weighted_amount_expression())), zero, output_field=DecimalField()
-            ),
+            matched_weighted=weighted_total_expression(window=True),
         ).values_list("pk", "matched_count", "matched_total", "matched_weighted")[
             (number - 1) * size : number * size
         ]

@@ -99,6 +99,19 @@ class TestDealSearch:
         assert totals["weighted"] == Decimal("3000")
         assert response.context["page_obj"].paginator.num_pages == 2
 
+    def test_a_searched_list_adds_up_like_the_unsearched_list(self, client_for, rep):
+        # Weights with fractions of a cent: the two ways of reading the totals must agree.
+        for amount, probability in (("1001.00", 50), ("333.33", 33), ("0.01", 50)):
+            OpportunityFactory(
+                owner=rep, name="Fraction Léman", amount=Decimal(amount), probability=probability
+            )
+        client = client_for(rep)
+        searched = client.get(DEALS, {"q": "fraction"}).context["totals"]
+        assert searched["weighted"] == Decimal("610.5039")  # 500.50 + 109.9989 + 0.005
+        every = client.get(DEALS).context["totals"]
+        assert every["count"] == 3
+        assert searched == every
+
     def test_a_search_finding_nothing_has_zero_totals(self, client_for, rep, deals):
         response = client_for(rep).get(DEALS, {"q": "nothing like this"})
         assert _deal_names(response) == []
