@@ -39,6 +39,7 @@ PROJECT_APPS = (
     "privacy",
     "imports",
     "dashboard",
+    "api",
 )
 INSTALLED_APPS = [
     *PROJECT_APPS,
@@ -54,6 +55,9 @@ INSTALLED_APPS = [
     "django_filters",
     "axes",
     "django_tasks_db",
+    "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
 ]
 
 MIDDLEWARE = [
@@ -189,6 +193,10 @@ CRM_PUBLIC_FORM_RATE = env.str("CRM_PUBLIC_FORM_RATE", default="5/h")
 # Password-reset requests allowed per IP address and per email address asked for.
 CRM_PASSWORD_RESET_RATE_IP = env.str("CRM_PASSWORD_RESET_RATE_IP", default="10/h")
 CRM_PASSWORD_RESET_RATE_EMAIL = env.str("CRM_PASSWORD_RESET_RATE_EMAIL", default="3/h")
+# REST API (api/): requests allowed per token, a token's default lifetime, the largest body.
+CRM_API_RATE = env.str("CRM_API_RATE", default="600/m")
+CRM_API_TOKEN_DAYS = env.int("CRM_API_TOKEN_DAYS", default=365)
+CRM_API_MAX_BODY_BYTES = env.int("CRM_API_MAX_BODY_BYTES", default=256 * 1024)
 CRM_MAX_UPLOAD_BYTES = env.int("CRM_MAX_UPLOAD_BYTES", default=20 * 1024 * 1024)
 # Requests bodies other than uploads stay small; uploads are streamed to temporary files.
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
@@ -296,3 +304,42 @@ if TESTING:
 # Without collectstatic (development and tests) whitenoise serves straight from the finders.
 WHITENOISE_USE_FINDERS = DEBUG or TESTING
 WHITENOISE_AUTOREFRESH = DEBUG or TESTING
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "api.authentication.BearerTokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_THROTTLE_CLASSES": ["api.throttling.TokenRateThrottle"],
+    "DEFAULT_PARSER_CLASSES": ["api.parsers.BoundedJSONParser"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_FILTER_BACKENDS": [
+        "django_filters.rest_framework.DjangoFilterBackend",
+        "rest_framework.filters.OrderingFilter",
+    ],
+    "DEFAULT_PAGINATION_CLASS": "api.pagination.Cursor",
+    "PAGE_SIZE": 50,
+    "EXCEPTION_HANDLER": "api.errors.handle",
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_VERSIONING_CLASS": None,
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "ClimCRM API",
+    "DESCRIPTION": "Leads, accounts, contacts, opportunities, activities, deal registrations "
+    "and forecast figures, with the visibility of the pages.",
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
+    "ENUM_NAME_OVERRIDES": {
+        "LeadStatusEnum": "leads.models.LeadStatus",
+        "RegistrationStatusEnum": "partners.models.RegistrationStatus",
+        "StageEnum": "opportunities.models.Stage",
+        "ForecastCategoryEnum": "opportunities.models.ForecastCategory",
+    },
+}

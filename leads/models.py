@@ -29,6 +29,8 @@ class Lead(TimeStampedModel):
     source = models.CharField(
         _("source"), max_length=20, choices=Source.choices, default=Source.OTHER
     )
+    # The marketing campaign that brought the lead (set by the marketing tool or by hand).
+    campaign = models.CharField(_("campaign"), max_length=200, blank=True)
     origin = models.CharField(
         _("origin channel"),
         max_length=2,

@@ -48,6 +48,7 @@ LEAD_FIELDS = (
     "company",
     "job_title",
     "source",
+    "campaign",
     "origin",
     "partner",
     "owner",

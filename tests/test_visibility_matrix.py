@@ -21,6 +21,7 @@ from django.utils import timezone
 
 from accounts.models import PartnerTarget
 from activities.models import Activity
+from api.services import api_token_create
 from climcrm.models import SavedView
 from imports.models import ImportKind, PipelineImport
 from leads.models import ImportJob
@@ -48,6 +49,7 @@ OK = frozenset({200})
 REDIRECT = frozenset({302})
 NOT_FOUND = frozenset({404})
 DENIED = frozenset({403, 404})
+UNAUTHORIZED = frozenset({401})
 
 
 @dataclass(frozen=True)
@@ -75,6 +77,8 @@ class Rule:
     htmx: bool = False
     partner_must_show: bool = False
     partner_denied: frozenset = NOT_FOUND
+    # What an anonymous visitor gets when it is not the way to the login page (the API: 401).
+    anonymous: frozenset | None = None
 
     def expected_ok(self, role: str) -> frozenset:
         return dict(self.ok_for).get(role, self.ok)
@@ -347,6 +351,28 @@ RULES: dict[str, Rule] = {
     # Its login form shows nothing; logging out only ends the session.
     "admin:login": page("public", ok=frozenset({200, 302})),
     "admin:logout": page("public", ok=frozenset({200, 302, 405})),
+    # API tokens: each user creates theirs and revokes only theirs (anyone else's: 404).
+    "api:token-create": post("all", data=(("name", "ERP"),), ok=OK),
+    "api:token-revoke": post(
+        "all",
+        {"pk": "api_token"},
+        ok=REDIRECT,
+        ok_for=tuple((role, frozenset({302, 404})) for role in INTERNAL_ROLES),
+    ),
+    # The REST API (tests/api/ runs these rules again with bearer tokens): the scope of the
+    # pages, 401 without credentials.
+    **{
+        f"api:{kind}-list": page("all", partner_must_show=True, anonymous=UNAUTHORIZED)
+        for kind in ("lead", "account", "contact", "opportunity", "activity", "registration")
+    },
+    **{
+        f"api:{kind}-detail": obj("all", {"pk": kind}, anonymous=UNAUTHORIZED)
+        for kind in ("lead", "account", "contact", "opportunity", "activity", "registration")
+    },
+    "api:opportunity-history": obj("all", {"pk": "opportunity"}, anonymous=UNAUTHORIZED),
+    "api:forecast": page("all", anonymous=UNAUTHORIZED),
+    "api:schema": page("all", anonymous=UNAUTHORIZED),
+    "api:docs": page("all", anonymous=UNAUTHORIZED),
 }
 
 
@@ -454,6 +480,9 @@ def world(
             shared=True,
         )
         records = {
+            "api_token": api_token_create(
+                user={"a": partner_a_user, "b": partner_b_user}.get(side, rep), name=f"{mark} ERP"
+            ).token,
             "saved_view": saved_view,
             "account": account,
             "contact": contact,
@@ -546,7 +575,7 @@ def _cases(rule: Rule, role: str, world: World):
         for kwarg, kind in rule.objs
     }
     if role == "anonymous":
-        yield "anonymous", base, (rule.ok if rule.who == "public" else REDIRECT)
+        yield "anonymous", base, rule.anonymous or (rule.ok if rule.who == "public" else REDIRECT)
         return
     yield "own", base, _expected(rule, role)
     if role in PARTNER_ROLES:
@@ -614,7 +643,7 @@ def test_visibility(name, world, client):
                 assert response.status_code in expected, (
                     f"{where}: got {response.status_code}, expected {sorted(expected)}"
                 )
-                if role == "anonymous" and rule.who != "public":
+                if role == "anonymous" and rule.who != "public" and rule.anonymous is None:
                     assert response["Location"].startswith(LOGIN_URL), where
                 if role in PARTNER_ROLES and response.status_code == 200:
                     text = _assert_no_leak(response, role, world, where)
