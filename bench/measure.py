@@ -42,6 +42,7 @@ class Page:
     user: str = "manager"  # manager | rep | partner | channel
     query: tuple[tuple[str, str], ...] = ()
     target: str = ""  # which object the URL takes: account | deal | review | lead | partner
+    bearer: bool = False  # the REST API, with a personal token instead of a session
 
 
 # The pages of the suite, in report order, each as the user who opens it (manager unless
@@ -225,6 +226,37 @@ PAGES: tuple[Page, ...] = (
         ("admin:accounts_account_changelist",),
         user="admin",
     ),
+    Page("api_leads", "API: leads", ("api:lead-list",), bearer=True),
+    Page("api_accounts", "API: accounts", ("api:account-list",), bearer=True),
+    Page("api_contacts", "API: contacts", ("api:contact-list",), bearer=True),
+    Page("api_opps", "API: opportunities", ("api:opportunity-list",), bearer=True),
+    Page(
+        "api_opps_partner",
+        "API: opportunities (partner user)",
+        ("api:opportunity-list",),
+        user="partner",
+        bearer=True,
+    ),
+    Page(
+        "api_opps_filtered",
+        "API: opportunities, filtered and ordered",
+        ("api:opportunity-list",),
+        query=(("stage", "proposal"), ("ordering", "-amount")),
+        bearer=True,
+    ),
+    Page(
+        "api_opp", "API: one opportunity", ("api:opportunity-detail",), target="deal", bearer=True
+    ),
+    Page(
+        "api_opp_history",
+        "API: an opportunity's history",
+        ("api:opportunity-history",),
+        target="deal",
+        bearer=True,
+    ),
+    Page("api_activities", "API: activities", ("api:activity-list",), bearer=True),
+    Page("api_registrations", "API: registrations", ("api:registration-list",), bearer=True),
+    Page("api_forecast", "API: forecast", ("api:forecast",), bearer=True),
 )
 
 # URL names that are not pages a user opens, and why (the test suite holds every other one
@@ -341,6 +373,22 @@ NOT_PAGES = {
             "privacy:anonymise-lead",
         ),
         "an action (POST) or the fragment it answers with",
+    ),
+    **dict.fromkeys(
+        ("api:token-create", "api:token-revoke"), "an action (POST) on one's API tokens"
+    ),
+    **dict.fromkeys(
+        ("api:schema", "api:docs"), "the API's description and its docs page: no CRM data"
+    ),
+    **dict.fromkeys(
+        (
+            "api:lead-detail",
+            "api:account-detail",
+            "api:contact-detail",
+            "api:activity-detail",
+            "api:registration-detail",
+        ),
+        "one record in JSON, read like the opportunity (measured: API, one opportunity)",
     ),
     **dict.fromkeys(
         (
@@ -702,13 +750,18 @@ def _run(Client, *, requests, warmup, only, skip, budget: float, log):
             log(f"  {page.label}: {why}")
             results.append(Result(page.key, page.label, available=False, note=why))
             continue
-        if page.user not in clients:
+        who = (page.user, page.bearer)
+        if who not in clients:
             client = Client(raise_request_exception=False)
-            client.force_login(user)
-            clients[page.user] = client
-        result = measure_page(
-            clients[page.user], url, warmup=warmup, requests=requests, budget=budget
-        )
+            if page.bearer:
+                from api.services import api_token_create
+
+                secret = api_token_create(user=user, name="bench", days=1).secret
+                client.defaults["HTTP_AUTHORIZATION"] = f"Bearer {secret}"
+            else:
+                client.force_login(user)
+            clients[who] = client
+        result = measure_page(clients[who], url, warmup=warmup, requests=requests, budget=budget)
         result.key, result.label, result.user = page.key, page.label, user.username
         if result.status != 200:
             result.note = f"HTTP {result.status}" + (f"; {result.note}" if result.note else "")
