@@ -460,3 +460,9 @@ def test_registrations_are_read_in_scope(api_for, partner_a_user, partner_a, par
     rows = api_for(partner_a_user).get(reverse("api:registration-list")).json()["results"]
     assert [row["id"] for row in rows] == [own.pk]
     assert DealRegistration.objects.count() == 2
+
+
+def test_the_lead_page_shows_the_campaign_an_inbound_lead_came_with(api_for, client_for, rep):
+    created = api_for(rep).post(LEADS, {"last_name": "Favre", "campaign": "Salon Energie 2027"})
+    page = client_for(rep).get(reverse("leads:detail", args=[created.json()["id"]]))
+    assert "Salon Energie 2027" in page.text
