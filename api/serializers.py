@@ -255,8 +255,10 @@ class OpportunityUpdateSerializer(StrictSerializer):
     loss_reason_text = serializers.CharField(max_length=2000, required=False, allow_blank=True)
 
 
-class VersionSerializer(serializers.Serializer):
-    version = serializers.IntegerField(help_text=_("The version of the deal read."))
+class OpportunityCreateSerializer(OpportunityUpdateSerializer):
+    """A new deal: the fields of a change, no version (it starts at 1)."""
+
+    extra_allowed = ()
 
 
 class OpportunityHistorySerializer(serializers.ModelSerializer):

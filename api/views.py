@@ -7,6 +7,7 @@ from django_filters import rest_framework as filters
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import generics, status
+from rest_framework.exceptions import PermissionDenied
 from rest_framework.filters import OrderingFilter
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -26,7 +27,7 @@ from leads.models import Lead, LeadStatus
 from leads.selectors import likely_duplicate_accounts, likely_duplicate_contacts
 from leads.visibility import visible_leads
 from opportunities.models import Opportunity
-from opportunities.services import opportunity_update
+from opportunities.services import opportunity_create, opportunity_update
 from opportunities.visibility import visible_opportunities
 from partners.models import DealRegistration
 from partners.selectors import visible_registrations
@@ -199,8 +200,15 @@ class OpportunityFilter(filters.FilterSet):
         fields = ["stage", "forecast_category", "owner", "partner", "account", "type"]
 
 
-@extend_schema_view(get=extend_schema(summary=_("Opportunities the user sees")))
-class OpportunityList(generics.ListAPIView):
+@extend_schema_view(
+    get=extend_schema(summary=_("Opportunities the user sees")),
+    post=extend_schema(
+        summary=_("Create an opportunity (internal users; partners register deals)"),
+        request=s.OpportunityCreateSerializer,
+        responses={201: s.OpportunitySerializer},
+    ),
+)
+class OpportunityList(generics.ListCreateAPIView):
     serializer_class = s.OpportunitySerializer
     filterset_class = OpportunityFilter
     ordering_fields = ["id", "close_date", "amount", "created_at", "updated_at", "name"]
@@ -208,6 +216,15 @@ class OpportunityList(generics.ListAPIView):
 
     def get_queryset(self):
         return visible_opportunities(self.request.user)
+
+    def create(self, request, *args, **kwargs):
+        if not is_internal(request.user):
+            raise PermissionDenied(_("Partner users bring deals in through deal registration."))
+        incoming = s.OpportunityCreateSerializer(data=request.data, context={"request": request})
+        incoming.is_valid(raise_exception=True)
+        deal = opportunity_create(by=request.user, **incoming.validated_data)
+        body = s.OpportunitySerializer(deal, context={"request": request}).data
+        return Response(body, status=status.HTTP_201_CREATED)
 
 
 @extend_schema_view(

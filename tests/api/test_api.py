@@ -466,3 +466,52 @@ def test_the_lead_page_shows_the_campaign_an_inbound_lead_came_with(api_for, cli
     created = api_for(rep).post(LEADS, {"last_name": "Favre", "campaign": "Salon Energie 2027"})
     page = client_for(rep).get(reverse("leads:detail", args=[created.json()["id"]]))
     assert "Salon Energie 2027" in page.text
+
+
+def test_an_internal_user_creates_a_deal_through_the_stage_machine(api_for, rep):
+    account = AccountFactory()
+    url = reverse("api:opportunity-list")
+    response = api_for(rep).post(
+        url,
+        {
+            "name": "Chaufferie Sion",
+            "account": account.pk,
+            "stage": "proposal",
+            "amount": "48000.00",
+            "close_date": "2027-03-31",
+        },
+    )
+    assert response.status_code == 201, response.content
+    deal = Opportunity.objects.get()
+    assert (deal.owner, deal.version, deal.probability) == (rep, 1, 50)
+    assert OpportunityHistory.objects.filter(opportunity=deal, is_creation=True).exists()
+    refused = api_for(rep, "en").post(url, {"name": "Sans date", "account": account.pk})
+    assert refused.status_code == 400
+    assert refused.json() == {"errors": {"close_date": ["An open deal needs a close date."]}}
+    assert Opportunity.objects.count() == 1
+
+
+def test_a_partner_user_registers_deals_rather_than_creating_them(
+    api_for, partner_a_user, partner_a
+):
+    deal = OpportunityFactory(partner=partner_a)
+    response = api_for(partner_a_user).post(
+        reverse("api:opportunity-list"),
+        {"name": "x", "account": deal.account_id, "close_date": "2027-03-31"},
+    )
+    assert response.status_code == 403
+    assert Opportunity.objects.count() == 1
+
+
+def test_a_partner_cannot_move_its_deal_to_an_account_it_does_not_see(
+    api_for, partner_a_user, partner_a
+):
+    deal = OpportunityFactory(partner=partner_a)
+    hidden = AccountFactory(name="Interne SA")
+    response = api_for(partner_a_user).patch(
+        deal_url(deal), {"account": hidden.pk, "version": deal.version}
+    )
+    assert response.status_code == 400
+    assert "account" in response.json()["errors"]
+    deal.refresh_from_db()
+    assert deal.account_id != hidden.pk
