@@ -173,6 +173,18 @@ class AccountSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+class AccountWriteSerializer(StrictSerializer):
+    name = serializers.CharField(max_length=200, required=False)
+    industry = serializers.CharField(max_length=100, required=False, allow_blank=True)
+    website = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    street = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    postal_code = serializers.CharField(max_length=20, required=False, allow_blank=True)
+    city = serializers.CharField(max_length=100, required=False, allow_blank=True)
+    country = serializers.CharField(max_length=2, required=False)
+    owner = _user_field(required=False, allow_null=True)
+    notes = serializers.CharField(max_length=5000, required=False, allow_blank=True)
+
+
 class ContactSerializer(serializers.ModelSerializer):
     class Meta:
         model = Contact

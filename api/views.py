@@ -13,6 +13,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.models import Account, Contact
+from accounts.services import account_create, account_update
 from accounts.visibility import visible_accounts, visible_contacts
 from activities.models import Activity
 from activities.visibility import visible_activities
@@ -142,8 +143,15 @@ class AccountFilter(filters.FilterSet):
         fields = ["owner", "city", "country", "industry"]
 
 
-@extend_schema_view(get=extend_schema(summary=_("Accounts the user sees")))
-class AccountList(generics.ListAPIView):
+@extend_schema_view(
+    get=extend_schema(summary=_("Accounts the user sees")),
+    post=extend_schema(
+        summary=_("Create an account (internal users)"),
+        request=s.AccountWriteSerializer,
+        responses={201: s.AccountSerializer},
+    ),
+)
+class AccountList(generics.ListCreateAPIView):
     serializer_class = s.AccountSerializer
     filterset_class = AccountFilter
     ordering_fields = ["id", "name", "created_at", "updated_at"]
@@ -152,13 +160,37 @@ class AccountList(generics.ListAPIView):
     def get_queryset(self):
         return visible_accounts(self.request.user)
 
+    def create(self, request, *args, **kwargs):
+        if not is_internal(request.user):
+            raise PermissionDenied(_("You may not create accounts."))
+        incoming = s.AccountWriteSerializer(data=request.data, context={"request": request})
+        incoming.is_valid(raise_exception=True)
+        account = account_create(by=request.user, **incoming.validated_data)
+        body = s.AccountSerializer(account, context={"request": request}).data
+        return Response(body, status=status.HTTP_201_CREATED)
 
-@extend_schema_view(get=extend_schema(summary=_("An account")))
+
+@extend_schema_view(
+    get=extend_schema(summary=_("An account")),
+    patch=extend_schema(
+        summary=_("Change an account (its owner, their manager or an admin)"),
+        request=s.AccountWriteSerializer,
+    ),
+)
 class AccountDetail(ScopedMixin, generics.RetrieveAPIView):
     serializer_class = s.AccountSerializer
 
     def get_queryset(self):
         return visible_accounts(self.request.user)
+
+    def patch(self, request, pk):
+        account = self.get_object()
+        incoming = s.AccountWriteSerializer(data=request.data, context={"request": request})
+        incoming.is_valid(raise_exception=True)
+        account = account_update(
+            account=account, by=request.user, changes=dict(incoming.validated_data)
+        )
+        return Response(s.AccountSerializer(account, context={"request": request}).data)
 
 
 class ContactFilter(filters.FilterSet):

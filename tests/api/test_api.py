@@ -515,3 +515,25 @@ def test_a_partner_cannot_move_its_deal_to_an_account_it_does_not_see(
     assert "account" in response.json()["errors"]
     deal.refresh_from_db()
     assert deal.account_id != hidden.pk
+
+
+def test_accounts_are_created_and_changed_through_their_services(api_for, rep, other_rep):
+    url = reverse("api:account-list")
+    created = api_for(rep).post(url, {"name": "Solaire Sion SA", "city": "Sion"})
+    assert created.status_code == 201, created.content
+    account = Account.objects.get(name="Solaire Sion SA")
+    assert account.owner == rep
+    detail = reverse("api:account-detail", args=[account.pk])
+    assert api_for(rep).patch(detail, {"city": "Martigny"}).json()["city"] == "Martigny"
+    # Another rep may not change it: the page's message, nothing written.
+    refused = api_for(other_rep, "en").patch(detail, {"city": "Monthey"})
+    assert refused.status_code == 403
+    assert "only they, their sales manager or an administrator" in refused.json()["detail"]
+    account.refresh_from_db()
+    assert account.city == "Martigny"
+
+
+def test_a_partner_user_creates_no_account(api_for, partner_a_user):
+    response = api_for(partner_a_user).post(reverse("api:account-list"), {"name": "X SA"})
+    assert response.status_code == 403
+    assert not Account.objects.filter(name="X SA").exists()
