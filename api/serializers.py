@@ -203,6 +203,17 @@ class ContactSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+class ContactWriteSerializer(StrictSerializer):
+    first_name = serializers.CharField(max_length=100, required=False, allow_blank=True)
+    last_name = serializers.CharField(max_length=100, required=False)
+    email = serializers.EmailField(max_length=254, required=False, allow_blank=True)
+    phone = serializers.CharField(max_length=40, required=False, allow_blank=True)
+    job_title = serializers.CharField(max_length=120, required=False, allow_blank=True)
+    account = ScopedRelatedField(visible_accounts, required=False)
+    is_decision_maker = serializers.BooleanField(required=False)
+    notes = serializers.CharField(max_length=5000, required=False, allow_blank=True)
+
+
 # --- opportunities --------------------------------------------------------------------
 
 

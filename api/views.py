@@ -13,7 +13,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.models import Account, Contact
-from accounts.services import account_create, account_update
+from accounts.services import account_create, account_update, contact_create, contact_update
 from accounts.visibility import visible_accounts, visible_contacts
 from activities.models import Activity
 from activities.visibility import visible_activities
@@ -161,8 +161,7 @@ class AccountList(generics.ListCreateAPIView):
         return visible_accounts(self.request.user)
 
     def create(self, request, *args, **kwargs):
-        if not is_internal(request.user):
-            raise PermissionDenied(_("You may not create accounts."))
+        _require_internal(request.user)
         incoming = s.AccountWriteSerializer(data=request.data, context={"request": request})
         incoming.is_valid(raise_exception=True)
         account = account_create(by=request.user, **incoming.validated_data)
@@ -201,8 +200,20 @@ class ContactFilter(filters.FilterSet):
         fields = ["account", "email", "is_decision_maker"]
 
 
-@extend_schema_view(get=extend_schema(summary=_("Contacts the user sees")))
-class ContactList(generics.ListAPIView):
+def _require_internal(user) -> None:
+    if not is_internal(user):
+        raise PermissionDenied(_("Only internal users change accounts and contacts."))
+
+
+@extend_schema_view(
+    get=extend_schema(summary=_("Contacts the user sees")),
+    post=extend_schema(
+        summary=_("Create a contact (internal users)"),
+        request=s.ContactWriteSerializer,
+        responses={201: s.ContactSerializer},
+    ),
+)
+class ContactList(generics.ListCreateAPIView):
     serializer_class = s.ContactSerializer
     filterset_class = ContactFilter
     ordering_fields = ["id", "last_name", "created_at", "updated_at"]
@@ -211,13 +222,36 @@ class ContactList(generics.ListAPIView):
     def get_queryset(self):
         return visible_contacts(self.request.user)
 
+    def create(self, request, *args, **kwargs):
+        _require_internal(request.user)
+        incoming = s.ContactWriteSerializer(data=request.data, context={"request": request})
+        incoming.is_valid(raise_exception=True)
+        contact = contact_create(by=request.user, **incoming.validated_data)
+        body = s.ContactSerializer(contact, context={"request": request}).data
+        return Response(body, status=status.HTTP_201_CREATED)
 
-@extend_schema_view(get=extend_schema(summary=_("A contact")))
+
+@extend_schema_view(
+    get=extend_schema(summary=_("A contact")),
+    patch=extend_schema(
+        summary=_("Change a contact (internal users)"), request=s.ContactWriteSerializer
+    ),
+)
 class ContactDetail(ScopedMixin, generics.RetrieveAPIView):
     serializer_class = s.ContactSerializer
 
     def get_queryset(self):
         return visible_contacts(self.request.user)
+
+    def patch(self, request, pk):
+        contact = self.get_object()
+        _require_internal(request.user)
+        incoming = s.ContactWriteSerializer(data=request.data, context={"request": request})
+        incoming.is_valid(raise_exception=True)
+        contact = contact_update(
+            contact=contact, by=request.user, changes=dict(incoming.validated_data)
+        )
+        return Response(s.ContactSerializer(contact, context={"request": request}).data)
 
 
 # --- opportunities --------------------------------------------------------------------

@@ -537,3 +537,24 @@ def test_a_partner_user_creates_no_account(api_for, partner_a_user):
     response = api_for(partner_a_user).post(reverse("api:account-list"), {"name": "X SA"})
     assert response.status_code == 403
     assert not Account.objects.filter(name="X SA").exists()
+
+
+def test_contacts_are_created_and_changed_by_internal_users_only(
+    api_for, rep, partner_a_user, partner_a
+):
+    deal = OpportunityFactory(partner=partner_a)
+    created = api_for(rep).post(
+        reverse("api:contact-list"),
+        {"last_name": "Favre", "email": " A.Favre@Solaire.ch ", "account": deal.account_id},
+    )
+    assert created.status_code == 201, created.content
+    contact = Contact.objects.get(last_name="Favre")
+    assert contact.email == "a.favre@solaire.ch"
+    detail = reverse("api:contact-detail", args=[contact.pk])
+    assert api_for(rep).patch(detail, {"job_title": "CTO"}).status_code == 200
+    # The partner sees the contact of its deal's account, and may not change it.
+    partner = api_for(partner_a_user)
+    assert partner.get(detail).status_code == 200
+    assert partner.patch(detail, {"job_title": "CEO"}).status_code == 403
+    contact.refresh_from_db()
+    assert contact.job_title == "CTO"
