@@ -10,10 +10,11 @@ from rest_framework import serializers
 
 from accounts.models import Account, Contact
 from accounts.visibility import visible_accounts, visible_contacts, visible_partners
-from activities.models import Activity
+from activities.models import Activity, ActivityKind
 from climcrm.choices import Source
 from climcrm.models import internal_users
 from leads.models import Lead, LeadStatus
+from leads.visibility import visible_leads
 from opportunities.models import (
     ForecastCategory,
     LossReason,
@@ -22,6 +23,7 @@ from opportunities.models import (
     OpportunityType,
     Stage,
 )
+from opportunities.visibility import visible_opportunities
 from partners.models import DealRegistration
 
 
@@ -337,6 +339,29 @@ class ActivitySerializer(serializers.ModelSerializer):
             "updated_at",
         ]
         read_only_fields = fields
+
+
+def _active_users():
+    from climcrm.models import User
+
+    return User.objects.filter(is_active=True)
+
+
+class ActivityUpdateSerializer(StrictSerializer):
+    kind = serializers.ChoiceField(choices=ActivityKind.choices, required=False)
+    subject = serializers.CharField(max_length=255, required=False, allow_blank=True)
+    description = serializers.CharField(max_length=5000, required=False, allow_blank=True)
+    due_date = serializers.DateField(required=False, allow_null=True)
+    assignee = serializers.PrimaryKeyRelatedField(queryset=_active_users(), required=False)
+    done = serializers.BooleanField(required=False)
+
+
+class ActivityCreateSerializer(ActivityUpdateSerializer):
+    """A to-do or a logged activity about one deal, lead or account the user sees."""
+
+    opportunity = ScopedRelatedField(visible_opportunities, required=False)
+    lead = ScopedRelatedField(visible_leads, required=False)
+    account = ScopedRelatedField(visible_accounts, required=False)
 
 
 class RegistrationSerializer(serializers.ModelSerializer):

@@ -14,6 +14,8 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare
 
+from activities.models import Activity
+from activities.services import activity_complete, activity_reopen, activity_update
 from api.models import ApiToken, IdempotencyKey
 from leads.models import Lead, LeadStatus
 from leads.services import lead_change_status, lead_create, lead_update
@@ -128,3 +130,18 @@ def lead_change(
         if status and status != lead.status:
             lead = lead_change_status(lead=lead, to_status=status, by=by, reason=reason)
     return lead
+
+
+def activity_change(
+    *, activity: Activity, by: User, changes: dict[str, Any], done: bool | None = None
+) -> Activity:
+    """Change an activity's fields and, when asked, mark it done or open again, in one
+    transaction, through the activity services (their permissions and messages)."""
+    with transaction.atomic():
+        if changes:
+            activity = activity_update(activity=activity, by=by, changes=changes)
+        if done is True:
+            activity = activity_complete(activity=activity, by=by)
+        elif done is False:
+            activity = activity_reopen(activity=activity, by=by)
+    return activity

@@ -16,9 +16,10 @@ from accounts.models import Account, Contact
 from accounts.services import account_create, account_update, contact_create, contact_update
 from accounts.visibility import visible_accounts, visible_contacts
 from activities.models import Activity
+from activities.services import activity_create
 from activities.visibility import visible_activities
 from api import serializers as s
-from api.services import lead_change, lead_receive
+from api.services import activity_change, lead_change, lead_receive
 from climcrm.periods import MONTH, QUARTER, parse_period
 from climcrm.roles import is_internal, is_partner_user
 from climcrm.visibility import get_visible_or_404
@@ -32,8 +33,6 @@ from opportunities.services import opportunity_create, opportunity_update
 from opportunities.visibility import visible_opportunities
 from partners.models import DealRegistration
 from partners.selectors import visible_registrations
-
-DATE_LOOKUPS = ["exact", "gte", "lte"]
 
 
 class ScopedMixin:
@@ -344,8 +343,15 @@ class ActivityFilter(filters.FilterSet):
         fields = ["kind", "done", "assignee", "lead", "opportunity", "account"]
 
 
-@extend_schema_view(get=extend_schema(summary=_("Activities the user sees")))
-class ActivityList(generics.ListAPIView):
+@extend_schema_view(
+    get=extend_schema(summary=_("Activities the user sees")),
+    post=extend_schema(
+        summary=_("Log an activity or plan a to-do"),
+        request=s.ActivityCreateSerializer,
+        responses={201: s.ActivitySerializer},
+    ),
+)
+class ActivityList(generics.ListCreateAPIView):
     serializer_class = s.ActivitySerializer
     filterset_class = ActivityFilter
     ordering_fields = ["id", "due_date", "created_at", "updated_at"]
@@ -354,13 +360,37 @@ class ActivityList(generics.ListAPIView):
     def get_queryset(self):
         return visible_activities(self.request.user)
 
+    def create(self, request, *args, **kwargs):
+        incoming = s.ActivityCreateSerializer(data=request.data, context={"request": request})
+        incoming.is_valid(raise_exception=True)
+        values = dict(incoming.validated_data)
+        values.setdefault("subject", "")
+        activity = activity_create(by=request.user, **values)
+        body = s.ActivitySerializer(activity, context={"request": request}).data
+        return Response(body, status=status.HTTP_201_CREATED)
 
-@extend_schema_view(get=extend_schema(summary=_("An activity")))
+
+@extend_schema_view(
+    get=extend_schema(summary=_("An activity")),
+    patch=extend_schema(
+        summary=_("Change an activity, mark it done or open again"),
+        request=s.ActivityUpdateSerializer,
+    ),
+)
 class ActivityDetail(ScopedMixin, generics.RetrieveAPIView):
     serializer_class = s.ActivitySerializer
 
     def get_queryset(self):
         return visible_activities(self.request.user)
+
+    def patch(self, request, pk):
+        activity = self.get_object()
+        incoming = s.ActivityUpdateSerializer(data=request.data, context={"request": request})
+        incoming.is_valid(raise_exception=True)
+        changes = dict(incoming.validated_data)
+        done = changes.pop("done", None)
+        activity = activity_change(activity=activity, by=request.user, changes=changes, done=done)
+        return Response(s.ActivitySerializer(activity, context={"request": request}).data)
 
 
 class RegistrationFilter(filters.FilterSet):

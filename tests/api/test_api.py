@@ -558,3 +558,29 @@ def test_contacts_are_created_and_changed_by_internal_users_only(
     assert partner.patch(detail, {"job_title": "CEO"}).status_code == 403
     contact.refresh_from_db()
     assert contact.job_title == "CTO"
+
+
+def test_to_dos_are_planned_and_done_through_the_activity_services(
+    api_for, rep, partner_a_user, partner_a, partner_b
+):
+    own = OpportunityFactory(partner=partner_a)
+    other = OpportunityFactory(partner=partner_b)
+    api = api_for(partner_a_user, "en")
+    url = reverse("api:activity-list")
+    created = api.post(
+        url, {"subject": "Rappeler", "opportunity": own.pk, "due_date": "2027-01-15"}
+    )
+    assert created.status_code == 201, created.content
+    todo = Activity.objects.get()
+    assert (todo.assignee, todo.done) == (partner_a_user, False)
+    # Another partner's deal is not one to choose.
+    assert api.post(url, {"subject": "x", "opportunity": other.pk}).status_code == 400
+    # Nothing to be about: the service's message.
+    about = api.post(url, {"subject": "x"})
+    assert about.json() == {
+        "errors": {"non_field_errors": ["An activity is about a deal, a lead or an account."]}
+    }
+    detail = reverse("api:activity-detail", args=[todo.pk])
+    done = api.patch(detail, {"done": True, "subject": "Rappelé"})
+    assert (done.json()["done"], done.json()["subject"]) == (True, "Rappelé")
+    assert Activity.objects.count() == 1
