@@ -395,6 +395,25 @@ class RegistrationSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+class RegistrationCreateSerializer(StrictSerializer):
+    """A deal registration: a partner user's is their partner's; internal staff name the
+    partner."""
+
+    partner = ScopedRelatedField(visible_partners, required=False)
+    company_name = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    contact_first_name = serializers.CharField(max_length=100, required=False, allow_blank=True)
+    contact_last_name = serializers.CharField(max_length=100, required=False, allow_blank=True)
+    contact_email = serializers.EmailField(max_length=254, required=False, allow_blank=True)
+    contact_phone = serializers.CharField(max_length=40, required=False, allow_blank=True)
+    need = serializers.CharField(max_length=5000, required=False, allow_blank=True)
+    estimated_amount = serializers.DecimalField(
+        max_digits=14, decimal_places=2, required=False, allow_null=True
+    )
+    expected_close_date = serializers.DateField(required=False, allow_null=True)
+    project_name = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    site_address = serializers.CharField(max_length=255, required=False, allow_blank=True)
+
+
 # --- forecast -------------------------------------------------------------------------
 
 

@@ -33,6 +33,7 @@ from opportunities.services import opportunity_create, opportunity_update
 from opportunities.visibility import visible_opportunities
 from partners.models import DealRegistration
 from partners.selectors import visible_registrations
+from partners.services import registration_submit
 
 
 class ScopedMixin:
@@ -399,8 +400,15 @@ class RegistrationFilter(filters.FilterSet):
         fields = ["status", "partner"]
 
 
-@extend_schema_view(get=extend_schema(summary=_("Deal registrations the user sees")))
-class RegistrationList(generics.ListAPIView):
+@extend_schema_view(
+    get=extend_schema(summary=_("Deal registrations the user sees")),
+    post=extend_schema(
+        summary=_("Register a deal"),
+        request=s.RegistrationCreateSerializer,
+        responses={201: s.RegistrationSerializer},
+    ),
+)
+class RegistrationList(generics.ListCreateAPIView):
     serializer_class = s.RegistrationSerializer
     filterset_class = RegistrationFilter
     ordering_fields = ["id", "submitted_at", "created_at", "updated_at"]
@@ -408,6 +416,13 @@ class RegistrationList(generics.ListAPIView):
 
     def get_queryset(self):
         return visible_registrations(self.request.user)
+
+    def create(self, request, *args, **kwargs):
+        incoming = s.RegistrationCreateSerializer(data=request.data, context={"request": request})
+        incoming.is_valid(raise_exception=True)
+        registration = registration_submit(by=request.user, **incoming.validated_data)
+        body = s.RegistrationSerializer(registration, context={"request": request}).data
+        return Response(body, status=status.HTTP_201_CREATED)
 
 
 @extend_schema_view(get=extend_schema(summary=_("A deal registration")))

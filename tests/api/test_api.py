@@ -584,3 +584,30 @@ def test_to_dos_are_planned_and_done_through_the_activity_services(
     done = api.patch(detail, {"done": True, "subject": "Rappelé"})
     assert (done.json()["done"], done.json()["subject"]) == (True, "Rappelé")
     assert Activity.objects.count() == 1
+
+
+def test_a_partner_registers_a_deal_for_its_partner_only(
+    api_for, partner_a_user, partner_a, partner_b
+):
+    api = api_for(partner_a_user, "en")
+    url = reverse("api:registration-list")
+    created = api.post(
+        url,
+        {
+            "company_name": "Solaire Sion SA",
+            "contact_last_name": "Favre",
+            "contact_email": "a.favre@solaire-sion.ch",
+            "estimated_amount": "42000.00",
+            "partner": partner_a.pk,
+        },
+    )
+    assert created.status_code == 201, created.content
+    registration = DealRegistration.objects.get()
+    assert (registration.partner, registration.status) == (partner_a, "submitted")
+    # Another partner is not one to choose; a blank company is the page's message.
+    assert (
+        "partner" in api.post(url, {"company_name": "X", "partner": partner_b.pk}).json()["errors"]
+    )
+    blank = api.post(url, {"company_name": " "})
+    assert blank.json() == {"errors": {"company_name": ["Enter the company name."]}}
+    assert DealRegistration.objects.count() == 1
