@@ -60,3 +60,29 @@ def test_a_partner_token_lists_only_its_partner_s_deals(world, client):  # noqa:
     )
     names = {row["name"] for row in response.json()["results"]}
     assert names == {f"{MARK['a']} Affaire", f"{MARK['a']} Gagnée"}
+
+
+WRITABLE = {
+    "api:lead-detail": ("lead", {"company": "x"}),
+    "api:account-detail": ("account", {"city": "x"}),
+    "api:contact-detail": ("contact", {"job_title": "x"}),
+    "api:opportunity-detail": ("opportunity", {"name": "x", "version": 1}),
+    "api:activity-detail": ("activity", {"subject": "x"}),
+}
+
+
+@pytest.mark.parametrize("name", sorted(WRITABLE))
+def test_a_partner_token_changes_nothing_outside_its_scope(name, world, client):  # noqa: F811
+    kind, change = WRITABLE[name]
+    secret = api_token_create(user=world.users["partner_a"], name="ERP").secret
+    for side in ("b", "internal"):
+        record = world.records[kind][side]
+        before = type(record).objects.filter(pk=record.pk).values().get()
+        response = client.patch(
+            reverse(name, args=[record.pk]),
+            change,
+            content_type="application/json",
+            headers={"Authorization": f"Bearer {secret}"},
+        )
+        assert response.status_code == 404, f"{name} on {side}: {response.status_code}"
+        assert type(record).objects.filter(pk=record.pk).values().get() == before
