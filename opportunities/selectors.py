@@ -212,18 +212,24 @@ def opportunity_history(*, opportunity: Opportunity) -> list[HistoryEntry]:
             new = getattr(row, f"{name}_id" if name in ("owner", "partner") else name)
             entry.changes.append(
                 HistoryChange(
-                    label=str(Opportunity._meta.get_field(name).verbose_name),
+                    label=_field_label(name),
                     old=_display(name, old, row, "prev_"),
                     new=_display(name, new, row, ""),
                 )
             )
         entry.other_fields = [
-            str(Opportunity._meta.get_field(name).verbose_name)
+            _field_label(name)
             for name in row.changed_fields
             if name not in TRACKED_FIELDS and _is_field(name)
         ]
         entries.append(entry)
     return entries
+
+
+def _field_label(name: str) -> str:
+    """The field's name as the deal form shows it."""
+    field = Opportunity._meta.get_field(name)
+    return str(getattr(field, "verbose_name", name))
 
 
 def _is_field(name: str) -> bool:
