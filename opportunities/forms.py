@@ -236,14 +236,6 @@ class OpportunityForm(forms.Form):
             if name in self.changed_data or _differs(self.opportunity, name, value)
         }
 
-    def apply_errors(self, error) -> None:
-        """Put a service's ValidationError on the matching fields (others go on top)."""
-        if hasattr(error, "error_dict"):
-            for name, messages in error.message_dict.items():
-                self.add_error(name if name in self.fields else None, messages)
-        else:
-            self.add_error(None, error.messages)
-
 
 def _is_fk(name: str) -> bool:
     return Opportunity._meta.get_field(name).is_relation
