@@ -5,6 +5,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.utils.translation import gettext_lazy as _
 
 from accounts.visibility import visible_accounts, visible_contacts, visible_partners
+from climcrm.choices import BANT_FIELDS
 from climcrm.fields import keep_stored_text
 from climcrm.lookup import use_lookup
 from climcrm.models import internal_users
@@ -47,16 +48,7 @@ FIELDSETS = [
     (
         "bant",
         _("BANT qualification"),
-        [
-            "budget_ok",
-            "budget_note",
-            "authority_ok",
-            "authority_note",
-            "need_ok",
-            "need_note",
-            "timing_ok",
-            "timing_note",
-        ],
+        list(BANT_FIELDS),
     ),
     (
         "characteristics",

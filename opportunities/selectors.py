@@ -9,8 +9,8 @@ from django.db.models import Count, DecimalField, QuerySet, Sum, Value, Window
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.formats import date_format
-from django.utils.translation import gettext as _
 
+from climcrm.choices import BANT
 from climcrm.figures import money, percent
 from climcrm.pagination import CountedPaginator
 from climcrm.visibility import get_visible_or_404
@@ -242,12 +242,6 @@ def _is_field(name: str) -> bool:
 
 def bant_checklist(opportunity: Opportunity) -> list[dict]:
     return [
-        {"label": _("Budget"), "ok": opportunity.budget_ok, "note": opportunity.budget_note},
-        {
-            "label": _("Authority"),
-            "ok": opportunity.authority_ok,
-            "note": opportunity.authority_note,
-        },
-        {"label": _("Need"), "ok": opportunity.need_ok, "note": opportunity.need_note},
-        {"label": _("Timing"), "ok": opportunity.timing_ok, "note": opportunity.timing_note},
+        {"label": label, "ok": getattr(opportunity, check), "note": getattr(opportunity, note)}
+        for check, note, label in BANT
     ]
