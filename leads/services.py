@@ -19,7 +19,7 @@ from django.utils.translation import gettext as _
 
 from accounts.models import Account, Contact
 from accounts.services import account_create, contact_create
-from climcrm.choices import SIGNAL_FIELDS, OriginChannel, Source
+from climcrm.choices import BANT_FIELDS, SIGNAL_FIELDS, OriginChannel, Source
 from climcrm.permissions import can_edit_lead
 from climcrm.ratelimit import parse_rate
 from climcrm.roles import is_internal, is_partner_user
@@ -54,14 +54,7 @@ LEAD_FIELDS = (
     "owner",
     "notes",
     "project_name",
-    "budget_ok",
-    "budget_note",
-    "authority_ok",
-    "authority_note",
-    "need_ok",
-    "need_note",
-    "timing_ok",
-    "timing_note",
+    *BANT_FIELDS,
     "organisation_fit",
     "organisation_note",
     "opportunity_fit",
@@ -74,16 +67,6 @@ LEAD_FIELDS = (
 )
 # Partner users work their own leads but do not choose who owns them or where they come from.
 PARTNER_LOCKED_FIELDS = frozenset({"owner", "origin", "partner"})
-BANT_FIELDS = (
-    "budget_ok",
-    "budget_note",
-    "authority_ok",
-    "authority_note",
-    "need_ok",
-    "need_note",
-    "timing_ok",
-    "timing_note",
-)
 # Statuses a person may set by hand (conversion goes through lead_convert).
 MANUAL_STATUSES = (LeadStatus.NEW, LeadStatus.WORKING, LeadStatus.MQL, LeadStatus.DISQUALIFIED)
 

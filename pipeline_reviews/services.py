@@ -20,6 +20,7 @@ from accounts.models import Partner
 from activities.models import Activity, ActivityKind
 from activities.services import activity_create
 from climcrm import outbox
+from climcrm.choices import BANT_CHECKS
 from climcrm.models import EmailStatus, User
 from climcrm.roles import is_admin, is_channel_manager, is_manager, is_partner_user
 from leads.services import LeadReadOnlyError, lead_update
@@ -61,10 +62,7 @@ LEAD_REVIEW_FIELDS = (
     "organisation_fit",
     "opportunity_fit",
     "stakeholder_fit",
-    "budget_ok",
-    "authority_ok",
-    "need_ok",
-    "timing_ok",
+    *BANT_CHECKS,
     "planned_actions",
 )
 # Who receives the recap at the partner.
