@@ -13,7 +13,7 @@ from accounts.visibility import visible_accounts, visible_contacts, visible_part
 from activities.models import Activity, ActivityKind
 from climcrm.choices import Source
 from climcrm.models import internal_users
-from leads.models import Lead, LeadStatus
+from leads.models import Lead, LeadStatus, LeadStatusChange
 from leads.visibility import visible_leads
 from opportunities.models import (
     ForecastCategory,
@@ -92,6 +92,13 @@ class LeadSerializer(serializers.ModelSerializer):
             "created_at",
             "updated_at",
         ]
+        read_only_fields = fields
+
+
+class LeadStatusChangeSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = LeadStatusChange
+        fields = ["id", "lead", "from_status", "to_status", "changed_at", "changed_by"]
         read_only_fields = fields
 
 

@@ -10,6 +10,7 @@ urlpatterns = [
     path("tokens/<int:pk>/revoke/", pages.token_revoke, name="token-revoke"),
     path("v1/leads/", views.LeadList.as_view(), name="lead-list"),
     path("v1/leads/<int:pk>/", views.LeadDetail.as_view(), name="lead-detail"),
+    path("v1/leads/<int:pk>/history/", views.LeadHistoryList.as_view(), name="lead-history"),
     path("v1/accounts/", views.AccountList.as_view(), name="account-list"),
     path("v1/accounts/<int:pk>/", views.AccountDetail.as_view(), name="account-detail"),
     path("v1/contacts/", views.ContactList.as_view(), name="contact-list"),

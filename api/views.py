@@ -131,6 +131,18 @@ class LeadDetail(ScopedMixin, generics.RetrieveAPIView):
         return Response(s.LeadSerializer(lead, context={"request": request}).data)
 
 
+@extend_schema_view(get=extend_schema(summary=_("The status changes of a lead")))
+class LeadHistoryList(generics.ListAPIView):
+    serializer_class = s.LeadStatusChangeSerializer
+    ordering_fields = ["id", "changed_at"]
+    ordering = ["-id"]
+    filter_backends = [OrderingFilter]
+
+    def get_queryset(self):
+        lead = get_visible_or_404(visible_leads(self.request.user), pk=self.kwargs["pk"])
+        return lead.status_changes.all()
+
+
 # --- accounts and contacts ------------------------------------------------------------
 
 

@@ -387,8 +387,10 @@ NOT_PAGES = {
             "api:contact-detail",
             "api:activity-detail",
             "api:registration-detail",
+            "api:lead-history",
         ),
-        "one record in JSON, read like the opportunity (measured: API, one opportunity)",
+        "one record (or one lead's status rows) in JSON, read like the opportunity and its "
+        "history (measured)",
     ),
     **dict.fromkeys(
         (

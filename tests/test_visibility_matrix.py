@@ -370,6 +370,7 @@ RULES: dict[str, Rule] = {
         for kind in ("lead", "account", "contact", "opportunity", "activity", "registration")
     },
     "api:opportunity-history": obj("all", {"pk": "opportunity"}, anonymous=UNAUTHORIZED),
+    "api:lead-history": obj("all", {"pk": "lead"}, anonymous=UNAUTHORIZED),
     "api:forecast": page("all", anonymous=UNAUTHORIZED),
     "api:schema": page("all", anonymous=UNAUTHORIZED),
     "api:docs": page("all", anonymous=UNAUTHORIZED),

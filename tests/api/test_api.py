@@ -373,7 +373,11 @@ def _fill(count: int, rep, partner=None):
     )
     Contact.objects.bulk_create(Contact(last_name=f"C{i}", account=account) for i in range(count))
     Account.objects.bulk_create(Account(name=f"A{count}-{i}") for i in range(count))
-    Lead.objects.bulk_create(Lead(last_name=f"L{i}", partner=partner) for i in range(count))
+    leads = Lead.objects.bulk_create(Lead(last_name=f"L{i}", partner=partner) for i in range(count))
+    LeadStatusChange.objects.bulk_create(
+        LeadStatusChange(lead=leads[0], to_status="new", changed_at=timezone.now())
+        for _ in range(count)
+    )
     Activity.objects.bulk_create(
         Activity(subject=f"T{i}", opportunity=deal, created_by=rep) for i, deal in enumerate(deals)
     )
@@ -388,7 +392,7 @@ def _fill(count: int, rep, partner=None):
         )
         for i in range(count)
     )
-    return deals[0]
+    return deals[0], leads[0]
 
 
 LIST_ROUTES = [
@@ -412,10 +416,11 @@ def test_list_endpoints_use_the_same_queries_at_10_and_1000_rows(
     # The token's last use is written at most once a minute: not by the measured requests.
     api.get(reverse("api:lead-list"))
 
-    def counts(deal):
+    def counts(deal, lead):
         result = {}
         urls = [reverse(name) for name in LIST_ROUTES]
         urls.append(reverse("api:opportunity-history", args=[deal.pk]))
+        urls.append(reverse("api:lead-history", args=[lead.pk]))
         for url in urls:
             with CaptureQueriesContext(connection) as queries:
                 response = api.get(url)
@@ -423,8 +428,8 @@ def test_list_endpoints_use_the_same_queries_at_10_and_1000_rows(
             result[url] = len(queries)
         return result
 
-    small = counts(_fill(10, rep, partner))
-    big = counts(_fill(1000, rep, partner))
+    small = counts(*_fill(10, rep, partner))
+    big = counts(*_fill(1000, rep, partner))
     assert {url.split("/")[3] for url in small} >= {"leads", "opportunities", "forecast"}
     assert list(small.values()) == list(big.values())
 
