@@ -289,7 +289,7 @@ class OpportunityFilter(filters.FilterSet):
 class OpportunityList(generics.ListCreateAPIView):
     serializer_class = s.OpportunitySerializer
     filterset_class = OpportunityFilter
-    ordering_fields = ["id", "close_date", "amount", "created_at", "updated_at", "name"]
+    ordering_fields = ["id", "close_date", "created_at", "updated_at", "name"]
     ordering = ["-id"]
 
     def get_queryset(self):
@@ -367,7 +367,7 @@ class ActivityFilter(filters.FilterSet):
 class ActivityList(generics.ListCreateAPIView):
     serializer_class = s.ActivitySerializer
     filterset_class = ActivityFilter
-    ordering_fields = ["id", "due_date", "created_at", "updated_at"]
+    ordering_fields = ["id", "created_at", "updated_at"]
     ordering = ["-id"]
 
     def get_queryset(self):

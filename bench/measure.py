@@ -241,7 +241,7 @@ PAGES: tuple[Page, ...] = (
         "api_opps_filtered",
         "API: opportunities, filtered and ordered",
         ("api:opportunity-list",),
-        query=(("stage", "proposal"), ("ordering", "-amount")),
+        query=(("stage", "proposal"), ("ordering", "-close_date")),
         bearer=True,
     ),
     Page(
