@@ -4,6 +4,7 @@ from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from api.selectors import api_token_of_user_or_none
@@ -12,6 +13,7 @@ from api.services import api_token_create, api_token_revoke
 TOKEN_PAGE = "password_change"
 
 
+@never_cache
 @require_POST
 def token_create(request: HttpRequest) -> HttpResponse:
     new = api_token_create(user=request.user, name=request.POST.get("name", ""))

@@ -293,6 +293,7 @@ def test_the_profile_page_creates_shows_once_and_revokes_tokens(client_for, rep)
     token = ApiToken.objects.get(user=rep)
     secret = created.context["secret"]
     assert secret in created.text
+    assert "no-store" in created["Cache-Control"]
     assert secret not in client.get(reverse("password_change")).text
     assert token.prefix in client.get(reverse("password_change")).text
     revoked = client.post(reverse("api:token-revoke", args=[token.pk]))
