@@ -1,0 +1,172 @@
+"""Forecast reliability per rep and per partner, on a small book computed by hand.
+
+Q2 2025 = [04-01, 07-01). Deals, all owned by ``rep``:
+
+deal | partner | story
+-----|---------|------------------------------------------------------------------------
+a    | A       | 03-01 created 10 000, close 05-15; 03-20 negotiation (Commit); 05-10 won
+     |         | at 12 000 → created 10 000, entered Commit 10 000, at Q2 start 10 000
+b    | -       | 04-05 created 8 000, close 06-10; 06-01 won at 6 000 → created 8 000 only
+s    | A       | 03-01 created 5 000, close 04-25; 04-20 close → 07-15 (slipped out of Q2)
+k    | -       | 03-01 created 3 000, close 05-20, still open
+
+The estimate of a won deal: Commit entry, else quarter start, else creation: a 10 000, b 8 000.
+"""
+
+from datetime import date
+from decimal import Decimal
+
+import pytest
+from django.urls import reverse
+
+from climcrm.figures import percent
+from climcrm.periods import QUARTER, last_periods, period_containing
+from forecasting.reports.reliability import reliability
+from forecasting.scopes import PARTNER, REP, Scope
+from opportunities.models import Stage
+from opportunities.services import opportunity_create, opportunity_move_stage, opportunity_update
+from tests import clock
+from tests.factories import AccountFactory
+from tests.forecasting.conftest import at
+
+pytestmark = [pytest.mark.dates, pytest.mark.time_machine(clock.NOW)]
+
+HUNDRED = Decimal(100)
+Q2 = period_containing(QUARTER, date(2025, 5, 1))
+Q3 = Q2.next()
+
+
+@pytest.fixture
+def deals(db, rep, partner_a):
+    def create(name, when, **values):
+        return opportunity_create(by=rep, at=when, account=AccountFactory(), name=name, **values)
+
+    a = create(
+        "a", at(3, 1), amount=Decimal(10000), close_date=date(2025, 5, 15), partner=partner_a
+    )
+    opportunity_move_stage(
+        opportunity=a, to_stage=Stage.NEGOTIATION, by=rep, at=at(3, 20), expected_version=a.version
+    )
+    opportunity_move_stage(
+        opportunity=a,
+        to_stage=Stage.CLOSED_WON,
+        by=rep,
+        amount=Decimal(12000),
+        at=at(5, 10),
+        expected_version=a.version,
+    )
+    b = create("b", at(4, 5), amount=Decimal(8000), close_date=date(2025, 6, 10))
+    opportunity_move_stage(
+        opportunity=b,
+        to_stage=Stage.CLOSED_WON,
+        by=rep,
+        amount=Decimal(6000),
+        at=at(6, 1),
+        expected_version=b.version,
+    )
+    s = create("s", at(3, 1), amount=Decimal(5000), close_date=date(2025, 4, 25), partner=partner_a)
+    opportunity_update(
+        opportunity=s,
+        by=rep,
+        changes={"close_date": date(2025, 7, 15)},
+        at=at(4, 20),
+        expected_version=s.version,
+    )
+    create("k", at(3, 1), amount=Decimal(3000), close_date=date(2025, 5, 20))
+
+
+def only(rows):
+    assert len(rows) == 1
+    return rows[0]
+
+
+def test_a_reps_figures_for_the_quarter(deals, manager, rep):
+    subject = only(reliability(user=manager, scope=Scope(), group=REP, periods=[Q2]))
+    figures = subject.periods[0]
+
+    assert (subject.kind, subject.key) == (REP, rep.pk)
+    assert (figures.won, figures.won_count) == (Decimal(18000), 2)
+    # |12 000 − 10 000| + |6 000 − 8 000|
+    assert figures.abs_error == Decimal(4000)
+    assert figures.won_of_created == Decimal(18000) * HUNDRED / Decimal(18000)
+    assert figures.won_of_commit_entry == Decimal(12000) * HUNDRED / Decimal(10000)
+    assert figures.won_of_at_start == Decimal(12000) * HUNDRED / Decimal(10000)
+    # a, b, s and k were expected in Q2; s slipped.
+    assert (figures.slipped_count, figures.expected_count) == (1, 4)
+    assert figures.slip_rate == Decimal(25)
+    accuracy = HUNDRED - Decimal(4000) * HUNDRED / Decimal(18000)  # 77.78
+    assert figures.amount_accuracy == accuracy
+    assert figures.score == (accuracy + Decimal(75)) / 2  # 76.39
+
+
+def test_a_partners_figures_hold_its_own_deals_only(deals, manager, partner_a):
+    subject = only(reliability(user=manager, scope=Scope(), group=PARTNER, periods=[Q2]))
+    figures = subject.periods[0]
+
+    assert (subject.key, subject.name) == (partner_a.pk, str(partner_a.account.name))
+    assert figures.won == Decimal(12000)
+    assert (figures.slipped_count, figures.expected_count) == (1, 2)
+    accuracy = HUNDRED - Decimal(2000) * HUNDRED / Decimal(12000)  # 83.33
+    assert figures.score == (accuracy + Decimal(50)) / 2  # 66.67
+
+
+def test_a_period_without_won_deal_scores_on_its_dates_and_the_total_adds_periods_up(
+    deals, manager
+):
+    subject = only(reliability(user=manager, scope=Scope(), group=REP, periods=[Q2, Q3]))
+    q3 = subject.periods[1]
+
+    # s is expected in Q3 (close 07-15) and kept its date; nothing won.
+    assert (q3.won, q3.expected_count, q3.slipped_count) == (Decimal(0), 1, 0)
+    assert q3.amount_accuracy is None
+    assert q3.score == HUNDRED
+    total = subject.total
+    assert (total.won, total.expected_count, total.slipped_count) == (Decimal(18000), 5, 1)
+    accuracy = HUNDRED - Decimal(4000) * HUNDRED / Decimal(18000)
+    assert total.score == (accuracy + Decimal(80)) / 2  # 78.89
+
+
+def test_no_submission_means_no_submitted_figure(deals, manager):
+    figures = only(reliability(user=manager, scope=Scope(), group=REP, periods=[Q2])).periods[0]
+
+    assert figures.submitted_commit is None
+    assert figures.won_of_commit is None
+
+
+def test_a_partner_user_reads_their_own_partner_and_no_rep(
+    deals, manager, partner_a_user, partner_b_user, partner_a
+):
+    internal = only(
+        reliability(user=manager, scope=Scope(PARTNER, partner_a.pk), group=PARTNER, periods=[Q2])
+    )
+    own = only(reliability(user=partner_a_user, scope=Scope(), group=PARTNER, periods=[Q2]))
+
+    assert own.key == partner_a.pk
+    assert own.periods[0] == internal.periods[0]
+    assert reliability(user=partner_a_user, scope=Scope(), group=REP, periods=[Q2]) == []
+    assert reliability(user=partner_b_user, scope=Scope(), group=PARTNER, periods=[Q2]) == []
+
+
+class TestReliabilityPage:
+    URL = reverse("forecasting:reliability")
+
+    def test_shows_the_score_rounded_once_and_its_formula(self, deals, client_for, manager, rep):
+        response = client_for(manager).get(self.URL, {"scope": f"rep:{rep.pk}", "kind": "quarter"})
+
+        assert response.status_code == 200
+        subject = response.context["subject"]
+        assert subject.key == rep.pk
+        content = response.content.decode()
+        assert "reliability-formula" in content
+        assert [f.period for f in subject.periods] == last_periods(QUARTER, 8)
+        assert f'<strong data-figure="score">{percent(subject.total.score)}</strong>' in content
+
+    def test_a_partner_user_sees_only_their_partner(
+        self, deals, client_for, partner_b_user, partner_a
+    ):
+        response = client_for(partner_b_user).get(self.URL, {"scope": f"partner:{partner_a.pk}"})
+
+        assert response.status_code == 200
+        assert response.context["subject"] is None
+        assert [rows for _label, rows in response.context["groups"]] == [[]]
+        assert str(partner_a.account.name) not in response.content.decode()
