@@ -199,6 +199,7 @@ RULES: dict[str, Rule] = {
     "forecasting:changes-deals": page("all", query=(("change", "new"),), htmx=True),
     "forecasting:accuracy": page("all", htmx=True),
     "forecasting:accuracy-deals": page("all", htmx=True),
+    "forecasting:reliability": page("all", htmx=True),
     # Leads
     "leads:list": page("all", htmx=True, partner_must_show=True),
     "leads:create": page("all"),

@@ -13,21 +13,24 @@ k    | -       | 03-01 created 3 000, close 05-20, still open
 The estimate of a won deal: Commit entry, else quarter start, else creation: a 10 000, b 8 000.
 """
 
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
 from climcrm.figures import percent
 from climcrm.periods import QUARTER, last_periods, period_containing
 from forecasting.reports.reliability import reliability
 from forecasting.scopes import PARTNER, REP, Scope
-from opportunities.models import Stage
+from opportunities.models import ForecastCategory, Opportunity, OpportunityHistory, Stage
 from opportunities.services import opportunity_create, opportunity_move_stage, opportunity_update
 from tests import clock
 from tests.factories import AccountFactory
 from tests.forecasting.conftest import at
+from tests.forecasting.factories import bulk_deals
+from tests.forecasting.test_views import count_queries
 
 pytestmark = [pytest.mark.dates, pytest.mark.time_machine(clock.NOW)]
 
@@ -170,3 +173,89 @@ class TestReliabilityPage:
         assert response.context["subject"] is None
         assert [rows for _label, rows in response.context["groups"]] == [[]]
         assert str(partner_a.account.name) not in response.content.decode()
+
+
+def won_deals(count: int, *, owner, partner) -> None:
+    """``count`` deals won today, each with an estimate, whose close date moved to today from
+    a day of an earlier quarter (two history rows each)."""
+    today = timezone.localdate()
+    earlier = today - timedelta(days=100)
+    now = timezone.now()
+    deals = Opportunity.objects.bulk_create(
+        Opportunity(
+            name=f"Won {index}",
+            account=AccountFactory(),
+            owner=owner,
+            partner=partner,
+            stage=Stage.CLOSED_WON,
+            probability=100,
+            forecast_category=ForecastCategory.CLOSED,
+            amount=Decimal(1000 + index),
+            created_amount=Decimal(900),
+            commit_entry_amount=Decimal(950) if index % 2 else None,
+            close_quarter_start_amount=Decimal(1000),
+            close_month_start_amount=Decimal(1000),
+            close_date=today,
+            closed_at=now,
+            created_at=now - timedelta(days=120),
+            version=2,
+        )
+        for index in range(count)
+    )
+    common = {"owner": owner, "partner": partner, "probability": 100}
+    OpportunityHistory.objects.bulk_create(
+        row
+        for deal in deals
+        for row in (
+            OpportunityHistory(
+                opportunity=deal,
+                version=1,
+                changed_at=now - timedelta(days=120),
+                valid_until=now,
+                is_creation=True,
+                stage=Stage.NEGOTIATION,
+                forecast_category=ForecastCategory.COMMIT,
+                amount=Decimal(900),
+                close_date=earlier,
+                **common,
+            ),
+            OpportunityHistory(
+                opportunity=deal,
+                version=2,
+                changed_at=now,
+                stage=Stage.CLOSED_WON,
+                forecast_category=ForecastCategory.CLOSED,
+                amount=deal.amount,
+                close_date=today,
+                prev_stage=Stage.NEGOTIATION,
+                prev_amount=Decimal(900),
+                prev_close_date=earlier,
+                **common,
+            ),
+        )
+    )
+
+
+class TestReliabilityQueryBudgets:
+    URL = reverse("forecasting:reliability")
+
+    @pytest.mark.parametrize("user", ["manager", "partner_a_user"])
+    @pytest.mark.parametrize("query", ["", "?kind=month", "?scope=partner:{partner}"])
+    def test_same_number_of_queries_at_10_and_1000_deals(
+        self, request, user, query, client_for, rep, partner_a, django_assert_max_num_queries
+    ):
+        url = self.URL + query.format(partner=partner_a.pk)
+        bulk_deals(10, owner=rep, partner=partner_a)
+        won_deals(10, owner=rep, partner=partner_a)
+        client = client_for(request.getfixturevalue(user))
+        small = count_queries(client, url)
+        bulk_deals(990, owner=rep, partner=partner_a)
+        won_deals(990, owner=rep, partner=partner_a)
+        with django_assert_max_num_queries(small):
+            response = client.get(url)
+        assert response.status_code == 200
+        assert small <= 25
+        subject = response.context["subject"]
+        if subject is not None:
+            assert subject.total.won_count == 1000
+            assert (subject.total.slipped_count, subject.total.expected_count) == (1000, 3000)
