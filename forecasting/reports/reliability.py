@@ -26,6 +26,7 @@ and the submissions, whatever the number of deals.
 """
 
 from dataclasses import dataclass, field
+from datetime import date
 from decimal import Decimal
 from functools import cached_property
 
@@ -34,7 +35,7 @@ from django.db.models.functions import Abs
 
 from climcrm.charts import share
 from climcrm.figures import rate
-from climcrm.periods import MONTH, QUARTER, Period
+from climcrm.periods import MONTH, QUARTER, Period, last_periods
 from climcrm.roles import is_partner_user
 from forecasting.reports.accuracy import START_AMOUNTS, won_estimate
 from forecasting.reports.common import (
@@ -282,3 +283,15 @@ def reliability(
             subject.periods.append(figures)
         subjects.append(subject)
     return sorted(subjects, key=lambda s: (s.name.lower(), s.key))
+
+
+def partner_reliability(*, user, partner_id: int, day: date | None = None) -> SubjectReliability:
+    """One partner's reliability over the 8 quarters up to the one of ``day`` (today by
+    default): the block of the partner's page and of its reviews."""
+    periods = last_periods(QUARTER, TREND_LENGTH, today=day)
+    rows = reliability(user=user, scope=Scope(PARTNER, partner_id), group=PARTNER, periods=periods)
+    if rows:
+        return rows[0]
+    empty = SubjectReliability(kind=PARTNER, key=partner_id, name="")
+    empty.periods = [ReliabilityFigures(period=period) for period in periods]
+    return empty

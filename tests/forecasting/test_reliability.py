@@ -26,8 +26,10 @@ from forecasting.reports.reliability import reliability
 from forecasting.scopes import PARTNER, REP, Scope
 from opportunities.models import ForecastCategory, Opportunity, OpportunityHistory, Stage
 from opportunities.services import opportunity_create, opportunity_move_stage, opportunity_update
+from pipeline_reviews.models import ReviewKind
 from tests import clock
 from tests.factories import AccountFactory
+from tests.factories.reviews import ClosedReviewFactory, ReviewFactory
 from tests.forecasting.conftest import at
 from tests.forecasting.factories import bulk_deals
 from tests.forecasting.test_views import count_queries
@@ -259,3 +261,71 @@ class TestReliabilityQueryBudgets:
         if subject is not None:
             assert subject.total.won_count == 1000
             assert (subject.total.slipped_count, subject.total.expected_count) == (1000, 3000)
+
+
+class TestReliabilityBlocks:
+    """The partner's page and its reviews show the same block, from the same reading."""
+
+    SCORE_Q2 = percent((HUNDRED - Decimal(2000) * HUNDRED / Decimal(12000) + Decimal(50)) / 2)
+
+    def block(self, response):
+        content = response.content.decode()
+        assert response.status_code == 200
+        assert "reliability-formula" in content
+        return content
+
+    @pytest.mark.parametrize(
+        ("kind", "start"),
+        [
+            (ReviewKind.MONTHLY_PARTNER, date(2025, 5, 1)),
+            (ReviewKind.QUARTERLY, date(2025, 4, 1)),
+        ],
+    )
+    def test_a_review_shows_the_partners_eight_quarters_up_to_its_own(
+        self, deals, client_for, channel, partner_a, kind, start
+    ):
+        review = ReviewFactory(kind=kind, partner=partner_a, period_start=start)
+
+        response = client_for(channel).get(reverse("pipeline_reviews:detail", args=[review.pk]))
+
+        content = self.block(response)
+        subject = response.context["reliability"]
+        assert [f.period for f in subject.periods] == last_periods(QUARTER, 8, today=start)
+        assert f'<strong data-figure="score">{self.SCORE_Q2}</strong>' in content
+
+    def test_a_partner_user_reads_their_reliability_in_the_recap(
+        self, deals, client_for, partner_a_user, partner_a
+    ):
+        review = ClosedReviewFactory(partner=partner_a, period_start=date(2025, 5, 1))
+
+        response = client_for(partner_a_user).get(
+            reverse("pipeline_reviews:recap", args=[review.pk])
+        )
+
+        content = self.block(response)
+        assert response.context["reliability"].key == partner_a.pk
+        assert f'<strong data-figure="score">{self.SCORE_Q2}</strong>' in content
+
+    def test_the_partner_page_shows_the_block_of_the_quarters_up_to_today(
+        self, deals, client_for, channel, partner_a
+    ):
+        response = client_for(channel).get(reverse("partners:detail", args=[partner_a.pk]))
+
+        self.block(response)
+        subject = response.context["reliability"]
+        assert subject.key == partner_a.pk
+        assert [f.period for f in subject.periods] == last_periods(QUARTER, 8)
+
+    def test_the_partner_page_makes_as_many_queries_at_10_and_1000_deals(
+        self, client_for, channel, rep, partner_a, django_assert_max_num_queries
+    ):
+        url = reverse("partners:detail", args=[partner_a.pk])
+        bulk_deals(10, owner=rep, partner=partner_a)
+        won_deals(10, owner=rep, partner=partner_a)
+        client = client_for(channel)
+        small = count_queries(client, url)
+        bulk_deals(990, owner=rep, partner=partner_a)
+        won_deals(990, owner=rep, partner=partner_a)
+        with django_assert_max_num_queries(small):
+            response = client.get(url)
+        assert response.context["reliability"].total.won_count == 1000
