@@ -281,7 +281,8 @@ def forecast_trend(
             if index >= len(weeks) or _start_of(weeks[index][0]) > now:
                 values.append(None)
                 continue
-            moment = min(weeks[index][1], now)
+            # The week under way reads everything up to now, included.
+            moment = min(weeks[index][1], now + datetime.timedelta(microseconds=1))
             values.append(
                 _total_at(p, moment, keys, submissions, adjustments, snapshots, show_adjustments)
             )

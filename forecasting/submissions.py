@@ -35,6 +35,7 @@ from climcrm.roles import (
     is_internal,
     is_manager,
     is_partner_user,
+    roles_of,
 )
 from forecasting.models import (
     ForecastAdjustment,
@@ -87,18 +88,20 @@ def _subtree_q(user, prefix: str = "") -> Q:
 
 
 def overseen_reps(user) -> QuerySet:
-    """The reps whose forecast ``user`` reads: their own; a manager's team down three
-    levels; everyone's for an admin. Never for partner users."""
+    """The reps whose forecast ``user`` reads: their own (unless a manager who is not a
+    rep); the reps of a manager's team down three levels; every rep for an admin. Never
+    for partner users."""
     reps = User.objects.filter(is_active=True, partner__isnull=True)
     if is_partner_user(user) or not is_internal(user):
         return reps.none()
+    # A rep's own row; a manager or channel manager who is not also a rep has none.
+    overseer = is_manager(user) or is_channel_manager(user)
+    own = Q(pk=user.pk) if Role.SALES_REP in roles_of(user) or not overseer else Q()
     if not is_admin(user):
-        reps = reps.filter(_subtree_q(user) | Q(pk=user.pk))
-    return (
-        reps.filter(Q(groups__name__in=[Role.SALES_REP, Role.SALES_MANAGER]) | Q(pk=user.pk))
-        .distinct()
-        .order_by("last_name", "first_name", "username")
-    )
+        reps = reps.filter((_subtree_q(user) & Q(groups__name=Role.SALES_REP)) | own)
+    else:
+        reps = reps.filter(Q(groups__name=Role.SALES_REP) | own)
+    return reps.distinct().order_by("last_name", "first_name", "username")
 
 
 def overseen_partners(user) -> QuerySet:
