@@ -30,13 +30,14 @@ from datetime import date
 from decimal import Decimal
 from functools import cached_property
 
-from django.db.models import Case, Count, F, IntegerField, Q, Value, When
+from django.db.models import Case, Count, Exists, F, IntegerField, OuterRef, Q, Value, When
 from django.db.models.functions import Abs
 
 from climcrm.charts import share
 from climcrm.figures import rate
 from climcrm.periods import MONTH, QUARTER, Period, last_periods
 from climcrm.roles import is_partner_user
+from forecasting.models import ForecastSubmission
 from forecasting.reports.accuracy import START_AMOUNTS, won_estimate
 from forecasting.reports.common import (
     ZERO,
@@ -47,7 +48,8 @@ from forecasting.reports.common import (
     scoped_deals,
     scoped_history,
 )
-from forecasting.scopes import PARTNER, REP, Scope
+from forecasting.scopes import ALL, CHANNEL, PARTNER, REP, TEAM, Scope
+from forecasting.submissions import visible_submissions
 from opportunities.models import Stage
 
 HUNDRED = Decimal(100)
@@ -246,10 +248,44 @@ def _slip_rows(user, scope: Scope, group: str, periods: list[Period]) -> dict:
     return rows
 
 
-def submitted_forecasts(*, scope: Scope, group: str, periods: list[Period]) -> dict:
-    """The Commit and Best Case each subject submitted per period, as
-    ``{(subject, period index): (commit, best_case)}``. No forecast is submitted yet: none."""
-    return {}
+def submitted_forecasts(*, user, scope: Scope, group: str, periods: list[Period]) -> dict:
+    """The Commit and Best Case each subject submitted per period, as submitted (before any
+    manager's adjustment), from its latest submission for the period the user may open:
+    ``{(subject, period index): (commit, best_case)}``. One query."""
+    key = "user_id" if group == REP else "partner_id"
+    rows = visible_submissions(user).using(reports_db())
+    if group == REP:
+        scoped = {ALL: Q(), REP: Q(user_id=scope.pk), TEAM: Q(user__manager_id=scope.pk)}
+    else:
+        scoped = {
+            ALL: Q(),
+            PARTNER: Q(partner_id=scope.pk),
+            CHANNEL: Q(partner__channel_manager_id=scope.pk),
+        }
+    if scope.kind not in scoped:
+        return {}
+    newer = ForecastSubmission.objects.using(reports_db()).filter(
+        Q(submitted_at__gt=OuterRef("submitted_at"))
+        | Q(submitted_at=OuterRef("submitted_at"), pk__gt=OuterRef("pk")),
+        period_kind=OuterRef("period_kind"),
+        period_start=OuterRef("period_start"),
+        scope_key=OuterRef("scope_key"),
+    )
+    index = {period.start: number for number, period in enumerate(periods)}
+    latest = (
+        rows.filter(
+            scoped[scope.kind],
+            period_kind=periods[0].kind,
+            period_start__in=list(index),
+            **{f"{key}__isnull": False},
+        )
+        .filter(~Exists(newer))
+        .order_by()
+        .values(key, "period_start", "commit", "best_case")
+    )
+    return {
+        (row[key], index[row["period_start"]]): (row["commit"], row["best_case"]) for row in latest
+    }
 
 
 def reliability(
@@ -267,7 +303,7 @@ def reliability(
         return []
     won = _won_rows(user, scope, group, periods)
     slips = _slip_rows(user, scope, group, periods)
-    submitted = submitted_forecasts(scope=scope, group=group, periods=periods)
+    submitted = submitted_forecasts(user=user, scope=scope, group=group, periods=periods)
     keys = {key for key, _index in (*won, *slips, *submitted)}
     names = names_for(group, sorted(keys), reports_db()) if keys else {}
     subjects = []

@@ -22,6 +22,7 @@ from django.utils import timezone
 
 from climcrm.figures import percent
 from climcrm.periods import QUARTER, last_periods, period_containing
+from forecasting.models import ForecastSubmission
 from forecasting.reports.reliability import reliability
 from forecasting.scopes import PARTNER, REP, Scope
 from opportunities.models import ForecastCategory, Opportunity, OpportunityHistory, Stage
@@ -136,6 +137,43 @@ def test_no_submission_means_no_submitted_figure(deals, manager):
 
     assert figures.submitted_commit is None
     assert figures.won_of_commit is None
+
+
+def submit(*, when, commit, best_case, user=None, partner=None, kind=QUARTER, start=Q2.start):
+    return ForecastSubmission.objects.create(
+        period_kind=kind,
+        period_start=start,
+        user=user,
+        partner=partner,
+        scope_key=f"rep:{user.pk}" if user else f"partner:{partner.pk}",
+        week=when.date(),
+        commit=Decimal(commit),
+        best_case=Decimal(best_case),
+        submitted_by=user,
+        submitted_at=when,
+    )
+
+
+def test_the_latest_submission_of_the_period_is_set_against_what_was_won(
+    deals, manager, rep, partner_a, partner_a_user
+):
+    submit(user=rep, when=at(4, 7), commit=20000, best_case=25000)
+    submit(user=rep, when=at(5, 5), commit=15000, best_case=30000)
+    submit(user=rep, when=at(6, 2), commit=1, best_case=1, kind="month", start=date(2025, 6, 1))
+    submit(partner=partner_a, when=at(4, 7), commit=12000, best_case=16000)
+
+    mine = only(reliability(user=manager, scope=Scope(), group=REP, periods=[Q2])).periods[0]
+    theirs = only(reliability(user=partner_a_user, scope=Scope(), group=PARTNER, periods=[Q2]))
+
+    assert (mine.submitted_commit, mine.submitted_best_case) == (Decimal(15000), Decimal(30000))
+    assert mine.won_of_commit == Decimal(18000) * HUNDRED / Decimal(15000)  # 120 %
+    assert mine.won_of_best_case == Decimal(18000) * HUNDRED / Decimal(30000)  # 60 %
+    figures = theirs.periods[0]
+    assert (figures.submitted_commit, figures.submitted_best_case) == (
+        Decimal(12000),
+        Decimal(16000),
+    )
+    assert figures.won_of_commit == HUNDRED
 
 
 def test_a_partner_user_reads_their_own_partner_and_no_rep(
