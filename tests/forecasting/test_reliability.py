@@ -21,7 +21,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from climcrm.figures import percent
-from climcrm.periods import QUARTER, last_periods, period_containing
+from climcrm.periods import MONTH, QUARTER, last_periods, period_containing
 from forecasting.models import ForecastSubmission
 from forecasting.reports.reliability import reliability
 from forecasting.scopes import PARTNER, REP, Scope
@@ -130,6 +130,22 @@ def test_a_period_without_won_deal_scores_on_its_dates_and_the_total_adds_period
     assert (total.won, total.expected_count, total.slipped_count) == (Decimal(18000), 5, 1)
     accuracy = HUNDRED - Decimal(4000) * HUNDRED / Decimal(18000)
     assert total.score == (accuracy + Decimal(80)) / 2  # 78.89
+
+
+def test_months_compare_the_amount_at_the_start_of_the_close_month(deals, manager):
+    june = period_containing(MONTH, date(2025, 6, 1))
+
+    figures = only(reliability(user=manager, scope=Scope(), group=REP, periods=[june])).periods[0]
+
+    # Only b closes in June: 8 000 on 06-01 (never in Commit), won at 6 000.
+    assert (figures.won, figures.at_start, figures.at_start_won) == (
+        Decimal(6000),
+        Decimal(8000),
+        Decimal(6000),
+    )
+    assert (figures.expected_count, figures.slipped_count) == (1, 0)
+    accuracy = HUNDRED - Decimal(2000) * HUNDRED / Decimal(6000)  # 66.67
+    assert figures.score == (accuracy + HUNDRED) / 2  # 83.33
 
 
 def test_no_submission_means_no_submitted_figure(deals, manager):
