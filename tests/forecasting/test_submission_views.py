@@ -6,6 +6,7 @@ from decimal import Decimal
 import pytest
 from django.urls import reverse
 from django.utils import translation
+from django.utils.html import escape
 
 from climcrm.periods import QUARTER, period_containing
 from forecasting.models import ForecastAdjustment, ForecastSubmission
@@ -72,8 +73,8 @@ class TestSubmitPage:
         assert response.status_code == 400
         content = response.content.decode()
         with translation.override("fr"):
-            assert translation.gettext("A forecast figure cannot be negative.") in content
-            assert translation.gettext("Enter this figure.") in content
+            assert escape(translation.gettext("A forecast figure cannot be negative.")) in content
+            assert escape(translation.gettext("Enter this figure.")) in content
         assert not ForecastSubmission.objects.exists()
 
     def test_ended_period_shows_no_form_and_refuses_a_post(self, client_for, rep, period):
@@ -206,7 +207,7 @@ class TestAdjust:
         assert response.status_code == 403
         with translation.override("fr"):
             reason = translation.gettext("Partner users cannot adjust a forecast.")
-        assert reason in response.content.decode()
+        assert escape(reason) in response.content.decode()
         assert not ForecastAdjustment.objects.exists()
 
     def test_other_partners_submission_is_404(
