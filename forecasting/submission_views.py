@@ -34,6 +34,8 @@ from forecasting.submissions import (
 )
 from opportunities.models import ForecastCategory, Stage
 
+# The deals shown under a submission and under the proposal (all are kept).
+LINES_SHOWN = 200
 SUBMISSION_KINDS = [(value, label) for value, label in KINDS if value in (MONTH, QUARTER)]
 
 
@@ -113,7 +115,7 @@ def submission_form(request: HttpRequest) -> HttpResponse:
         "kinds": SUBMISSION_KINDS,
         "form": form,
         "proposal": proposal,
-        "deals": proposal.deals.select_related("account")[:200],
+        "deals": proposal.deals.select_related("account")[:LINES_SHOWN],
         "deal_count": proposal.deals.count(),
         "latest": latest,
         "partner": partner,
@@ -163,7 +165,8 @@ def _detail_context(request: HttpRequest, submission: ForecastSubmission, form=N
     adjustable = can_adjust(request.user, submission)
     return {
         "submission": submission,
-        "lines": _labelled(submission.lines.all()),
+        "lines": _labelled(submission.lines.all()[:LINES_SHOWN]),
+        "line_count": submission.lines.count(),
         "adjustments": submission.adjustments.select_related("adjusted_by")
         if show_adjustments
         else [],
