@@ -67,6 +67,7 @@ _SUMS = (
     "commit_entry_won",
     "at_start",
     "at_start_won",
+    "submitted_won",
 )
 _COUNTS = ("won_count", "expected_count", "slipped_count")
 
@@ -90,6 +91,8 @@ class ReliabilityFigures:
     slipped_count: int = 0
     submitted_commit: Decimal | None = None
     submitted_best_case: Decimal | None = None
+    # What was won in the periods with a submission: what the submitted figures compare with.
+    submitted_won: Decimal = ZERO
 
     def plus(self, other: "ReliabilityFigures") -> "ReliabilityFigures":
         total = ReliabilityFigures(period=None)
@@ -107,11 +110,11 @@ class ReliabilityFigures:
     # Realised against each estimate, in % (100 % = the estimate came true).
     @property
     def won_of_commit(self) -> Decimal | None:
-        return rate(self.won, self.submitted_commit)
+        return rate(self.submitted_won, self.submitted_commit)
 
     @property
     def won_of_best_case(self) -> Decimal | None:
-        return rate(self.won, self.submitted_best_case)
+        return rate(self.submitted_won, self.submitted_best_case)
 
     @property
     def won_of_created(self) -> Decimal | None:
@@ -315,7 +318,9 @@ def reliability(
                 if name in _SUMS or name in _COUNTS:
                     setattr(figures, name, value)
             commit, best_case = submitted.get((key, index), (None, None))
-            figures.submitted_commit, figures.submitted_best_case = commit, best_case
+            if commit is not None:
+                figures.submitted_commit, figures.submitted_best_case = commit, best_case
+                figures.submitted_won = figures.won
             subject.periods.append(figures)
         subjects.append(subject)
     return sorted(subjects, key=lambda s: (s.name.lower(), s.key))

@@ -192,6 +192,22 @@ def test_the_latest_submission_of_the_period_is_set_against_what_was_won(
     assert figures.won_of_commit == HUNDRED
 
 
+def test_over_several_periods_only_those_submitted_are_set_against_their_submission(
+    deals, manager, rep
+):
+    submit(user=rep, when=at(7, 2), commit=10000, best_case=12000, start=Q3.start)
+
+    total = only(reliability(user=manager, scope=Scope(), group=REP, periods=[Q2, Q3])).total
+
+    # 18 000 won in Q2, not submitted; nothing won in Q3 against a Commit of 10 000.
+    assert (total.won, total.submitted_won, total.submitted_commit) == (
+        Decimal(18000),
+        Decimal(0),
+        Decimal(10000),
+    )
+    assert total.won_of_commit == Decimal(0)
+
+
 def test_a_partner_user_reads_their_own_partner_and_no_rep(
     deals, manager, partner_a_user, partner_b_user, partner_a
 ):
