@@ -6,8 +6,9 @@ For each period (the quarters or months of the trend) and each rep (owner) or pa
 - the amounts they estimated for their won deals against the amounts realised (seed 002):
   at creation, when the deal first entered Commit, at the start of the period of its close
   date, each compared over the won deals that have it;
-- the slip rate: of the deals expected in the period (a history row put their close date
-  in it), the share whose close date was moved past its end;
+- the slip rate: of the deals expected in the period (closing in it now, or moved out of
+  it), the share whose close date a history row moved past its end and that do not close
+  in it now;
 - a reliability score:
 
       amount accuracy = 100 − 100 × Σ |won amount − estimate| ÷ Σ won amount   (never below 0)
@@ -19,10 +20,10 @@ For each period (the quarters or months of the trend) and each rep (owner) or pa
   one part has deals behind it, the score is that part. The score over several periods is
   computed from their summed figures, so bigger deals and busier periods weigh more.
 
-Won amounts and estimates belong to the deal's current owner and partner; slips to the
-owner and partner of the history row (who held the deal then). Figures keep full precision;
-the page rounds each once. Queries: two per group (won deals, history rows) plus the names
-and the submissions, whatever the number of deals.
+Deals closing in a period, won amounts and estimates belong to the deal's current owner and
+partner; slips to the owner and partner of the history row (who held the deal then). Figures
+keep full precision; the page rounds each once. Queries: two per group (deals, history rows)
+plus the names and the submissions, whatever the number of deals.
 """
 
 from dataclasses import dataclass, field
@@ -188,14 +189,15 @@ def _bucket(column: str, periods: list[Period]) -> Case:
     )
 
 
-def _won_rows(user, scope: Scope, group: str, periods: list[Period]) -> dict:
-    """Won amounts and their estimates per (subject, period index): one query."""
+def _deal_rows(user, scope: Scope, group: str, periods: list[Period]) -> dict:
+    """Per (subject, period index): the deals closing in the period now (``closing_count``),
+    and the won ones with their amounts and estimates. One query."""
     key = GROUP_FIELDS[group]
     at_start = START_AMOUNTS[periods[0].kind]
+    won = Q(stage=Stage.CLOSED_WON)
     rows = (
         scoped_deals(user, scope)
         .filter(
-            stage=Stage.CLOSED_WON,
             close_date__gte=periods[0].start,
             close_date__lt=periods[-1].end,
             **{f"{key}__isnull": False},
@@ -204,51 +206,48 @@ def _won_rows(user, scope: Scope, group: str, periods: list[Period]) -> dict:
         .order_by()
         .values(key, "bucket")
         .annotate(
-            won_count=Count("pk"),
-            won=money_sum("amount"),
-            estimated=money_sum("estimate"),
-            abs_error=money_sum(Abs(F("amount") - F("estimate"))),
-            created=money_sum("created_amount"),
-            created_won=money_sum("amount", Q(created_amount__isnull=False)),
-            commit_entry=money_sum("commit_entry_amount"),
-            commit_entry_won=money_sum("amount", Q(commit_entry_amount__isnull=False)),
-            at_start=money_sum(at_start),
-            at_start_won=money_sum("amount", Q(**{f"{at_start}__isnull": False})),
+            closing_count=Count("pk"),
+            won_count=Count("pk", filter=won),
+            won=money_sum("amount", won),
+            estimated=money_sum("estimate", won),
+            abs_error=money_sum(Abs(F("amount") - F("estimate")), won),
+            created=money_sum("created_amount", won),
+            created_won=money_sum("amount", won & Q(created_amount__isnull=False)),
+            commit_entry=money_sum("commit_entry_amount", won),
+            commit_entry_won=money_sum("amount", won & Q(commit_entry_amount__isnull=False)),
+            at_start=money_sum(at_start, won),
+            at_start_won=money_sum("amount", won & Q(**{f"{at_start}__isnull": False})),
         )
     )
     return {(row[key], row["bucket"]): row for row in rows}
 
 
 def _slip_rows(user, scope: Scope, group: str, periods: list[Period]) -> dict:
-    """Deals expected in each period and those that slipped out of it, per (subject, period
-    index), from the history rows: two counts in one query each side, joined here."""
+    """Per (subject, period index): the deals whose close date a history row moved from the
+    period to past its end, and that do not close in it now. One query.
+
+    The deals expected in a period are those closing in it now and those slipped out of it:
+    each counts once, whatever the number of rows that moved its date."""
     key = GROUP_FIELDS[group]
-    history = scoped_history(user, scope).filter(**{f"{key}__isnull": False}).order_by()
-    expected = (
-        history.filter(close_date__gte=periods[0].start, close_date__lt=periods[-1].end)
-        .annotate(bucket=_bucket("close_date", periods))
-        .values(key, "bucket")
-        .annotate(count=Count("opportunity_id", distinct=True))
-    )
     moved_past_end = Q()
     for period in periods:
         moved_past_end |= Q(
             prev_close_date__gte=period.start,
             prev_close_date__lt=period.end,
             close_date__gte=period.end,
+        ) & ~Q(
+            opportunity__close_date__gte=period.start,
+            opportunity__close_date__lt=period.end,
         )
     slipped = (
-        history.filter(moved_past_end)
+        scoped_history(user, scope)
+        .filter(moved_past_end, **{f"{key}__isnull": False})
         .annotate(bucket=_bucket("prev_close_date", periods))
+        .order_by()
         .values(key, "bucket")
-        .annotate(count=Count("opportunity_id", distinct=True))
+        .annotate(slipped_count=Count("opportunity_id", distinct=True))
     )
-    rows: dict = {}
-    for row in expected:
-        rows.setdefault((row[key], row["bucket"]), {})["expected_count"] = row["count"]
-    for row in slipped:
-        rows.setdefault((row[key], row["bucket"]), {})["slipped_count"] = row["count"]
-    return rows
+    return {(row[key], row["bucket"]): row for row in slipped}
 
 
 def submitted_forecasts(*, user, scope: Scope, group: str, periods: list[Period]) -> dict:
@@ -304,19 +303,21 @@ def reliability(
         return []
     if group == REP and is_partner_user(user):
         return []
-    won = _won_rows(user, scope, group, periods)
+    deals = _deal_rows(user, scope, group, periods)
     slips = _slip_rows(user, scope, group, periods)
     submitted = submitted_forecasts(user=user, scope=scope, group=group, periods=periods)
-    keys = {key for key, _index in (*won, *slips, *submitted)}
+    keys = {key for key, _index in (*deals, *slips, *submitted)}
     names = names_for(group, sorted(keys), reports_db()) if keys else {}
     subjects = []
     for key in keys:
         subject = SubjectReliability(kind=group, key=key, name=names.get(key, ""))
         for index, period in enumerate(periods):
             figures = ReliabilityFigures(period=period)
-            for name, value in {**won.get((key, index), {}), **slips.get((key, index), {})}.items():
+            row = {**deals.get((key, index), {}), **slips.get((key, index), {})}
+            for name, value in row.items():
                 if name in _SUMS or name in _COUNTS:
                     setattr(figures, name, value)
+            figures.expected_count = row.get("closing_count", 0) + figures.slipped_count
             commit, best_case = submitted.get((key, index), (None, None))
             if commit is not None:
                 figures.submitted_commit, figures.submitted_best_case = commit, best_case
