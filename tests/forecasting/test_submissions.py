@@ -377,3 +377,23 @@ def test_reminders_go_on_the_due_day_once_to_those_who_have_not_submitted(
     # Another day of the week: nothing.
     time_machine.move_to(at + datetime.timedelta(days=1), tick=False)
     assert submission_reminders_queue() == 0
+
+
+@override_settings(FORECAST_SUBMISSION_WEEKDAY=0)
+def test_the_reminder_jobs_are_declared_and_queue_the_emails(rep, manager, time_machine):
+    from climcrm import scheduling
+    from forecasting.tasks import notify_forecast_missing, remind_forecast_due
+
+    names = set(scheduling.discover())
+    assert {
+        "forecasting.tasks.remind_forecast_due",
+        "forecasting.tasks.notify_forecast_missing",
+    } <= names
+    monday = week_of(clock.today()) + datetime.timedelta(days=7)
+    time_machine.move_to(
+        timezone.make_aware(datetime.datetime.combine(monday, datetime.time(8, 5))), tick=False
+    )
+    assert remind_forecast_due.call() == 1
+    assert notify_forecast_missing.call() == 1
+    email = OutgoingEmail.objects.get(kind="forecast_due")
+    assert email.email == rep.email and "/forecast/submissions/new/" in email.text_body
