@@ -397,3 +397,36 @@ def test_the_reminder_jobs_are_declared_and_queue_the_emails(rep, manager, time_
     assert notify_forecast_missing.call() == 1
     email = OutgoingEmail.objects.get(kind="forecast_due")
     assert email.email == rep.email and "/forecast/submissions/new/" in email.text_body
+
+
+def test_adjusting_a_submission_replaced_since_is_refused(rep, manager, period):
+    old = forecast_submission_create(by=rep, period=period, commit=10, best_case=20)
+    forecast_submission_create(
+        by=rep,
+        period=period,
+        commit=12,
+        best_case=20,
+        now=timezone.now() + datetime.timedelta(seconds=1),
+    )
+    with pytest.raises(ValidationError) as raised:
+        forecast_adjustment_create(
+            by=manager, submission=old, figure="commit", to_amount=5, note="Prudence"
+        )
+    assert "submission" in raised.value.message_dict
+    assert not ForecastAdjustment.objects.exists()
+
+
+def test_a_forecast_of_an_ended_period_is_no_longer_adjusted(rep, manager, period):
+    previous = period.previous()
+    submission = forecast_submission_create(
+        by=rep,
+        period=previous,
+        commit=10,
+        best_case=20,
+        now=timezone.make_aware(datetime.datetime.combine(previous.start, datetime.time(12))),
+    )
+    with pytest.raises(ValidationError) as raised:
+        forecast_adjustment_create(
+            by=manager, submission=submission, figure="commit", to_amount=5, note="Prudence"
+        )
+    assert "period" in raised.value.message_dict
