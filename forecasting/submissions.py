@@ -235,7 +235,7 @@ def forecast_submission_create(
     _check_period(period, today, errors)
     commit_value = _figure(commit, "commit", errors)
     best_case_value = _figure(best_case, "best_case", errors)
-    if errors:
+    if errors or commit_value is None or best_case_value is None:
         raise ValidationError(errors)
     subject = {"partner": partner} if partner is not None else {"user": by}
     with transaction.atomic():
@@ -294,7 +294,7 @@ def forecast_adjustment_create(
         errors["note"] = _("Say why the figure is adjusted.")
     now = now or timezone.now()
     _check_period(submission_period(submission), timezone.localdate(now), errors)
-    if errors:
+    if errors or amount is None:
         raise ValidationError(errors)
     with transaction.atomic():
         locked = ForecastSubmission.objects.select_for_update().get(pk=submission.pk)

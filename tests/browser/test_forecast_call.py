@@ -1,5 +1,6 @@
 """One week's forecast call in the browser: a rep submits, the manager adjusts, a partner's
-sales director submits and the channel manager sees it."""
+sales director submits and the channel manager adjusts the partner's forecast, unseen by
+the partner."""
 
 import re
 
@@ -73,10 +74,24 @@ def test_rep_submits_manager_adjusts_partner_director_submits(
     expect(page.locator(f'tr[data-key="rep:{rep.pk}"]')).to_have_count(0)
     assert ForecastSubmission.objects.get(partner=partner_a).submitted_by == director
 
-    # The channel manager reads the partner's forecast in the call.
+    # The channel manager reads the partner's forecast in the call and adjusts it.
     page.context.clear_cookies()
     login(channel)
     page.goto(f"{live_server.url}/forecast/submissions/")
-    expect(page.locator(f'tr[data-key="partner:{partner_a.pk}"]')).not_to_contain_text(
-        "Pas encore envoyées"
-    )
+    partner_row = page.locator(f'tr[data-key="partner:{partner_a.pk}"]')
+    expect(partner_row).not_to_contain_text("Pas encore envoyées")
+    partner_row.locator("a").first.click()
+    page.select_option("#adjust-form select[name=figure]", "best_case")
+    page.fill("#adjust-form input[name=to_amount]", "7000")
+    page.fill("#adjust-form textarea[name=note]", "INTERNEZQ relance nécessaire")
+    page.click("#adjust-form button[type=submit]")
+    expect(page.locator("#adjustments")).to_contain_text("INTERNEZQ")
+
+    # The director does not see the internal judgment, and has no form to adjust.
+    page.context.clear_cookies()
+    login(director)
+    page.goto(f"{live_server.url}/forecast/submissions/")
+    page.locator(f'tr[data-key="partner:{partner_a.pk}"] a').first.click()
+    expect(page.locator("#submission-lines")).to_be_visible()
+    expect(page.locator("body")).not_to_contain_text("INTERNEZQ")
+    expect(page.locator("#adjust-form")).to_have_count(0)

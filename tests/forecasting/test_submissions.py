@@ -377,3 +377,56 @@ def test_reminders_go_on_the_due_day_once_to_those_who_have_not_submitted(
     # Another day of the week: nothing.
     time_machine.move_to(at + datetime.timedelta(days=1), tick=False)
     assert submission_reminders_queue() == 0
+
+
+@override_settings(FORECAST_SUBMISSION_WEEKDAY=0)
+def test_the_reminder_jobs_are_declared_and_queue_the_emails(rep, manager, time_machine):
+    from climcrm import scheduling
+    from forecasting.tasks import notify_forecast_missing, remind_forecast_due
+
+    names = set(scheduling.discover())
+    assert {
+        "forecasting.tasks.remind_forecast_due",
+        "forecasting.tasks.notify_forecast_missing",
+    } <= names
+    monday = week_of(clock.today()) + datetime.timedelta(days=7)
+    time_machine.move_to(
+        timezone.make_aware(datetime.datetime.combine(monday, datetime.time(8, 5))), tick=False
+    )
+    assert remind_forecast_due.call() == 1
+    assert notify_forecast_missing.call() == 1
+    email = OutgoingEmail.objects.get(kind="forecast_due")
+    assert email.email == rep.email and "/forecast/submissions/new/" in email.text_body
+
+
+def test_adjusting_a_submission_replaced_since_is_refused(rep, manager, period):
+    old = forecast_submission_create(by=rep, period=period, commit=10, best_case=20)
+    forecast_submission_create(
+        by=rep,
+        period=period,
+        commit=12,
+        best_case=20,
+        now=timezone.now() + datetime.timedelta(seconds=1),
+    )
+    with pytest.raises(ValidationError) as raised:
+        forecast_adjustment_create(
+            by=manager, submission=old, figure="commit", to_amount=5, note="Prudence"
+        )
+    assert "submission" in raised.value.message_dict
+    assert not ForecastAdjustment.objects.exists()
+
+
+def test_a_forecast_of_an_ended_period_is_no_longer_adjusted(rep, manager, period):
+    previous = period.previous()
+    submission = forecast_submission_create(
+        by=rep,
+        period=previous,
+        commit=10,
+        best_case=20,
+        now=timezone.make_aware(datetime.datetime.combine(previous.start, datetime.time(12))),
+    )
+    with pytest.raises(ValidationError) as raised:
+        forecast_adjustment_create(
+            by=manager, submission=submission, figure="commit", to_amount=5, note="Prudence"
+        )
+    assert "period" in raised.value.message_dict
