@@ -103,6 +103,7 @@ def _link(path: str) -> str:
 
 
 def _todo_event(todo: Activity, stamp: datetime.datetime) -> Event:
+    assert todo.due_date is not None  # feed_todos reads dated to-dos only
     event = Event()
     event.add("uid", f"activity-{todo.pk}@climcrm")
     event.add("dtstamp", stamp)
@@ -110,7 +111,8 @@ def _todo_event(todo: Activity, stamp: datetime.datetime) -> Event:
     event.add("dtstart", todo.due_date)
     event.add("dtend", todo.due_date + datetime.timedelta(days=1))
     event.add("transp", "TRANSPARENT")
-    record, url = None, None
+    record: object = None
+    url = ""
     if todo.opportunity_id:
         record = todo.opportunity
         url = reverse("opportunities:detail", args=[todo.opportunity_id])

@@ -63,13 +63,21 @@ def on_deal_change(change: DealChange) -> None:
     """The deal changes the outside world hears about: a new stage, a win, a loss."""
     if not change.stage_changed:
         return
-    values = {"record": change.deal, "before": change.before, "after": change.after}
-    events.publish(events.DEAL_STAGE_CHANGED, by=change.by, at=change.at, **values)
     stage = change.after["stage"]
+    names = [events.DEAL_STAGE_CHANGED]
     if stage == Stage.CLOSED_WON:
-        events.publish(events.DEAL_WON, by=change.by, at=change.at, **values)
+        names.append(events.DEAL_WON)
     elif stage == Stage.CLOSED_LOST:
-        events.publish(events.DEAL_LOST, by=change.by, at=change.at, **values)
+        names.append(events.DEAL_LOST)
+    for name in names:
+        events.publish(
+            name,
+            record=change.deal,
+            before=change.before,
+            after=change.after,
+            by=change.by,
+            at=change.at,
+        )
 
 
 def owner_sees(endpoint: WebhookEndpoint, record: models.Model) -> bool:
