@@ -17,10 +17,11 @@ from leads import services as lead_services
 from leads.models import LeadStatus
 from opportunities.models import Stage
 from opportunities.services import opportunity_move_stage
-from partners.services import registration_submit
+from partners.services import registration_reject, registration_submit
 from pipeline_reviews.services import review_close
 from tests import clock
 from tests.factories import OpportunityFactory
+from tests.factories.partners import DealRegistrationFactory
 from tests.factories.reviews import ReviewFactory
 
 pytestmark = [pytest.mark.django_db, pytest.mark.dates, pytest.mark.time_machine(clock.NOW)]
@@ -337,3 +338,28 @@ def test_the_admin_lists_endpoints_and_deliveries(
         {"endpoint__id__exact": endpoint.pk},
     )
     assert b"lead.created" in log.content
+
+
+def test_a_rejected_registration_and_a_converted_lead_send_their_decision(
+    receiver, endpoint_for, channel, partner_a, rep, django_capture_on_commit_callbacks
+):
+    endpoint_for(channel, events=[events.REGISTRATION_DECIDED, events.LEAD_CONVERTED])
+    registration = DealRegistrationFactory(partner=partner_a)
+    with django_capture_on_commit_callbacks(execute=True):
+        registration_reject(registration=registration, by=channel, reason="Client déjà suivi")
+    lead = create_lead(django_capture_on_commit_callbacks, rep, owner=rep)
+    with django_capture_on_commit_callbacks(execute=True):
+        lead_services.lead_convert(lead=lead, by=rep, create_opportunity=False)
+
+    payloads = [json.loads(r.body) for r in receiver.requests]
+    assert [(p["event"], p["before"], p["after"]["status"]) for p in payloads] == [
+        ("registration.decided", {"status": "submitted"}, "rejected"),
+        ("lead.converted", {"status": "new"}, "converted"),
+    ]
+
+
+def test_the_sweep_runs_every_minute():
+    from climcrm.scheduling import discover
+
+    jobs = discover()
+    assert any(name.endswith("sweep_webhooks") for name in jobs)
