@@ -363,3 +363,20 @@ def test_the_sweep_runs_every_minute():
 
     jobs = discover()
     assert any(name.endswith("sweep_webhooks") for name in jobs)
+
+
+def test_finished_deliveries_are_forgotten_after_thirty_days(
+    receiver, endpoint_for, rep, manager, django_capture_on_commit_callbacks, time_machine
+):
+    from integrations.tasks import prune_webhook_deliveries
+
+    endpoint_for(manager, events=[events.LEAD_CREATED])
+    create_lead(django_capture_on_commit_callbacks, rep)
+    receiver.statuses = [500]
+    create_lead(django_capture_on_commit_callbacks, rep)  # still waiting for its retry
+
+    time_machine.shift(datetime.timedelta(days=29))
+    assert prune_webhook_deliveries.call() == 0
+    time_machine.shift(datetime.timedelta(days=2))
+    assert prune_webhook_deliveries.call() == 1
+    assert WebhookDelivery.objects.get().status == DeliveryStatus.PENDING
