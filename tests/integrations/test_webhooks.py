@@ -380,3 +380,28 @@ def test_finished_deliveries_are_forgotten_after_thirty_days(
     time_machine.shift(datetime.timedelta(days=2))
     assert prune_webhook_deliveries.call() == 1
     assert WebhookDelivery.objects.get().status == DeliveryStatus.PENDING
+
+
+def test_the_admin_adds_an_endpoint_and_only_allows_a_private_address_when_told(
+    admin_user, manager, client
+):
+    client.force_login(admin_user)
+    url = reverse("admin:integrations_webhookendpoint_add")
+    values = {
+        "name": "ERP",
+        "url": "http://127.0.0.1:9000/hooks",
+        "events": ["deal.won", "deal.lost"],
+        "owner": manager.pk,
+        "active": "on",
+        "secret": "s3cret-value",
+    }
+
+    refused = client.post(url, values)
+    assert refused.status_code == 200
+    assert "réseau privé" in refused.content.decode()
+    assert not WebhookEndpoint.objects.exists()
+
+    assert client.post(url, {**values, "allow_private": "on"}).status_code == 302
+    endpoint = WebhookEndpoint.objects.get()
+    assert endpoint.events == ["deal.won", "deal.lost"]
+    assert endpoint.allow_private
