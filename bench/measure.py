@@ -131,6 +131,26 @@ PAGES: tuple[Page, ...] = (
         ("forecasting:changes-deals",),
         query=(("change", "new"),),
     ),
+    Page("submission_call", "forecast call (manager)", ("forecasting:submission-call",)),
+    Page(
+        "submission_call_partner",
+        "forecast call (partner user)",
+        ("forecasting:submission-call",),
+        user="partner",
+    ),
+    Page(
+        "submission_form",
+        "forecast submission form (rep)",
+        ("forecasting:submission-form",),
+        user="rep",
+    ),
+    Page(
+        "submission_detail",
+        "forecast submission and its adjustments",
+        ("forecasting:submission-detail",),
+        target="submission",
+    ),
+    Page("submission_trend", "forecast trend", ("forecasting:submission-trend",)),
     Page("review_list", "review list", ("pipeline_reviews:list",), user="channel"),
     Page(
         "review",
@@ -342,6 +362,7 @@ NOT_PAGES = {
             "pipeline_reviews:marketing-delete",
             "privacy:anonymise-contact",
             "privacy:anonymise-lead",
+            "forecasting:submission-adjust",
         ),
         "an action (POST) or the fragment it answers with",
     ),
@@ -503,6 +524,15 @@ def bench_targets(users: dict) -> dict:
     )
     targets["lead"] = Lead.objects.order_by("-pk").values_list("pk", flat=True).first()
     targets["partner"] = partner_id
+    from forecasting.models import ForecastSubmission
+
+    # The rep's latest forecast submission: its deals grow with the dataset.
+    targets["submission"] = (
+        ForecastSubmission.objects.filter(user=users.get("rep"))
+        .order_by("-submitted_at", "-pk")
+        .values_list("pk", flat=True)
+        .first()
+    )
     return targets
 
 

@@ -181,6 +181,14 @@ CRM_STALE_DAYS = env.int("CRM_STALE_DAYS", default=30)
 CRM_REGISTRATION_PROTECTION_DAYS = env.int("CRM_REGISTRATION_PROTECTION_DAYS", default=90)
 # Days before a registration's protection ends when the partner and its channel manager are told.
 CRM_REGISTRATION_REMINDER_DAYS = env.int("CRM_REGISTRATION_REMINDER_DAYS", default=14)
+# The weekly forecast call: the day forecasts are due (0 Monday … 6 Sunday), the period
+# they are submitted for ("month" or "quarter"), and whether partner users see the
+# adjustments managers made to their partner's forecast (internal judgment, hidden by default).
+FORECAST_SUBMISSION_WEEKDAY = env.int("FORECAST_SUBMISSION_WEEKDAY", default=4)
+FORECAST_SUBMISSION_KIND = env.str("FORECAST_SUBMISSION_KIND", default="quarter")
+FORECAST_ADJUSTMENTS_VISIBLE_TO_PARTNERS = env.bool(
+    "FORECAST_ADJUSTMENTS_VISIBLE_TO_PARTNERS", default=False
+)
 CRM_PAGE_SIZE = 50
 # Past this many visible accounts (or contacts), their selects load options as one types.
 CRM_LOOKUP_THRESHOLD = env.int("CRM_LOOKUP_THRESHOLD", default=200)
