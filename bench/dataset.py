@@ -35,6 +35,7 @@ from django.core.management.color import no_style
 from django.db import connection, models, transaction
 from django.utils import timezone
 
+from climcrm.choices import BANT_CHECKS
 from climcrm.text import normalize_company_name
 
 DEMO_PASSWORD = "climcrm-demo"
@@ -701,10 +702,7 @@ class Generator:
         "forecast_category_is_manual",
         "next_step",
         "next_step_date",
-        "budget_ok",
-        "authority_ok",
-        "need_ok",
-        "timing_ok",
+        *BANT_CHECKS,
         "source",
         "lead_id",
         "loss_reason_id",
@@ -999,10 +997,7 @@ class Generator:
         "disqualification_reason",
         "notes",
         "project_name",
-        "budget_ok",
-        "authority_ok",
-        "need_ok",
-        "timing_ok",
+        *BANT_CHECKS,
         "organisation_fit",
         "opportunity_fit",
         "stakeholder_fit",

@@ -262,6 +262,9 @@ PAGES: tuple[Page, ...] = (
 # URL names that are not pages a user opens, and why (the test suite holds every other one
 # to PAGES).
 NOT_PAGES = {
+    "integrations:calendar-feed": "read by calendar programs with a token, not opened in a browser "
+    "(its queries are the same at 10 and 200 to-dos: tests/integrations/test_calendar.py)",
+    "integrations:calendar-feed-manage": "a form's POST: makes or revokes a calendar address",
     **dict.fromkeys(
         (
             "login",

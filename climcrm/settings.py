@@ -39,6 +39,7 @@ PROJECT_APPS = (
     "privacy",
     "imports",
     "dashboard",
+    "integrations",
 )
 INSTALLED_APPS = [
     *PROJECT_APPS,
@@ -242,6 +243,11 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 # An email that fails is tried again after 1, 2, 4… minutes, then every hour; after this many
 # attempts (about a day) it is marked failed and waits for an administrator to retry it.
 CRM_EMAIL_MAX_ATTEMPTS = env.int("CRM_EMAIL_MAX_ATTEMPTS", default=30)
+# A webhook delivery that fails is retried on the same schedule as an email; after this many
+# attempts it is marked failed and waits for an administrator to send it again.
+CRM_WEBHOOK_MAX_ATTEMPTS = env.int("CRM_WEBHOOK_MAX_ATTEMPTS", default=30)
+# Seconds a webhook receiver has to answer.
+CRM_WEBHOOK_TIMEOUT = env.int("CRM_WEBHOOK_TIMEOUT", default=10)
 
 # Background work: tasks are rows in the database, run by `manage.py worker` (one or more,
 # on any machine that reaches the database), which also starts the periodic jobs.

@@ -30,6 +30,7 @@ from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_GET, require_http_methods
 from django_htmx.http import trigger_client_event
 
+from climcrm.forms import add_service_errors
 from climcrm.permissions import can_edit_opportunity
 from climcrm.roles import is_manager, is_partner_user
 from climcrm.saved_views import opens_default_view
@@ -652,7 +653,7 @@ def move(request: HttpRequest, pk: int) -> HttpResponse:
     except ValidationError as error:
         if request.htmx:
             return _refusal(request, _validation_message(error), 400)
-        _add_service_errors(form, error)
+        add_service_errors(form, error)
         return _move_page(request, deal, form, status=400)
     except StaleVersionError as error:
         if request.htmx:
@@ -710,13 +711,6 @@ def _form_message(form: forms.Form) -> str:
     return " ".join(str(error) for errors in form.errors.values() for error in errors)
 
 
-def _add_service_errors(form: MoveForm, error: ValidationError) -> None:
-    for name, errors in getattr(error, "message_dict", {"__all__": error.messages}).items():
-        target = name if name in form.fields else None
-        for message in errors:
-            form.add_error(target, message)
-
-
 def _move_page(request, deal, form, status: int = 200) -> HttpResponse:
     context = {
         "deal": deal,
@@ -768,7 +762,7 @@ def card_edit(request: HttpRequest, pk: int) -> HttpResponse:
         response["X-Error-Message"] = quote(str(error))
         return trigger_client_event(response, "toast", {"text": str(error), "kind": "error"})
     except ValidationError as error:
-        form.apply_errors(error)
+        add_service_errors(form, error)
         return _card_form(request, deal, form)
     except PermissionError as error:
         return _refusal(request, str(error), 403)

@@ -247,6 +247,10 @@ RULES: dict[str, Rule] = {
     "imports:confirm": post("importer", {"pk": "pipeline_import"}),
     "imports:result": obj("importer", {"pk": "pipeline_import"}, ok=frozenset({200, 302})),
     "imports:refused": obj("importer", {"pk": "pipeline_import"}),
+    # Calendar feeds: read without a session, by a token only its owner was shown; an
+    # unknown token is 404 to everyone. Each user makes or revokes their own address.
+    "integrations:calendar-feed": page("public", static=(("token", "unknown"),), ok=NOT_FOUND),
+    "integrations:calendar-feed-manage": post("all", data=(("action", "regenerate"),), ok=OK),
     "leads:web-to-lead": page("public"),
     "leads:web-to-lead-thanks": page("public"),
     "web-to-lead": page("public"),
