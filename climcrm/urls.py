@@ -51,6 +51,7 @@ urlpatterns = [
     path("privacy/", include("privacy.urls")),
     path("imports/", include("imports.urls")),
     path("api/", include("api.urls")),
+    path("", include("integrations.urls")),
     path("admin/", admin.site.urls),
 ]
 

@@ -19,6 +19,7 @@ from django.utils.translation import gettext as _
 
 from accounts.models import Account, Contact
 from accounts.services import account_create, contact_create
+from climcrm import events
 from climcrm.choices import BANT_FIELDS, SIGNAL_FIELDS, OriginChannel, Source
 from climcrm.permissions import can_edit_lead
 from climcrm.ratelimit import parse_rate
@@ -167,6 +168,7 @@ def lead_create(*, by: User | None, at: datetime.datetime | None = None, **value
             Lead.objects.filter(pk=lead.pk).update(created_at=now)
             lead.created_at = now
         _record_status(lead=lead, from_status="", to_status=LeadStatus.NEW, by=by, at=now)
+        events.publish(events.LEAD_CREATED, record=lead, by=by, at=now)
     return lead
 
 
@@ -234,6 +236,10 @@ def lead_change_status(
             ]
         )
         _record_status(lead=locked, from_status=from_status, to_status=to_status, by=by, at=now)
+        if to_status == LeadStatus.MQL:
+            events.publish(
+                events.LEAD_QUALIFIED, record=locked, before={"status": from_status}, by=by, at=now
+            )
     lead.refresh_from_db()
     return lead
 
@@ -412,6 +418,9 @@ def lead_convert(
         )
         _record_status(
             lead=locked, from_status=from_status, to_status=LeadStatus.CONVERTED, by=by, at=now
+        )
+        events.publish(
+            events.LEAD_CONVERTED, record=locked, before={"status": from_status}, by=by, at=now
         )
     lead.refresh_from_db()
     return ConversionResult(

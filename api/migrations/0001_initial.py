@@ -25,7 +25,7 @@ class Migration(migrations.Migration):
                 ('secret_hash', models.CharField(max_length=64, verbose_name='secret (SHA-256)')),
                 ('created_at', models.DateTimeField(default=django.utils.timezone.now, verbose_name='created')),
                 ('expires_at', models.DateTimeField(verbose_name='expires')),
-                ('last_used_at', models.DateTimeField(blank=True, null=True, verbose_name='last used')),
+                ('last_used_at', models.DateTimeField(blank=True, null=True, verbose_name='last use')),
                 ('revoked_at', models.DateTimeField(blank=True, null=True, verbose_name='revoked')),
                 ('user', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='api_tokens', to=settings.AUTH_USER_MODEL, verbose_name='user')),
             ],
