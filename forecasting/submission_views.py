@@ -15,6 +15,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from climcrm.charts import share
+from climcrm.forms import add_service_errors
 from climcrm.periods import KINDS, MONTH, QUARTER, parse_period
 from climcrm.roles import is_channel_manager, is_internal, is_manager, is_partner_user
 from forecasting.models import ForecastFigure, ForecastSubmission
@@ -66,12 +67,6 @@ def _period(request: HttpRequest):
     return parse_period(request.GET.get("period") or request.POST.get("period"), kind)
 
 
-def _errors_to_form(form: forms.Form, exc: ValidationError) -> None:
-    for name, errors in exc.message_dict.items():
-        for error in errors:
-            form.add_error(name if name in form.fields else None, error)
-
-
 @require_http_methods(["GET", "POST"])
 def submission_form(request: HttpRequest) -> HttpResponse:
     """A rep submits their own forecast; a partner's sales director the partner's."""
@@ -83,7 +78,7 @@ def submission_form(request: HttpRequest) -> HttpResponse:
     subject = {"partner": partner} if partner is not None else {"user": user}
     proposal = forecast_proposal(period=period, **subject)
     form = SubmissionForm(
-        request.POST or None,
+        request.POST if request.method == "POST" else None,
         initial={"commit": proposal.commit, "best_case": proposal.best_case},
     )
     status = 200
@@ -101,7 +96,7 @@ def submission_form(request: HttpRequest) -> HttpResponse:
                 partner=partner,
             )
         except ValidationError as exc:
-            _errors_to_form(form, exc)
+            add_service_errors(form, exc)
             status = 400
         else:
             messages.success(request, _("Forecast submitted."))
@@ -207,7 +202,7 @@ def submission_adjust(request: HttpRequest, pk: int) -> HttpResponse:
             note=request.POST.get("note", ""),
         )
     except ValidationError as exc:
-        _errors_to_form(form, exc)
+        add_service_errors(form, exc)
         context = _detail_context(request, submission, form=form)
         return render(request, "forecasting/submission_detail.html", context, status=400)
     except PermissionDenied as exc:
