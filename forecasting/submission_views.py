@@ -133,6 +133,8 @@ def submission_call(request: HttpRequest) -> HttpResponse:
         "call": call,
         "is_partner": is_partner_user(request.user),
         "is_overseer": is_manager(request.user) or is_channel_manager(request.user),
+        "may_submit": not is_partner_user(request.user)
+        or can_submit_for_partner(request.user, request.user.partner),
     }
     return render(request, "forecasting/submission_call.html", context)
 

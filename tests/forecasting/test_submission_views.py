@@ -1,11 +1,12 @@
 """The forecast call's pages per role: submit, the week's forecasts, one submission and
 its adjustment, the trend; their query budgets."""
 
+import datetime
 from decimal import Decimal
 
 import pytest
 from django.urls import reverse
-from django.utils import translation
+from django.utils import timezone, translation
 from django.utils.html import escape
 
 from climcrm.periods import QUARTER, period_containing
@@ -121,6 +122,36 @@ class TestCallPage:
         assert f'data-key="rep:{other_rep.pk}"' in content
         assert 'id="missing-submissions"' in content
         assert "1 234" in content or "1’234" in content or "1'234" in content
+
+    def test_a_forecast_not_resubmitted_this_week_shows_no_change(
+        self, client_for, rep, manager, period
+    ):
+        last_week = timezone.now() - datetime.timedelta(days=7)
+        for commit, moment in ((1000, last_week - datetime.timedelta(days=1)), (3000, last_week)):
+            forecast_submission_create(
+                by=rep, period=period, commit=commit, best_case=4000, now=moment
+            )
+        content = client_for(manager).get(CALL).content.decode()
+        row = content.split(f'data-key="rep:{rep.pk}"')[1].split("</tr>")[0]
+        assert "status-missing" in row
+        # Commit and Best Case: no change this week, rather than a change of 0.
+        assert row.count('<td class="num">—</td>') == 2
+
+    def test_a_resubmitted_forecast_shows_its_signed_change(self, client_for, rep, manager, period):
+        last_week = timezone.now() - datetime.timedelta(days=7)
+        forecast_submission_create(
+            by=rep, period=period, commit=1000, best_case=5000, now=last_week
+        )
+        forecast_submission_create(by=rep, period=period, commit=3000, best_case=4000)
+        content = client_for(manager).get(CALL).content.decode()
+        row = content.split(f'data-key="rep:{rep.pk}"')[1].split("</tr>")[0]
+        assert "status-missing" not in row
+        assert '<span class="change-up">+2' in row
+        assert '<span class="change-down">-1' in row
+
+    def test_partner_salesperson_is_not_offered_to_submit(self, client_for, partner_a_user):
+        content = client_for(partner_a_user).get(CALL).content.decode()
+        assert f'href="{FORM}?' not in content.split('class="sub-nav"')[0]
 
     def test_partner_user_sees_only_their_partner(
         self, client_for, director, partner_a, partner_b, channel, rep, period
