@@ -503,10 +503,9 @@ def narrative(rows) -> str:
     year"."""
     parts = []
     for row in rows:
+        changed = {name: (old, new) for name, old, new in row.changes()}
         told = [
-            _narrated_change(name, old, new)
-            for name, old, new in row.changes()
-            if name in NARRATED_FIELDS
+            _narrated_change(name, *changed[name]) for name in NARRATED_FIELDS if name in changed
         ]
         if not told:
             continue
@@ -514,7 +513,9 @@ def narrative(rows) -> str:
         reason = " — ".join(
             str(part) for part in (row.reason_code, row.reason_text) if part not in (None, "")
         )
-        parts.append(f"{text}: {reason}" if reason else text)
+        parts.append(
+            _("%(changes)s: %(reason)s") % {"changes": text, "reason": reason} if reason else text
+        )
     return "; ".join(parts)
 
 

@@ -104,7 +104,7 @@ class TestTheService:
         "changes",
         [
             {"close_date": MONTH_END - datetime.timedelta(days=1)},  # within its month
-            {"close_date": TODAY},  # brought forward
+            {"close_date": MONTH_END - datetime.timedelta(days=40)},  # brought forward
             {"amount": Decimal("10000.01")},
             {"forecast_category": ForecastCategory.COMMIT, "next_step": "Relancer"},
         ],
