@@ -359,3 +359,17 @@ class TestReviewDealEdit:
             reason("scope_reduced"),
             review.tag,
         )
+
+
+def test_the_deal_s_history_shows_the_reason(client_for, rep):
+    deal = negotiation_deal(rep)
+    opportunity_update(
+        opportunity=deal,
+        by=rep,
+        changes={"amount": Decimal("7000")},
+        expected_version=1,
+        reason_code=reason("scope_reduced"),
+        reason_text="Une seule chaudière",
+    )
+    response = client_for(rep).get(reverse("opportunities:detail", args=[deal.pk]))
+    assert "Motif : Périmètre réduit — Une seule chaudière" in response.text
