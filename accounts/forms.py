@@ -78,11 +78,3 @@ class ContactForm(forms.ModelForm):
         return {
             name: self.cleaned_data[name] for name in CONTACT_FIELDS if name in self.cleaned_data
         }
-
-
-def apply_errors(form: forms.Form, error) -> None:
-    if hasattr(error, "error_dict"):
-        for name, messages in error.message_dict.items():
-            form.add_error(name if name in form.fields else None, messages)
-    else:
-        form.add_error(None, error.messages)

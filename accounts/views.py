@@ -7,7 +7,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods
 
 from accounts import selectors
-from accounts.forms import AccountForm, ContactForm, apply_errors
+from accounts.forms import AccountForm, ContactForm
 from accounts.services import (
     account_create,
     account_update,
@@ -17,6 +17,7 @@ from accounts.services import (
 )
 from climcrm.audit import audit_export
 from climcrm.csvexport import csv_response, yes_no
+from climcrm.forms import add_service_errors
 from climcrm.pagination import capped_page
 from climcrm.permissions import can_change_account
 from climcrm.roles import is_internal
@@ -110,7 +111,7 @@ def account_create_view(request: HttpRequest) -> HttpResponse:
         try:
             account = account_create(by=request.user, **form.changes())
         except ValidationError as error:
-            apply_errors(form, error)
+            add_service_errors(form, error)
         else:
             messages.success(request, _("The account was created."))
             return redirect("accounts:detail", pk=account.pk)
@@ -129,7 +130,7 @@ def account_edit(request: HttpRequest, pk: int) -> HttpResponse:
         try:
             account_update(account=account, by=request.user, changes=form.changes())
         except ValidationError as error:
-            apply_errors(form, error)
+            add_service_errors(form, error)
         except PermissionError as error:
             form.add_error(None, str(error))
             status = 403
@@ -206,7 +207,7 @@ def contact_create_view(request: HttpRequest) -> HttpResponse:
         try:
             contact = contact_create(by=request.user, **form.changes())
         except ValidationError as error:
-            apply_errors(form, error)
+            add_service_errors(form, error)
         else:
             messages.success(request, _("The contact was created."))
             return redirect("accounts:contact-detail", pk=contact.pk)
@@ -222,7 +223,7 @@ def contact_edit(request: HttpRequest, pk: int) -> HttpResponse:
         try:
             contact_update(contact=contact, by=request.user, changes=form.changes())
         except ValidationError as error:
-            apply_errors(form, error)
+            add_service_errors(form, error)
         else:
             messages.success(request, _("The contact was saved."))
             return redirect("accounts:contact-detail", pk=contact.pk)

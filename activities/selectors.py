@@ -3,7 +3,7 @@
 import datetime
 from dataclasses import dataclass
 
-from django.db.models import Count, F, Q, QuerySet
+from django.db.models import Count, F, Model, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
@@ -24,7 +24,7 @@ class Target:
     """What a panel is about: one deal, lead or account."""
 
     kind: str  # "opportunity" | "lead" | "account"
-    obj: object
+    obj: Model
 
     @property
     def pk(self) -> int:

@@ -14,6 +14,7 @@ from django_htmx.http import trigger_client_event
 from activities import selectors, services
 from activities.forms import ActivityForm
 from activities.selectors import Target
+from climcrm.forms import add_service_errors
 from climcrm.pagination import CountedPaginator
 from climcrm.permissions import can_add_activity, can_change_activity
 from climcrm.roles import is_manager
@@ -77,7 +78,7 @@ def create(request: HttpRequest) -> HttpResponse:
                 by=request.user, **form.cleaned_data, **target.lookup
             )
         except ValidationError as error:
-            _add_errors(form, error)
+            add_service_errors(form, error)
         except PermissionError as error:
             if request.htmx:
                 response = render(request, PANEL, _panel_context(request, target))
@@ -152,7 +153,7 @@ def edit(request: HttpRequest, pk: int) -> HttpResponse:
             try:
                 services.activity_update(activity=activity, by=request.user, changes=changes)
             except ValidationError as error:
-                _add_errors(form, error)
+                add_service_errors(form, error)
             except PermissionError as error:
                 # Taken out of the user's hands meanwhile: the form keeps what they typed.
                 form.add_error(None, str(error))
@@ -242,9 +243,3 @@ def _target_of(activity) -> Target:
         if obj is not None:
             return Target(kind, obj)
     raise ValueError("activity without target")
-
-
-def _add_errors(form, error: ValidationError) -> None:
-    for name, errors in getattr(error, "message_dict", {"__all__": error.messages}).items():
-        for message in errors:
-            form.add_error(name if name in form.fields else None, message)

@@ -25,6 +25,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from decimal import Decimal
 from operator import itemgetter
 
 from django.apps import apps
@@ -34,6 +35,7 @@ from django.core.management.color import no_style
 from django.db import connection, models, transaction
 from django.utils import timezone
 
+from climcrm.choices import BANT_CHECKS
 from climcrm.text import normalize_company_name
 
 DEMO_PASSWORD = "climcrm-demo"
@@ -700,10 +702,7 @@ class Generator:
         "forecast_category_is_manual",
         "next_step",
         "next_step_date",
-        "budget_ok",
-        "authority_ok",
-        "need_ok",
-        "timing_ok",
+        *BANT_CHECKS,
         "source",
         "lead_id",
         "loss_reason_id",
@@ -998,10 +997,7 @@ class Generator:
         "disqualification_reason",
         "notes",
         "project_name",
-        "budget_ok",
-        "authority_ok",
-        "need_ok",
-        "timing_ok",
+        *BANT_CHECKS,
         "organisation_fit",
         "opportunity_fit",
         "stakeholder_fit",
@@ -1164,6 +1160,49 @@ def _without_cyclic_gc() -> Iterator[None]:
         gc.enable()
 
 
+def _forecast_submissions(now: dt.datetime) -> int:
+    """Each rep's and each partner's forecast for the quarter, submitted last week and this
+    week through the service (with the deals behind them), and a manager's adjustment."""
+    from climcrm.models import User
+    from climcrm.periods import QUARTER, period_containing
+    from forecasting.submissions import (
+        forecast_adjustment_create,
+        forecast_proposal,
+        forecast_submission_create,
+    )
+
+    period = period_containing(QUARTER, timezone.localdate(now))
+    count = 0
+    reps = User.objects.filter(groups__name="sales_rep", is_active=True, partner__isnull=True)
+    directors = User.objects.filter(
+        partner_title=User.PartnerTitle.SALES_DIRECTOR, is_active=True, partner__isnull=False
+    ).select_related("partner")
+    for user in [*reps.select_related("manager").distinct(), *directors]:
+        partner = user.partner if user.partner_id else None
+        subject = {"partner": partner} if partner else {"user": user}
+        proposal = forecast_proposal(period=period, **subject)
+        for days, share in ((7, Decimal("0.9")), (0, Decimal(1))):
+            submission = forecast_submission_create(
+                by=user,
+                period=period,
+                commit=proposal.commit * share,
+                best_case=proposal.best_case * share,
+                partner=partner,
+                now=now - dt.timedelta(days=days, minutes=5),
+            )
+            count += 1
+        if partner is None and user.manager is not None and user.manager.is_active:
+            forecast_adjustment_create(
+                by=user.manager,
+                submission=submission,
+                figure="commit",
+                to_amount=submission.commit * Decimal("0.8"),
+                note="Prudence",
+                now=now - dt.timedelta(minutes=1),
+            )
+    return count
+
+
 def build(n: int, *, reset: bool = False, seed: int = 42, log=print) -> dict:
     """Fill the database with the dataset of ``n`` deals; returns row counts and timings."""
     from accounts.models import Account, Contact, Partner, PartnerTarget
@@ -1300,6 +1339,9 @@ def build(n: int, *, reset: bool = False, seed: int = 42, log=print) -> dict:
         # otherwise each queue a deferred check of their deal, run one by one at commit.
         written = kept.rebuild(tables=(*tables, "forecasting_monthchangetotal"))
         clock.done("kept totals", phase, ", ".join(f"{t} {written[t]:,} rows" for t in tables))
+        phase = clock.start()
+        submitted = _forecast_submissions(now)
+        clock.done("forecast submissions", phase, f"{submitted} submissions")
         phase = clock.start()
     clock.done("commit", phase)
     phase = clock.start()

@@ -144,6 +144,26 @@ PAGES: tuple[Page, ...] = (
         ("forecasting:changes-deals",),
         query=(("change", "slipped"), ("start", "{past_start}"), ("end", "{past_end}")),
     ),
+    Page("submission_call", "forecast call (manager)", ("forecasting:submission-call",)),
+    Page(
+        "submission_call_partner",
+        "forecast call (partner user)",
+        ("forecasting:submission-call",),
+        user="partner",
+    ),
+    Page(
+        "submission_form",
+        "forecast submission form (rep)",
+        ("forecasting:submission-form",),
+        user="rep",
+    ),
+    Page(
+        "submission_detail",
+        "forecast submission and its adjustments",
+        ("forecasting:submission-detail",),
+        target="submission",
+    ),
+    Page("submission_trend", "forecast trend", ("forecasting:submission-trend",)),
     Page("review_list", "review list", ("pipeline_reviews:list",), user="channel"),
     Page(
         "review",
@@ -243,6 +263,9 @@ PAGES: tuple[Page, ...] = (
 # URL names that are not pages a user opens, and why (the test suite holds every other one
 # to PAGES).
 NOT_PAGES = {
+    "integrations:calendar-feed": "read by calendar programs with a token, not opened in a browser "
+    "(its queries are the same at 10 and 200 to-dos: tests/integrations/test_calendar.py)",
+    "integrations:calendar-feed-manage": "a form's POST: makes or revokes a calendar address",
     **dict.fromkeys(
         (
             "login",
@@ -352,6 +375,7 @@ NOT_PAGES = {
             "pipeline_reviews:marketing-delete",
             "privacy:anonymise-contact",
             "privacy:anonymise-lead",
+            "forecasting:submission-adjust",
         ),
         "an action (POST) or the fragment it answers with",
     ),
@@ -513,6 +537,15 @@ def bench_targets(users: dict) -> dict:
     )
     targets["lead"] = Lead.objects.order_by("-pk").values_list("pk", flat=True).first()
     targets["partner"] = partner_id
+    from forecasting.models import ForecastSubmission
+
+    # The rep's latest forecast submission: its deals grow with the dataset.
+    targets["submission"] = (
+        ForecastSubmission.objects.filter(user=users.get("rep"))
+        .order_by("-submitted_at", "-pk")
+        .values_list("pk", flat=True)
+        .first()
+    )
     return targets
 
 

@@ -5,6 +5,7 @@
 """
 
 from django.contrib import admin, messages
+from django.contrib.admin.exceptions import NotRegistered
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
@@ -25,7 +26,7 @@ class RelatedListFilter(admin.RelatedFieldListFilter):
         related = field.remote_field.model
         try:
             related_admin = model_admin.admin_site.get_model_admin(related)
-        except admin.sites.NotRegistered:
+        except NotRegistered:
             return super().field_choices(field, request, model_admin)
         rows = related._default_manager.complex_filter(field.get_limit_choices_to())
         joined = related_admin.list_select_related
@@ -54,7 +55,7 @@ class UserAdmin(DjangoUserAdmin):
     autocomplete_fields = ("manager", "partner")
     list_select_related = ("manager", "partner__account")
     fieldsets = (
-        *DjangoUserAdmin.fieldsets,
+        *(DjangoUserAdmin.fieldsets or ()),
         (
             _("ClimCRM"),
             {"fields": ("language", "manager", "partner", "partner_title")},
@@ -76,8 +77,9 @@ class UserAdmin(DjangoUserAdmin):
         return ", ".join(sorted(group.name for group in obj.groups.all()))
 
 
-class OutboxAdminMixin:
-    """Read only, with one action: send the selected waiting or failed emails now."""
+class OutboxAdmin(admin.ModelAdmin):
+    """An outbox's admin: read only, with one action: send the selected waiting or failed
+    emails now."""
 
     actions = ["retry_now"]
 
@@ -106,12 +108,12 @@ class OutboxAdminMixin:
 
 
 @admin.register(OutgoingEmail)
-class OutgoingEmailAdmin(OutboxAdminMixin, admin.ModelAdmin):
+class OutgoingEmailAdmin(OutboxAdmin):
     list_display = ["created_at", "kind", "email", "subject", "status", "attempts", "sent_at"]
     list_filter = ["status", "kind", "language"]
     search_fields = ["email", "subject"]
     date_hierarchy = "created_at"
-    readonly_fields = [
+    readonly_fields = (
         "kind",
         "email",
         "recipient",
@@ -125,13 +127,13 @@ class OutgoingEmailAdmin(OutboxAdminMixin, admin.ModelAdmin):
         "last_error",
         "created_at",
         "key",
-    ]
+    )
     fields = readonly_fields
 
     @admin.display(description=_("text"))
     def body(self, obj: OutgoingEmail) -> str:
         # A password-reset link is a key to an account: nobody reads it here.
-        return _("(confidential)") if obj.sensitive else obj.text_body
+        return str(_("(confidential)")) if obj.sensitive else obj.text_body
 
 
 @admin.register(ScheduledRun)

@@ -130,14 +130,14 @@ def parse(text: str, path: Path | str = "<catalogue>", language: str = "") -> Ca
         match = _LINE.match(line)
         if match is None:
             raise ValueError(f"{path}: cannot read line {raw!r}")
-        keyword, index, literal = match.groups()
+        keyword, form_number, literal = match.groups()
         if keyword in ("msgctxt", "msgid") and (
             "forms" in current or (keyword == "msgctxt" and "msgid" in current)
         ):
             finish()
         value = _unquote(literal)
         if keyword.startswith("msgstr"):
-            form = int(index) if index is not None else 0
+            form = int(form_number) if form_number is not None else 0
             current.setdefault("forms", {})[form] = value
             last = ("msgstr", form)
         else:

@@ -28,3 +28,15 @@ BUYING_SIGNALS = (
     ("gave_decision_date", _("Gave a decision date")),
 )
 SIGNAL_FIELDS = tuple(name for name, _label in BUYING_SIGNALS)
+
+
+# BANT (seed 004): each criterion's tick, its note and its name, in the order every page
+# shows them. Leads and opportunities carry the same eight fields.
+BANT = (
+    ("budget_ok", "budget_note", _("Budget")),
+    ("authority_ok", "authority_note", _("Authority")),
+    ("need_ok", "need_note", _("Need")),
+    ("timing_ok", "timing_note", _("Timing")),
+)
+BANT_CHECKS = tuple(check for check, _note, _label in BANT)
+BANT_FIELDS = tuple(name for check, note, _label in BANT for name in (check, note))

@@ -1,3 +1,5 @@
+from typing import Any
+
 from django.conf import settings
 from django.urls import NoReverseMatch, reverse
 from django.utils.translation import gettext_lazy as _
@@ -101,9 +103,9 @@ def navigation(request):
         if current and current.namespace
         else (current.url_name if current else "")
     )
-    groups = []
+    groups: list[dict[str, Any]] = []
     for group_label, entries in _NAV:
-        items = []
+        items: list[dict[str, Any]] = []
         for name, label, icon, who in entries:
             if who == "internal" and (partner or not internal):
                 continue

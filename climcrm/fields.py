@@ -67,7 +67,7 @@ class FreeTextFormField(forms.CharField):
     def _clean_bound_field(self, bf):
         # The one place a field sees both what was sent and what the form started from.
         self.stored_text = bf.initial
-        return super()._clean_bound_field(bf)
+        return super()._clean_bound_field(bf)  # type: ignore[misc]  # not in django-stubs
 
     def validate(self, value):
         super().validate(value)
@@ -91,7 +91,8 @@ class FreeTextField(models.TextField):
     """A TextField people type into, limited to ``max_length`` characters (see above)."""
 
     def __init__(self, *args, max_length: int = NOTE_MAX_LENGTH, **kwargs):
-        super().__init__(*args, max_length=max_length, **kwargs)
+        kwargs["max_length"] = max_length
+        super().__init__(*args, **kwargs)
 
     def deconstruct(self):
         # Migrations see a plain TextField with a max_length: no schema change, and no

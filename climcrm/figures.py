@@ -86,6 +86,7 @@ def plain(value) -> str:
     if number_value is None:
         return ""
     number_value = number_value.normalize()
-    if number_value.as_tuple().exponent > -2:
+    exponent = number_value.as_tuple().exponent
+    if isinstance(exponent, int) and exponent > -2:
         number_value = number_value.quantize(Decimal("0.01"))
     return f"{number_value:f}"

@@ -1,6 +1,8 @@
+from django import forms
 from django.conf import settings
 from django.contrib.auth.forms import AuthenticationForm
 from django.contrib.auth.forms import PasswordResetForm as DjangoPasswordResetForm
+from django.core.exceptions import ValidationError
 from django.template import loader
 from django.utils import translation
 
@@ -59,4 +61,15 @@ class PasswordResetForm(DjangoPasswordResetForm):
             sensitive=True,
             send_after_commit=False,
         )
-        self.outbox.append(row)
+        if row is not None:  # always written: a reset email has no key to repeat
+            self.outbox.append(row)
+
+
+def add_service_errors(form: forms.BaseForm, error: ValidationError) -> None:
+    """Put a service's refusal on the form: each message on the field it names when the form
+    has that field; the others, and a refusal that names no field, above the form."""
+    if hasattr(error, "error_dict"):
+        for name, messages in error.message_dict.items():
+            form.add_error(name if name in form.fields else None, messages)
+    else:
+        form.add_error(None, error.messages)

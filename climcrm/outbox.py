@@ -145,12 +145,12 @@ def deliver(model: type[OutboxEmail], pk: int, *, now_or_failed: bool = False) -
         due = Q(status__in=[EmailStatus.PENDING, EmailStatus.FAILED])
     else:
         due = Q(status=EmailStatus.PENDING, next_attempt_at__lte=now)
-    claimed = model.objects.filter(due, pk=pk, sent_at__isnull=True).update(
+    claimed = model._default_manager.filter(due, pk=pk, sent_at__isnull=True).update(
         status=EmailStatus.SENDING, claimed_at=now, attempts=F("attempts") + 1
     )
     if not claimed:
         return "skipped"
-    row = model.objects.get(pk=pk)
+    row = model._default_manager.get(pk=pk)
     try:
         _message(row).send()
     except Exception as exc:  # noqa: BLE001 - any mail failure is retried later
@@ -159,7 +159,7 @@ def deliver(model: type[OutboxEmail], pk: int, *, now_or_failed: bool = False) -
     done["last_error"] = ""
     if getattr(row, "sensitive", False):
         done.update(text_body="", html_body="")
-    model.objects.filter(pk=pk, status=EmailStatus.SENDING).update(**done)
+    model._default_manager.filter(pk=pk, status=EmailStatus.SENDING).update(**done)
     return "sent"
 
 
@@ -175,7 +175,7 @@ def _failed(model: type[OutboxEmail], row: OutboxEmail, exc: Exception) -> str:
         row.attempts,
         error,
     )
-    model.objects.filter(pk=row.pk, status=EmailStatus.SENDING).update(
+    model._default_manager.filter(pk=row.pk, status=EmailStatus.SENDING).update(
         status=EmailStatus.FAILED if gives_up else EmailStatus.PENDING,
         next_attempt_at=next_attempt,
         claimed_at=None,
@@ -196,12 +196,12 @@ def sweep(*, now: datetime.datetime | None = None) -> dict[str, int]:
     now = now or timezone.now()
     result = {"sent": 0, "failed": 0, "released": 0}
     for model in outbox_models():
-        result["released"] += model.objects.filter(
+        result["released"] += model._default_manager.filter(
             status=EmailStatus.SENDING, claimed_at__lt=now - CLAIM_TIMEOUT
         ).update(status=EmailStatus.PENDING, claimed_at=None)
     for model in outbox_models():
         due = (
-            model.objects.filter(
+            model._default_manager.filter(
                 status=EmailStatus.PENDING, next_attempt_at__lte=now - _grace(model)
             )
             .order_by("next_attempt_at", "pk")
@@ -230,7 +230,7 @@ def retry_now(rows: models.QuerySet) -> int:
         )
     )
     # A new series of attempts, as for a new email.
-    rows.model.objects.filter(pk__in=ids).update(
+    rows.model._default_manager.filter(pk__in=ids).update(
         status=EmailStatus.PENDING, next_attempt_at=timezone.now(), attempts=0
     )
     label = rows.model._meta.label_lower

@@ -7,12 +7,17 @@ list says "more than N" and offers the first N rows' pages, and the user narrows
 with its filters and sorting, as in every CRM's list views.
 """
 
+from typing import Any
+
 from django.conf import settings
 from django.core.paginator import Paginator
+from django.db.models import QuerySet
 from django.utils.functional import cached_property
 
 
 class CappedPaginator(Paginator):
+    object_list: QuerySet[Any]  # counted in the database, never in Python
+
     def __init__(self, object_list, per_page=None, *, cap: int | None = None, **kwargs):
         super().__init__(object_list, per_page or settings.CRM_PAGE_SIZE, **kwargs)
         self.cap = cap if cap is not None else settings.CRM_LIST_COUNT_CAP

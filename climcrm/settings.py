@@ -39,6 +39,7 @@ PROJECT_APPS = (
     "privacy",
     "imports",
     "dashboard",
+    "integrations",
 )
 INSTALLED_APPS = [
     *PROJECT_APPS,
@@ -180,6 +181,14 @@ CRM_STALE_DAYS = env.int("CRM_STALE_DAYS", default=30)
 CRM_REGISTRATION_PROTECTION_DAYS = env.int("CRM_REGISTRATION_PROTECTION_DAYS", default=90)
 # Days before a registration's protection ends when the partner and its channel manager are told.
 CRM_REGISTRATION_REMINDER_DAYS = env.int("CRM_REGISTRATION_REMINDER_DAYS", default=14)
+# The weekly forecast call: the day forecasts are due (0 Monday … 6 Sunday), the period
+# they are submitted for ("month" or "quarter"), and whether partner users see the
+# adjustments managers made to their partner's forecast (internal judgment, hidden by default).
+FORECAST_SUBMISSION_WEEKDAY = env.int("FORECAST_SUBMISSION_WEEKDAY", default=4)
+FORECAST_SUBMISSION_KIND = env.str("FORECAST_SUBMISSION_KIND", default="quarter")
+FORECAST_ADJUSTMENTS_VISIBLE_TO_PARTNERS = env.bool(
+    "FORECAST_ADJUSTMENTS_VISIBLE_TO_PARTNERS", default=False
+)
 CRM_PAGE_SIZE = 50
 # Past this many visible accounts (or contacts), their selects load options as one types.
 CRM_LOOKUP_THRESHOLD = env.int("CRM_LOOKUP_THRESHOLD", default=200)
@@ -234,6 +243,11 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 # An email that fails is tried again after 1, 2, 4… minutes, then every hour; after this many
 # attempts (about a day) it is marked failed and waits for an administrator to retry it.
 CRM_EMAIL_MAX_ATTEMPTS = env.int("CRM_EMAIL_MAX_ATTEMPTS", default=30)
+# A webhook delivery that fails is retried on the same schedule as an email; after this many
+# attempts it is marked failed and waits for an administrator to send it again.
+CRM_WEBHOOK_MAX_ATTEMPTS = env.int("CRM_WEBHOOK_MAX_ATTEMPTS", default=30)
+# Seconds a webhook receiver has to answer.
+CRM_WEBHOOK_TIMEOUT = env.int("CRM_WEBHOOK_TIMEOUT", default=10)
 
 # Background work: tasks are rows in the database, run by `manage.py worker` (one or more,
 # on any machine that reaches the database), which also starts the periodic jobs.

@@ -50,6 +50,7 @@ urlpatterns = [
     path("reviews/", include("pipeline_reviews.urls")),
     path("privacy/", include("privacy.urls")),
     path("imports/", include("imports.urls")),
+    path("", include("integrations.urls")),
     path("admin/", admin.site.urls),
 ]
 

@@ -24,6 +24,7 @@ from django_htmx.http import trigger_client_event
 
 from climcrm import ratelimit, saved_views
 from climcrm.forms import LoginForm, PasswordResetForm
+from climcrm.http import UserRequest
 from climcrm.models import AuditEntry, SavedView
 from climcrm.tasks import send_password_reset
 
@@ -131,7 +132,7 @@ def _view_list_name(value: str) -> str:
     return value
 
 
-def _menu_response(request: HttpRequest, list_name: str, current: str, *, status: int = 200):
+def _menu_response(request: UserRequest, list_name: str, current: str, *, status: int = 200):
     menu = saved_views.saved_view_menu(user=request.user, list_name=list_name)
     saved_views.remember_defaults(request)
     spec = saved_views.LISTS[list_name]
@@ -168,13 +169,13 @@ def _menu_response(request: HttpRequest, list_name: str, current: str, *, status
 
 
 @require_GET
-def saved_view_menu(request: HttpRequest) -> HttpResponse:
+def saved_view_menu(request: UserRequest) -> HttpResponse:
     """The views of a list (the list page's "Views" menu, or a page of its own)."""
     list_name = _view_list_name(request.GET.get("list", ""))
     return _menu_response(request, list_name, request.GET.get("current", "")[:2000])
 
 
-def _after_change(request: HttpRequest, list_name: str, current: str, text: str, kind="success"):
+def _after_change(request: UserRequest, list_name: str, current: str, text: str, kind="success"):
     if request.htmx:
         status = 200 if kind == "success" else 400
         response = _menu_response(request, list_name, current, status=status)
@@ -188,7 +189,7 @@ def _after_change(request: HttpRequest, list_name: str, current: str, text: str,
 
 
 @require_POST
-def saved_view_create(request: HttpRequest) -> HttpResponse:
+def saved_view_create(request: UserRequest) -> HttpResponse:
     list_name = _view_list_name(request.POST.get("list", ""))
     current = request.POST.get("current", "")[:2000]
     try:
@@ -209,13 +210,13 @@ def saved_view_create(request: HttpRequest) -> HttpResponse:
 
 
 @require_GET
-def saved_view_open(request: HttpRequest, pk: int) -> HttpResponse:
+def saved_view_open(request: UserRequest, pk: int) -> HttpResponse:
     view = saved_views.saved_view_get(user=request.user, pk=pk)
     return redirect(saved_views.list_url(view.list_name, view.query or saved_views.NO_VIEW_QUERY))
 
 
 @require_POST
-def saved_view_edit(request: HttpRequest, pk: int) -> HttpResponse:
+def saved_view_edit(request: UserRequest, pk: int) -> HttpResponse:
     view = saved_views.owned_saved_view_get(user=request.user, pk=pk)
     current = request.POST.get("current", "")[:2000]
     try:
@@ -231,7 +232,7 @@ def saved_view_edit(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @require_POST
-def saved_view_delete(request: HttpRequest, pk: int) -> HttpResponse:
+def saved_view_delete(request: UserRequest, pk: int) -> HttpResponse:
     view = saved_views.owned_saved_view_get(user=request.user, pk=pk)
     list_name, name = view.list_name, view.name
     saved_views.saved_view_delete(view=view)
@@ -240,7 +241,7 @@ def saved_view_delete(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @require_POST
-def saved_view_default(request: HttpRequest) -> HttpResponse:
+def saved_view_default(request: UserRequest) -> HttpResponse:
     """Make a view (one's own or the team's) the list's default, or none (empty view)."""
     list_name = _view_list_name(request.POST.get("list", ""))
     view = None

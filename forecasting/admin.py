@@ -1,6 +1,13 @@
 from django.contrib import admin
 
-from forecasting.models import Benchmark, ForecastSnapshot, Target
+from forecasting.models import (
+    Benchmark,
+    ForecastAdjustment,
+    ForecastSnapshot,
+    ForecastSubmission,
+    ForecastSubmissionLine,
+    Target,
+)
 
 
 @admin.register(Target)
@@ -31,3 +38,38 @@ class BenchmarkAdmin(admin.ModelAdmin):
     def get_readonly_fields(self, request, obj=None):
         # The figure a row is about is fixed once created: only its range changes.
         return ("key",) if obj is not None else ()
+
+
+class ForecastSubmissionLineInline(admin.TabularInline):
+    model = ForecastSubmissionLine
+    extra = 0
+    can_delete = False
+    fields = ("deal_id", "name", "amount", "forecast_category", "stage", "close_date")
+    readonly_fields = fields
+
+
+class ForecastAdjustmentInline(admin.TabularInline):
+    model = ForecastAdjustment
+    extra = 0
+    can_delete = False
+    fields = ("figure", "from_amount", "to_amount", "note", "adjusted_by", "adjusted_at")
+    readonly_fields = fields
+
+
+@admin.register(ForecastSubmission)
+class ForecastSubmissionAdmin(admin.ModelAdmin):
+    list_display = (
+        "period_kind",
+        "period_start",
+        "scope_key",
+        "commit",
+        "best_case",
+        "submitted_at",
+    )
+    list_filter = ("period_kind",)
+    raw_id_fields = ("user", "partner", "submitted_by")
+    inlines = (ForecastSubmissionLineInline, ForecastAdjustmentInline)
+
+    def has_change_permission(self, request, obj=None):
+        # A submission is frozen: what was submitted then.
+        return False

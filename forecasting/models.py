@@ -361,3 +361,146 @@ class Benchmark(models.Model):
 
     def __str__(self) -> str:
         return str(self.get_key_display())
+
+
+class ForecastFigure(models.TextChoices):
+    COMMIT = "commit", _("Commit")
+    BEST_CASE = "best_case", _("Best Case")
+
+
+class ForecastSubmission(models.Model):
+    """A forecast submitted for a period by a rep (their deals) or for a partner (by the
+    partner's sales director), frozen as it was: who, when, the figures and, in its lines,
+    the deals behind them.
+
+    Never rewritten: submitting again makes a new row, and the latest one of a rep or
+    partner for a period is the one that counts. ``week`` is the Monday of the week it was
+    made in (installation's time zone), what the weekly forecast call compares.
+    """
+
+    period_kind = models.CharField(_("period kind"), max_length=10, choices=KINDS)
+    period_start = models.DateField(_("period start"))
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("sales rep"),
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="forecast_submissions",
+    )
+    partner = models.ForeignKey(
+        "accounts.Partner",
+        verbose_name=_("partner"),
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="forecast_submissions",
+    )
+    # "rep:<id>" or "partner:<id>", as ``ForecastSnapshot.scope_key``.
+    scope_key = models.CharField(max_length=40)
+    week = models.DateField(_("week"))
+    commit = models.DecimalField(_("commit"), max_digits=16, decimal_places=2)
+    best_case = models.DecimalField(_("best case"), max_digits=16, decimal_places=2)
+    # What the deals gave when the form was shown, beside what was submitted.
+    proposed_commit = models.DecimalField(max_digits=16, decimal_places=2, default=0)
+    proposed_best_case = models.DecimalField(max_digits=16, decimal_places=2, default=0)
+    note = models.TextField(_("note"), blank=True)
+    submitted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("submitted by"),
+        null=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    submitted_at = models.DateTimeField(_("submitted at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("forecast submission")
+        verbose_name_plural = _("forecast submissions")
+        ordering = ["-submitted_at", "-id"]
+        indexes = [
+            models.Index(
+                fields=["period_kind", "period_start", "scope_key", "submitted_at"],
+                name="forecast_submission_period",
+            ),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(user__isnull=False, partner__isnull=True)
+                | models.Q(user__isnull=True, partner__isnull=False),
+                name="forecast_submission_user_xor_partner",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(commit__gte=0) & models.Q(best_case__gte=0),
+                name="forecast_submission_figures_non_negative",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.period_kind} {self.period_start} {self.scope_key} {self.submitted_at}"
+
+
+class ForecastSubmissionLine(models.Model):
+    """One deal behind a submission, as it stood when submitted (copied, never joined: the
+    deal may change or go afterwards)."""
+
+    submission = models.ForeignKey(
+        ForecastSubmission,
+        verbose_name=_("forecast submission"),
+        on_delete=models.CASCADE,
+        related_name="lines",
+    )
+    deal_id = models.PositiveIntegerField(_("opportunity"))
+    name = models.CharField(_("name"), max_length=200)
+    amount = models.DecimalField(_("amount"), max_digits=14, decimal_places=2, null=True)
+    forecast_category = models.CharField(_("forecast category"), max_length=20)
+    stage = models.CharField(_("stage"), max_length=20)
+    close_date = models.DateField(_("close date"))
+
+    class Meta:
+        verbose_name = _("deal of a forecast submission")
+        verbose_name_plural = _("deals of a forecast submission")
+        ordering = ["close_date", "deal_id"]
+
+    def __str__(self) -> str:
+        return f"{self.submission_id} {self.deal_id}"
+
+
+class ForecastAdjustment(models.Model):
+    """A manager's judgment on one figure of a submission: from what to what, by whom, when
+    and why. Kept, never rewritten; the latest one of a submission's figure counts."""
+
+    submission = models.ForeignKey(
+        ForecastSubmission,
+        verbose_name=_("forecast submission"),
+        on_delete=models.CASCADE,
+        related_name="adjustments",
+    )
+    figure = models.CharField(_("figure"), max_length=10, choices=ForecastFigure.choices)
+    from_amount = models.DecimalField(_("from"), max_digits=16, decimal_places=2)
+    to_amount = models.DecimalField(_("to"), max_digits=16, decimal_places=2)
+    note = models.TextField(_("note"))
+    adjusted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("adjusted by"),
+        null=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    adjusted_at = models.DateTimeField(_("adjusted at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("forecast adjustment")
+        verbose_name_plural = _("forecast adjustments")
+        ordering = ["-adjusted_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(to_amount__gte=0), name="forecast_adjustment_non_negative"
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(note=""), name="forecast_adjustment_note_required"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.submission_id} {self.figure} {self.to_amount}"

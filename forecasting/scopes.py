@@ -6,7 +6,9 @@ they ask for. The same scope filters current deals, history rows (as they were a
 time: owner and partner then) and leads.
 """
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
@@ -110,7 +112,7 @@ def scope_choices(*, user, alias: str = "default") -> list[tuple[str, list[tuple
     ]
 
 
-def display_name(row: dict, prefix: str = "") -> str:
+def display_name(row: Mapping[str, Any], prefix: str = "") -> str:
     """'First Last' (or the username) from a values() row."""
     first = row.get(f"{prefix}first_name") or ""
     last = row.get(f"{prefix}last_name") or ""

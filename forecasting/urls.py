@@ -1,6 +1,6 @@
 from django.urls import path
 
-from forecasting import views
+from forecasting import submission_views, views
 
 app_name = "forecasting"
 
@@ -14,4 +14,14 @@ urlpatterns: list = [
     path("changes/deals/", views.changes_drilldown, name="changes-deals"),
     path("accuracy/", views.accuracy, name="accuracy"),
     path("accuracy/deals/", views.accuracy_drilldown, name="accuracy-deals"),
+]
+
+urlpatterns += [
+    path("submissions/", submission_views.submission_call, name="submission-call"),
+    path("submissions/new/", submission_views.submission_form, name="submission-form"),
+    path("submissions/trend/", submission_views.submission_trend, name="submission-trend"),
+    path("submissions/<int:pk>/", submission_views.submission_detail, name="submission-detail"),
+    path(
+        "submissions/<int:pk>/adjust/", submission_views.submission_adjust, name="submission-adjust"
+    ),
 ]

@@ -15,6 +15,7 @@ from climcrm.audit import audit_export
 from climcrm.charts import waterfall as waterfall_chart
 from climcrm.csvexport import SafeWriter
 from climcrm.figures import plain, rounded
+from climcrm.forms import add_service_errors
 from climcrm.periods import KINDS, MONTH, QUARTER, last_periods, parse_period
 from climcrm.roles import is_internal, is_manager, is_partner_user
 from climcrm.text import parse_id
@@ -185,9 +186,7 @@ def targets(request: HttpRequest) -> HttpResponse:
                     **data["target_for"],
                 )
             except ValidationError as exc:
-                for field, errors in exc.message_dict.items():
-                    for error in errors:
-                        form.add_error(field if field in form.fields else None, error)
+                add_service_errors(form, exc)
             else:
                 messages.success(request, _("Target saved."))
                 return redirect(f"{request.path}?year={data['year']}")

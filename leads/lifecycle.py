@@ -10,15 +10,11 @@ from dataclasses import dataclass
 
 from django.utils.translation import gettext_lazy as _
 
+from climcrm.choices import BANT
 from leads.models import Lead, LeadStatus
 
 # The toggles of the qualification card, in the order shown: BANT, then the three levels.
-BANT_TOGGLES = (
-    ("budget_ok", "budget_note", _("Budget")),
-    ("authority_ok", "authority_note", _("Authority")),
-    ("need_ok", "need_note", _("Need")),
-    ("timing_ok", "timing_note", _("Timing")),
-)
+BANT_TOGGLES = BANT
 LEVEL_TOGGLES = (
     ("organisation_fit", "organisation_note", _("Organisation fit")),
     ("opportunity_fit", "opportunity_note", _("Opportunity identified")),

@@ -1,5 +1,7 @@
 """Reads on leads, always starting from what the user may see."""
 
+from typing import Protocol
+
 from django.db.models import Min, OuterRef, Q, QuerySet, Subquery
 
 from accounts.models import Contact
@@ -12,6 +14,14 @@ from leads.models import Lead
 from leads.visibility import visible_leads
 
 DUPLICATE_LIMIT = 10
+
+
+class LeadLike(Protocol):
+    """What the duplicate finders read of a lead: a deal registration read as a lead has
+    the same two fields."""
+
+    company: str
+    email: str
 
 
 def lead_list(*, user, params=None) -> LeadFilter:
@@ -43,13 +53,13 @@ def lead_activities(*, lead: Lead) -> QuerySet:
     )
 
 
-def company_domain(lead: Lead) -> str:
+def company_domain(lead: LeadLike) -> str:
     """The lead's email domain when it says which company it is (not a freemail)."""
     domain = email_domain(lead.email)
     return "" if not domain or domain in FREEMAIL_DOMAINS else domain
 
 
-def likely_duplicate_accounts(*, user, lead: Lead) -> QuerySet:
+def likely_duplicate_accounts(*, user, lead: LeadLike) -> QuerySet:
     """Accounts with the same normalised name, or whose website or contacts share the
     lead's email domain."""
     condition = Q(pk__in=[])

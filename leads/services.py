@@ -19,7 +19,8 @@ from django.utils.translation import gettext as _
 
 from accounts.models import Account, Contact
 from accounts.services import account_create, contact_create
-from climcrm.choices import SIGNAL_FIELDS, OriginChannel, Source
+from climcrm import events
+from climcrm.choices import BANT_FIELDS, SIGNAL_FIELDS, OriginChannel, Source
 from climcrm.permissions import can_edit_lead
 from climcrm.ratelimit import parse_rate
 from climcrm.roles import is_internal, is_partner_user
@@ -53,14 +54,7 @@ LEAD_FIELDS = (
     "owner",
     "notes",
     "project_name",
-    "budget_ok",
-    "budget_note",
-    "authority_ok",
-    "authority_note",
-    "need_ok",
-    "need_note",
-    "timing_ok",
-    "timing_note",
+    *BANT_FIELDS,
     "organisation_fit",
     "organisation_note",
     "opportunity_fit",
@@ -73,16 +67,6 @@ LEAD_FIELDS = (
 )
 # Partner users work their own leads but do not choose who owns them or where they come from.
 PARTNER_LOCKED_FIELDS = frozenset({"owner", "origin", "partner"})
-BANT_FIELDS = (
-    "budget_ok",
-    "budget_note",
-    "authority_ok",
-    "authority_note",
-    "need_ok",
-    "need_note",
-    "timing_ok",
-    "timing_note",
-)
 # Statuses a person may set by hand (conversion goes through lead_convert).
 MANUAL_STATUSES = (LeadStatus.NEW, LeadStatus.WORKING, LeadStatus.MQL, LeadStatus.DISQUALIFIED)
 
@@ -183,6 +167,7 @@ def lead_create(*, by: User | None, at: datetime.datetime | None = None, **value
             Lead.objects.filter(pk=lead.pk).update(created_at=now)
             lead.created_at = now
         _record_status(lead=lead, from_status="", to_status=LeadStatus.NEW, by=by, at=now)
+        events.publish(events.LEAD_CREATED, record=lead, by=by, at=now)
     return lead
 
 
@@ -250,6 +235,10 @@ def lead_change_status(
             ]
         )
         _record_status(lead=locked, from_status=from_status, to_status=to_status, by=by, at=now)
+        if to_status == LeadStatus.MQL:
+            events.publish(
+                events.LEAD_QUALIFIED, record=locked, before={"status": from_status}, by=by, at=now
+            )
     lead.refresh_from_db()
     return lead
 
@@ -428,6 +417,9 @@ def lead_convert(
         )
         _record_status(
             lead=locked, from_status=from_status, to_status=LeadStatus.CONVERTED, by=by, at=now
+        )
+        events.publish(
+            events.LEAD_CONVERTED, record=locked, before={"status": from_status}, by=by, at=now
         )
     lead.refresh_from_db()
     return ConversionResult(

@@ -18,6 +18,7 @@ from django_htmx.http import trigger_client_event
 from climcrm.audit import audit_export
 from climcrm.choices import Source
 from climcrm.csvexport import SafeWriter
+from climcrm.forms import add_service_errors
 from climcrm.pagination import capped_page
 from climcrm.roles import is_internal
 from climcrm.saved_views import opens_default_view
@@ -301,7 +302,7 @@ def lead_create(request: HttpRequest) -> HttpResponse:
         try:
             lead = services.lead_create(by=request.user, **form.cleaned_data)
         except ValidationError as exc:
-            _add_errors(form, exc)
+            add_service_errors(form, exc)
         else:
             messages.success(request, _("Lead created."))
             return redirect("leads:detail", pk=lead.pk)
@@ -327,7 +328,7 @@ def lead_edit(request: HttpRequest, pk: int) -> HttpResponse:
             messages.error(request, str(exc))
             return redirect("leads:detail", pk=lead.pk)
         except ValidationError as exc:
-            _add_errors(form, exc)
+            add_service_errors(form, exc)
         else:
             messages.success(request, _("Lead saved."))
             return redirect("leads:detail", pk=lead.pk)
@@ -360,14 +361,6 @@ def lead_change_status(request: HttpRequest, pk: int) -> HttpResponse:
             request, _("Status changed to %(status)s.") % {"status": lead.get_status_display()}
         )
     return redirect("leads:detail", pk=lead.pk)
-
-
-def _add_errors(form, exc: ValidationError) -> None:
-    if hasattr(exc, "error_dict"):
-        for name, errors in exc.message_dict.items():
-            form.add_error(name if name in form.fields else None, errors)
-    else:
-        form.add_error(None, exc.messages)
 
 
 # --- conversion -----------------------------------------------------------------------
@@ -421,7 +414,7 @@ def lead_convert(request: HttpRequest, pk: int) -> HttpResponse:
             messages.error(request, str(exc))
             return redirect("leads:detail", pk=lead.pk)
         except ValidationError as exc:
-            _add_errors(form, exc)
+            add_service_errors(form, exc)
         else:
             messages.success(request, _conversion_message(result))
             return redirect(converted_deal_on_board_url(result.lead))
@@ -658,7 +651,7 @@ def web_to_lead(request: HttpRequest) -> HttpResponse:
             try:
                 services.web_lead_create(**data)
             except ValidationError as exc:
-                _add_errors(form, exc)
+                add_service_errors(form, exc)
             else:
                 return redirect("web-to-lead-thanks")
     return render(request, "leads/web_to_lead.html", {"form": form})

@@ -12,6 +12,7 @@ from django.utils.translation import gettext_lazy as _
 
 from climcrm.admin import RelatedListFilter
 from climcrm.fields import REASON_MAX_LENGTH
+from climcrm.forms import add_service_errors
 from opportunities.forms import VersionField
 from opportunities.models import (
     LossReason,
@@ -107,11 +108,7 @@ class OpportunityAdminForm(forms.ModelForm):
         except PermissionError as error:
             self.add_error(None, str(error))
         except ValidationError as error:
-            if hasattr(error, "error_dict"):
-                for name, messages in error.message_dict.items():
-                    self.add_error(name if name in self.fields else None, messages)
-            else:
-                self.add_error(None, error.messages)
+            add_service_errors(self, error)
         return cleaned
 
 

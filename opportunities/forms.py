@@ -5,6 +5,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.utils.translation import gettext_lazy as _
 
 from accounts.visibility import visible_accounts, visible_contacts, visible_partners
+from climcrm.choices import BANT_FIELDS
 from climcrm.fields import REASON_MAX_LENGTH, FreeTextFormField, keep_stored_text
 from climcrm.lookup import use_lookup
 from climcrm.models import internal_users
@@ -48,16 +49,7 @@ FIELDSETS = [
     (
         "bant",
         _("BANT qualification"),
-        [
-            "budget_ok",
-            "budget_note",
-            "authority_ok",
-            "authority_note",
-            "need_ok",
-            "need_note",
-            "timing_ok",
-            "timing_note",
-        ],
+        list(BANT_FIELDS),
     ),
     (
         "characteristics",
@@ -272,14 +264,6 @@ class OpportunityForm(ReasonFieldsMixin, forms.Form):
             for name, value in values.items()
             if name in self.changed_data or _differs(self.opportunity, name, value)
         }
-
-    def apply_errors(self, error) -> None:
-        """Put a service's ValidationError on the matching fields (others go on top)."""
-        if hasattr(error, "error_dict"):
-            for name, messages in error.message_dict.items():
-                self.add_error(name if name in self.fields else None, messages)
-        else:
-            self.add_error(None, error.messages)
 
 
 def _is_fk(name: str) -> bool:

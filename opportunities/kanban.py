@@ -31,6 +31,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from django_htmx.http import trigger_client_event
 
 from climcrm.fields import REASON_MAX_LENGTH
+from climcrm.forms import add_service_errors
 from climcrm.permissions import can_edit_opportunity
 from climcrm.roles import is_manager, is_partner_user
 from climcrm.saved_views import opens_default_view
@@ -526,11 +527,6 @@ class CardEditForm(OpportunityForm):
         # The reason shows once the service asked for it, or when one was sent.
         self.ask_reason = bool(self.is_bound and self.data.get("reason_code"))
 
-    def apply_errors(self, error) -> None:
-        super().apply_errors(error)
-        if isinstance(error, ReasonRequiredError):
-            self.ask_reason = True
-
 
 # --------------------------------------------------------------------------- views
 
@@ -686,7 +682,7 @@ def move(request: HttpRequest, pk: int) -> HttpResponse:
     except ValidationError as error:
         if request.htmx:
             return _refusal(request, _validation_message(error), 400)
-        _add_service_errors(form, error)
+        add_service_errors(form, error)
         return _move_page(request, deal, form, status=400)
     except StaleVersionError as error:
         if request.htmx:
@@ -744,13 +740,6 @@ def _form_message(form: forms.Form) -> str:
     return " ".join(str(error) for errors in form.errors.values() for error in errors)
 
 
-def _add_service_errors(form: MoveForm, error: ValidationError) -> None:
-    for name, errors in getattr(error, "message_dict", {"__all__": error.messages}).items():
-        target = name if name in form.fields else None
-        for message in errors:
-            form.add_error(target, message)
-
-
 def _move_page(request, deal, form, status: int = 200) -> HttpResponse:
     context = {
         "deal": deal,
@@ -803,7 +792,9 @@ def card_edit(request: HttpRequest, pk: int) -> HttpResponse:
         response["X-Error-Message"] = quote(str(error))
         return trigger_client_event(response, "toast", {"text": str(error), "kind": "error"})
     except ValidationError as error:
-        form.apply_errors(error)
+        add_service_errors(form, error)
+        # The service asked why: the reason's inputs appear on the card.
+        form.ask_reason = form.ask_reason or isinstance(error, ReasonRequiredError)
         return _card_form(request, deal, form)
     except PermissionError as error:
         return _refusal(request, str(error), 403)

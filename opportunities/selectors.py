@@ -9,8 +9,8 @@ from django.db.models import Count, DecimalField, QuerySet, Sum, Value, Window
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.formats import date_format
-from django.utils.translation import gettext as _
 
+from climcrm.choices import BANT
 from climcrm.figures import money, percent
 from climcrm.pagination import CountedPaginator
 from climcrm.visibility import get_visible_or_404
@@ -213,18 +213,24 @@ def opportunity_history(*, opportunity: Opportunity) -> list[HistoryEntry]:
             new = getattr(row, f"{name}_id" if name in ("owner", "partner") else name)
             entry.changes.append(
                 HistoryChange(
-                    label=str(Opportunity._meta.get_field(name).verbose_name),
+                    label=_field_label(name),
                     old=_display(name, old, row, "prev_"),
                     new=_display(name, new, row, ""),
                 )
             )
         entry.other_fields = [
-            str(Opportunity._meta.get_field(name).verbose_name)
+            _field_label(name)
             for name in row.changed_fields
             if name not in TRACKED_FIELDS and _is_field(name)
         ]
         entries.append(entry)
     return entries
+
+
+def _field_label(name: str) -> str:
+    """The field's name as the deal form shows it."""
+    field = Opportunity._meta.get_field(name)
+    return str(getattr(field, "verbose_name", name))
 
 
 def _is_field(name: str) -> bool:
@@ -237,12 +243,6 @@ def _is_field(name: str) -> bool:
 
 def bant_checklist(opportunity: Opportunity) -> list[dict]:
     return [
-        {"label": _("Budget"), "ok": opportunity.budget_ok, "note": opportunity.budget_note},
-        {
-            "label": _("Authority"),
-            "ok": opportunity.authority_ok,
-            "note": opportunity.authority_note,
-        },
-        {"label": _("Need"), "ok": opportunity.need_ok, "note": opportunity.need_note},
-        {"label": _("Timing"), "ok": opportunity.timing_ok, "note": opportunity.timing_note},
+        {"label": label, "ok": getattr(opportunity, check), "note": getattr(opportunity, note)}
+        for check, note, label in BANT
     ]

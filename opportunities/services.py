@@ -18,6 +18,7 @@ from django.db import DEFAULT_DB_ALIAS, IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from climcrm.choices import BANT_FIELDS
 from climcrm.fields import REASON_MAX_LENGTH, text_length
 from climcrm.periods import MONTH, QUARTER, period_containing
 from climcrm.permissions import (
@@ -81,14 +82,7 @@ EDITABLE_FIELDS = (
     "forecast_category",
     "next_step",
     "next_step_date",
-    "budget_ok",
-    "budget_note",
-    "authority_ok",
-    "authority_note",
-    "need_ok",
-    "need_note",
-    "timing_ok",
-    "timing_note",
+    *BANT_FIELDS,
     "pain_ok",
     "pain_note",
     "interest_ok",

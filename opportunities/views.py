@@ -12,6 +12,7 @@ from accounts.visibility import visible_accounts
 from climcrm.audit import audit_export
 from climcrm.csvexport import SafeWriter
 from climcrm.figures import plain
+from climcrm.forms import add_service_errors
 from climcrm.pagination import CountedPaginator
 from climcrm.permissions import can_edit_opportunity
 from climcrm.roles import is_internal, is_partner_user
@@ -155,7 +156,7 @@ def _service_errors(form: OpportunityForm, call):
     try:
         return call()
     except ValidationError as error:
-        form.apply_errors(error)
+        add_service_errors(form, error)
     except PermissionError as error:
         form.add_error(None, str(error))
     return None

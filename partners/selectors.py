@@ -1,8 +1,10 @@
 """Reads of the partner channel; every one starts from the user's visible querysets."""
 
 import datetime
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import SimpleNamespace
+from typing import Any
 
 from django.db.models import (
     Case,
@@ -154,7 +156,7 @@ def partner_pipeline(*, user, partner: Partner) -> list[dict]:
 def business_plan(*, partner: Partner, year: int) -> list[dict]:
     """The four quarters of a year: targets next to what was won and brought (SQL)."""
     targets = {t.quarter: t for t in PartnerTarget.objects.filter(partner=partner, year=year)}
-    won = {
+    won: dict[int, Mapping[str, Any]] = {
         row["quarter"]: row
         for row in Opportunity.objects.filter(
             partner=partner, stage=Stage.CLOSED_WON, close_date__year=year
@@ -505,7 +507,7 @@ def conflict_group_members(
     )
 
 
-def _groups_of(kind: str, *, on: datetime.date, channel_manager=None) -> QuerySet:
+def _groups_of(kind: MatchKey, *, on: datetime.date, channel_manager=None) -> QuerySet:
     """One row per value of one matching key shared by live registrations of at least two
     partners, one of them still waiting for a decision (a SQL GROUP BY ... HAVING)."""
     column = MATCH_KEY_FIELDS[kind]
@@ -634,14 +636,14 @@ class ConflictGroup:
     kind: str
     key: str
     partner_count: int
-    first_submitted: datetime.datetime
+    first_submitted: datetime.datetime | None
     appeal_count: int
     protected_until: datetime.date | None
     members: list = field(default_factory=list)
 
     @property
     def kind_label(self) -> str:
-        return MatchKey(self.kind).label
+        return str(MatchKey(self.kind).label)
 
     @property
     def anchor(self):

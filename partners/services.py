@@ -21,6 +21,7 @@ from django.utils.translation import gettext as _
 
 from accounts.models import Account, Contact, Partner, PartnerTarget
 from accounts.services import account_create
+from climcrm import events
 from climcrm.roles import is_channel_manager, is_internal, is_partner_user
 from climcrm.text import company_email_domain, normalize_company_name, normalize_postal_address
 from opportunities.models import Opportunity
@@ -149,6 +150,7 @@ def registration_submit(
         registration.full_clean()
         registration.save()
         _record(registration, from_status="", by=by, at=now)
+        events.publish(events.REGISTRATION_SUBMITTED, record=registration, by=by, at=now)
     return registration
 
 
@@ -295,6 +297,9 @@ def registration_accept(
         locked.opportunity = opportunity
         locked.save()
         _record(locked, from_status=previous, by=by, at=now)
+        events.publish(
+            events.REGISTRATION_DECIDED, record=locked, before={"status": previous}, by=by, at=now
+        )
         if notify:
             _notify_partner(locked)
     registration.refresh_from_db()
@@ -317,6 +322,9 @@ def _refuse(
     locked.decided_at = now
     locked.save()
     _record(locked, from_status=previous, by=by, note=reason, at=now)
+    events.publish(
+        events.REGISTRATION_DECIDED, record=locked, before={"status": previous}, by=by, at=now
+    )
     if notify:
         _notify_partner(locked)
 

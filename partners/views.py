@@ -13,6 +13,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from climcrm.audit import audit_export
 from climcrm.csvexport import csv_response, yes_no
 from climcrm.figures import plain
+from climcrm.forms import add_service_errors
 from climcrm.permissions import can_edit_opportunity
 from climcrm.roles import is_channel_manager, is_internal, is_partner_user
 from climcrm.text import parse_id
@@ -615,8 +616,7 @@ def conflict_decide(request: HttpRequest, pk: int, kind: str) -> HttpResponse:
             )
         except (ValidationError, PermissionError) as exc:
             if isinstance(exc, ValidationError) and hasattr(exc, "error_dict"):
-                for name, errors in exc.message_dict.items():
-                    form.add_error(name if name in form.fields else None, errors)
+                add_service_errors(form, exc)
             else:
                 form.add_error(None, _error_text(exc))
         else:

@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from climcrm.admin import OutboxAdminMixin
+from climcrm.admin import OutboxAdmin
 from pipeline_reviews.models import (
     MarketingAction,
     PartnerReviewNote,
@@ -60,7 +60,7 @@ class ReviewAdmin(admin.ModelAdmin):
 
 
 @admin.register(RecapEmail)
-class RecapEmailAdmin(OutboxAdminMixin, admin.ModelAdmin):
+class RecapEmailAdmin(OutboxAdmin):
     list_display = ["review", "email", "language", "status", "sent_at", "attempts"]
     list_filter = ["status", "language"]
     list_select_related = ["review__partner__account"]

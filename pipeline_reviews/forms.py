@@ -5,6 +5,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from accounts.visibility import visible_partners
+from climcrm.choices import BANT_CHECKS
 from climcrm.fields import keep_stored_text
 from climcrm.models import User
 from climcrm.roles import is_partner_user
@@ -86,10 +87,7 @@ class LeadReviewForm(forms.ModelForm):
             "organisation_fit",
             "opportunity_fit",
             "stakeholder_fit",
-            "budget_ok",
-            "authority_ok",
-            "need_ok",
-            "timing_ok",
+            *BANT_CHECKS,
             "planned_actions",
         ]
         widgets = {"planned_actions": forms.Textarea(attrs={"rows": 2})}

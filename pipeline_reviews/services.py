@@ -19,7 +19,8 @@ from django.utils.translation import gettext as _
 from accounts.models import Partner
 from activities.models import Activity, ActivityKind
 from activities.services import activity_create
-from climcrm import outbox
+from climcrm import events, outbox
+from climcrm.choices import BANT_CHECKS
 from climcrm.models import EmailStatus, User
 from climcrm.roles import is_admin, is_channel_manager, is_manager, is_partner_user
 from leads.services import LeadReadOnlyError, lead_update
@@ -61,10 +62,7 @@ LEAD_REVIEW_FIELDS = (
     "organisation_fit",
     "opportunity_fit",
     "stakeholder_fit",
-    "budget_ok",
-    "authority_ok",
-    "need_ok",
-    "timing_ok",
+    *BANT_CHECKS,
     "planned_actions",
 )
 # Who receives the recap at the partner.
@@ -396,6 +394,13 @@ def review_close(
         data = selectors.recap_data(user=by, review=locked, as_of=at)
         locked.save(update_fields=["status", "closed_at", "closed_by"])
         ReviewSnapshot.objects.create(review=locked, taken_at=now, data=data)
+        events.publish(
+            events.REVIEW_CLOSED,
+            record=locked,
+            before={"status": ReviewStatus.DRAFT},
+            by=by,
+            at=now,
+        )
         if locked.is_monthly and notify:
             recaps = [
                 RecapEmail.objects.create(

@@ -65,7 +65,7 @@ def _check(user: User, obj: Contact | Lead) -> None:
 
 
 @transaction.atomic
-def anonymise_contact(contact: Contact, by: User, *, request: HttpRequest | None = None) -> Contact:
+def anonymise_contact(*, contact: Contact, by: User, request: HttpRequest | None = None) -> Contact:
     """Wipe the contact's name, email, phone, job title and notes; keep the row and its links."""
     contact = Contact.objects.select_for_update().get(pk=contact.pk)
     _check(by, contact)
@@ -84,7 +84,7 @@ def anonymise_contact(contact: Contact, by: User, *, request: HttpRequest | None
 
 
 @transaction.atomic
-def anonymise_lead(lead: Lead, by: User, *, request: HttpRequest | None = None) -> Lead:
+def anonymise_lead(*, lead: Lead, by: User, request: HttpRequest | None = None) -> Lead:
     """Wipe the lead's person and free-text notes; status, company, figures and links stay."""
     lead = Lead.objects.select_for_update().get(pk=lead.pk)
     _check(by, lead)

@@ -41,7 +41,7 @@ def _detail_url(name: str, pk: int) -> str:
 def _confirm(request: HttpRequest, *, obj, kind: str, anonymise, detail_url_name: str, deals):
     if request.method == "POST":
         try:
-            anonymise(obj, request.user, request=request)
+            anonymise(**{kind: obj}, by=request.user, request=request)
         except (ValidationError, PermissionError) as error:
             messages.error(request, " ".join(getattr(error, "messages", [str(error)])))
         else:

@@ -7,7 +7,7 @@ scratch="$(mktemp -d)/migrations.sqlite3"
 export DATABASE_URL="sqlite:///${scratch}" CLIMCRM_TESTING=1
 py=.venv/bin/python
 $py manage.py migrate --no-input -v 0
-for app in pipeline_reviews forecasting partners privacy activities leads opportunities accounts climcrm; do
+for app in integrations pipeline_reviews forecasting partners privacy activities leads opportunities accounts climcrm; do
   if compgen -G "${app}/migrations/0001_*.py" >/dev/null; then
     $py manage.py migrate "$app" zero --no-input -v 0
   fi

@@ -22,6 +22,8 @@ from django.utils import timezone
 from accounts.models import PartnerTarget
 from activities.models import Activity
 from climcrm.models import SavedView
+from climcrm.periods import QUARTER, period_containing
+from forecasting.models import ForecastSubmission
 from imports.models import ImportKind, PipelineImport
 from leads.models import ImportJob
 from opportunities.models import ForecastCategory, Stage
@@ -199,6 +201,24 @@ RULES: dict[str, Rule] = {
     "forecasting:changes-deals": page("all", query=(("change", "new"),), htmx=True),
     "forecasting:accuracy": page("all", htmx=True),
     "forecasting:accuracy-deals": page("all", htmx=True),
+    # The weekly forecast call: everyone reads the forecasts they oversee (a partner user
+    # their partner's); internal users open any submission, a partner user their partner's.
+    "forecasting:submission-call": page("all"),
+    "forecasting:submission-form": page("all"),
+    "forecasting:submission-trend": page("all"),
+    "forecasting:submission-detail": obj("all", {"pk": "forecast_submission"}),
+    # Only the level above adjusts: partner A's submission is its channel manager's to
+    # adjust, the rep's the manager's (both 302 for the admin, 404 for the other one); a
+    # partner user is refused on their own partner's submission (403 with the reason),
+    # others' are 404. tests/forecasting/test_submission_views.py checks each case.
+    "forecasting:submission-adjust": post(
+        "manager",
+        {"pk": "forecast_submission"},
+        data=(("figure", "commit"), ("to_amount", "1"), ("note", "Prudence")),
+        ok=REDIRECT,
+        ok_for=(("manager", frozenset({302, 404})), ("channel", frozenset({302, 404}))),
+        partner_denied=DENIED,
+    ),
     # Leads
     "leads:list": page("all", htmx=True, partner_must_show=True),
     "leads:create": page("all"),
@@ -226,6 +246,10 @@ RULES: dict[str, Rule] = {
     "imports:confirm": post("importer", {"pk": "pipeline_import"}),
     "imports:result": obj("importer", {"pk": "pipeline_import"}, ok=frozenset({200, 302})),
     "imports:refused": obj("importer", {"pk": "pipeline_import"}),
+    # Calendar feeds: read without a session, by a token only its owner was shown; an
+    # unknown token is 404 to everyone. Each user makes or revokes their own address.
+    "integrations:calendar-feed": page("public", static=(("token", "unknown"),), ok=NOT_FOUND),
+    "integrations:calendar-feed-manage": post("all", data=(("action", "regenerate"),), ok=OK),
     "leads:web-to-lead": page("public"),
     "leads:web-to-lead-thanks": page("public"),
     "web-to-lead": page("public"),
@@ -487,6 +511,21 @@ def world(
             )
         for kind_name, record in records.items():
             w.records.setdefault(kind_name, {})[side] = record
+    quarter = period_containing(QUARTER, today)
+    w.records["forecast_submission"] = {
+        side: ForecastSubmission.objects.create(
+            period_kind=quarter.kind,
+            period_start=quarter.start,
+            user=None if partner else rep,
+            partner=partner,
+            scope_key=f"partner:{partner.pk}" if partner else f"rep:{rep.pk}",
+            week=today,
+            commit=Decimal(1),
+            best_case=Decimal(2),
+            submitted_by={"a": partner_a_user, "b": partner_b_user}.get(side, rep),
+        )
+        for side, partner in sides.items()
+    }
     w.records["import_job"] = {
         "internal": ImportJob.objects.create(
             created_by=rep, filename="leads.csv", encoding="utf-8", delimiter=";", content="a;b\n"

@@ -184,7 +184,7 @@ def print_value(field) -> str:
     if isinstance(field.field, forms.ChoiceField):
         labels = {
             str(key): label
-            for key, label in field.field.choices
+            for key, label in getattr(field.field, "choices", ())
             if not isinstance(label, (list, tuple))
         }
         if isinstance(value, (list, tuple)):

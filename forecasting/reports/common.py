@@ -187,23 +187,23 @@ def target_maps(period: Period, alias: str) -> dict:
         maps[REP][row["user_id"]] = maps[REP].get(row["user_id"], ZERO) + value
         maps[TEAM][row["user__manager_id"]] = maps[TEAM].get(row["user__manager_id"], ZERO) + value
     per_quarter: dict[tuple, tuple] = {}
-    for row in (
+    for plan in (
         PartnerTarget.objects.using(alias)
         .filter(in_period)
         .values("partner_id", "quarter", "revenue", "partner__channel_manager_id")
     ):
-        per_quarter[(row["partner_id"], row["quarter"])] = (
-            row["revenue"],
-            row["partner__channel_manager_id"],
+        per_quarter[(plan["partner_id"], plan["quarter"])] = (
+            plan["revenue"],
+            plan["partner__channel_manager_id"],
         )
-    for row in (
+    for target in (
         Target.objects.using(alias)
         .filter(in_period, partner__isnull=False)
         .values("partner_id", "quarter", "amount", "partner__channel_manager_id")
     ):
-        per_quarter[(row["partner_id"], row["quarter"])] = (
-            row["amount"],
-            row["partner__channel_manager_id"],
+        per_quarter[(target["partner_id"], target["quarter"])] = (
+            target["amount"],
+            target["partner__channel_manager_id"],
         )
     for (partner_id, _quarter), (amount, channel_id) in per_quarter.items():
         value = amount * share

@@ -242,6 +242,7 @@ def scope_forecast(*, user, period: Period, scope: Scope, alias: str | None = No
     scope = report_scope(user, scope)
     by = "partner" if scope.kind in (PARTNER, CHANNEL) else "owner"
     rows_q = summaries.forecast_family(scope, by)
+    assert rows_q is not None  # ``by`` follows the scope's kind
     figures = empty_figures()
     grouped = summaries.forecast_figures(rows_q, period.start, period.end, by=by, alias=alias)
     for values in grouped.values():

@@ -7,6 +7,7 @@ first engagement from the leads (one query each, whatever their number).
 
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import Any
 
 from django.db.models import Avg, Count, F, FloatField, Func, Q
 from django.utils import timezone
@@ -187,7 +188,7 @@ def conversion(*, user, period: Period, scope: Scope) -> tuple[list, list, list]
                 "label": label,
                 "count": count,
                 "rate": rate(count, funnel_counts[base]) if base else None,
-                "base_label": labels.get(base),
+                "base_label": labels.get(base) if base else None,
                 "benchmark": benchmark,
             }
         )
@@ -211,7 +212,7 @@ def conversion(*, user, period: Period, scope: Scope) -> tuple[list, list, list]
     ]
 
     # Qualified deals closed in the period, by type and outcome.
-    values = dict.fromkeys(
+    values: dict[str, int | Decimal] = dict.fromkeys(
         [
             f"{kind}_{outcome}"
             for kind in ("new_business", "existing_business")
@@ -264,7 +265,7 @@ def qualified_pipeline(*, user, period: Period, scope: Scope) -> tuple[list[dict
     now = timezone.now()
     moment = min(period.end_moment(), now)
     rows = summaries.open_pipeline(scope, moment, now=now, stages=OPEN_STAGES, alias=alias)
-    by_stage = {
+    by_stage: dict[str, dict[str, Any]] = {
         stage: {
             "stage": stage,
             "label": stage_label(stage),
@@ -386,7 +387,7 @@ class DaysBetween(Func):
     arity = 2
     output_field = FloatField()
 
-    def as_sql(self, compiler, connection, **extra):
+    def as_sql(self, compiler, connection, function=None, template=None, arg_joiner=None, **extra):
         return super().as_sql(
             compiler,
             connection,

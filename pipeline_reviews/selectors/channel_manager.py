@@ -166,6 +166,7 @@ def channel_manager_review_data(*, review: Review) -> dict:
     managers: list[dict] = []
     for partner in partners:
         manager = partner.channel_manager
+        assert manager is not None  # the partners above all have one
         if not managers or managers[-1]["id"] != manager.pk:
             managers.append({"id": manager.pk, "name": str(manager), "partners": []})
         managers[-1]["partners"].append(
@@ -176,9 +177,9 @@ def channel_manager_review_data(*, review: Review) -> dict:
                 "deals": hot_deals.get(partner.pk, []),
             }
         )
-    for manager in managers:
-        pids = [p["id"] for p in manager["partners"]]
-        manager.update(figures(pids, current, previous, OPEN_STAGES))
+    for group in managers:
+        pids = [p["id"] for p in group["partners"]]
+        group.update(figures(pids, current, previous, OPEN_STAGES))
     return {
         "kind": review.kind,
         "review_id": review.pk,

@@ -6,7 +6,7 @@ import datetime
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from climcrm.figures import plain, rate
@@ -63,12 +63,17 @@ def review_list(*, user, partner_id=None, kind: str = "", status: str = "", sort
     return qs.order_by(*SORTS.get(sort, SORTS["-period"]))
 
 
+def same_partner(partner_id: int | None) -> Q:
+    """The rows of this partner, or the rows of no partner (a review of direct sales)."""
+    return Q(partner__isnull=True) if partner_id is None else Q(partner_id=partner_id)
+
+
 def previous_review(review: Review) -> Review | None:
     """The last closed review of the same kind for the same partner before this one."""
     return (
         Review.objects.filter(
+            same_partner(review.partner_id),
             kind=review.kind,
-            partner_id=review.partner_id,
             status=ReviewStatus.CLOSED,
             period_start__lt=review.period_start,
         )

@@ -11,6 +11,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import trigger_client_event
 
+from climcrm.forms import add_service_errors
 from climcrm.visibility import get_visible_or_404
 from leads.visibility import visible_leads
 from opportunities.models import CLOSED_STAGES
@@ -390,8 +391,7 @@ def review_deal(request: HttpRequest, pk: int, deal_pk: int) -> HttpResponse:
         )
         return _deal_panel_response(request, review, context, status=409, toast=(str(exc), "error"))
     except ValidationError as exc:
-        for field, errors in exc.message_dict.items():
-            form.add_error(field if field in form.fields else None, errors)
+        add_service_errors(form, exc)
         context = _deal_panel_context(request, review, deal_id=deal.pk, deal_form=form)
         return _deal_panel_response(
             request, review, context, status=422, toast=(errors_text(exc), "error")
@@ -429,8 +429,7 @@ def review_todo(request: HttpRequest, pk: int, deal_pk: int) -> HttpResponse:
     except PermissionError as exc:
         return refused(request, review, str(exc), status=403)
     except ValidationError as exc:
-        for field, errors in exc.message_dict.items():
-            form.add_error(field if field in form.fields else None, errors)
+        add_service_errors(form, exc)
         context = _deal_panel_context(request, review, deal_id=deal.pk, todo_form=form)
         return _deal_panel_response(
             request, review, context, status=422, toast=(errors_text(exc), "error")

@@ -17,6 +17,7 @@ from accounts.visibility import visible_partners
 from climcrm.audit import audit_export
 from climcrm.csvexport import csv_response
 from climcrm.figures import plain
+from climcrm.forms import add_service_errors
 from climcrm.roles import is_partner_user
 from pipeline_reviews import selectors, services
 from pipeline_reviews.forms import ArchiveFilterForm, ReviewCreateForm
@@ -112,8 +113,7 @@ def review_create(request: HttpRequest) -> HttpResponse:
         except PermissionError as exc:
             form.add_error(None, str(exc))
         except ValidationError as exc:
-            for field, errors in exc.message_dict.items():
-                form.add_error(field if field in form.fields else None, errors)
+            add_service_errors(form, exc)
         else:
             messages.success(request, _("Review created."))
             return redirect("pipeline_reviews:detail", review.pk)

@@ -56,7 +56,7 @@ def lead(rep):
 class TestAnonymiseContactService:
     def test_it_wipes_the_person_and_keeps_the_deal(self, contact, deal, manager):
         history_rows = OpportunityHistory.objects.filter(opportunity=deal).count()
-        services.anonymise_contact(contact, manager)
+        services.anonymise_contact(contact=contact, by=manager)
         contact.refresh_from_db()
         assert contact.first_name == ""
         assert contact.last_name == "Anonymisé"
@@ -72,7 +72,7 @@ class TestAnonymiseContactService:
         assert contact.account.name  # the company is not personal data
 
     def test_it_is_audited_without_the_erased_values(self, contact, manager):
-        services.anonymise_contact(contact, manager)
+        services.anonymise_contact(contact=contact, by=manager)
         entry = AuditEntry.objects.get(action=AuditEntry.Action.ANONYMISE)
         assert entry.user == manager
         assert entry.detail == f"contact #{contact.pk}"
@@ -80,7 +80,7 @@ class TestAnonymiseContactService:
 
     def test_a_rep_may_not_anonymise(self, contact, rep):
         with pytest.raises(PermissionError):
-            services.anonymise_contact(contact, rep)
+            services.anonymise_contact(contact=contact, by=rep)
         contact.refresh_from_db()
         assert contact.last_name == "Marchand"
         assert not AuditEntry.objects.filter(action=AuditEntry.Action.ANONYMISE).exists()
@@ -88,9 +88,9 @@ class TestAnonymiseContactService:
     def test_anonymising_twice_is_refused(self, contact, admin_user):
         from django.core.exceptions import ValidationError
 
-        services.anonymise_contact(contact, admin_user)
+        services.anonymise_contact(contact=contact, by=admin_user)
         with pytest.raises(ValidationError):
-            services.anonymise_contact(contact, admin_user)
+            services.anonymise_contact(contact=contact, by=admin_user)
         assert AuditEntry.objects.filter(action=AuditEntry.Action.ANONYMISE).count() == 1
 
 
@@ -98,7 +98,7 @@ class TestAnonymiseLeadService:
     def test_it_wipes_the_person_and_notes_and_keeps_the_rest(self, lead, manager):
         deal = OpportunityFactory(lead=lead, amount=Decimal("42000"))
         ActivityFactory(lead=lead, opportunity=None)
-        services.anonymise_lead(lead, manager)
+        services.anonymise_lead(lead=lead, by=manager)
         lead.refresh_from_db()
         assert (lead.first_name, lead.email, lead.phone, lead.notes) == ("", "", "", "")
         assert lead.budget_note == "" and lead.planned_actions == ""
@@ -114,13 +114,13 @@ class TestAnonymiseLeadService:
         lead = LeadFactory(
             status=LeadStatus.DISQUALIFIED, disqualification_reason="Jean ne répond plus"
         )
-        services.anonymise_lead(lead, manager)
+        services.anonymise_lead(lead=lead, by=manager)
         lead.refresh_from_db()
         assert lead.disqualification_reason == "Anonymisé"
 
     def test_a_partner_user_may_not_anonymise(self, lead, partner_a_user):
         with pytest.raises(PermissionError):
-            services.anonymise_lead(lead, partner_a_user)
+            services.anonymise_lead(lead=lead, by=partner_a_user)
 
 
 class TestAnonymiseContactPage:
@@ -207,7 +207,7 @@ class TestAuditLog:
         Client().post(reverse("login"), {"username": "rep", "password": "climcrm-demo"})
         Client().post(reverse("login"), {"username": "rep", "password": "wrong-password"})
         AuditEntry.objects.create(user=rep, action=AuditEntry.Action.EXPORT, detail="leads?q=x")
-        services.anonymise_contact(contact, admin_user)
+        services.anonymise_contact(contact=contact, by=admin_user)
         client.force_login(admin_user)
         response = client.get(self.audit_url())
         assert response.status_code == 200
@@ -308,7 +308,7 @@ class TestTemplateTags:
         assert html.endswith(reverse("privacy:audit-log"))
 
     def test_an_anonymised_record_shows_a_badge(self, manager, contact):
-        services.anonymise_contact(contact, manager)
+        services.anonymise_contact(contact=contact, by=manager)
         contact.refresh_from_db()
         html = self.render(manager, contact)
         assert "badge" in html and "/anonymise/" not in html

@@ -48,6 +48,18 @@ def _tidy_header(text: str, language: str) -> str:
     return text.replace('"Language: \\n"', f'"Language: {language}\\n"', 1)
 
 
+def _app_of(translatable: makemessages.TranslatableFile, base: Path) -> str:
+    """The app whose catalogue holds a file's strings: ``templates/<app>/`` and ``<app>/``
+    go with that app, everything else with ``climcrm``."""
+    path = Path(translatable.dirpath).resolve() / translatable.file
+    relative = path.relative_to(base).parts
+    if relative[0] == "templates" and len(relative) > 2 and relative[1] in APPS:
+        return relative[1]
+    if relative[0] in APPS:
+        return relative[0]
+    return "climcrm"
+
+
 class Command(makemessages.Command):
     help = "Update the French and English catalogues of every ClimCRM app."
 
@@ -111,17 +123,9 @@ class Command(makemessages.Command):
         base = Path(settings.BASE_DIR).resolve()
         files = super().find_files(root)
         for translatable in files:
-            path = Path(translatable.dirpath).resolve() / translatable.file
-            relative = path.relative_to(base).parts
-            app = "climcrm"
-            if relative[0] == "templates" and len(relative) > 2 and relative[1] in APPS:
-                app = relative[1]
-            elif relative[0] in APPS:
-                app = relative[0]
-            translatable.locale_dir = str(base / app / "locale")
-            translatable.app = app
+            translatable.locale_dir = str(base / _app_of(translatable, base) / "locale")
         only = getattr(self, "only_app", None)
-        return [f for f in files if only is None or f.app == only]
+        return [f for f in files if only is None or _app_of(f, base) == only]
 
     @staticmethod
     def _catalogues(base: Path) -> list[Path]:

@@ -1,0 +1,313 @@
+"""The weekly forecast call and the trend, read from the frozen submissions.
+
+``forecast_call``: each rep and partner a user oversees, their latest submission for the
+period and its change since last week, "not yet submitted" for those who have not
+submitted this week, and the roll-up (rep → team → sales total; partner → channel manager
+→ channel total), submitted beside adjusted. ``forecast_trend``: the forecast at each
+weekly point of a period against the same point of the previous periods.
+
+The number of queries does not depend on the number of deals nor of rows.
+"""
+
+from __future__ import annotations
+
+import datetime
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from climcrm.periods import Period
+from climcrm.roles import is_partner_user
+from forecasting.models import ForecastAdjustment, ForecastSnapshot, ForecastSubmission
+from forecasting.scopes import display_name
+from forecasting.submissions import (
+    SubmittedFigures,
+    adjustments_visible_to_partners,
+    overseen_partners,
+    overseen_reps,
+    partner_key,
+    rep_key,
+    submitted_figures,
+    week_of,
+)
+
+ZERO = Decimal("0")
+FIGURES = ("commit", "adjusted_commit", "best_case", "adjusted_best_case")
+
+
+def _start_of(day: datetime.date) -> datetime.datetime:
+    return timezone.make_aware(datetime.datetime.combine(day, datetime.time.min))
+
+
+@dataclass
+class CallRow:
+    key: str
+    label: str
+    kind: str  # "rep" or "partner"
+    current: SubmittedFigures | None
+    last_week: SubmittedFigures | None
+    submitted_this_week: bool
+
+    def figure(self, name: str) -> Decimal:
+        return getattr(self.current, name) if self.current else ZERO
+
+    @property
+    def commit_change(self) -> Decimal | None:
+        if self.current is None or self.last_week is None:
+            return None
+        return self.current.commit - self.last_week.commit
+
+    @property
+    def best_case_change(self) -> Decimal | None:
+        if self.current is None or self.last_week is None:
+            return None
+        return self.current.best_case - self.last_week.best_case
+
+
+@dataclass
+class CallGroup:
+    """A team (a manager's reps) or a channel manager's partners, added up."""
+
+    key: str
+    label: str
+    rows: list[CallRow] = field(default_factory=list)
+    totals: dict = field(default_factory=dict)
+
+    @property
+    def missing(self) -> int:
+        return sum(1 for row in self.rows if not row.submitted_this_week)
+
+
+@dataclass
+class ForecastCall:
+    period: Period
+    week: datetime.date
+    rep_groups: list[CallGroup]
+    partner_groups: list[CallGroup]
+    rep_total: dict
+    partner_total: dict
+    show_adjustments: bool
+
+    @property
+    def rows(self) -> list[CallRow]:
+        return [row for group in self.rep_groups + self.partner_groups for row in group.rows]
+
+    @property
+    def missing(self) -> list[CallRow]:
+        return [row for row in self.rows if not row.submitted_this_week]
+
+
+def _totals(rows: list[CallRow]) -> dict:
+    return {name: sum((row.figure(name) for row in rows), ZERO) for name in FIGURES}
+
+
+def _group(groups: dict, key, label: str) -> CallGroup:
+    if key not in groups:
+        groups[key] = CallGroup(key=str(key), label=label)
+    return groups[key]
+
+
+def forecast_call(*, user, period: Period, now: datetime.datetime | None = None) -> ForecastCall:
+    """The week's forecast call for ``user`` (six queries)."""
+    now = now or timezone.now()
+    week = week_of(timezone.localdate(now))
+    reps = list(
+        overseen_reps(user).values(
+            "pk",
+            "first_name",
+            "last_name",
+            "username",
+            "manager_id",
+            "manager__first_name",
+            "manager__last_name",
+            "manager__username",
+        )
+    )
+    partners = list(
+        overseen_partners(user).values(
+            "pk",
+            "account__name",
+            "channel_manager_id",
+            "channel_manager__first_name",
+            "channel_manager__last_name",
+            "channel_manager__username",
+        )
+    )
+    keys = [rep_key(r["pk"]) for r in reps] + [partner_key(p["pk"]) for p in partners]
+    current = submitted_figures(period=period, keys=keys)
+    last_week = submitted_figures(period=period, keys=keys, before=_start_of(week))
+    show_adjustments = not is_partner_user(user) or adjustments_visible_to_partners()
+
+    def row_for(key: str, label: str, kind: str) -> CallRow:
+        this = current.get(key)
+        before = last_week.get(key)
+        if not show_adjustments:
+            this, before = _unadjusted(this), _unadjusted(before)
+        return CallRow(
+            key=key,
+            label=label,
+            kind=kind,
+            current=this,
+            last_week=before,
+            submitted_this_week=this is not None and this.submission.week >= week,
+        )
+
+    teams: dict = {}
+    for rep in reps:
+        label = display_name(rep, "manager__") if rep["manager_id"] else str(_("No manager"))
+        _group(teams, rep["manager_id"] or 0, label).rows.append(
+            row_for(rep_key(rep["pk"]), display_name(rep), "rep")
+        )
+    channels: dict = {}
+    for partner in partners:
+        label = (
+            display_name(partner, "channel_manager__")
+            if partner["channel_manager_id"]
+            else str(_("No channel manager"))
+        )
+        _group(channels, partner["channel_manager_id"] or 0, label).rows.append(
+            row_for(partner_key(partner["pk"]), partner["account__name"], "partner")
+        )
+    for group in [*teams.values(), *channels.values()]:
+        group.totals = _totals(group.rows)
+    rep_groups = sorted(teams.values(), key=lambda g: (g.key == "0", g.label.lower()))
+    partner_groups = sorted(channels.values(), key=lambda g: (g.key == "0", g.label.lower()))
+    return ForecastCall(
+        period=period,
+        week=week,
+        rep_groups=rep_groups,
+        partner_groups=partner_groups,
+        rep_total=_totals([row for g in rep_groups for row in g.rows]),
+        partner_total=_totals([row for g in partner_groups for row in g.rows]),
+        show_adjustments=show_adjustments,
+    )
+
+
+def _unadjusted(figures: SubmittedFigures | None) -> SubmittedFigures | None:
+    if figures is None:
+        return None
+    return SubmittedFigures(
+        submission=figures.submission,
+        commit=figures.commit,
+        best_case=figures.best_case,
+        adjusted_commit=figures.commit,
+        adjusted_best_case=figures.best_case,
+    )
+
+
+# ---------------------------------------------------------------- trend
+
+
+@dataclass
+class TrendPoint:
+    week: int  # 1 for the period's first week
+    values: list[Decimal | None]  # one per period, current first
+
+
+@dataclass
+class ForecastTrend:
+    side: str  # "rep" or "partner"
+    periods: list[Period]  # current first
+    points: list[TrendPoint]
+    scale: Decimal
+
+
+def weekly_points(period: Period) -> list[tuple[datetime.date, datetime.datetime]]:
+    """The weeks of a period (the first and last ones cut at its bounds): each one's first
+    day, and the moment its forecast is read at, its end."""
+    weeks = []
+    day = period.start
+    while day < period.end:
+        end = min(week_of(day) + datetime.timedelta(days=7), period.end)
+        weeks.append((day, _start_of(end)))
+        day = end
+    return weeks
+
+
+def forecast_trend(
+    *,
+    user,
+    period: Period,
+    side: str = "rep",
+    previous: int = 3,
+    now: datetime.datetime | None = None,
+) -> ForecastTrend:
+    """The Commit forecast (adjusted, where the user sees adjustments) of the reps
+    (``side`` "rep") or the partners ("partner") ``user`` oversees, at the end of each week
+    of ``period`` and of the ``previous`` periods at the same week. Where none of them had
+    submitted yet, the period's forecast snapshot (taken at its start) stands in. Weeks
+    still to come are empty; the week under way reads now. Five queries."""
+    now = now or timezone.now()
+    if is_partner_user(user):
+        side = "partner"
+    periods = [period]
+    for _i in range(previous):
+        periods.append(periods[-1].previous())
+    if side == "partner":
+        keys = [partner_key(pk) for pk in overseen_partners(user).values_list("pk", flat=True)]
+    else:
+        side = "rep"
+        keys = [rep_key(pk) for pk in overseen_reps(user).values_list("pk", flat=True)]
+    show_adjustments = not is_partner_user(user) or adjustments_visible_to_partners()
+    period_q = Q()
+    for p in periods:
+        period_q |= Q(period_kind=p.kind, period_start=p.start)
+    submissions = list(
+        ForecastSubmission.objects.filter(period_q, scope_key__in=keys)
+        .order_by("submitted_at", "id")
+        .values("pk", "period_start", "scope_key", "commit", "submitted_at")
+    )
+    adjustments = list(
+        ForecastAdjustment.objects.filter(
+            figure="commit", submission_id__in=[s["pk"] for s in submissions]
+        )
+        .order_by("adjusted_at", "id")
+        .values("submission_id", "to_amount", "adjusted_at")
+    )
+    snapshots = {
+        (row["period_start"], row["scope_key"]): row["commit"] + row["closed"]
+        for row in ForecastSnapshot.objects.filter(period_q, scope_key__in=keys).values(
+            "period_start", "scope_key", "commit", "closed"
+        )
+    }
+    weeks_by_period = [weekly_points(p) for p in periods]
+    points = []
+    for index in range(max(len(weeks) for weeks in weeks_by_period)):
+        values: list[Decimal | None] = []
+        for p, weeks in zip(periods, weeks_by_period, strict=True):
+            if index >= len(weeks) or _start_of(weeks[index][0]) > now:
+                values.append(None)
+                continue
+            # The week under way reads everything up to now, included.
+            moment = min(weeks[index][1], now + datetime.timedelta(microseconds=1))
+            values.append(
+                _total_at(p, moment, keys, submissions, adjustments, snapshots, show_adjustments)
+            )
+        points.append(TrendPoint(week=index + 1, values=values))
+    scale = max(
+        (value for point in points for value in point.values if value is not None), default=ZERO
+    )
+    return ForecastTrend(side=side, periods=periods, points=points, scale=scale)
+
+
+def _total_at(
+    period, moment, keys, submissions, adjustments, snapshots, show_adjustments
+) -> Decimal | None:
+    """The Commit forecast of ``period`` as submitted (and adjusted) before ``moment``."""
+    latest: dict[str, dict] = {}
+    for row in submissions:
+        if row["period_start"] == period.start and row["submitted_at"] < moment:
+            latest[row["scope_key"]] = row
+    if not latest:
+        found = [snapshots[(period.start, key)] for key in keys if (period.start, key) in snapshots]
+        return sum(found, ZERO) if found else None
+    adjusted: dict[int, Decimal] = {}
+    if show_adjustments:
+        ids = {row["pk"] for row in latest.values()}
+        for row in adjustments:
+            if row["submission_id"] in ids and row["adjusted_at"] < moment:
+                adjusted[row["submission_id"]] = row["to_amount"]
+    return sum((adjusted.get(row["pk"], row["commit"]) for row in latest.values()), ZERO)
