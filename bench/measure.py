@@ -122,6 +122,18 @@ PAGES: tuple[Page, ...] = (
     Page("accuracy", "forecast accuracy", ("forecasting:accuracy",)),
     Page("accuracy_deals", "forecast accuracy drill-down", ("forecasting:accuracy-deals",)),
     Page(
+        "reliability",
+        "forecast reliability (reps and partners, one partner's trend)",
+        ("forecasting:reliability",),
+        query=(("scope", "partner:{partner}"),),
+    ),
+    Page(
+        "reliability_partner",
+        "forecast reliability (partner user)",
+        ("forecasting:reliability",),
+        user="partner",
+    ),
+    Page(
         "changes",
         "what changed",
         ("forecasting:changes", "forecasting:what-changed", "forecasting:what_changed"),

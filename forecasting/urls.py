@@ -14,6 +14,7 @@ urlpatterns: list = [
     path("changes/deals/", views.changes_drilldown, name="changes-deals"),
     path("accuracy/", views.accuracy, name="accuracy"),
     path("accuracy/deals/", views.accuracy_drilldown, name="accuracy-deals"),
+    path("reliability/", views.reliability, name="reliability"),
 ]
 
 urlpatterns += [

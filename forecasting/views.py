@@ -22,7 +22,16 @@ from climcrm.text import parse_id
 from forecasting import reports
 from forecasting.forms import ChangesForm, TargetForm
 from forecasting.models import Target
-from forecasting.scopes import CHANNEL, PARTNER, REP, SCOPE_KINDS, TEAM, parse_scope, scope_choices
+from forecasting.scopes import (
+    CHANNEL,
+    PARTNER,
+    REP,
+    SCOPE_KINDS,
+    TEAM,
+    Scope,
+    parse_scope,
+    scope_choices,
+)
 from forecasting.services import target_delete, target_set
 from opportunities.models import ForecastCategory
 
@@ -367,3 +376,30 @@ def accuracy_drilldown(request: HttpRequest) -> HttpResponse:
     if request.htmx and not request.htmx.boosted:
         template += "#drill"
     return render(request, template, context)
+
+
+@require_GET
+def reliability(request: HttpRequest) -> HttpResponse:
+    _require_reporting_user(request)
+    kind = request.GET.get("kind") if request.GET.get("kind") in (MONTH, QUARTER) else QUARTER
+    scope = parse_scope(request.GET.get("scope"), user=request.user)
+    periods = last_periods(kind, reports.reliability.TREND_LENGTH)
+    groups = [
+        (
+            group,
+            reports.reliability.reliability(
+                user=request.user, scope=Scope(), group=group, periods=periods
+            ),
+        )
+        for group in ((PARTNER,) if is_partner_user(request.user) else (REP, PARTNER))
+    ]
+    subjects = {subject.scope_key: subject for _group, rows in groups for subject in rows}
+    context = {
+        **_common_context(request, {"scope": scope}),
+        "kind": kind,
+        "reliability_kinds": [(k, label) for k, label in KINDS if k in (MONTH, QUARTER)],
+        "periods": periods,
+        "groups": [(SCOPE_KINDS[group], rows) for group, rows in groups],
+        "subject": subjects.get(scope.key),
+    }
+    return render(request, "forecasting/reliability.html", context)

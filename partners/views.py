@@ -18,6 +18,7 @@ from climcrm.permissions import can_edit_opportunity
 from climcrm.roles import is_channel_manager, is_internal, is_partner_user
 from climcrm.text import parse_id
 from climcrm.visibility import get_visible_or_404
+from forecasting.reports.reliability import partner_reliability
 from opportunities.services import StaleVersionError
 from opportunities.visibility import visible_opportunities
 from partners import selectors, services
@@ -172,6 +173,7 @@ def _detail_context(request: HttpRequest, partner, year: int, formset=None) -> d
         )[:10],
         "reviews_url": _url_or_none("pipeline_reviews:list"),
         "can_assign": is_channel_manager(request.user),
+        "reliability": partner_reliability(user=request.user, partner_id=partner.pk),
     }
 
 

@@ -201,6 +201,7 @@ RULES: dict[str, Rule] = {
     "forecasting:changes-deals": page("all", query=(("change", "new"),), htmx=True),
     "forecasting:accuracy": page("all", htmx=True),
     "forecasting:accuracy-deals": page("all", htmx=True),
+    "forecasting:reliability": page("all", htmx=True),
     # The weekly forecast call: everyone reads the forecasts they oversee (a partner user
     # their partner's); internal users open any submission, a partner user their partner's.
     "forecasting:submission-call": page("all"),

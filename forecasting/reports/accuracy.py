@@ -96,7 +96,7 @@ def _snapshot_commits(*, periods: list[Period], scope: Scope) -> dict:
 START_AMOUNTS = {MONTH: "close_month_start_amount", QUARTER: "close_quarter_start_amount"}
 
 
-def _won_estimate(periods: list[Period]) -> dict:
+def won_estimate(periods: list[Period]) -> dict:
     """Annotations giving ``estimate`` to won deals closing in one of ``periods``: its amount
     when it first entered Commit, else at the start of its period, else at its creation.
 
@@ -150,7 +150,7 @@ def won_estimates(*, user, periods: list[Period], scope: Scope) -> dict[int, dic
         .filter(
             stage=Stage.CLOSED_WON, close_date__gte=periods[0].start, close_date__lt=periods[-1].end
         )
-        .annotate(bucket=bucket, **_won_estimate(periods))
+        .annotate(bucket=bucket, **won_estimate(periods))
         .order_by()
         .values("bucket")
         .annotate(
@@ -205,7 +205,7 @@ def accuracy_deals(*, user, period: Period, scope: Scope) -> QuerySet:
     return (
         period_deals(user, period, scope)
         .filter(stage=Stage.CLOSED_WON)
-        .annotate(**_won_estimate([period]))
+        .annotate(**won_estimate([period]))
         .select_related("account", "owner", "partner__account")
         .order_by("close_date", "pk")
     )

@@ -10,6 +10,7 @@ from django_htmx.http import trigger_client_event
 
 from climcrm.roles import is_partner_user
 from climcrm.visibility import get_visible_or_404
+from forecasting.reports.reliability import partner_reliability
 from pipeline_reviews import services
 from pipeline_reviews.models import Review, ReviewKind
 from pipeline_reviews.visibility import visible_reviews
@@ -59,3 +60,14 @@ def positive_int(value, default: int = 1) -> int:
         return max(1, int(value or default))
     except (TypeError, ValueError):
         return default
+
+
+def review_reliability(request: HttpRequest, review: Review) -> dict:
+    """The reviewed partner's forecast reliability, over the 8 quarters up to the review's."""
+    if review.partner_id is None:
+        return {"reliability": None}
+    return {
+        "reliability": partner_reliability(
+            user=request.user, partner_id=review.partner_id, day=review.period_start
+        )
+    }

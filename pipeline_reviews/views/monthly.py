@@ -28,7 +28,13 @@ from pipeline_reviews.forms import (
 )
 from pipeline_reviews.models import Review
 from pipeline_reviews.services import ReviewClosedError
-from pipeline_reviews.views.common import errors_text, get_review, positive_int, refused
+from pipeline_reviews.views.common import (
+    errors_text,
+    get_review,
+    positive_int,
+    refused,
+    review_reliability,
+)
 from pipeline_reviews.widgets import WIDGETS
 
 
@@ -153,6 +159,7 @@ def monthly_context(request, review: Review) -> dict:
         **_pipeline_context(request, review, previous),
         **_commit_context(request, review),
         **_deal_panel_context(request, review, position=request.GET.get("position")),
+        **review_reliability(request, review),
     }
     return context
 

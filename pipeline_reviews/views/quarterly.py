@@ -12,7 +12,13 @@ from pipeline_reviews import selectors, services
 from pipeline_reviews.forms import MarketingActionForm, QuarterlyForm, quarterly_sections
 from pipeline_reviews.models import Review
 from pipeline_reviews.services import ReviewClosedError
-from pipeline_reviews.views.common import TEMPLATES, errors_text, get_review, refused
+from pipeline_reviews.views.common import (
+    TEMPLATES,
+    errors_text,
+    get_review,
+    refused,
+    review_reliability,
+)
 from pipeline_reviews.widgets import WIDGETS
 
 
@@ -25,6 +31,7 @@ def quarterly_context(request, review: Review) -> dict:
         "quarterly_sections": quarterly_sections(QuarterlyForm(instance=details, renderer=WIDGETS)),
         "marketing_actions": review.marketing_actions.all(),
         "marketing_form": MarketingActionForm(renderer=WIDGETS),
+        **review_reliability(request, review),
     }
 
 

@@ -23,7 +23,7 @@ from pipeline_reviews import selectors, services
 from pipeline_reviews.forms import ArchiveFilterForm, ReviewCreateForm
 from pipeline_reviews.services import ReviewClosedError
 from pipeline_reviews.views.channel_manager import channel_manager_context
-from pipeline_reviews.views.common import TEMPLATES, get_review, refused
+from pipeline_reviews.views.common import TEMPLATES, get_review, refused, review_reliability
 from pipeline_reviews.views.monthly import monthly_context
 from pipeline_reviews.views.quarterly import quarterly_context
 
@@ -145,6 +145,8 @@ def review_recap(request: HttpRequest, pk: int) -> HttpResponse:
         "can_run": not is_partner_user(request.user)
         and services.can_run_review(request.user, review),
     }
+    if not review.is_channel_manager_review:
+        context.update(review_reliability(request, review))
     if review.is_channel_manager_review:
         notes = {note.partner_id: note for note in review.partner_notes.all()}
         for manager in context["recap"]["managers"]:
