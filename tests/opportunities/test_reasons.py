@@ -373,3 +373,13 @@ def test_the_deal_s_history_shows_the_reason(client_for, rep):
     )
     response = client_for(rep).get(reverse("opportunities:detail", args=[deal.pk]))
     assert "Motif : Périmètre réduit — Une seule chaudière" in response.text
+
+
+def test_the_stage_path_sends_a_step_back_to_the_move_page_that_asks(client_for, rep):
+    deal = negotiation_deal(rep)
+    client = client_for(rep)
+    page = client.get(reverse("opportunities:detail", args=[deal.pk])).text
+    move = reverse("opportunities:kanban-move", args=[deal.pk])
+    assert f'href="{move}?stage=proposal' in page
+    form = client.get(f"{move}?stage=proposal")
+    assert 'name="reason_code"' in form.text
