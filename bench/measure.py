@@ -20,6 +20,7 @@ import statistics
 import sys
 import time
 from dataclasses import asdict, dataclass, field
+from datetime import timedelta
 from pathlib import Path
 
 import django
@@ -143,6 +144,18 @@ PAGES: tuple[Page, ...] = (
         "what changed drill-down (new deals)",
         ("forecasting:changes-deals",),
         query=(("change", "new"),),
+    ),
+    Page(
+        "changes_past",
+        "what changed, a past window of 30 days (waterfall read back from now)",
+        ("forecasting:changes",),
+        query=(("start", "{past_start}"), ("end", "{past_end}")),
+    ),
+    Page(
+        "changes_deals_slipped",
+        "what changed drill-down (slipped, with reasons), a past window of 30 days",
+        ("forecasting:changes-deals",),
+        query=(("change", "slipped"), ("start", "{past_start}"), ("end", "{past_end}")),
     ),
     Page("submission_call", "forecast call (manager)", ("forecasting:submission-call",)),
     Page(
@@ -622,6 +635,9 @@ def resolve(page: Page, users: dict, targets: dict) -> tuple[str | None, str]:
             "partner": targets.get("partner") or "",
             "year": today.year,
             "quarter": (today.month - 1) // 3 + 1,
+            # A window of any days that ended before today (not a calendar month).
+            "past_start": (today - timedelta(days=45)).isoformat(),
+            "past_end": (today - timedelta(days=15)).isoformat(),
         }
         from urllib.parse import urlencode
 

@@ -300,7 +300,8 @@ def changes(request: HttpRequest) -> HttpResponse:
         "start": start,
         "end": end,
         "rows": rows,
-        "waterfall": _waterfall_bars(waterfall) if waterfall else None,
+        "waterfall": _waterfall_bars(waterfall),
+        "waterfall_end_is_now": waterfall["end_is_now"],
     }
     return render(request, "forecasting/changes.html", context)
 
@@ -317,9 +318,15 @@ def changes_drilldown(request: HttpRequest) -> HttpResponse:
         user=request.user, start_day=start, end_day=end, scope=scope, kind=kind
     )
     page_obj = _paginated(request, deals)
+    shown = list(page_obj.object_list)
+    told = reports.changes.change_narratives(
+        [deal for deal in shown if not deal.reassigned], start_day=start, end_day=end
+    )
+    for deal in shown:
+        deal.narrative = told.get(deal.pk, "")
     context = {
         "page_obj": page_obj,
-        "deals": page_obj.object_list,
+        "deals": shown,
         "title": CHANGE_LABELS[kind],
         "compare": True,
         "start": start,

@@ -11,14 +11,17 @@ from django.db import transaction
 from django.utils.translation import gettext_lazy as _
 
 from climcrm.admin import RelatedListFilter
+from climcrm.fields import REASON_MAX_LENGTH
 from climcrm.forms import add_service_errors
 from opportunities.forms import VersionField
 from opportunities.models import (
     LossReason,
     Opportunity,
     OpportunityHistory,
+    ReasonCode,
     StageSetting,
 )
+from opportunities.reasons import active_reason_codes
 from opportunities.services import (
     EDITABLE_FIELDS,
     StaleVersionError,
@@ -37,6 +40,13 @@ class _DryRun(Exception):
 
 class OpportunityAdminForm(forms.ModelForm):
     expected_version = VersionField()
+    # Asked of a change that goes backward, as on every other path (opportunities.reasons).
+    reason_code = forms.ModelChoiceField(
+        label=_("Reason for the change"), queryset=ReasonCode.objects.none(), required=False
+    )
+    reason_text = forms.CharField(
+        label=_("Reason details"), required=False, max_length=REASON_MAX_LENGTH
+    )
     request_user = None  # set per request by OpportunityAdmin.get_form
 
     class Meta:
@@ -47,6 +57,7 @@ class OpportunityAdminForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         if self.instance.pk and not self.is_bound:
             self.initial["expected_version"] = self.instance.version
+        self.fields["reason_code"].queryset = active_reason_codes()
 
     def _post_clean(self):
         # The instance is neither filled nor validated here: the service does both, from
@@ -73,6 +84,8 @@ class OpportunityAdminForm(forms.ModelForm):
                 changes=values,
                 expected_version=self.cleaned_data.get("expected_version"),
                 tag=ADMIN_TAG,
+                reason_code=self.cleaned_data.get("reason_code"),
+                reason_text=self.cleaned_data.get("reason_text") or "",
             )
             return current
         return opportunity_create(by=self.request_user, tag=ADMIN_TAG, **values)
@@ -117,6 +130,8 @@ class OpportunityHistoryInline(admin.TabularInline):
         "owner",
         "partner",
         "changed_fields",
+        "reason_code",
+        "reason_text",
         "tag",
     )
     readonly_fields = fields
@@ -129,7 +144,9 @@ class OpportunityHistoryInline(admin.TabularInline):
 
     def get_queryset(self, request):
         return (
-            super().get_queryset(request).select_related("changed_by", "owner", "partner__account")
+            super()
+            .get_queryset(request)
+            .select_related("changed_by", "owner", "partner__account", "reason_code")
         )
 
 
@@ -227,6 +244,18 @@ class StageSettingAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         # Every stage keeps a default; change it instead.
+        return False
+
+
+@admin.register(ReasonCode)
+class ReasonCodeAdmin(admin.ModelAdmin):
+    list_display = ("code", "label_fr", "label_en", "is_active", "position")
+    list_editable = ("is_active", "position")
+    list_filter = ("is_active",)
+    search_fields = ("code", "label_fr", "label_en")
+
+    def has_delete_permission(self, request, obj=None):
+        # History rows name the codes they used: retire a code (not active) instead.
         return False
 
 

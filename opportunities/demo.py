@@ -21,7 +21,9 @@ from opportunities.models import (
     LossReason,
     Stage,
 )
-from opportunities.services import opportunity_create, opportunity_update
+from opportunities.services import ReasonRequiredError, opportunity_create, opportunity_update
+
+DEMO_REASONS = ("customer_budget_moved", "decision_delayed", "competitor", "scope_reduced")
 
 SUBJECTS = [
     "Pompe à chaleur",
@@ -96,9 +98,20 @@ def _update(deal, by, at, **changes):
     if is_partner_user(by):
         changes = {k: v for k, v in changes.items() if k in partner_editable_fields()}
     # The demo holds the deal it last wrote: that is the version it read.
-    result = opportunity_update(
-        opportunity=deal, by=by, changes=changes, expected_version=deal.version, at=at
-    )
+    try:
+        result = opportunity_update(
+            opportunity=deal, by=by, changes=changes, expected_version=deal.version, at=at
+        )
+    except ReasonRequiredError:
+        # A step back: the demo gives it one of the usual reasons.
+        result = opportunity_update(
+            opportunity=deal,
+            by=by,
+            changes=changes,
+            expected_version=deal.version,
+            at=at,
+            reason_code=random.choice(DEMO_REASONS),
+        )
     return result.opportunity
 
 

@@ -6,7 +6,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.visibility import visible_accounts, visible_contacts, visible_partners
 from climcrm.choices import BANT_FIELDS
-from climcrm.fields import keep_stored_text
+from climcrm.fields import REASON_MAX_LENGTH, FreeTextFormField, keep_stored_text
 from climcrm.lookup import use_lookup
 from climcrm.models import internal_users
 from climcrm.permissions import (
@@ -22,6 +22,7 @@ from opportunities.models import (
     Opportunity,
     Stage,
 )
+from opportunities.reasons import active_reason_codes
 from opportunities.services import EDITABLE_FIELDS
 
 # Form fields in display order, grouped for the template.
@@ -113,7 +114,37 @@ class VersionField(forms.CharField):
         return str(value) if isinstance(value, int) else value
 
 
-class OpportunityForm(forms.Form):
+class ReasonFieldsMixin:
+    """``reason_code`` and ``reason_text``: asked of every change, required by the deal
+    service when the change goes backward (``opportunities.reasons``). Not required here:
+    the service alone decides, and its refusal lands on ``reason_code``."""
+
+    def add_reason_fields(self) -> None:
+        self.fields["reason_code"] = forms.ModelChoiceField(
+            label=_("Reason for the change"),
+            queryset=active_reason_codes(),
+            required=False,
+            empty_label=_("Choose a reason"),
+            help_text=_(
+                "Needed when the close date leaves its month, the amount goes down, the deal "
+                "moves back a stage or its forecast category goes down."
+            ),
+        )
+        self.fields["reason_text"] = FreeTextFormField(
+            label=_("Reason details"), required=False, max_length=REASON_MAX_LENGTH
+        )
+        self.fields["reason_text"].widget.attrs["rows"] = 2
+
+    def reason(self) -> dict:
+        """The reason as ``opportunity_update`` takes it."""
+        data = self.cleaned_data
+        return {
+            "reason_code": data.get("reason_code"),
+            "reason_text": data.get("reason_text") or "",
+        }
+
+
+class OpportunityForm(ReasonFieldsMixin, forms.Form):
     """Builds its fields from the model; which of them a user gets depends on their role."""
 
     version = VersionField()
@@ -132,6 +163,8 @@ class OpportunityForm(forms.Form):
         for name in list(self.fields):
             if name != "version" and name not in allowed:
                 del self.fields[name]
+        if opportunity is not None:
+            self.add_reason_fields()
 
     def _configure(self) -> None:
         f = self.fields
@@ -193,6 +226,10 @@ class OpportunityForm(forms.Form):
             bound = [self[name] for name in names if name in self.fields]
             if bound:
                 result.append((key, label, bound))
+        if "reason_code" in self.fields:
+            result.append(
+                ("reason", _("Reason for the change"), [self["reason_code"], self["reason_text"]])
+            )
         return result
 
     def clean(self):

@@ -22,9 +22,9 @@ from climcrm.permissions import (
 )
 from climcrm.roles import is_partner_user
 from climcrm.visibility import get_visible_or_404
-from opportunities.forms import DATE_WIDGET, VersionField
+from opportunities.forms import DATE_WIDGET, ReasonFieldsMixin, VersionField
 from opportunities.models import ForecastCategory, Opportunity
-from opportunities.services import StaleVersionError, opportunity_update
+from opportunities.services import ReasonRequiredError, StaleVersionError, opportunity_update
 from opportunities.visibility import visible_opportunities
 
 # The fields a deal's list row and page edit in place, in the order they are shown.
@@ -75,7 +75,10 @@ def _value_field(name: str) -> forms.Field:
     return forms.ChoiceField(label=gettext_lazy("Forecast category"), choices=OPEN_CATEGORIES)
 
 
-class InlineForm(forms.Form):
+class InlineForm(ReasonFieldsMixin, forms.Form):
+    """The value, and the reason for the change: shown once the service asked for one
+    (``ask_reason``), or when one was sent."""
+
     version = VersionField()
 
     def __init__(self, *args, deal: Opportunity, field_name: str, **kwargs):
@@ -84,13 +87,16 @@ class InlineForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["value"] = _value_field(field_name)
         self.fields["value"].widget.attrs.update({"autofocus": True, "class": "inline-input"})
+        self.add_reason_fields()
+        self.ask_reason = bool(self.is_bound and self.data.get("reason_code"))
 
     def marked_invalid(self) -> "InlineForm":
         """The input tells assistive technology it is invalid and where the reason is."""
-        if "value" in self.errors:
-            self.fields["value"].widget.attrs.update(
-                {"aria-invalid": "true", "aria-describedby": self["value"].id_for_label + "-error"}
-            )
+        for name in ("value", "reason_code", "reason_text"):
+            if name in self.errors:
+                self.fields[name].widget.attrs.update(
+                    {"aria-invalid": "true", "aria-describedby": self[name].id_for_label + "-error"}
+                )
         return self
 
 
@@ -171,7 +177,14 @@ def inline_field(request: HttpRequest, pk: int, name: str) -> HttpResponse:
             changes={name: value},
             expected_version=form.cleaned_data["version"],
             tag="inline",
+            **form.reason(),
         )
+    except ReasonRequiredError as error:
+        # The value stays as typed; the reason inputs appear beside it.
+        form.ask_reason = True
+        for message in error.messages:
+            form.add_error("reason_code", message)
+        return _render(request, deal, name, status=400, form=form.marked_invalid())
     except StaleVersionError as error:
         current = error.opportunity
         message = str(error)

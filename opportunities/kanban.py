@@ -30,6 +30,7 @@ from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_GET, require_http_methods
 from django_htmx.http import trigger_client_event
 
+from climcrm.fields import REASON_MAX_LENGTH
 from climcrm.forms import add_service_errors
 from climcrm.permissions import can_edit_opportunity
 from climcrm.roles import is_manager, is_partner_user
@@ -40,14 +41,22 @@ from opportunities.filters import OpportunityFilter, attention_conditions, deal_
 from opportunities.forms import OpportunityForm, VersionField, initial_from
 from opportunities.models import (
     CLOSED_STAGES,
+    LADDER_STAGES,
     OPEN_STAGES,
     LossReason,
     Opportunity,
+    ReasonCode,
     Stage,
     StageSetting,
 )
+from opportunities.reasons import active_reason_codes
 from opportunities.selectors import opportunity_for_edit
-from opportunities.services import StaleVersionError, opportunity_move_stage, opportunity_update
+from opportunities.services import (
+    ReasonRequiredError,
+    StaleVersionError,
+    opportunity_move_stage,
+    opportunity_update,
+)
 from opportunities.visibility import visible_opportunities
 
 # Cards rendered per column and per "show more": a screenful, not the whole stage.
@@ -479,14 +488,28 @@ class MoveForm(forms.Form):
     loss_reason_text = forms.CharField(
         label=gettext_lazy("Loss details"), required=False, widget=forms.Textarea(attrs={"rows": 3})
     )
+    reason_code = forms.ModelChoiceField(
+        label=gettext_lazy("Reason for the change"),
+        queryset=ReasonCode.objects.none(),
+        required=False,
+        help_text=gettext_lazy("Needed to move a deal back a stage."),
+    )
+    reason_text = forms.CharField(
+        label=gettext_lazy("Reason details"),
+        required=False,
+        max_length=REASON_MAX_LENGTH,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["loss_reason"].queryset = loss_reasons()
+        self.fields["reason_code"].queryset = active_reason_codes()
 
 
 # The figures a card edits in place; everything else goes through the deal's page.
 CARD_EDIT_FIELDS = ("amount", "probability", "close_date", "forecast_category", "next_step")
+CARD_KEPT_FIELDS = ("version", *CARD_EDIT_FIELDS, "reason_code", "reason_text")
 
 
 class CardEditForm(OpportunityForm):
@@ -496,11 +519,13 @@ class CardEditForm(OpportunityForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         for name in list(self.fields):
-            if name != "version" and name not in CARD_EDIT_FIELDS:
+            if name not in CARD_KEPT_FIELDS:
                 del self.fields[name]
         # A card has no room for the guides; the deal's page shows them.
         for form_field in self.fields.values():
             form_field.help_text = ""
+        # The reason shows once the service asked for it, or when one was sent.
+        self.ask_reason = bool(self.is_bound and self.data.get("reason_code"))
 
 
 # --------------------------------------------------------------------------- views
@@ -557,6 +582,8 @@ def board(request: HttpRequest) -> HttpResponse:
         "filter": board_filter,
         "board_query": board_query,
         "loss_reasons": loss_reasons(),
+        "reason_codes": active_reason_codes(),
+        "ladder": LADDER_STAGES,
         "closed_days": CLOSED_RECENT_DAYS,
         "currency": settings.CRM_CURRENCY,
         "kanban_texts": {
@@ -648,6 +675,8 @@ def move(request: HttpRequest, pk: int) -> HttpResponse:
             amount=data["amount"],
             loss_reason=data["loss_reason"],
             loss_reason_text=data["loss_reason_text"],
+            reason_code=data["reason_code"],
+            reason_text=data["reason_text"],
             tag="kanban",
         )
     except ValidationError as error:
@@ -755,6 +784,7 @@ def card_edit(request: HttpRequest, pk: int) -> HttpResponse:
             changes=form.changes(),
             expected_version=form.cleaned_data["version"],
             tag="kanban",
+            **form.reason(),
         )
     except StaleVersionError as error:
         # The card as it is now, with the other change and the version to edit from.
@@ -763,6 +793,8 @@ def card_edit(request: HttpRequest, pk: int) -> HttpResponse:
         return trigger_client_event(response, "toast", {"text": str(error), "kind": "error"})
     except ValidationError as error:
         add_service_errors(form, error)
+        # The service asked why: the reason's inputs appear on the card.
+        form.ask_reason = form.ask_reason or isinstance(error, ReasonRequiredError)
         return _card_form(request, deal, form)
     except PermissionError as error:
         return _refusal(request, str(error), 403)

@@ -102,6 +102,25 @@ class LossReason(models.Model):
         return self.label_fr if (get_language() or "fr").startswith("fr") else self.label_en
 
 
+class ReasonCode(models.Model):
+    """Why a deal went backward (close date moved out of its month, amount lowered, stage
+    moved back, forecast category lowered): the codes a user picks from, kept by the admin."""
+
+    code = models.SlugField(_("code"), max_length=40, unique=True)
+    label_en = models.CharField(_("label (English)"), max_length=120)
+    label_fr = models.CharField(_("label (French)"), max_length=120)
+    is_active = models.BooleanField(_("active"), default=True)
+    position = models.PositiveSmallIntegerField(_("position"), default=0)
+
+    class Meta:
+        verbose_name = _("reason code")
+        verbose_name_plural = _("reason codes")
+        ordering = ["position", "code"]
+
+    def __str__(self) -> str:
+        return self.label_fr if (get_language() or "fr").startswith("fr") else self.label_en
+
+
 class Opportunity(models.Model):
     name = models.CharField(_("name"), max_length=200)
     account = models.ForeignKey(
@@ -538,6 +557,17 @@ class OpportunityHistory(models.Model):
     prev_stage_entered_at = models.DateTimeField(
         _("entered the previous stage"), null=True, blank=True
     )
+    # Why the change was made: required by the deal service when the change goes backward
+    # (``opportunities.reasons``), kept when given for any other change.
+    reason_code = models.ForeignKey(
+        ReasonCode,
+        verbose_name=_("reason"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    reason_text = FreeTextField(_("reason details"), max_length=REASON_MAX_LENGTH, blank=True)
     # A deal's other rows (none may match a FilteredRelation's condition: an outer join).
     same_deal = SameDealRows(
         "self",

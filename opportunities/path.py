@@ -9,7 +9,14 @@ the deal has none.
 from dataclasses import dataclass
 
 from climcrm.permissions import can_edit_opportunity, can_reopen_opportunity
-from opportunities.models import CLOSED_STAGES, STAGE_ORDER, Opportunity, Stage, stage_number
+from opportunities.models import (
+    CLOSED_STAGES,
+    STAGE_ORDER,
+    Opportunity,
+    Stage,
+    ladder_rank,
+    stage_number,
+)
 
 
 @dataclass
@@ -18,7 +25,8 @@ class PathStep:
     label: str
     number: int
     state: str  # "done", "current" or "todo"
-    # "lost" or "won" when moving there asks a question first (a dialog), else "".
+    # "lost" or "won" when moving there asks a question first (a dialog), "back" when the
+    # move page asks the reason for the step back, else "".
     asks: str = ""
 
 
@@ -42,6 +50,9 @@ def stage_path(deal: Opportunity) -> list[PathStep]:
             asks = "lost"
         elif stage == Stage.CLOSED_WON and not (deal.amount and deal.amount > 0):
             asks = "won"
+        elif ladder_rank(stage) < ladder_rank(deal.stage):
+            # A step back needs a reason (opportunities.reasons): the move page asks it.
+            asks = "back"
         steps.append(
             PathStep(
                 stage=stage,

@@ -197,6 +197,7 @@ def opportunity_history(*, opportunity: Opportunity) -> list[HistoryEntry]:
             "prev_owner",
             "partner__account",
             "prev_partner__account",
+            "reason_code",
         )
         .order_by("-version")
     )

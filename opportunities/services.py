@@ -19,6 +19,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from climcrm.choices import BANT_FIELDS
+from climcrm.fields import REASON_MAX_LENGTH, text_length
 from climcrm.periods import MONTH, QUARTER, period_containing
 from climcrm.permissions import (
     can_assign_partner,
@@ -41,13 +42,14 @@ from opportunities.models import (
     StageSetting,
     ladder_rank,
 )
+from opportunities.reasons import backward_changes, describe, reason_code_from
 
 if TYPE_CHECKING:
     from datetime import datetime
 
     from accounts.models import Account
     from climcrm.models import User
-    from opportunities.models import LossReason
+    from opportunities.models import LossReason, ReasonCode
 
 # Values applied whatever the stage defaults say.
 CLOSING_PROBABILITY = {Stage.CLOSED_WON: 100, Stage.CLOSED_LOST: 0}
@@ -102,6 +104,22 @@ EDITABLE_FIELDS = (
     "corrective_actions",
     "site_address",
 )
+
+
+class ReasonRequiredError(ValidationError):
+    """The change goes backward (``opportunities.reasons``) and came without a reason code;
+    nothing was written. ``kinds`` lists the ``Backward`` kinds of the change."""
+
+    def __init__(self, kinds: list[str]) -> None:
+        self.kinds = kinds
+        super().__init__(
+            {
+                "reason_code": [
+                    _("This change needs a reason (%(changes)s): choose one.")
+                    % {"changes": describe(kinds)}
+                ]
+            }
+        )
 
 
 class StaleVersionError(Exception):
@@ -331,6 +349,8 @@ def _history_row(
     by: User,
     now: datetime,
     tag: str,
+    reason_code: ReasonCode | None = None,
+    reason_text: str = "",
 ) -> OpportunityHistory:
     row = OpportunityHistory(
         opportunity=opportunity,
@@ -340,6 +360,8 @@ def _history_row(
         is_creation=before is None,
         changed_fields=changed,
         tag=tag[:64],
+        reason_code=reason_code,
+        reason_text=reason_text,
     )
     for name in TRACKED_FIELDS:
         setattr(row, name, getattr(opportunity, name))
@@ -498,8 +520,15 @@ def opportunity_update(
     expected_version: int | str | None,
     tag: str = "",
     at: datetime | None = None,
+    reason_code: ReasonCode | int | str | None = None,
+    reason_text: str = "",
 ) -> ChangeResult:
     """Apply ``changes`` (field name → new value) through the stage machine.
+
+    A change that goes backward (``opportunities.reasons.backward_changes``: close date out
+    of its month, amount lowered, stage moved back, forecast category lowered) needs
+    ``reason_code`` (an active ``ReasonCode``, its id or its code); ``reason_text`` adds
+    details. Without it ``ReasonRequiredError`` is raised. Both are kept on the history row.
 
     ``expected_version`` is the version the caller read, as submitted; a caller that did
     not get it from a client (demo data, a job) passes the version of the row it holds.
@@ -511,6 +540,18 @@ def opportunity_update(
     """
     requested = {k: v for k, v in changes.items() if k in EDITABLE_FIELDS}
     now = at or timezone.now()
+    reason_text = (reason_text or "").strip()
+    reason = reason_code_from(reason_code)
+    if reason_code not in (None, "") and reason is None:
+        raise ValidationError({"reason_code": [_("Choose a valid reason.")]})
+    if text_length(reason_text) > REASON_MAX_LENGTH:
+        raise ValidationError(
+            {
+                "reason_text": [
+                    _("Keep the reason under %(limit)s characters.") % {"limit": REASON_MAX_LENGTH}
+                ]
+            }
+        )
     with transaction.atomic():
         # The related rows come in the same query: the snapshot and the history row read
         # them, and only the deal's own row is locked.
@@ -528,6 +569,9 @@ def opportunity_update(
             # The prospect confirmed the previous amount, not this one (seed 002).
             new["amount_confirmed"] = False
         _validate_values(new)
+        backward = backward_changes(current, new)
+        if backward and reason is None:
+            raise ReasonRequiredError(backward)
         changed = [name for name in EDITABLE_FIELDS if new.get(name) != current.get(name)]
         state_changed = changed or any(
             new.get(k) != current.get(k) for k in ("forecast_category_is_manual",)
@@ -567,7 +611,14 @@ def opportunity_update(
             opportunity=locked, valid_until__isnull=True, version__lt=current_version
         ).update(valid_until=now)
         history = _history_row(
-            opportunity=locked, before=current, changed=changed, by=by, now=now, tag=tag
+            opportunity=locked,
+            before=current,
+            changed=changed,
+            by=by,
+            now=now,
+            tag=tag,
+            reason_code=reason,
+            reason_text=reason_text,
         )
         history.save()
     opportunity.refresh_from_db()
@@ -587,8 +638,11 @@ def opportunity_move_stage(
     close_date: date | None = None,
     tag: str = "",
     at: datetime | None = None,
+    reason_code: ReasonCode | int | str | None = None,
+    reason_text: str = "",
 ) -> ChangeResult:
-    """Move a deal to another stage (kanban, reviews). Extra values go in the same change."""
+    """Move a deal to another stage (kanban, reviews). Extra values go in the same change;
+    a move back needs a reason (see ``opportunity_update``)."""
     changes: dict[str, Any] = {"stage": to_stage}
     if probability is not None:
         changes["probability"] = probability
@@ -607,6 +661,8 @@ def opportunity_move_stage(
         expected_version=expected_version,
         tag=tag,
         at=at,
+        reason_code=reason_code,
+        reason_text=reason_text,
     )
 
 

@@ -203,6 +203,7 @@ def opportunity_edit(request: HttpRequest, pk: int) -> HttpResponse:
                         by=request.user,
                         changes=form.changes(),
                         expected_version=form.cleaned_data["version"],
+                        **form.reason(),
                     ),
                 )
             except StaleVersionError as error:

@@ -10,7 +10,7 @@ from climcrm.fields import keep_stored_text
 from climcrm.models import User
 from climcrm.roles import is_partner_user
 from leads.models import Lead
-from opportunities.forms import VersionField, probability_help
+from opportunities.forms import ReasonFieldsMixin, VersionField, probability_help
 from opportunities.models import ForecastCategory, LossReason, Opportunity, Stage
 from pipeline_reviews.models import (
     MarketingAction,
@@ -120,7 +120,7 @@ class OutcomeForm(forms.ModelForm):
         }
 
 
-class DealReviewForm(forms.Form):
+class DealReviewForm(ReasonFieldsMixin, forms.Form):
     version = VersionField()
     stage = forms.ChoiceField(label=_("Stage"), choices=Stage.choices)
     amount = forms.DecimalField(
@@ -151,6 +151,7 @@ class DealReviewForm(forms.Form):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["probability"].help_text = probability_help()
+        self.add_reason_fields()
 
     @classmethod
     def for_deal(cls, deal: Opportunity, **kwargs):
@@ -169,7 +170,8 @@ class DealReviewForm(forms.Form):
 
     def changes(self) -> dict:
         data = dict(self.cleaned_data)
-        data.pop("version")
+        for name in ("version", "reason_code", "reason_text"):
+            data.pop(name, None)
         return data
 
 

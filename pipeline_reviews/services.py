@@ -227,8 +227,11 @@ def review_deal_update(
     deal: Opportunity,
     changes: dict[str, Any],
     expected_version: int | str | None,
+    reason_code: Any = None,
+    reason_text: str = "",
 ) -> ChangeResult:
-    """A deal's fields edited in the deal-by-deal section, through the stage machine."""
+    """A deal's fields edited in the deal-by-deal section, through the stage machine; a
+    change that goes backward needs a reason (``opportunity_update``)."""
     requested = {k: v for k, v in changes.items() if k in DEAL_FIELDS}
     if requested.get("loss_reason") is None:
         requested.pop("loss_reason", None)
@@ -242,6 +245,8 @@ def review_deal_update(
             changes=requested,
             expected_version=expected_version,
             tag=review.tag,
+            reason_code=reason_code,
+            reason_text=reason_text,
         )
 
 

@@ -28,7 +28,11 @@ from django.db.models import (
 from django.db.models.functions import Coalesce
 from django.db.models.lookups import Exact
 from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.translation import gettext as _
 
+from climcrm import figures
+from climcrm.figures import NO_FIGURE
 from climcrm.periods import MONTH, period_containing
 from climcrm.roles import is_partner_user
 from forecasting import month_changes
@@ -36,7 +40,13 @@ from forecasting.models import MonthChange, MonthChangeTotal
 from forecasting.reports.common import MONEY, ZERO, report_scope, reports_db
 from forecasting.scopes import ALL, CHANNEL, PARTNER, REP, TEAM, Scope
 from opportunities.history import as_datetime, compare_rows, compare_states
-from opportunities.models import OPEN_STAGES, Opportunity, OpportunityHistory, Stage
+from opportunities.models import (
+    OPEN_STAGES,
+    ForecastCategory,
+    Opportunity,
+    OpportunityHistory,
+    Stage,
+)
 
 
 def _scope_match(scope: Scope, moment: str) -> Q | None:
@@ -340,27 +350,54 @@ WATERFALL_UP = ("new", "moved_in", "reopened", "pulled_in", "increases")
 WATERFALL_DOWN = ("decreases", "won", "lost", "slipped", "moved_out")
 
 
-def pipeline_waterfall(*, user, start_day, end_day, scope: Scope) -> dict | None:
-    """How the scope's pipeline due by ``end_day`` went from the window's start to now:
+def pipeline_waterfall(*, user, start_day, end_day, scope: Scope) -> dict:
+    """How the scope's pipeline due by ``end_day`` went from the window's start to its end:
     start + new + moved in + reopened + pulled in + increases − decreases − won − lost −
-    slipped − moved out = end, exact to the cent.
+    slipped − moved out = end, exact to the cent, for any two days.
 
     The pipeline is the open deals whose owner or partner is in the scope and whose close
     date is on or before ``end_day``. A deal changed in the window counts by its state at
-    both ends (``_waterfall_step``); a deal not changed is in both ends alike. The end is
-    read from the deals now, the start is the end less the steps. None when the window does
-    not end today or later (the deals hold only today's state)."""
-    if end_day < timezone.localdate():
-        return None
+    both ends (``_waterfall_step``); a deal not changed is in both ends alike. The pipeline
+    now is read from the deals; a window ending before today reads its end as the pipeline
+    now less the steps since (the same reading over the days after the window, with the
+    same due day), and its start as its end less the window's steps. ``end_is_now`` says
+    whether the end is today's pipeline."""
     scope = report_scope(user, scope)
+    today = timezone.localdate()
     if is_month_window(start_day, end_day):
         rows = MonthChange.objects.using(reports_db()).filter(month=start_day)
-        amount, unit = "amount_cents", Decimal(100)
+        steps = _waterfall_steps(rows, scope, end_day, "amount_cents", Decimal(100))
     else:
         start = as_datetime(start_day)
         end = as_datetime(end_day + timedelta(days=1))
         rows = compared_rows(start=start, end=end)
-        amount, unit = "amount", Decimal(1)
+        steps = _waterfall_steps(rows, scope, end_day, "amount", Decimal(1))
+    due = Q(stage__in=OPEN_STAGES, close_date__lte=end_day)
+    match = _match(scope, "owner", "partner")
+    deals = Opportunity.objects.using(reports_db()).filter(due if match is None else due & match)
+    end_total = deals.aggregate(total=Coalesce(Sum("amount"), Value(ZERO), output_field=MONEY))
+    end_amount = end_total["total"]
+    end_is_now = end_day >= today
+    if not end_is_now:
+        since = compared_rows(
+            start=as_datetime(end_day + timedelta(days=1)),
+            end=as_datetime(today + timedelta(days=1)),
+        )
+        later = _waterfall_steps(since, scope, end_day, "amount", Decimal(1))
+        end_amount -= sum((step["amount"] for step in later.values()), ZERO)
+    start_amount = end_amount - sum((step["amount"] for step in steps.values()), ZERO)
+    return {
+        "start": start_amount,
+        "steps": steps,
+        "end": end_amount,
+        "end_day": end_day,
+        "end_is_now": end_is_now,
+    }
+
+
+def _waterfall_steps(rows, scope: Scope, end_day, amount: str, unit: Decimal) -> dict:
+    """The steps of the deals in ``rows`` (states ``<field>_start``/``_end``, amounts
+    ``<amount>_start``/``_end`` in ``unit``), grouped in SQL by what decides their step."""
     flags = _waterfall_flags(scope, end_day)
     grouped = (
         rows.annotate(**flags)
@@ -377,13 +414,7 @@ def pipeline_waterfall(*, user, start_day, end_day, scope: Scope) -> dict | None
         for name, change in _waterfall_step(group, at_start, at_end):
             steps[name]["count"] += group["count"]
             steps[name]["amount"] += change
-    due = Q(stage__in=OPEN_STAGES, close_date__lte=end_day)
-    match = _match(scope, "owner", "partner")
-    deals = Opportunity.objects.using(reports_db()).filter(due if match is None else due & match)
-    end_total = deals.aggregate(total=Coalesce(Sum("amount"), Value(ZERO), output_field=MONEY))
-    end_amount = end_total["total"]
-    start_amount = end_amount - sum((step["amount"] for step in steps.values()), ZERO)
-    return {"start": start_amount, "steps": steps, "end": end_amount, "end_day": end_day}
+    return steps
 
 
 def _waterfall_flags(scope: Scope, end_day) -> dict:
@@ -437,3 +468,75 @@ def _waterfall_step(group: dict, at_start: Decimal, at_end: Decimal) -> list[tup
             return [("reopened", at_end)]
         return [("pulled_in", at_end)]
     return []
+
+
+# The changes a narrative tells, in the order it tells them.
+NARRATED_FIELDS = ("close_date", "amount", "stage", "forecast_category")
+
+
+def _narrated_value(name: str, value) -> str:
+    if value is None or value == "":
+        return NO_FIGURE
+    if name == "close_date":
+        return date_format(value, "SHORT_DATE_FORMAT")
+    if name == "amount":
+        return figures.money(value, 2)
+    if name == "stage":
+        return str(Stage(value).label)
+    return str(ForecastCategory(value).label)
+
+
+def _narrated_change(name: str, old, new) -> str:
+    values = {"old": _narrated_value(name, old), "new": _narrated_value(name, new)}
+    if name == "close_date":
+        return _("close date %(old)s → %(new)s") % values
+    if name == "amount":
+        return _("amount %(old)s → %(new)s") % values
+    if name == "stage":
+        return _("stage %(old)s → %(new)s") % values
+    return _("forecast category %(old)s → %(new)s") % values
+
+
+def narrative(rows) -> str:
+    """One line telling a deal's changes (``rows``: its history rows, oldest first) with
+    their reasons: "close date 30.11.2026 → 31.01.2027: Customer budget moved to next
+    year"."""
+    parts = []
+    for row in rows:
+        changed = {name: (old, new) for name, old, new in row.changes()}
+        told = [
+            _narrated_change(name, *changed[name]) for name in NARRATED_FIELDS if name in changed
+        ]
+        if not told:
+            continue
+        text = ", ".join(told)
+        reason = " — ".join(
+            str(part) for part in (row.reason_code, row.reason_text) if part not in (None, "")
+        )
+        parts.append(
+            _("%(changes)s: %(reason)s") % {"changes": text, "reason": reason} if reason else text
+        )
+    return "; ".join(parts)
+
+
+def change_narratives(deals, *, start_day, end_day) -> dict[int, str]:
+    """Each deal's ``narrative`` of its changes made in the window (``end_day`` included),
+    in one query for a page of deals."""
+    ids = [deal.pk for deal in deals]
+    if not ids:
+        return {}
+    rows = (
+        OpportunityHistory.objects.using(reports_db())
+        .filter(
+            opportunity_id__in=ids,
+            changed_at__gte=as_datetime(start_day),
+            changed_at__lt=as_datetime(end_day + timedelta(days=1)),
+            is_creation=False,
+        )
+        .select_related("reason_code")
+        .order_by("opportunity_id", "version")
+    )
+    by_deal: dict[int, list] = {}
+    for row in rows:
+        by_deal.setdefault(row.opportunity_id, []).append(row)
+    return {pk: narrative(deal_rows) for pk, deal_rows in by_deal.items()}

@@ -386,6 +386,7 @@ def review_deal(request: HttpRequest, pk: int, deal_pk: int) -> HttpResponse:
             deal=deal,
             changes=form.changes(),
             expected_version=form.cleaned_data["version"],
+            **form.reason(),
         )
     except ReviewClosedError as exc:
         return refused(request, review, str(exc))

@@ -177,6 +177,16 @@
     });
   }
 
+  // A move to a lower step of the ladder (lost aside) needs a reason (opportunities.reasons).
+  function movesBack(from, to) {
+    var node = document.getElementById("kanban-ladder");
+    if (!node || !from) return false;
+    var ladder = JSON.parse(node.textContent);
+    var before = ladder.indexOf(from);
+    var after = ladder.indexOf(to);
+    return before >= 0 && after >= 0 && after < before;
+  }
+
   // A card arrived in another column (drop or menu): ask what the stage needs, then post.
   function moveCard(item, stage, from, oldIndex, focusAfter) {
     var question = Promise.resolve(new FormData());
@@ -185,6 +195,8 @@
       question = ask("kanban-lost-dialog", item);
     } else if (stage === "closed_won" && !(amount > 0)) {
       question = ask("kanban-won-dialog", item);
+    } else if (movesBack(item.getAttribute("data-stage"), stage)) {
+      question = ask("kanban-reason-dialog", item);
     }
     question.then(function (extra) {
       if (extra === null) { putBack(item, from, oldIndex); return; }

@@ -61,6 +61,12 @@ def reference_data(transactional_db):
     for name in Role.values:
         Group.objects.get_or_create(name=name)
     reference.load(django_apps, None)
+    seed = importlib.import_module("opportunities.migrations.0019_reason_codes_seed")
+    ReasonCode = django_apps.get_model("opportunities", "ReasonCode")
+    for code, label_en, label_fr, position in seed.REASON_CODES:
+        ReasonCode.objects.get_or_create(
+            code=code, defaults={"label_en": label_en, "label_fr": label_fr, "position": position}
+        )
 
 
 @pytest.fixture

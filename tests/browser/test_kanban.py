@@ -92,6 +92,33 @@ def test_drop_on_closed_lost_asks_the_reason(page, live_server, login, rep):
     assert deal.loss_reason_text == "Offre concurrente 10 % moins chère"
 
 
+def test_drop_back_a_stage_asks_why_and_keeps_the_reason(page, live_server, login, rep):
+    deal = OpportunityFactory(
+        owner=rep, name="Chaudière Ferme Rochat", stage=Stage.PROPOSAL, probability=50
+    )
+    open_board(page, live_server, login, rep)
+
+    drag(page, page.locator(f"#deal-{deal.pk}"), page.locator("#kanban-list-qualification"))
+
+    dialog = page.locator("#kanban-reason-dialog")
+    expect(dialog).to_be_visible()
+    expect(dialog.locator(".kanban-dialog-deal")).to_have_text("Chaudière Ferme Rochat")
+    dialog.locator("select[name=reason_code]").select_option(label="Décision du client retardée")
+    dialog.locator("textarea").fill("Conseil communal reporté à mars")
+    dialog.locator("button[type=submit]").click()
+
+    expect(dialog).to_be_hidden()
+    expect(page.locator(f"#kanban-list-qualification #deal-{deal.pk}")).to_have_attribute(
+        "data-stage", "qualification"
+    )
+    row = OpportunityHistory.objects.get(opportunity=deal, version=2)
+    assert (row.stage, row.reason_code.code, row.reason_text) == (
+        Stage.QUALIFICATION,
+        "decision_delayed",
+        "Conseil communal reporté à mars",
+    )
+
+
 def test_cancelling_the_loss_reason_puts_the_card_back(page, live_server, login, rep):
     deal = OpportunityFactory(owner=rep, name="Chauffage Ferme Rossier")
     open_board(page, live_server, login, rep)

@@ -101,3 +101,31 @@ def test_a_stale_edit_tab_is_refused_with_what_changed_and_saves_on_the_second_t
     expect(page).to_have_url(re.compile(rf"/opportunities/{deal.pk}/$"))
     deal.refresh_from_db()
     assert (deal.next_step, deal.amount, deal.version) == ("Rappeler jeudi", Decimal("77000"), 3)
+
+
+def test_the_reason_appears_when_the_change_goes_backward_and_is_kept(
+    page, live_server, login, rep
+):
+    deal = OpportunityFactory(owner=rep, name="Chauffage Salle Polyvalente", amount=Decimal(10000))
+    login(rep)
+    page.goto(f"{live_server.url}/opportunities/{deal.pk}/edit/")
+    reason = page.locator('[data-section="reason"]')
+    expect(reason).to_be_hidden()
+
+    page.fill("#id_amount", "8000")
+    expect(reason).to_be_visible()
+    page.fill("#id_amount", "12000")
+    expect(reason).to_be_hidden()
+
+    page.fill("#id_amount", "8000")
+    page.select_option("#id_reason_code", label="Périmètre réduit")
+    page.fill("#id_reason_text", "Une seule chaudière au lieu de deux")
+    page.click("form.opportunity-form button[type=submit]")
+
+    expect(page).to_have_url(re.compile(rf"/opportunities/{deal.pk}/$"))
+    row = OpportunityHistory.objects.get(opportunity=deal, version=2)
+    assert (row.amount, row.reason_code.code, row.reason_text) == (
+        Decimal(8000),
+        "scope_reduced",
+        "Une seule chaudière au lieu de deux",
+    )

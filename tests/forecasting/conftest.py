@@ -62,6 +62,7 @@ def book(db, rep, other_rep, manager, admin_user, partner_a, partner_b, channel)
         by=rep,
         at=at(3, 20),
         expected_version=won.version,
+        reason_code="other",
     )
     opportunity_move_stage(
         opportunity=won,
@@ -70,6 +71,7 @@ def book(db, rep, other_rep, manager, admin_user, partner_a, partner_b, channel)
         amount=Decimal(12000),
         at=at(5, 10),
         expected_version=won.version,
+        reason_code="other",
     )
     opportunity_update(
         opportunity=won,
@@ -77,6 +79,7 @@ def book(db, rep, other_rep, manager, admin_user, partner_a, partner_b, channel)
         changes={"amount": Decimal(13000)},
         at=at(6, 1),
         expected_version=won.version,
+        reason_code="other",
     )
 
     commit = create(
@@ -93,6 +96,7 @@ def book(db, rep, other_rep, manager, admin_user, partner_a, partner_b, channel)
         by=rep,
         at=at(4, 10),
         expected_version=commit.version,
+        reason_code="other",
     )
 
     create(
@@ -119,6 +123,7 @@ def book(db, rep, other_rep, manager, admin_user, partner_a, partner_b, channel)
         changes={"close_date": date(2025, 7, 15)},
         at=at(4, 20),
         expected_version=slip.version,
+        reason_code="other",
     )
 
     back = create(
@@ -135,6 +140,7 @@ def book(db, rep, other_rep, manager, admin_user, partner_a, partner_b, channel)
         by=rep,
         at=at(4, 15),
         expected_version=back.version,
+        reason_code="other",
     )
 
     reopen = create(
@@ -152,6 +158,7 @@ def book(db, rep, other_rep, manager, admin_user, partner_a, partner_b, channel)
         loss_reason=loss,
         at=at(4, 18),
         expected_version=reopen.version,
+        reason_code="other",
     )
     opportunity_move_stage(
         opportunity=reopen,
@@ -159,6 +166,7 @@ def book(db, rep, other_rep, manager, admin_user, partner_a, partner_b, channel)
         by=manager,
         at=at(4, 25),
         expected_version=reopen.version,
+        reason_code="other",
     )
 
     lost = create(
@@ -176,6 +184,7 @@ def book(db, rep, other_rep, manager, admin_user, partner_a, partner_b, channel)
         loss_reason=loss,
         at=at(5, 2),
         expected_version=lost.version,
+        reason_code="other",
     )
 
     moved = create(
@@ -192,6 +201,7 @@ def book(db, rep, other_rep, manager, admin_user, partner_a, partner_b, channel)
         changes={"partner": partner_a},
         at=at(5, 20),
         expected_version=moved.version,
+        reason_code="other",
     )
     for deal in deals.values():
         deal.refresh_from_db()
@@ -208,6 +218,7 @@ def changed_book(book, rep, other_rep, manager, partner_a):
         changes={"owner": other_rep},
         at=at(7, 3),
         expected_version=deals["commit"].version,
+        reason_code="other",
     )
     opportunity_update(
         opportunity=deals["best"],
@@ -215,6 +226,7 @@ def changed_book(book, rep, other_rep, manager, partner_a):
         changes={"type": OpportunityType.EXISTING_BUSINESS},
         at=at(7, 4),
         expected_version=deals["best"].version,
+        reason_code="other",
     )
     opportunity_move_stage(
         opportunity=deals["slip"],
@@ -222,6 +234,7 @@ def changed_book(book, rep, other_rep, manager, partner_a):
         by=rep,
         at=at(7, 5),
         expected_version=deals["slip"].version,
+        reason_code="other",
     )
     opportunity_update(
         opportunity=deals["slip"],
@@ -229,6 +242,7 @@ def changed_book(book, rep, other_rep, manager, partner_a):
         changes={"partner": partner_a},
         at=at(8, 1),
         expected_version=deals["slip"].version,
+        reason_code="other",
     )
     # A change exactly at midnight on the 1st belongs to the month before's end state.
     opportunity_update(
@@ -237,6 +251,7 @@ def changed_book(book, rep, other_rep, manager, partner_a):
         changes={"amount": Decimal(7500)},
         at=timezone.make_aware(datetime(2025, 9, 1)),
         expected_version=deals["back"].version,
+        reason_code="other",
     )
     return book
 
@@ -264,6 +279,7 @@ def recent(changed_book, rep, other_rep, manager, partner_a, partner_b):
         by=rep,
         at=days_ago(2),
         expected_version=kept.version,
+        reason_code="other",
     )
     slipped = create(days_ago(30), amount=Decimal(4000), owner=other_rep, partner=partner_a)
     opportunity_update(
@@ -272,6 +288,7 @@ def recent(changed_book, rep, other_rep, manager, partner_a, partner_b):
         changes={"close_date": quarter.end + timedelta(days=40)},
         at=days_ago(3),
         expected_version=slipped.version,
+        reason_code="other",
     )
     pulled = create(
         days_ago(30), amount=Decimal(5000), owner=rep, close_date=quarter.end + timedelta(days=5)
@@ -282,6 +299,7 @@ def recent(changed_book, rep, other_rep, manager, partner_a, partner_b):
         changes={"close_date": quarter.start, "owner": other_rep, "partner": partner_b},
         at=days_ago(1),
         expected_version=pulled.version,
+        reason_code="other",
     )
     create(days_ago(4), amount=None, owner=other_rep, stage=Stage.PROPOSAL)
     # Entered Commit at 2 000 (created in Negotiation), 2 500 from 30 days ago, won at 3 000:
@@ -299,6 +317,7 @@ def recent(changed_book, rep, other_rep, manager, partner_a, partner_b):
         changes={"amount": Decimal(2500)},
         at=days_ago(30),
         expected_version=committed.version,
+        reason_code="other",
     )
     opportunity_move_stage(
         opportunity=committed,
@@ -307,6 +326,7 @@ def recent(changed_book, rep, other_rep, manager, partner_a, partner_b):
         amount=Decimal(3000),
         at=days_ago(1),
         expected_version=committed.version,
+        reason_code="other",
     )
     won = create(days_ago(25), amount=Decimal(6000), owner=rep, partner=partner_b)
     opportunity_move_stage(
@@ -316,6 +336,7 @@ def recent(changed_book, rep, other_rep, manager, partner_a, partner_b):
         amount=Decimal(6500),
         at=days_ago(1),
         expected_version=won.version,
+        reason_code="other",
     )
     return quarter
 

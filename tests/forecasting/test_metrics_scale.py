@@ -39,7 +39,12 @@ def move(deal, stage, by, when, **extra):
     if stage == Stage.CLOSED_LOST:
         extra.setdefault("loss_reason", LossReason.objects.first())
     return opportunity_move_stage(
-        opportunity=deal, to_stage=stage, by=by, at=when, **extra, expected_version=deal.version
+        opportunity=deal,
+        to_stage=stage,
+        by=by,
+        at=when,
+        **{"reason_code": "other", **extra},
+        expected_version=deal.version,
     )
 
 
@@ -82,6 +87,7 @@ class TestVelocityStays:
             changes={"close_date": date(2025, 7, 1)},
             at=at(4, 2),
             expected_version=deal.version,
+            reason_code="other",
         )
         move(deal, Stage.PROPOSAL, rep, at(4, 10))
         assert stays(manager)[Stage.NEEDS_ANALYSIS] == (1, D("40.0"))

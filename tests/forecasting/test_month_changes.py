@@ -297,6 +297,7 @@ def test_a_slip_counts_only_where_the_deal_was_in_the_scope_at_both_ends(
         changes={"close_date": date(2025, 12, 20), "owner": rep},
         at=at(11, 10),
         expected_version=deal.version,
+        reason_code="other",
     )
     window = {"start_day": date(2025, 11, 1), "end_day": date(2025, 11, 30)}
     scopes = {"all": Scope(), "rep": Scope(REP, rep.pk), "other_rep": Scope(REP, other_rep.pk)}

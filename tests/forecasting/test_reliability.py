@@ -51,7 +51,12 @@ def deals(db, rep, partner_a):
         "a", at(3, 1), amount=Decimal(10000), close_date=date(2025, 5, 15), partner=partner_a
     )
     opportunity_move_stage(
-        opportunity=a, to_stage=Stage.NEGOTIATION, by=rep, at=at(3, 20), expected_version=a.version
+        opportunity=a,
+        to_stage=Stage.NEGOTIATION,
+        by=rep,
+        at=at(3, 20),
+        expected_version=a.version,
+        reason_code="other",
     )
     opportunity_move_stage(
         opportunity=a,
@@ -60,6 +65,7 @@ def deals(db, rep, partner_a):
         amount=Decimal(12000),
         at=at(5, 10),
         expected_version=a.version,
+        reason_code="other",
     )
     b = create("b", at(4, 5), amount=Decimal(8000), close_date=date(2025, 6, 10))
     opportunity_move_stage(
@@ -69,6 +75,7 @@ def deals(db, rep, partner_a):
         amount=Decimal(6000),
         at=at(6, 1),
         expected_version=b.version,
+        reason_code="other",
     )
     s = create("s", at(3, 1), amount=Decimal(5000), close_date=date(2025, 4, 25), partner=partner_a)
     opportunity_update(
@@ -77,6 +84,7 @@ def deals(db, rep, partner_a):
         changes={"close_date": date(2025, 7, 15)},
         at=at(4, 20),
         expected_version=s.version,
+        reason_code="other",
     )
     create("k", at(3, 1), amount=Decimal(3000), close_date=date(2025, 5, 20))
 

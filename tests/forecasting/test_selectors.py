@@ -366,6 +366,7 @@ class TestFiguresAsOf:
             changes={"close_date": date(2025, 7, 20)},
             at=at(4, 20),
             expected_version=deal.version,
+            reason_code="other",
         )
         assert self.figures(manager)["pipeline"] == D(5000)
 

@@ -62,7 +62,12 @@ def month(rep, other_rep, manager):
     def update(key, by=rep, **values):
         deal = deals[key]
         opportunity_update(
-            opportunity=deal, by=by, changes=values, at=inside, expected_version=deal.version
+            opportunity=deal,
+            by=by,
+            changes=values,
+            at=inside,
+            expected_version=deal.version,
+            reason_code="other",
         )
 
     update("up", amount=Decimal("1500.25"))
@@ -130,17 +135,18 @@ def test_every_deal_of_the_company_counts_once(month, manager):
     assert waterfall["start"] == month["start"] + Decimal(8000)
 
 
-def test_no_waterfall_for_a_window_ending_before_today(rep):
-    today = timezone.localdate()
-    assert (
-        changes.pipeline_waterfall(
-            user=rep,
-            start_day=today - timedelta(days=30),
-            end_day=today - timedelta(days=1),
-            scope=Scope(REP, rep.pk),
-        )
-        is None
+def test_a_window_ending_before_today_has_its_waterfall_to_its_end(month, rep):
+    """Its end is the pipeline then (read back from now), not the pipeline now."""
+    today = month["today"]
+    waterfall = changes.pipeline_waterfall(
+        user=rep,
+        start_day=today.replace(day=1) - timedelta(days=40),
+        end_day=today.replace(day=1) - timedelta(days=1),
+        scope=Scope(REP, rep.pk),
     )
+    assert waterfall["end_is_now"] is False
+    total = waterfall["start"] + sum(step["amount"] for step in waterfall["steps"].values())
+    assert total == waterfall["end"]
 
 
 def test_the_page_draws_it_with_its_table(month, client_for, manager, rep):

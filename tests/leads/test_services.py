@@ -272,6 +272,7 @@ class TestConversion:
             to_stage=Stage.NEEDS_ANALYSIS,
             by=manager,
             expected_version=deal.version,
+            reason_code="other",
         )
         opportunity_move_stage(
             opportunity=deal,

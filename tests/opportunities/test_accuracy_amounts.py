@@ -93,6 +93,7 @@ def test_the_first_entry_into_commit_is_kept(rep, manager):
         by=rep,
         at=at(3, 15),
         expected_version=deal.version,
+        reason_code="other",
     )
     opportunity_move_stage(
         opportunity=deal,
@@ -113,6 +114,7 @@ def test_an_entry_into_commit_without_amount_is_still_the_first(rep):
         changes={"forecast_category": ForecastCategory.BEST_CASE},
         at=at(3, 5),
         expected_version=deal.version,
+        reason_code="other",
     )
     opportunity_update(
         opportunity=deal,
@@ -171,6 +173,7 @@ def test_a_deal_created_won_and_a_reopened_deal(rep, manager):
         by=manager,
         at=at(5, 2),
         expected_version=won.version,
+        reason_code="other",
     )
     assert kept(won)[2:] == (None, None)
     lost = new_deal(rep, at=at(3, 1), amount=D(4000))

@@ -114,6 +114,7 @@ def test_admin_save_on_a_stale_version_is_refused(client_for, admin_user, rep, m
         by=manager,
         changes={"amount": Decimal("1")},
         expected_version=deal.version,
+        reason_code="other",
     )
     url = reverse("admin:opportunities_opportunity_change", args=[deal.pk])
     response = client_for(admin_user).post(url, stale)

@@ -147,13 +147,18 @@ def test_the_subscribers_keep_what_a_rebuild_gives(db, rep, other_rep, manager, 
         (converted, Stage.PROPOSAL, manager),  # reopened
     ):
         opportunity_move_stage(
-            opportunity=deal, to_stage=to_stage, by=by, expected_version=deal.version
+            opportunity=deal,
+            to_stage=to_stage,
+            by=by,
+            expected_version=deal.version,
+            reason_code="other",
         )
     opportunity_update(
         opportunity=other,
         by=manager,
         changes={"owner": other_rep, "partner": partner_a, "amount": Decimal("42000")},
         expected_version=other.version,
+        reason_code="other",
     )
     opportunity_move_stage(
         opportunity=other,

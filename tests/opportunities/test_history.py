@@ -83,6 +83,7 @@ def story(rep, manager, partner_a):
         changes={"close_date": datetime.date(2026, 4, 30)},
         at=day(15),
         expected_version=beta.version,
+        reason_code="other",
     )
     return Opportunity.objects.get(name="Alpha"), Opportunity.objects.get(name="Beta")
 

@@ -15,7 +15,13 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from opportunities.models import ForecastCategory, Opportunity, OpportunityHistory, Stage
+from opportunities.models import (
+    ForecastCategory,
+    Opportunity,
+    OpportunityHistory,
+    ReasonCode,
+    Stage,
+)
 from tests import versions
 from tests.factories import AccountFactory, OpportunityFactory
 
@@ -87,7 +93,11 @@ class TestSaving:
         self, client_for, rep, name, sent, expected
     ):
         deal = OpportunityFactory(owner=rep)
-        response = client_for(rep).post(url(deal, name), {"value": sent, "version": "1"}, **HTMX)
+        # A reason goes with any change (required only of one going backward).
+        reason = ReasonCode.objects.get(code="other").pk
+        response = client_for(rep).post(
+            url(deal, name), {"value": sent, "version": "1", "reason_code": reason}, **HTMX
+        )
         assert response.status_code == 200
         deal.refresh_from_db()
         assert getattr(deal, name) == expected
@@ -196,8 +206,9 @@ class TestPermissions:
 
     def test_the_manager_saves_a_deal_of_the_team(self, client_for, rep, manager):
         deal = OpportunityFactory(owner=rep)
+        reason = ReasonCode.objects.get(code="scope_reduced").pk
         response = client_for(manager).post(
-            url(deal, "amount"), {"value": "99", "version": "1"}, **HTMX
+            url(deal, "amount"), {"value": "99", "version": "1", "reason_code": reason}, **HTMX
         )
         assert response.status_code == 200
         deal.refresh_from_db()

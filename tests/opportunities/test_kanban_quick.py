@@ -380,6 +380,9 @@ class TestCardEdit:
             "close_date",
             "forecast_category",
             "next_step",
+            # Shown once a change going backward asks for them.
+            "reason_code",
+            "reason_text",
         }
         html = response.content.decode()
         assert f'id="deal-{deal.pk}"' in html

@@ -11,7 +11,14 @@ from django.db import connection
 from django.urls import reverse
 from django.utils import timezone
 
-from opportunities.models import LossReason, Opportunity, OpportunityHistory, Stage, ladder_rank
+from opportunities.models import (
+    LossReason,
+    Opportunity,
+    OpportunityHistory,
+    ReasonCode,
+    Stage,
+    ladder_rank,
+)
 from opportunities.services import opportunity_create, opportunity_move_stage
 from tests import clock
 from tests.factories import AccountFactory
@@ -30,7 +37,12 @@ def create(by, when, **values):
 
 def move(deal, stage, by, when, **extra):
     return opportunity_move_stage(
-        opportunity=deal, to_stage=stage, by=by, at=when, **extra, expected_version=deal.version
+        opportunity=deal,
+        to_stage=stage,
+        by=by,
+        at=when,
+        **{"reason_code": "other", **extra},
+        expected_version=deal.version,
     )
 
 
@@ -116,6 +128,7 @@ def test_each_row_leaving_an_open_stage_carries_when_the_stay_began(rep, manager
         changes={"amount": Decimal("1")},
         at=t2,
         expected_version=deal.version,
+        reason_code="other",
     )
     move(deal, Stage.PROPOSAL, rep, t3)
     move(deal, Stage.CLOSED_WON, rep, t4)
@@ -143,7 +156,12 @@ def test_board_and_admin_moves_keep_the_columns(client_for, rep, admin_user):
     from tests.opportunities.test_admin import admin_data
 
     url = reverse("admin:opportunities_opportunity_change", args=[deal.pk])
-    response = client_for(admin_user).post(url, admin_data(deal, stage=Stage.NEEDS_ANALYSIS))
+    response = client_for(admin_user).post(
+        url,
+        admin_data(
+            deal, stage=Stage.NEEDS_ANALYSIS, reason_code=ReasonCode.objects.get(code="other").pk
+        ),
+    )
     assert response.status_code == 302
     deal.refresh_from_db()
     assert (deal.stage, deal.furthest_rank) == (Stage.NEEDS_ANALYSIS, 4)

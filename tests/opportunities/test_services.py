@@ -62,7 +62,11 @@ def test_stage_change_applies_the_stage_default(rep, deal, start, target, probab
             opportunity=deal, to_stage=start, by=rep, expected_version=deal.version
         )
     result = opportunity_move_stage(
-        opportunity=deal, to_stage=target, by=rep, expected_version=deal.version
+        opportunity=deal,
+        to_stage=target,
+        by=rep,
+        expected_version=deal.version,
+        reason_code="other",
     )
     assert (result.opportunity.probability, result.opportunity.forecast_category) == (
         probability,
@@ -166,6 +170,7 @@ def test_only_a_manager_reopens_a_closed_deal(request, rep, deal, price, who, al
             by=user,
             close_date=IN_A_MONTH,
             expected_version=deal.version,
+            reason_code="other",
         )
         reopened = result.opportunity
         assert (reopened.stage, reopened.probability) == (Stage.NEEDS_ANALYSIS, 25)
@@ -193,7 +198,11 @@ def test_manual_forecast_category_sticks_through_stage_changes_until_close(rep, 
     )
     for stage in (Stage.NEEDS_ANALYSIS, Stage.PROPOSAL, Stage.QUALIFICATION):
         result = opportunity_move_stage(
-            opportunity=deal, to_stage=stage, by=rep, expected_version=deal.version
+            opportunity=deal,
+            to_stage=stage,
+            by=rep,
+            expected_version=deal.version,
+            reason_code="other",
         )
         assert result.opportunity.forecast_category == ForecastCategory.COMMIT
     result = opportunity_move_stage(

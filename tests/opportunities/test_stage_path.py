@@ -78,7 +78,9 @@ class TestThePath:
             owner=rep, stage=Stage.CLOSED_WON, probability=100, forecast_category="closed"
         )
         assert "<form" not in path_html(client_for(rep), deal)
-        assert "<form" in path_html(client_for(manager), deal)
+        assert move(deal) not in path_html(client_for(rep), deal)
+        # Reopening is a step back: the path leads to the move page, which asks the reason.
+        assert f'href="{move(deal)}?stage=negotiation' in path_html(client_for(manager), deal)
 
     def test_a_partner_user_moves_their_partners_deal(self, client_for, partner_a_user, partner_a):
         deal = OpportunityFactory(partner=partner_a)

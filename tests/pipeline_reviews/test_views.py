@@ -9,7 +9,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from leads.models import Lead
-from opportunities.models import ForecastCategory, Opportunity, Stage
+from opportunities.models import ForecastCategory, Opportunity, ReasonCode, Stage
 from pipeline_reviews import services
 from pipeline_reviews.models import Review, ReviewKind, ReviewStatus
 from pipeline_reviews.selectors.common import SECTION_PAGE_SIZE
@@ -461,6 +461,8 @@ class TestDealWalk:
                 "forecast_category": ForecastCategory.PIPELINE,
                 "next_step": "",
                 "position": "1",
+                # The close date leaves its month: a reason goes with it.
+                "reason_code": ReasonCode.objects.get(code="decision_delayed").pk,
             },
             **HTMX,
         )

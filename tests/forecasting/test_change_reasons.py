@@ -1,0 +1,131 @@
+"""What changed over any window: each deal's changes told with their reasons, and the page
+and its drill-down read as many queries at 10 and 1,000 deals."""
+
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from django.utils import timezone
+
+from opportunities.models import OpportunityHistory, ReasonCode
+from opportunities.services import opportunity_create, opportunity_update
+from tests import clock
+from tests.factories import AccountFactory
+from tests.forecasting.factories import bulk_deals
+
+pytestmark = [pytest.mark.dates, pytest.mark.time_machine(clock.NOW)]
+
+CHANGES = reverse("forecasting:changes")
+DRILL = reverse("forecasting:changes-deals")
+
+
+def window(start, end) -> str:
+    return f"start={start.isoformat()}&end={end.isoformat()}"
+
+
+def count_queries(client, url) -> int:
+    with CaptureQueriesContext(connection) as context:
+        response = client.get(url)
+    assert response.status_code == 200
+    return len(context.captured_queries)
+
+
+@pytest.fixture
+def slipped_deal(rep):
+    """A deal due today, pushed to next month with its amount lowered an hour ago, with
+    a reason."""
+    today = timezone.localdate()
+    deal = opportunity_create(
+        by=rep,
+        at=timezone.now() - timedelta(days=10),
+        account=AccountFactory(),
+        name="Pompe à chaleur Sion",
+        amount=Decimal("10000.00"),
+        close_date=today,
+    )
+    later = today + timedelta(days=45)
+    opportunity_update(
+        opportunity=deal,
+        by=rep,
+        changes={"close_date": later, "amount": Decimal("8000.50")},
+        expected_version=deal.version,
+        at=timezone.now() - timedelta(hours=1),
+        reason_code=ReasonCode.objects.get(code="customer_budget_moved"),
+        reason_text="Budget 2027",
+    )
+    return deal, today, later
+
+
+def test_the_drill_down_tells_each_deal_s_changes_with_their_reasons(
+    client_for, manager, slipped_deal
+):
+    deal, today, later = slipped_deal
+    url = f"{DRILL}?change=slipped&{window(today - timedelta(days=2), today)}"
+    response = client_for(manager).get(url)
+    assert response.status_code == 200
+    (shown,) = response.context["deals"]
+    assert shown.pk == deal.pk
+    assert shown.narrative == (
+        f"date de clôture {today:%d.%m.%Y} → {later:%d.%m.%Y}, "
+        "montant CHF\xa010’000.00 → CHF\xa08’000.50 : "
+        "Budget client reporté à l'année suivante — Budget 2027"
+    )
+    assert shown.narrative in response.text.replace("&#x27;", "'")
+
+
+def test_the_narrative_is_in_english_for_an_english_reader(client_for, manager, slipped_deal):
+    deal, today, later = slipped_deal
+    manager.language = "en"
+    manager.save(update_fields=["language"])
+    url = f"{DRILL}?change=slipped&{window(today - timedelta(days=2), today)}"
+    response = client_for(manager).get(url, HTTP_ACCEPT_LANGUAGE="en")
+    (shown,) = response.context["deals"]
+    assert shown.narrative.startswith(f"close date {today:%d/%m/%Y} → {later:%d/%m/%Y}")
+    assert shown.narrative.endswith(": Customer budget moved to next year — Budget 2027")
+
+
+def test_a_window_that_ended_before_today_shows_its_end_not_now(client_for, manager, rep):
+    bulk_deals(5, owner=rep)
+    today = timezone.localdate()
+    # bulk deals were made 40 days ago and got their amounts 5 days ago.
+    url = f"{CHANGES}?{window(today - timedelta(days=45), today - timedelta(days=6))}"
+    response = client_for(manager).get(url)
+    assert response.status_code == 200
+    assert response.context["waterfall_end_is_now"] is False
+    bars = {bar["key"]: bar for bar in response.context["waterfall"]}
+    # Made in the window without an amount: the pipeline went from nothing to nothing.
+    assert bars["start"]["amount"] == bars["end"]["amount"] == Decimal(0)
+    assert 'data-step="end"' in response.text
+
+
+@pytest.mark.parametrize(
+    "path, days",
+    [
+        (CHANGES, (45, 6)),  # ended before the amounts changed: read back from now
+        (CHANGES, (10, 1)),
+        (DRILL + "?change=amount_up&", (10, 1)),
+    ],
+    ids=["page-past-window", "page-recent-window", "drill-down"],
+)
+def test_same_number_of_queries_at_10_and_1000_deals(
+    client_for, manager, rep, django_assert_max_num_queries, path, days
+):
+    today = timezone.localdate()
+    separator = "" if path.endswith("&") else "?"
+    url = (
+        path + separator + window(today - timedelta(days=days[0]), today - timedelta(days=days[1]))
+    )
+    bulk_deals(10, owner=rep)
+    reason = ReasonCode.objects.get(code="other")
+    OpportunityHistory.objects.filter(version=2).update(reason_code=reason, reason_text="Révisé")
+    client = client_for(manager)
+    small = count_queries(client, url)
+    bulk_deals(990, owner=rep)
+    OpportunityHistory.objects.filter(version=2).update(reason_code=reason, reason_text="Révisé")
+    with django_assert_max_num_queries(small):
+        response = client.get(url)
+    assert response.status_code == 200
+    assert small <= 25
