@@ -12,6 +12,7 @@ from accounts.models import Account, Contact
 from accounts.visibility import visible_accounts, visible_contacts, visible_partners
 from activities.models import Activity, ActivityKind
 from climcrm.choices import Source
+from climcrm.fields import REASON_MAX_LENGTH
 from climcrm.models import internal_users
 from leads.models import Lead, LeadStatus, LeadStatusChange
 from leads.visibility import visible_leads
@@ -285,12 +286,21 @@ class OpportunityUpdateSerializer(StrictSerializer):
         queryset=LossReason.objects.all(), required=False, allow_null=True
     )
     loss_reason_text = serializers.CharField(max_length=2000, required=False, allow_blank=True)
+    # Why a change goes backward (close date out of its month, amount lowered, stage moved
+    # back, forecast category lowered): a reason code (its ``code``), checked by the service
+    # as on every other path, and details.
+    reason_code = serializers.CharField(max_length=40, required=False, allow_blank=True)
+    reason_text = serializers.CharField(
+        max_length=REASON_MAX_LENGTH, required=False, allow_blank=True
+    )
 
 
 class OpportunityCreateSerializer(OpportunityUpdateSerializer):
     """A new deal: the fields of a change, no version (it starts at 1)."""
 
     extra_allowed = ()
+    reason_code = None
+    reason_text = None
 
 
 class OpportunityHistorySerializer(serializers.ModelSerializer):

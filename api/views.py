@@ -323,11 +323,16 @@ class OpportunityDetail(ScopedMixin, generics.RetrieveAPIView):
         deal = self.get_object()
         incoming = s.OpportunityUpdateSerializer(data=request.data, context={"request": request})
         incoming.is_valid(raise_exception=True)
+        changes = dict(incoming.validated_data)
+        reason_code = changes.pop("reason_code", "") or None
+        reason_text = changes.pop("reason_text", "")
         opportunity_update(
             opportunity=deal,
             by=request.user,
-            changes=dict(incoming.validated_data),
+            changes=changes,
             expected_version=request.data.get("version"),
+            reason_code=reason_code,
+            reason_text=reason_text,
         )
         deal.refresh_from_db()
         return Response(s.OpportunitySerializer(deal, context={"request": request}).data)

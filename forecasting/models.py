@@ -6,6 +6,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+from climcrm.fields import FreeTextField
 from climcrm.periods import KINDS
 from forecasting.change_kinds import kinds_expression, slip_candidates
 
@@ -404,7 +405,7 @@ class ForecastSubmission(models.Model):
     # What the deals gave when the form was shown, beside what was submitted.
     proposed_commit = models.DecimalField(max_digits=16, decimal_places=2, default=0)
     proposed_best_case = models.DecimalField(max_digits=16, decimal_places=2, default=0)
-    note = models.TextField(_("note"), blank=True)
+    note = FreeTextField(_("note"), blank=True)
     submitted_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name=_("submitted by"),
@@ -479,7 +480,7 @@ class ForecastAdjustment(models.Model):
     figure = models.CharField(_("figure"), max_length=10, choices=ForecastFigure.choices)
     from_amount = models.DecimalField(_("from"), max_digits=16, decimal_places=2)
     to_amount = models.DecimalField(_("to"), max_digits=16, decimal_places=2)
-    note = models.TextField(_("note"))
+    note = FreeTextField(_("note"))
     adjusted_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name=_("adjusted by"),

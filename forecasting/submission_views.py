@@ -15,6 +15,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from climcrm.charts import share
+from climcrm.fields import NOTE_MAX_LENGTH, FreeTextFormField
 from climcrm.forms import add_service_errors
 from climcrm.periods import KINDS, MONTH, QUARTER, parse_period
 from climcrm.roles import is_channel_manager, is_internal, is_manager, is_partner_user
@@ -43,16 +44,22 @@ SUBMISSION_KINDS = [(value, label) for value, label in KINDS if value in (MONTH,
 class SubmissionForm(forms.Form):
     commit = forms.CharField(label=gettext_lazy("Commit"), required=False)
     best_case = forms.CharField(label=gettext_lazy("Best Case"), required=False)
-    note = forms.CharField(
-        label=gettext_lazy("Note"), required=False, widget=forms.Textarea(attrs={"rows": 3})
+    note = FreeTextFormField(
+        label=gettext_lazy("Note"),
+        required=False,
+        max_length=NOTE_MAX_LENGTH,
+        widget=forms.Textarea(attrs={"rows": 3}),
     )
 
 
 class AdjustmentForm(forms.Form):
     figure = forms.ChoiceField(label=gettext_lazy("Figure"), choices=ForecastFigure.choices)
     to_amount = forms.CharField(label=gettext_lazy("Adjusted figure"), required=False)
-    note = forms.CharField(
-        label=gettext_lazy("Why"), required=False, widget=forms.Textarea(attrs={"rows": 2})
+    note = FreeTextFormField(
+        label=gettext_lazy("Why"),
+        required=False,
+        max_length=NOTE_MAX_LENGTH,
+        widget=forms.Textarea(attrs={"rows": 2}),
     )
 
 

@@ -655,6 +655,14 @@ class OpportunityHistory(models.Model):
                 & (models.Q(stage="closed_won") | models.Q(forecast_category="commit")),
                 include=["changed_at", "stage", "forecast_category", "amount", "owner", "partner"],
             ),
+            # Close dates moved later, by the date moved from: the slips of a period (forecast
+            # reliability) read from the index alone, not from every history row.
+            models.Index(
+                fields=["prev_close_date"],
+                name="opphist_close_moved_later",
+                condition=models.Q(close_date__gt=models.F("prev_close_date")),
+                include=["close_date", "opportunity", "owner", "partner"],
+            ),
             # The first entry into Commit of each deal (its estimate on the accuracy page).
             models.Index(
                 fields=["opportunity", "version"],

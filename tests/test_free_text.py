@@ -37,6 +37,8 @@ WRITTEN_BY_THE_APPLICATION = {
     "climcrm.OutgoingEmail.html_body",
     # Copied from a decision reason or written by the services.
     "partners.RegistrationEvent.note",
+    # A receiver's answer to a webhook delivery.
+    "integrations.WebhookDelivery.last_error",
 }
 OUR_APPS = set(settings.PROJECT_APPS)
 

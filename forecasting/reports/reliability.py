@@ -241,7 +241,9 @@ def _slip_rows(user, scope: Scope, group: str, periods: list[Period]) -> dict:
         )
     slipped = (
         scoped_history(user, scope)
-        .filter(moved_past_end, **{f"{key}__isnull": False})
+        # Said again for the planner: the partial index of later close dates answers.
+        .filter(moved_past_end, close_date__gt=F("prev_close_date"))
+        .filter(**{f"{key}__isnull": False})
         .annotate(bucket=_bucket("prev_close_date", periods))
         .order_by()
         .values(key, "bucket")

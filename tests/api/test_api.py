@@ -145,6 +145,34 @@ def test_a_deal_change_goes_through_the_stage_machine(api_for, rep):
     )
 
 
+def test_a_deal_change_that_goes_backward_needs_a_reason_as_in_the_pages(api_for, rep):
+    deal = OpportunityFactory(owner=rep, amount=Decimal("10000"))
+    api = api_for(rep, language="en")
+    refused = api.patch(deal_url(deal), {"amount": "8000", "version": deal.version})
+    assert refused.status_code == 400
+    assert "reason_code" in refused.json()["errors"]
+    deal.refresh_from_db()
+    assert (deal.amount, deal.version) == (Decimal("10000"), 1)
+
+    unknown = api.patch(
+        deal_url(deal), {"amount": "8000", "version": deal.version, "reason_code": "nope"}
+    )
+    assert unknown.status_code == 400
+
+    ok = api.patch(
+        deal_url(deal),
+        {
+            "amount": "8000",
+            "version": deal.version,
+            "reason_code": "scope_reduced",
+            "reason_text": "Un seul bâtiment",
+        },
+    )
+    assert ok.status_code == 200, ok.content
+    row = OpportunityHistory.objects.filter(opportunity=deal).latest("version")
+    assert (row.reason_code.code, row.reason_text) == ("scope_reduced", "Un seul bâtiment")
+
+
 def test_a_partner_user_cannot_change_what_partners_may_not(api_for, partner_a_user, partner_a):
     deal = OpportunityFactory(partner=partner_a)
     response = api_for(partner_a_user).patch(
