@@ -3,6 +3,7 @@ else rebuilt from the kept totals) against what was won, and the estimate of the
 
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
 from django.db.models import (
     Case,
@@ -11,6 +12,7 @@ from django.db.models import (
     F,
     IntegerField,
     OuterRef,
+    Q,
     QuerySet,
     Subquery,
     Sum,
@@ -71,14 +73,14 @@ def _snapshot_commits(*, periods: list[Period], scope: Scope) -> dict:
     if scope.kind == ALL:
         snapshots = snapshots.filter(scope=SnapshotScope.ALL)
     elif scope.kind == REP:
-        snapshots = snapshots.filter(scope=SnapshotScope.REP, user_id=scope.pk)
+        snapshots = snapshots.filter(Q(user_id=scope.pk), scope=SnapshotScope.REP)
     elif scope.kind == TEAM:
         snapshots = snapshots.filter(
             scope=SnapshotScope.REP,
             user__in=User.objects.filter(manager_id=scope.pk).values("pk"),
         )
     elif scope.kind == PARTNER:
-        snapshots = snapshots.filter(scope=SnapshotScope.PARTNER, partner_id=scope.pk)
+        snapshots = snapshots.filter(Q(partner_id=scope.pk), scope=SnapshotScope.PARTNER)
     else:
         snapshots = snapshots.filter(
             scope=SnapshotScope.PARTNER, partner__channel_manager_id=scope.pk
@@ -104,8 +106,9 @@ def won_estimate(periods: list[Period]) -> dict:
     history; only for other kinds of period (a year) is the amount at the period start
     looked up in each deal's history.
     """
-    annotations = {}
+    annotations: dict[str, Any] = {}
     kind = periods[0].kind
+    at_start: Any
     if kind in START_AMOUNTS:
         at_start = F(START_AMOUNTS[kind])
     else:

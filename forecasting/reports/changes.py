@@ -321,7 +321,7 @@ def month_deals(*, month) -> QuerySet:
     gives them, from the deals' rows of that month."""
     deals = Opportunity.objects.using(reports_db())
     change = FilteredRelation("month_changes", condition=Q(month_changes__month=month))
-    states = {"kinds": F("change__kinds")}
+    states: dict[str, Any] = {"kinds": F("change__kinds")}
     for moment in ("start", "end"):
         states |= {
             f"stage_{moment}": F(f"change__stage_{moment}"),

@@ -125,12 +125,15 @@ def business_figures(
 def quarterly_analysis(*, review: Review) -> dict:
     from accounts.models import PartnerTarget
 
+    partner_id = review.partner_id
+    if partner_id is None:
+        raise ValueError("A quarterly business review is a partner's.")
     start = review.period_start
     end = add_months(start, 3)
     year_start = datetime.date(start.year, 1, 1)
     quarter = review.quarter
     targets = PartnerTarget.objects.filter(
-        partner_id=review.partner_id, year=start.year, quarter__lte=quarter
+        partner_id=partner_id, year=start.year, quarter__lte=quarter
     ).aggregate(
         target_revenue=Sum("revenue"),
         target_customers=Sum("new_customers"),
@@ -138,17 +141,13 @@ def quarterly_analysis(*, review: Review) -> dict:
         target_quarter_revenue=Sum("revenue", filter=Q(quarter=quarter)),
     )
     visits = sales_visits(
-        partner_id=review.partner_id, periods={"ytd": (year_start, end), "period": (start, end)}
+        partner_id=partner_id, periods={"ytd": (year_start, end), "period": (start, end)}
     )
-    ytd = business_figures(
-        partner_id=review.partner_id, start=year_start, end=end, visits=visits["ytd"]
-    )
-    period = business_figures(
-        partner_id=review.partner_id, start=start, end=end, visits=visits["period"]
-    )
+    ytd = business_figures(partner_id=partner_id, start=year_start, end=end, visits=visits["ytd"])
+    period = business_figures(partner_id=partner_id, start=start, end=end, visits=visits["period"])
     reviews_held = Review.objects.filter(
         kind=ReviewKind.MONTHLY_PARTNER,
-        partner_id=review.partner_id,
+        partner_id=partner_id,
         status=ReviewStatus.CLOSED,
         period_start__gte=start,
         period_start__lt=end,
