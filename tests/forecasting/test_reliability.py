@@ -13,7 +13,7 @@ k    | -       | 03-01 created 3 000, close 05-20, still open
 The estimate of a won deal: Commit entry, else quarter start, else creation: a 10 000, b 8 000.
 """
 
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -233,6 +233,8 @@ def test_a_partner_user_reads_their_own_partner_and_no_rep(
 class TestReliabilityPage:
     URL = reverse("forecasting:reliability")
 
+    # The page shows the 8 quarters up to today's: a day whose window holds the book's Q2 2025.
+    @pytest.mark.time_machine(datetime(2026, 1, 15, 10, tzinfo=UTC))
     def test_shows_the_score_rounded_once_and_its_formula(self, deals, client_for, manager, rep):
         response = client_for(manager).get(self.URL, {"scope": f"rep:{rep.pk}", "kind": "quarter"})
 
