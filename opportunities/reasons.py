@@ -4,7 +4,9 @@ A change goes backward when it:
 
 * moves the close date out of its **month** (to a day after the last day of the month it
   was in, per ``climcrm.periods``): the monthly review and "what changed" read months, so a
-  deal leaving its month is a slip there even when it stays in the quarter;
+  deal leaving its month is a slip there even when it stays in the quarter. Closing a deal
+  is not a slip: the stage machine writes the day it was won or lost as its close date,
+  which is after the planned month when the deal closes late;
 * lowers the amount (an amount removed counts as lowered to zero);
 * moves the deal back a stage (a lower rank on the ladder, ``ladder_rank``), except to
   Closed Lost, which has its own loss reasons;
@@ -25,7 +27,7 @@ from django.db.models import TextChoices
 from django.utils.translation import gettext_lazy as _
 
 from climcrm.periods import MONTH, period_containing
-from opportunities.models import ForecastCategory, ReasonCode, Stage, ladder_rank
+from opportunities.models import CLOSED_STAGES, ForecastCategory, ReasonCode, Stage, ladder_rank
 
 
 class Backward(TextChoices):
@@ -53,7 +55,13 @@ def backward_changes(current: dict[str, Any], new: dict[str, Any]) -> list[str]:
     kinds = []
     old_close: date | None = current.get("close_date")
     new_close: date | None = new.get("close_date")
-    if old_close and new_close and new_close >= period_containing(MONTH, old_close).end:
+    closing = new.get("stage") in CLOSED_STAGES and current.get("stage") not in CLOSED_STAGES
+    if (
+        not closing
+        and old_close
+        and new_close
+        and new_close >= period_containing(MONTH, old_close).end
+    ):
         kinds.append(Backward.SLIPPED)
     if current.get("amount") is not None and _amount(new.get("amount")) < _amount(
         current["amount"]

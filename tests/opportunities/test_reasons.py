@@ -128,6 +128,26 @@ class TestTheService:
         deal.refresh_from_db()
         assert deal.stage == Stage.CLOSED_LOST
 
+    @pytest.mark.parametrize("to_stage", [Stage.CLOSED_WON, Stage.CLOSED_LOST])
+    def test_closing_after_the_planned_month_is_not_a_slip(self, rep, time_machine, to_stage):
+        # Planned for the last day of a quarter, closed the next morning: the close date
+        # becomes the day it closed, in the next month, and nobody is asked why.
+        closed_at = clock.MOMENTS["quarter-end"]
+        time_machine.move_to(closed_at - datetime.timedelta(days=1))
+        deal = negotiation_deal(rep, close_date=datetime.date(2027, 3, 31))
+        time_machine.move_to(closed_at)
+        opportunity_move_stage(
+            opportunity=deal,
+            to_stage=to_stage,
+            by=rep,
+            expected_version=1,
+            loss_reason=LossReason.objects.first() if to_stage == Stage.CLOSED_LOST else None,
+        )
+        deal.refresh_from_db()
+        assert (deal.stage, deal.close_date) == (to_stage, datetime.date(2027, 4, 1))
+        row = OpportunityHistory.objects.get(opportunity=deal, version=2)
+        assert row.reason_code is None
+
     def test_moving_back_a_stage_through_the_stage_move_takes_the_reason(self, rep):
         deal = negotiation_deal(rep)
         with pytest.raises(ReasonRequiredError):
