@@ -140,6 +140,33 @@ def test_a_period_without_won_deal_scores_on_its_dates_and_the_total_adds_period
     assert total.score == (accuracy + Decimal(80)) / 2  # 78.89
 
 
+def test_a_date_moved_within_its_quarter_then_brought_forward_is_no_slip(deals, manager, rep):
+    # m: close 04-10 → 05-20 (still in Q2), then brought forward to 03-25 (Q1).
+    m = opportunity_create(
+        by=rep,
+        at=at(3, 1),
+        account=AccountFactory(),
+        name="m",
+        amount=Decimal(1000),
+        close_date=date(2025, 4, 10),
+    )
+    for day, close in ((at(3, 5), date(2025, 5, 20)), (at(3, 10), date(2025, 3, 25))):
+        opportunity_update(
+            opportunity=m,
+            by=rep,
+            changes={"close_date": close},
+            at=day,
+            expected_version=m.version,
+            reason_code="other",
+        )
+        m.refresh_from_db()
+
+    figures = only(reliability(user=manager, scope=Scope(), group=REP, periods=[Q2])).periods[0]
+
+    # Not expected in Q2 any more, and it never left Q2 for a later quarter.
+    assert (figures.slipped_count, figures.expected_count) == (1, 4)
+
+
 def test_months_compare_the_amount_at_the_start_of_the_close_month(deals, manager):
     june = period_containing(MONTH, date(2025, 6, 1))
 
