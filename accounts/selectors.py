@@ -7,7 +7,6 @@ from django.db.models import (
     DecimalField,
     Exists,
     OuterRef,
-    Q,
     QuerySet,
     Subquery,
     Sum,
@@ -15,15 +14,14 @@ from django.db.models import (
 )
 from django.db.models.functions import Coalesce
 
+from accounts.deals import account_deals
 from accounts.filters import AccountFilter, ContactFilter
 from accounts.models import Account, Contact
 from accounts.visibility import visible_accounts, visible_contacts
 from climcrm.lookup import LOOKUP_LIMIT
+from climcrm.ordering import ordering_for
 from climcrm.search import best_matches, contains
 from climcrm.visibility import get_visible_or_404
-from opportunities.models import OPEN_STAGES, Stage
-from opportunities.selectors import ordering_for
-from opportunities.visibility import visible_opportunities
 
 ACCOUNT_ORDERINGS = {
     "name": ("name",),
@@ -42,14 +40,16 @@ CONTACT_ORDERINGS = {
 }
 
 
-def _won_deals(user):
-    return visible_opportunities(user).filter(stage=Stage.CLOSED_WON)
+def _won_deals(user) -> QuerySet:
+    deals = account_deals()
+    return deals.visible(user).filter(deals.won)
 
 
 def account_list(*, user, params) -> tuple[AccountFilter, QuerySet, str]:
+    deals = account_deals()
     open_deals = (
-        visible_opportunities(user)
-        .filter(account=OuterRef("pk"), stage__in=OPEN_STAGES)
+        deals.visible(user)
+        .filter(deals.open, account=OuterRef("pk"))
         .order_by()
         .values("account")
         .annotate(n=Count("pk"))
@@ -81,7 +81,8 @@ def account_get(*, user, pk) -> Account:
 
 def account_opportunities(*, user, account: Account) -> QuerySet:
     return (
-        visible_opportunities(user)
+        account_deals()
+        .visible(user)
         .filter(account=account)
         .select_related("owner", "partner__account")
         .order_by("-close_date", "-pk")
@@ -90,18 +91,17 @@ def account_opportunities(*, user, account: Account) -> QuerySet:
 
 def account_totals(*, user, account: Account) -> dict:
     zero = Value(Decimal("0"))
+    deals = account_deals()
     return (
-        visible_opportunities(user)
+        deals.visible(user)
         .filter(account=account)
         .aggregate(
-            won_total=Coalesce(
-                Sum("amount", filter=Q(stage=Stage.CLOSED_WON)), zero, output_field=DecimalField()
-            ),
-            won_count=Count("pk", filter=Q(stage=Stage.CLOSED_WON)),
+            won_total=Coalesce(Sum("amount", filter=deals.won), zero, output_field=DecimalField()),
+            won_count=Count("pk", filter=deals.won),
             open_total=Coalesce(
-                Sum("amount", filter=Q(stage__in=OPEN_STAGES)), zero, output_field=DecimalField()
+                Sum("amount", filter=deals.open), zero, output_field=DecimalField()
             ),
-            open_count=Count("pk", filter=Q(stage__in=OPEN_STAGES)),
+            open_count=Count("pk", filter=deals.open),
         )
     )
 
@@ -125,7 +125,8 @@ def contact_get(*, user, pk) -> Contact:
 
 def contact_opportunities(*, user, contact: Contact) -> QuerySet:
     return (
-        visible_opportunities(user)
+        account_deals()
+        .visible(user)
         .filter(primary_contact=contact)
         .select_related("owner", "account")
         .order_by("-close_date", "-pk")

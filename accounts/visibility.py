@@ -1,25 +1,25 @@
 """The accounts, contacts and partners a user sees (see ``climcrm.visibility``): a partner
 user sees the accounts and contacts of their partner's deals and the accounts their partner
-brought."""
+brought (the deals are read through ``accounts.deals``)."""
 
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
+from accounts.deals import account_deals
 from accounts.models import Account, Contact, Partner
 from climcrm.visibility import scoped
-from opportunities.models import Opportunity
 
 
 def visible_accounts(user) -> QuerySet:
     def partner_scope(partner: int) -> Q:
-        deals = Opportunity.objects.filter(account=OuterRef("pk"), partner_id=partner)
+        deals = account_deals().visible(user).filter(account=OuterRef("pk"))
         return Q(Exists(deals)) | Q(partner__id=partner)
 
     return scoped(Account.objects.all(), user, partner_scope)
 
 
 def visible_contacts(user) -> QuerySet:
-    def partner_scope(partner: int) -> Q:
-        deals = Opportunity.objects.filter(account=OuterRef("account_id"), partner_id=partner)
+    def partner_scope(_partner: int) -> Q:
+        deals = account_deals().visible(user).filter(account=OuterRef("account_id"))
         return Q(Exists(deals))
 
     return scoped(Contact.objects.all(), user, partner_scope)

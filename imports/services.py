@@ -13,7 +13,7 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from django.conf import settings
@@ -22,17 +22,20 @@ from django.tasks import task
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from climcrm.csvexport import SafeWriter
 from imports import columns, writing
 from imports.checking import EXISTING, NEW, REFUSED, RowChecker, RowResult
 from imports.models import ImportKind, ImportMode, PipelineImport, SavedMapping
 from leads.importing import (
-    ENCODING_LABELS,
-    SEPARATOR_LABELS,
     ImportFileError,
+    Preview,
     _check_readable,
+    batches,
+    confirm,
+    csv_text,
+    data_rows,
     decode,
     detect_delimiter,
+    rejected_line,
 )
 
 if TYPE_CHECKING:
@@ -46,10 +49,8 @@ if TYPE_CHECKING:
 
 CHUNK_ROWS = 20_000
 BATCH_SIZE = 5000
-PREVIEW_ERRORS = 100
-PREVIEW_SAMPLE = 10
 
-__all__ = ["ImportFileError"]
+__all__ = ["ImportFileError", "data_rows", "rejected_line"]
 
 
 # --- upload and mapping -----------------------------------------------------------------
@@ -142,36 +143,11 @@ def import_set_mapping(
 # --- reading rows -----------------------------------------------------------------------
 
 
-def _data_rows(job: PipelineImport, start: int = 0) -> Iterator[tuple[int, list[str], int]]:
-    """(line number as in a spreadsheet, cells, offset after the row) for each data row."""
-    stream = io.StringIO(job.content)
-    reader = csv.reader(stream, delimiter=job.delimiter)
-    if start:
-        stream.seek(start)
-        lines_before = job.content.count("\n", 0, start)
-    else:
-        next(reader, None)
-        lines_before = 0
-    for cells in reader:
-        if not any(cell.strip() for cell in cells):
-            continue
-        yield lines_before + reader.line_num, cells, stream.tell()
-
-
 def _batches(
     job: PipelineImport, start: int = 0, limit: int | None = None
-) -> Iterator[tuple[list, int]]:
+) -> Iterator[tuple[list[tuple[int, list[str]]], int]]:
     """Lists of at most BATCH_SIZE (number, cells), with the offset after the last."""
-    batch: list = []
-    for taken, (number, cells, offset) in enumerate(_data_rows(job, start), start=1):
-        batch.append((number, cells))
-        if len(batch) >= BATCH_SIZE or (limit and taken >= limit):
-            yield batch, offset
-            batch = []
-            if limit and taken >= limit:
-                return
-    if batch:
-        yield batch, len(job.content)
+    return batches(job, size=BATCH_SIZE, start=start, limit=limit)
 
 
 def _checker(job: PipelineImport) -> RowChecker:
@@ -185,24 +161,19 @@ def iter_results(job: PipelineImport) -> Iterator[RowResult]:
 
 
 @dataclass
-class DryRun:
-    total: int = 0
-    new: int = 0
+class DryRun(Preview):
+    """The lead import's preview, with the rows already in ClimCRM told apart from the new
+    ones: they are left as they are. Kept on the import as JSON (``as_json``)."""
+
     existing: int = 0
-    refused: int = 0
-    malformed: int = 0
-    errors: list[RowResult] = field(default_factory=list)
-    sample: list[RowResult] = field(default_factory=list)
-    encoding: str = ""
-    separator: str = ""
 
     @property
-    def more_errors(self) -> int:
-        return max(0, self.refused - len(self.errors))
+    def new(self) -> int:
+        return self.valid - self.existing
 
     @property
-    def format_is_likely_wrong(self) -> bool:
-        return self.malformed * 2 > self.total
+    def refused(self) -> int:
+        return self.rejected
 
     def as_json(self) -> dict:
         counts = ("total", "new", "existing", "refused", "malformed")
@@ -214,12 +185,12 @@ class DryRun:
     @classmethod
     def from_job(cls, job: PipelineImport) -> DryRun:
         stored = job.dry_run or {}
-        summary = cls(
-            encoding=ENCODING_LABELS.get(job.encoding, job.encoding),
-            separator=str(SEPARATOR_LABELS.get(job.delimiter, job.delimiter)),
-        )
-        for name in ("total", "new", "existing", "refused", "malformed"):
-            setattr(summary, name, stored.get(name, 0))
+        summary = cls.of_file(job)
+        summary.total = stored.get("total", 0)
+        summary.existing = stored.get("existing", 0)
+        summary.valid = stored.get("new", 0) + summary.existing
+        summary.rejected = stored.get("refused", 0)
+        summary.malformed = stored.get("malformed", 0)
         summary.errors = [
             RowResult(number=number, cells=[], errors=errors)
             for number, errors in stored.get("errors", [])
@@ -230,23 +201,10 @@ class DryRun:
 def dry_run(job: PipelineImport) -> DryRun:
     """Check every row as the import would and write no record: the counts and the first
     refused rows are kept on the import, the rows checked so far after every batch."""
-    summary = DryRun(
-        encoding=ENCODING_LABELS.get(job.encoding, job.encoding),
-        separator=str(SEPARATOR_LABELS.get(job.delimiter, job.delimiter)),
-    )
+    summary = DryRun.of_file(job)
     for result in _checked(job):
-        summary.total += 1
-        if result.outcome == REFUSED:
-            summary.refused += 1
-            summary.malformed += result.malformed
-            if len(summary.errors) < PREVIEW_ERRORS:
-                summary.errors.append(result)
-        elif result.outcome == EXISTING:
-            summary.existing += 1
-        else:
-            summary.new += 1
-            if len(summary.sample) < PREVIEW_SAMPLE:
-                summary.sample.append(result)
+        summary.count(result, refused=result.outcome == REFUSED, shown=result.outcome == NEW)
+        summary.existing += result.outcome == EXISTING
     PipelineImport.objects.filter(pk=job.pk).update(
         total_rows=summary.total, checked_rows=summary.total, dry_run=summary.as_json()
     )
@@ -273,16 +231,6 @@ def _checked(job: PipelineImport) -> Iterator[RowResult]:
 
 def rejected_header(job: PipelineImport) -> list[str]:
     return [_("Row"), *job.header, _("Reasons")]
-
-
-def rejected_line(result: RowResult) -> list[str]:
-    return [str(result.number), *result.cells, " ".join(result.errors)]
-
-
-def _csv_text(rows: list[list[str]]) -> str:
-    buffer = io.StringIO()
-    SafeWriter(buffer, delimiter=";").writerows(rows)
-    return buffer.getvalue()
 
 
 class _Refused(Exception):
@@ -347,7 +295,7 @@ def import_step(*, job: PipelineImport, chunk_rows: int | None = None) -> Pipeli
         refused = _import_chunk(locked, limit=chunk_rows or CHUNK_ROWS, using=using)
         locked.rejected_rows += len(refused)
         if refused:
-            locked.rejected_content += _csv_text([rejected_line(r) for r in refused])
+            locked.rejected_content += csv_text([rejected_line(r) for r in refused])
         if locked.position >= len(locked.content):
             locked.status = PipelineImport.Status.DONE
             locked.finished_at = timezone.now()
@@ -367,7 +315,7 @@ def _import_whole_file(locked: PipelineImport, *, using: str) -> PipelineImport:
     except _Refused:
         locked.created_rows, locked.existing_rows, locked.processed_rows, locked.position = start
         locked.rejected_rows = len(refused)
-        locked.rejected_content += _csv_text([rejected_line(r) for r in refused])
+        locked.rejected_content += csv_text([rejected_line(r) for r in refused])
         locked.status = PipelineImport.Status.REFUSED
     else:
         locked.status = PipelineImport.Status.DONE
@@ -377,19 +325,14 @@ def _import_whole_file(locked: PipelineImport, *, using: str) -> PipelineImport:
 
 
 def import_start(*, job: PipelineImport) -> PipelineImport:
-    """Confirm a checked import and hand it to a worker; an import already started is
-    left as it is (a second confirmation imports nothing twice)."""
-    with transaction.atomic():
-        locked = PipelineImport.objects.select_for_update().get(pk=job.pk)
-        if locked.status != PipelineImport.Status.CHECKED:
-            return locked
-        locked.status = PipelineImport.Status.IMPORTING
-        locked.rejected_content = _csv_text([rejected_header(locked)])
-        locked.save()
-    # After the commit, so that the worker finds the import confirmed.
-    run_import.enqueue(locked.pk)
-    locked.refresh_from_db()
-    return locked
+    """Confirm a checked import and hand it to a worker (``leads.importing.confirm``)."""
+    return confirm(
+        job,
+        ready=PipelineImport.Status.CHECKED,
+        importing=PipelineImport.Status.IMPORTING,
+        header=rejected_header(job),
+        worker=run_import,
+    )
 
 
 def import_all(*, job: PipelineImport) -> PipelineImport:
@@ -397,7 +340,7 @@ def import_all(*, job: PipelineImport) -> PipelineImport:
     if job.status in (PipelineImport.Status.CHECKING, PipelineImport.Status.CHECKED):
         PipelineImport.objects.filter(pk=job.pk).update(
             status=PipelineImport.Status.IMPORTING,
-            rejected_content=_csv_text([rejected_header(job)]),
+            rejected_content=csv_text([rejected_header(job)]),
         )
         job.refresh_from_db()
     while job.status == PipelineImport.Status.IMPORTING:

@@ -6,20 +6,19 @@ whoever uploaded it.
 
 from django.conf import settings
 from django.contrib import messages
-from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from climcrm.audit import audit_export
-from climcrm.csvexport import SafeWriter
 from climcrm.roles import is_manager
 from climcrm.visibility import get_visible_or_404
 from imports import columns, services
 from imports.forms import MappingForm, UploadForm
 from imports.models import ImportKind, ImportMode, PipelineImport
-from leads.views import _too_large_message, _UploadLimitHandler
+from leads.uploads import UploadLimitHandler, rejected_rows_response, too_large_message
 
 Status = PipelineImport.Status
 
@@ -39,7 +38,7 @@ def _get_import(request: HttpRequest, pk: int) -> PipelineImport:
 def import_start_view(request: HttpRequest) -> HttpResponse:
     _require_importer(request)
     # The limit must be in place before anything (the CSRF check included) reads the body.
-    request.upload_handlers.insert(0, _UploadLimitHandler(request))
+    request.upload_handlers.insert(0, UploadLimitHandler(request))
     return _import_start(request)
 
 
@@ -54,7 +53,7 @@ def _import_start(request: HttpRequest) -> HttpResponse:
             request, "leads_upload_too_large", False
         ):
             form.is_valid()
-            form.add_error(None, _too_large_message())
+            form.add_error(None, too_large_message())
             status = 413
         elif form.is_valid():
             try:
@@ -111,7 +110,7 @@ def import_mapping(request: HttpRequest, pk: int) -> HttpResponse:
             return redirect("imports:dry-run", pk=job.pk)
     labels = columns.field_labels(job.kind)
     missing = [labels[name] for name in services.missing_fields(job.kind, job.mapping)]
-    sample = next(services._data_rows(job), None)
+    sample = next(services.data_rows(job), None)
     context = {
         "job": job,
         "form": form,
@@ -172,20 +171,9 @@ def import_refused(request: HttpRequest, pk: int) -> HttpResponse:
     """The refused rows with their reasons: as imported, or as the dry run sees them."""
     job = _get_import(request, pk)
     audit_export(request, f"pipeline import {job.pk} refused rows")
-    if job.status in (Status.DONE, Status.REFUSED):
-        response = HttpResponse(
-            "\ufeff" + job.rejected_content, content_type="text/csv; charset=utf-8"
-        )
-    else:
-        writer = SafeWriter(delimiter=";")
-
-        def rows():
-            yield "\ufeff"
-            yield writer.writerow(services.rejected_header(job))
-            for result in services.iter_results(job):
-                if result.errors:
-                    yield writer.writerow(services.rejected_line(result))
-
-        response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="refused-{job.pk}.csv"'
-    return response
+    return rejected_rows_response(
+        kept=job.rejected_content if job.status in (Status.DONE, Status.REFUSED) else None,
+        header=services.rejected_header(job),
+        results=services.iter_results(job),
+        filename=f"refused-{job.pk}.csv",
+    )

@@ -13,11 +13,13 @@ import io
 import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import Any, Protocol, Self
 
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import connection, transaction
-from django.tasks import task
+from django.db.models import Model
+from django.tasks import Task, task
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -304,7 +306,16 @@ def create_job(*, upload, by) -> tuple[ImportJob, list[str], int]:
     return job, ignored, decoded.removed_nuls
 
 
-def _data_rows(job: ImportJob, start: int = 0) -> Iterator[tuple[int, list[str], int]]:
+class StoredFile(Protocol):
+    """An uploaded file as an import keeps it: this app's ``ImportJob`` and the pipeline
+    import's ``PipelineImport`` (imports app)."""
+
+    content: str
+    delimiter: str
+    encoding: str
+
+
+def data_rows(job: StoredFile, start: int = 0) -> Iterator[tuple[int, list[str], int]]:
     """(line number as in a spreadsheet, cells, offset after the row) for each data row."""
     stream = io.StringIO(job.content)
     reader = csv.reader(stream, delimiter=job.delimiter)
@@ -345,14 +356,41 @@ class RowResult:
 
 @dataclass
 class Preview:
+    """What an import would do with a file, every row checked and nothing written: the
+    counts, the first refused rows and a sample of the rows it would import. The pipeline
+    import's dry run (``imports.services.DryRun``) is one too."""
+
     total: int = 0
     valid: int = 0
     rejected: int = 0
     malformed: int = 0
-    errors: list[RowResult] = field(default_factory=list)
-    sample: list[RowResult] = field(default_factory=list)
+    # Checked rows (this app's RowResult, or the pipeline import's): number, cells, errors.
+    errors: list[Any] = field(default_factory=list)
+    sample: list[Any] = field(default_factory=list)
     encoding: str = ""
     separator: str = ""
+
+    @classmethod
+    def of_file(cls, job: StoredFile) -> Self:
+        """An empty preview naming how the file was read."""
+        return cls(
+            encoding=ENCODING_LABELS.get(job.encoding, job.encoding),
+            separator=str(SEPARATOR_LABELS.get(job.delimiter, job.delimiter)),
+        )
+
+    def count(self, result: Any, *, refused: bool, shown: bool = True) -> None:
+        """Count one checked row: a refused one is kept among the first errors, one to
+        import (``shown``) among the sample."""
+        self.total += 1
+        if refused:
+            self.rejected += 1
+            self.malformed += result.malformed
+            if len(self.errors) < PREVIEW_ERRORS:
+                self.errors.append(result)
+        else:
+            self.valid += 1
+            if shown and len(self.sample) < PREVIEW_SAMPLE:
+                self.sample.append(result)
 
     @property
     def more_errors(self) -> int:
@@ -413,18 +451,27 @@ class RowChecker:
         return results
 
 
-def _chunks(job: ImportJob, start: int = 0, limit: int | None = None):
-    """Lists of (number, cells, values) of at most BATCH_SIZE rows, and the end offset."""
-    batch: list = []
-    for taken, (number, cells, offset) in enumerate(_data_rows(job, start), start=1):
-        batch.append((number, cells, _values(job, cells)))
-        if len(batch) >= BATCH_SIZE or (limit and taken >= limit):
+def batches(
+    job: StoredFile, *, size: int, start: int = 0, limit: int | None = None
+) -> Iterator[tuple[list[tuple[int, list[str]]], int]]:
+    """Lists of at most ``size`` (number, cells) from ``start`` on (``limit`` rows at the
+    most), each with the offset after its last row."""
+    batch: list[tuple[int, list[str]]] = []
+    for taken, (number, cells, offset) in enumerate(data_rows(job, start), start=1):
+        batch.append((number, cells))
+        if len(batch) >= size or (limit and taken >= limit):
             yield batch, offset
             batch = []
             if limit and taken >= limit:
                 return
     if batch:
         yield batch, len(job.content)
+
+
+def _chunks(job: ImportJob, start: int = 0, limit: int | None = None):
+    """Lists of (number, cells, values) of at most BATCH_SIZE rows, and the end offset."""
+    for batch, offset in batches(job, size=BATCH_SIZE, start=start, limit=limit):
+        yield [(number, cells, _values(job, cells)) for number, cells in batch], offset
 
 
 def iter_results(job: ImportJob) -> Iterator[RowResult]:
@@ -435,21 +482,9 @@ def iter_results(job: ImportJob) -> Iterator[RowResult]:
 
 def preview(job: ImportJob) -> Preview:
     """Check every row without writing any lead; keeps the counts on the job."""
-    summary = Preview(
-        encoding=ENCODING_LABELS.get(job.encoding, job.encoding),
-        separator=str(SEPARATOR_LABELS.get(job.delimiter, job.delimiter)),
-    )
+    summary = Preview.of_file(job)
     for result in iter_results(job):
-        summary.total += 1
-        if result.errors:
-            summary.rejected += 1
-            summary.malformed += result.malformed
-            if len(summary.errors) < PREVIEW_ERRORS:
-                summary.errors.append(result)
-        else:
-            summary.valid += 1
-            if len(summary.sample) < PREVIEW_SAMPLE:
-                summary.sample.append(result)
+        summary.count(result, refused=bool(result.errors))
     ImportJob.objects.filter(pk=job.pk).update(total_rows=summary.total, valid_rows=summary.valid)
     job.total_rows, job.valid_rows = summary.total, summary.valid
     return summary
@@ -463,14 +498,15 @@ def rejected_header(job: ImportJob) -> list[str]:
     return [_("Row"), *header, _("Reasons")]
 
 
-def rejected_line(result: RowResult) -> list[str]:
+def rejected_line(result: Any) -> list[str]:
+    """A refused row (this app's RowResult, or the pipeline import's) as the refused rows'
+    file holds it: its number, its cells, its reasons."""
     return [str(result.number or ""), *result.cells, " ".join(result.errors)]
 
 
-def _csv_text(rows: list[list[str]]) -> str:
+def csv_text(rows: list[list[str]]) -> str:
     buffer = io.StringIO()
-    writer = SafeWriter(buffer, delimiter=";")
-    writer.writerows(rows)
+    SafeWriter(buffer, delimiter=";").writerows(rows)
     return buffer.getvalue()
 
 
@@ -553,7 +589,7 @@ def import_step(*, job: ImportJob, by, chunk_rows: int | None = None) -> ImportJ
             return locked
         if locked.status == ImportJob.Status.PREVIEWED:
             locked.status = ImportJob.Status.IMPORTING
-            locked.rejected_content = _csv_text([rejected_header(locked)])
+            locked.rejected_content = csv_text([rejected_header(locked)])
         checker = RowChecker()
         # Emails imported by earlier chunks are leads by now: the check finds them.
         rejected: list[list[str]] = []
@@ -576,7 +612,7 @@ def import_step(*, job: ImportJob, by, chunk_rows: int | None = None) -> ImportJ
         finished = not read_any or locked.position >= len(locked.content)
         locked.rejected_rows += len(rejected)
         if rejected:
-            locked.rejected_content += _csv_text(rejected)
+            locked.rejected_content += csv_text(rejected)
         if finished:
             locked.status = ImportJob.Status.DONE
             locked.finished_at = timezone.now()
@@ -584,20 +620,33 @@ def import_step(*, job: ImportJob, by, chunk_rows: int | None = None) -> ImportJ
     return locked
 
 
-def import_start(*, job: ImportJob) -> ImportJob:
-    """Confirm a previewed import and hand it to a worker; a job already started is left
-    as it is (a second confirmation imports nothing twice)."""
+def confirm[M: Model](job: M, *, ready: str, importing: str, header: list[str], worker: Task) -> M:
+    """Confirm a file whose rows were checked (status ``ready``) and hand it to ``worker``
+    (``job`` is this app's ImportJob, or the pipeline import's PipelineImport);
+    an import already started is left as it is (a second confirmation imports nothing
+    twice). The refused rows' file starts with ``header``."""
     with transaction.atomic():
-        locked = ImportJob.objects.select_for_update().get(pk=job.pk)
-        if locked.status != ImportJob.Status.PREVIEWED:
+        locked = type(job)._default_manager.select_for_update().get(pk=job.pk)
+        if locked.status != ready:
             return locked
-        locked.status = ImportJob.Status.IMPORTING
-        locked.rejected_content = _csv_text([rejected_header(locked)])
+        locked.status = importing
+        locked.rejected_content = csv_text([header])
         locked.save()
-    # After the commit, so that the worker finds the job confirmed.
-    import_leads.enqueue(locked.pk)
+    # After the commit, so that the worker finds the import confirmed.
+    worker.enqueue(locked.pk)
     locked.refresh_from_db()
     return locked
+
+
+def import_start(*, job: ImportJob) -> ImportJob:
+    """Confirm a previewed import and hand it to a worker (``confirm``)."""
+    return confirm(
+        job,
+        ready=ImportJob.Status.PREVIEWED,
+        importing=ImportJob.Status.IMPORTING,
+        header=rejected_header(job),
+        worker=import_leads,
+    )
 
 
 def import_all(*, job: ImportJob, by) -> ImportJob:
@@ -608,7 +657,7 @@ def import_all(*, job: ImportJob, by) -> ImportJob:
 
 def template_csv(language: str) -> str:
     language = language if language in TEMPLATE_HEADERS else "en"
-    return _csv_text([TEMPLATE_HEADERS[language], TEMPLATE_EXAMPLE[language]])
+    return csv_text([TEMPLATE_HEADERS[language], TEMPLATE_EXAMPLE[language]])
 
 
 # Below the emails' priority: a long import lets them through between its chunks.

@@ -2,10 +2,8 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
 from django.core.exceptions import ValidationError
-from django.core.files.uploadhandler import FileUploadHandler, SkipFile
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
-from django.template.defaultfilters import filesizeformat
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -35,6 +33,7 @@ from leads.forms import (
     WebToLeadForm,
 )
 from leads.models import ImportJob, Lead, LeadStatus
+from leads.uploads import UploadLimitHandler, rejected_rows_response, too_large_message
 from leads.visibility import visible_leads
 from opportunities.models import OpportunityType
 from opportunities.services import suggested_type
@@ -467,25 +466,12 @@ def _conversion_message(result: services.ConversionResult) -> str:
 # --- CSV import -----------------------------------------------------------------------
 
 
-class _UploadLimitHandler(FileUploadHandler):
-    """Stops reading an uploaded file as soon as it passes the limit."""
-
-    def receive_data_chunk(self, raw_data, start):
-        if start + len(raw_data) > settings.CRM_MAX_UPLOAD_BYTES:
-            self.request.leads_upload_too_large = True
-            raise SkipFile
-        return raw_data
-
-    def file_complete(self, file_size):
-        return None
-
-
 @csrf_exempt
 @require_http_methods(["GET", "POST"])
 def lead_import(request: HttpRequest) -> HttpResponse:
     _require_internal(request)
     # The limit must be in place before anything (the CSRF check included) reads the body.
-    request.upload_handlers.insert(0, _UploadLimitHandler(request))
+    request.upload_handlers.insert(0, UploadLimitHandler(request))
     return _lead_import(request)
 
 
@@ -497,12 +483,12 @@ def _lead_import(request: HttpRequest) -> HttpResponse:
         length = int(request.META.get("CONTENT_LENGTH") or 0)
         # Refuse before reading the body when the request says it is too large.
         if length > settings.CRM_MAX_UPLOAD_BYTES + 64 * 1024:
-            form = _upload_form_with_error(None, _too_large_message())
+            form = _upload_form_with_error(None, too_large_message())
             status = 413
         else:
             form = ImportUploadForm(request.POST, request.FILES)
             if getattr(request, "leads_upload_too_large", False):
-                form = _upload_form_with_error("file", _too_large_message())
+                form = _upload_form_with_error("file", too_large_message())
                 status = 413
             elif form.is_valid():
                 try:
@@ -550,12 +536,6 @@ def _upload_form_with_error(field: str | None, message: str) -> ImportUploadForm
     return form
 
 
-def _too_large_message() -> str:
-    return _("The file is too large (maximum %(size)s).") % {
-        "size": filesizeformat(settings.CRM_MAX_UPLOAD_BYTES)
-    }
-
-
 @require_GET
 def lead_import_preview(request: HttpRequest, pk: int) -> HttpResponse:
     job = _get_job(request, pk)
@@ -598,24 +578,12 @@ def lead_import_rejected(request: HttpRequest, pk: int) -> HttpResponse:
     """The rejected rows with their reasons: as imported, or as the preview sees them."""
     job = _get_job(request, pk)
     audit_export(request, f"lead import {job.pk} rejected rows")
-    name = f"rejected-{job.pk}.csv"
-    if job.status == ImportJob.Status.DONE:
-        response = HttpResponse(
-            "\ufeff" + job.rejected_content, content_type="text/csv; charset=utf-8"
-        )
-    else:
-        writer = SafeWriter(delimiter=";")
-
-        def rows():
-            yield "\ufeff"
-            yield writer.writerow(importing.rejected_header(job))
-            for result in importing.iter_results(job):
-                if result.errors:
-                    yield writer.writerow(importing.rejected_line(result))
-
-        response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="{name}"'
-    return response
+    return rejected_rows_response(
+        kept=job.rejected_content if job.status == ImportJob.Status.DONE else None,
+        header=importing.rejected_header(job),
+        results=importing.iter_results(job),
+        filename=f"rejected-{job.pk}.csv",
+    )
 
 
 @require_GET

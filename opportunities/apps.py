@@ -8,6 +8,7 @@ class OpportunitiesConfig(AppConfig):
 
     def ready(self):
         # Imported here: the app registry is ready only now.
-        from opportunities import lists
+        from opportunities import lists, visibility
 
         lists.register()
+        visibility.provide_account_deals()

@@ -12,6 +12,7 @@ from django.utils.formats import date_format
 
 from climcrm.choices import BANT
 from climcrm.figures import money, percent
+from climcrm.ordering import ordering_for
 from climcrm.pagination import CountedPaginator
 from climcrm.visibility import get_visible_or_404
 from opportunities.amounts import deal_totals, weighted_total_expression
@@ -47,17 +48,6 @@ def opportunity_base_queryset(user) -> QuerySet:
     return visible_opportunities(user).select_related(
         "account", "owner", "partner__account", "primary_contact"
     )
-
-
-def ordering_for(key: str | None, allowed: dict, default: str) -> tuple[str, list[str]]:
-    """The ordering asked for if it is allowed (``-`` prefix for descending), else default."""
-    key = key or default
-    descending = key.startswith("-")
-    bare = key.lstrip("-")
-    if bare not in allowed:
-        key, descending, bare = default, default.startswith("-"), default.lstrip("-")
-    prefix = "-" if descending else ""
-    return key, [f"{prefix}{column}" for column in allowed[bare]] + [f"{prefix}pk"]
 
 
 def opportunity_list(*, user, params, request=None) -> tuple[OpportunityListFilter, QuerySet, str]:
