@@ -17,21 +17,31 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from climcrm.charts import share
 from climcrm.fields import NOTE_MAX_LENGTH, FreeTextFormField
 from climcrm.forms import add_service_errors
+from climcrm.models import User
 from climcrm.periods import KINDS, MONTH, QUARTER, parse_period
 from climcrm.roles import is_channel_manager, is_internal, is_manager, is_partner_user
 from forecasting.models import ForecastFigure, ForecastSubmission
 from forecasting.submission_reports import forecast_call, forecast_trend
 from forecasting.submissions import (
+    GROUP_KINDS,
+    TEAM,
     adjustments_visible_to_partners,
     can_adjust,
+    can_adjust_group,
     can_submit_for_partner,
     forecast_adjustment_create,
+    forecast_group_adjustment_create,
     forecast_proposal,
     forecast_submission_create,
+    group_adjustment_history,
+    group_adjustments,
+    group_key,
+    group_member_keys,
     latest_submissions,
     partner_key,
     rep_key,
     submission_period,
+    submitted_figures,
     visible_submissions,
 )
 from opportunities.models import ForecastCategory, Stage
@@ -218,6 +228,74 @@ def submission_adjust(request: HttpRequest, pk: int) -> HttpResponse:
         raise Http404 from exc
     messages.success(request, _("Forecast adjusted."))
     return redirect("forecasting:submission-detail", pk=submission.pk)
+
+
+def _group_context(*, kind: str, head: User, period, form) -> dict:
+    key = group_key(kind, head.pk)
+    member_keys = group_member_keys(key)
+    members = submitted_figures(period=period, keys=member_keys)
+    current = group_adjustments(period=period, keys=[key]).get(key, {})
+    unadjusted = {
+        figure: sum((getattr(row, f"adjusted_{figure}") for row in members.values()), Decimal(0))
+        for figure in ("commit", "best_case")
+    }
+    return {
+        "period": period,
+        "kind": kind,
+        "head": head,
+        "member_count": len(member_keys),
+        "submitted_count": len(members),
+        "unadjusted": unadjusted,
+        "current": current,
+        "history": group_adjustment_history(period=period, key=key),
+        "form": form,
+        "period_ended": period.end <= timezone.localdate(),
+        "call_url": reverse("forecasting:submission-call")
+        + f"?kind={period.kind}&period={period.key}",
+    }
+
+
+@require_http_methods(["GET", "POST"])
+def submission_group_adjust(request: HttpRequest, kind: str, head: int) -> HttpResponse:
+    """The level above adjusts a team's or a channel's total for the period, with a note.
+    Everyone else, partner users first, finds nothing here."""
+    _require_reporting_user(request)
+    if kind not in GROUP_KINDS or is_partner_user(request.user):
+        raise Http404
+    if not can_adjust_group(request.user, group_key(kind, head)):
+        raise Http404
+    head_user = User.objects.filter(pk=head).first()
+    if head_user is None:
+        raise Http404
+    period = _period(request)
+    form = AdjustmentForm(request.POST if request.method == "POST" else None)
+    status = 200
+    if request.method == "POST":
+        form.is_valid()
+        try:
+            forecast_group_adjustment_create(
+                by=request.user,
+                period=period,
+                group_key=group_key(kind, head),
+                figure=request.POST.get("figure", ""),
+                to_amount=request.POST.get("to_amount"),
+                note=request.POST.get("note", ""),
+            )
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+            status = 400
+        except PermissionDenied as exc:
+            raise Http404 from exc
+        else:
+            if kind == TEAM:
+                messages.success(request, _("Team total adjusted."))
+            else:
+                messages.success(request, _("Channel total adjusted."))
+            return redirect(
+                reverse("forecasting:submission-call") + f"?kind={period.kind}&period={period.key}"
+            )
+    context = _group_context(kind=kind, head=head_user, period=period, form=form)
+    return render(request, "forecasting/submission_group_adjust.html", context, status=status)
 
 
 @require_GET
