@@ -176,7 +176,12 @@ def _labelled(lines) -> list:
 def _detail_context(request: HttpRequest, submission: ForecastSubmission, form=None) -> dict:
     partner = is_partner_user(request.user)
     show_adjustments = not partner or adjustments_visible_to_partners()
-    adjustable = can_adjust(request.user, submission)
+    period = submission_period(submission)
+    latest = latest_submissions(period=period, keys=[submission.scope_key])
+    newer = latest.get(submission.scope_key)
+    newer = newer if newer is not None and newer.pk != submission.pk else None
+    # A superseded forecast is history: only the latest one is adjusted.
+    adjustable = newer is None and can_adjust(request.user, submission)
     return {
         "submission": submission,
         "lines": _labelled(submission.lines.all()[:LINES_SHOWN]),
@@ -188,7 +193,8 @@ def _detail_context(request: HttpRequest, submission: ForecastSubmission, form=N
         "can_adjust": adjustable,
         "form": form or (AdjustmentForm() if adjustable else None),
         "is_partner": partner,
-        "period": submission_period(submission),
+        "period": period,
+        "newer": newer,
     }
 
 
