@@ -18,7 +18,7 @@ import datetime
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -44,6 +44,7 @@ from forecasting.submissions import (
 
 ZERO = Decimal("0")
 FIGURES = ("commit", "adjusted_commit", "best_case", "adjusted_best_case")
+FIGURE_NAMES = ("commit", "best_case")
 
 
 def _start_of(day: datetime.date) -> datetime.datetime:
@@ -286,6 +287,7 @@ class ForecastTrend:
     periods: list[Period]  # current first
     points: list[TrendPoint]
     scale: Decimal
+    figure: str = "commit"  # "commit" or "best_case"
 
 
 def weekly_points(period: Period) -> list[tuple[datetime.date, datetime.datetime]]:
@@ -305,15 +307,19 @@ def forecast_trend(
     user,
     period: Period,
     side: str = "rep",
+    figure: str = "commit",
     previous: int = 3,
     now: datetime.datetime | None = None,
 ) -> ForecastTrend:
-    """The Commit forecast (adjusted, where the user sees adjustments) of the reps
-    (``side`` "rep") or the partners ("partner") ``user`` oversees, at the end of each week
-    of ``period`` and of the ``previous`` periods at the same week. Where none of them had
-    submitted yet, the period's forecast snapshot (taken at its start) stands in. Weeks
+    """The Commit forecast (``figure`` "commit") or the Best Case one ("best_case"),
+    adjusted where the user sees adjustments, of the reps (``side`` "rep") or the partners
+    ("partner") ``user`` oversees, at the end of each week of ``period`` and of the
+    ``previous`` periods at the same week. Where none of them had submitted yet, the
+    period's forecast snapshot (taken at its start) stands in: won + Commit for Commit,
+    won + Commit + Best Case for Best Case, as a submission's figures are proposed. Weeks
     still to come are empty; the week under way reads now. Five queries."""
     now = now or timezone.now()
+    figure = figure if figure in FIGURE_NAMES else "commit"
     if is_partner_user(user):
         side = "partner"
     periods = [period]
@@ -331,19 +337,22 @@ def forecast_trend(
     submissions = list(
         ForecastSubmission.objects.filter(period_q, scope_key__in=keys)
         .order_by("submitted_at", "id")
-        .values("pk", "period_start", "scope_key", "commit", "submitted_at")
+        .annotate(figure=F(figure))
+        .values("pk", "period_start", "scope_key", "figure", "submitted_at")
     )
     adjustments = list(
         ForecastAdjustment.objects.filter(
-            figure="commit", submission_id__in=[s["pk"] for s in submissions]
+            figure=figure, submission_id__in=[s["pk"] for s in submissions]
         )
         .order_by("adjusted_at", "id")
         .values("submission_id", "to_amount", "adjusted_at")
     )
     snapshots = {
-        (row["period_start"], row["scope_key"]): row["commit"] + row["closed"]
+        (row["period_start"], row["scope_key"]): row["commit"]
+        + row["closed"]
+        + (row["best_case"] if figure == "best_case" else ZERO)
         for row in ForecastSnapshot.objects.filter(period_q, scope_key__in=keys).values(
-            "period_start", "scope_key", "commit", "closed"
+            "period_start", "scope_key", "commit", "closed", "best_case"
         )
     }
     weeks_by_period = [weekly_points(p) for p in periods]
@@ -363,13 +372,13 @@ def forecast_trend(
     scale = max(
         (value for point in points for value in point.values if value is not None), default=ZERO
     )
-    return ForecastTrend(side=side, periods=periods, points=points, scale=scale)
+    return ForecastTrend(side=side, periods=periods, points=points, scale=scale, figure=figure)
 
 
 def _total_at(
     period, moment, keys, submissions, adjustments, snapshots, show_adjustments
 ) -> Decimal | None:
-    """The Commit forecast of ``period`` as submitted (and adjusted) before ``moment``."""
+    """The forecast figure of ``period`` as submitted (and adjusted) before ``moment``."""
     latest: dict[str, dict] = {}
     for row in submissions:
         if row["period_start"] == period.start and row["submitted_at"] < moment:
@@ -383,4 +392,4 @@ def _total_at(
         for row in adjustments:
             if row["submission_id"] in ids and row["adjusted_at"] < moment:
                 adjusted[row["submission_id"]] = row["to_amount"]
-    return sum((adjusted.get(row["pk"], row["commit"]) for row in latest.values()), ZERO)
+    return sum((adjusted.get(row["pk"], row["figure"]) for row in latest.values()), ZERO)

@@ -311,7 +311,9 @@ def submission_trend(request: HttpRequest) -> HttpResponse:
     side = request.GET.get("side") or (
         "partner" if is_channel_manager(request.user) and not is_manager(request.user) else "rep"
     )
-    trend = forecast_trend(user=request.user, period=period, side=side)
+    figure = request.GET.get("figure")
+    figure = figure if figure in ForecastFigure.values else ForecastFigure.COMMIT
+    trend = forecast_trend(user=request.user, period=period, side=side, figure=figure)
     side_choices = (
         []
         if is_partner_user(request.user)
@@ -333,6 +335,7 @@ def submission_trend(request: HttpRequest) -> HttpResponse:
         "trend": trend,
         "side_choices": side_choices,
         "rows": rows,
+        "figure_choices": ForecastFigure.choices,
         "is_partner": is_partner_user(request.user),
         "zero": Decimal(0),
     }

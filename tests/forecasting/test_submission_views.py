@@ -261,6 +261,18 @@ class TestAdjust:
         assert not ForecastAdjustment.objects.exists()
 
 
+def test_trend_page_switches_to_best_case(client_for, manager, rep, period):
+    forecast_submission_create(by=rep, period=period, commit=4321, best_case=8765)
+    client = client_for(manager)
+    commit_page = client.get(TREND).content.decode()
+    best_case_page = client.get(TREND, {"figure": "best_case"}).content.decode()
+    assert "765" not in commit_page.split('id="trend-table"')[1]
+    table = best_case_page.split('id="trend-table"')[1]
+    assert "765" in table and "321" not in table
+    assert '<option value="best_case" selected>' in best_case_page
+    assert "figure=best_case" in best_case_page.split('rel="next"')[0].rsplit("<a", 1)[1]
+
+
 def test_trend_page_shows_the_table(client_for, manager, rep, period):
     forecast_submission_create(by=rep, period=period, commit=4321, best_case=5000)
     content = client_for(manager).get(TREND).content.decode()
