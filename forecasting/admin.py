@@ -3,6 +3,7 @@ from django.contrib import admin
 from forecasting.models import (
     Benchmark,
     ForecastAdjustment,
+    ForecastGroupAdjustment,
     ForecastSnapshot,
     ForecastSubmission,
     ForecastSubmissionLine,
@@ -72,4 +73,22 @@ class ForecastSubmissionAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None):
         # A submission is frozen: what was submitted then.
+        return False
+
+
+@admin.register(ForecastGroupAdjustment)
+class ForecastGroupAdjustmentAdmin(admin.ModelAdmin):
+    list_display = (
+        "period_kind",
+        "period_start",
+        "group_key",
+        "figure",
+        "to_amount",
+        "adjusted_at",
+    )
+    list_filter = ("period_kind", "figure")
+    raw_id_fields = ("adjusted_by",)
+
+    def has_change_permission(self, request, obj=None):
+        # Judgment is history: a new adjustment is made, the old one stays.
         return False

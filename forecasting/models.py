@@ -505,3 +505,49 @@ class ForecastAdjustment(models.Model):
 
     def __str__(self) -> str:
         return f"{self.submission_id} {self.figure} {self.to_amount}"
+
+
+class ForecastGroupAdjustment(models.Model):
+    """The level above's judgment on a group's total for a period: a sales director's on a
+    team (the reps of one manager, ``group_key`` "team:<manager id>"), a head of channel's
+    on a channel manager's partners ("channel:<channel manager id>"). From what to what, by
+    whom, when and why; kept, never rewritten, the latest one of a group's figure counts."""
+
+    period_kind = models.CharField(_("period kind"), max_length=10, choices=KINDS)
+    period_start = models.DateField(_("period start"))
+    group_key = models.CharField(_("group"), max_length=40)
+    figure = models.CharField(_("figure"), max_length=10, choices=ForecastFigure.choices)
+    from_amount = models.DecimalField(_("from"), max_digits=16, decimal_places=2)
+    to_amount = models.DecimalField(_("to"), max_digits=16, decimal_places=2)
+    note = FreeTextField(_("note"))
+    adjusted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("adjusted by"),
+        null=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    adjusted_at = models.DateTimeField(_("adjusted at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("team forecast adjustment")
+        verbose_name_plural = _("team forecast adjustments")
+        ordering = ["-adjusted_at", "-id"]
+        indexes = [
+            models.Index(
+                fields=["period_kind", "period_start", "group_key", "adjusted_at"],
+                name="forecast_group_adj_period",
+            ),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(to_amount__gte=0),
+                name="forecast_group_adjustment_non_negative",
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(note=""), name="forecast_group_adjustment_note_required"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.period_kind} {self.period_start} {self.group_key} {self.figure}"

@@ -17,21 +17,31 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from climcrm.charts import share
 from climcrm.fields import NOTE_MAX_LENGTH, FreeTextFormField
 from climcrm.forms import add_service_errors
+from climcrm.models import User
 from climcrm.periods import KINDS, MONTH, QUARTER, parse_period
 from climcrm.roles import is_channel_manager, is_internal, is_manager, is_partner_user
 from forecasting.models import ForecastFigure, ForecastSubmission
 from forecasting.submission_reports import forecast_call, forecast_trend
 from forecasting.submissions import (
+    GROUP_KINDS,
+    TEAM,
     adjustments_visible_to_partners,
     can_adjust,
+    can_adjust_group,
     can_submit_for_partner,
     forecast_adjustment_create,
+    forecast_group_adjustment_create,
     forecast_proposal,
     forecast_submission_create,
+    group_adjustment_history,
+    group_adjustments,
+    group_key,
+    group_member_keys,
     latest_submissions,
     partner_key,
     rep_key,
     submission_period,
+    submitted_figures,
     visible_submissions,
 )
 from opportunities.models import ForecastCategory, Stage
@@ -166,7 +176,12 @@ def _labelled(lines) -> list:
 def _detail_context(request: HttpRequest, submission: ForecastSubmission, form=None) -> dict:
     partner = is_partner_user(request.user)
     show_adjustments = not partner or adjustments_visible_to_partners()
-    adjustable = can_adjust(request.user, submission)
+    period = submission_period(submission)
+    latest = latest_submissions(period=period, keys=[submission.scope_key])
+    newer = latest.get(submission.scope_key)
+    newer = newer if newer is not None and newer.pk != submission.pk else None
+    # A superseded forecast is history: only the latest one is adjusted.
+    adjustable = newer is None and can_adjust(request.user, submission)
     return {
         "submission": submission,
         "lines": _labelled(submission.lines.all()[:LINES_SHOWN]),
@@ -178,7 +193,8 @@ def _detail_context(request: HttpRequest, submission: ForecastSubmission, form=N
         "can_adjust": adjustable,
         "form": form or (AdjustmentForm() if adjustable else None),
         "is_partner": partner,
-        "period": submission_period(submission),
+        "period": period,
+        "newer": newer,
     }
 
 
@@ -220,6 +236,74 @@ def submission_adjust(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect("forecasting:submission-detail", pk=submission.pk)
 
 
+def _group_context(*, kind: str, head: User, period, form) -> dict:
+    key = group_key(kind, head.pk)
+    member_keys = group_member_keys(key)
+    members = submitted_figures(period=period, keys=member_keys)
+    current = group_adjustments(period=period, keys=[key]).get(key, {})
+    unadjusted = {
+        figure: sum((getattr(row, f"adjusted_{figure}") for row in members.values()), Decimal(0))
+        for figure in ("commit", "best_case")
+    }
+    return {
+        "period": period,
+        "kind": kind,
+        "head": head,
+        "member_count": len(member_keys),
+        "submitted_count": len(members),
+        "unadjusted": unadjusted,
+        "current": current,
+        "history": group_adjustment_history(period=period, key=key),
+        "form": form,
+        "period_ended": period.end <= timezone.localdate(),
+        "call_url": reverse("forecasting:submission-call")
+        + f"?kind={period.kind}&period={period.key}",
+    }
+
+
+@require_http_methods(["GET", "POST"])
+def submission_group_adjust(request: HttpRequest, kind: str, head: int) -> HttpResponse:
+    """The level above adjusts a team's or a channel's total for the period, with a note.
+    Everyone else, partner users first, finds nothing here."""
+    _require_reporting_user(request)
+    if kind not in GROUP_KINDS or is_partner_user(request.user):
+        raise Http404
+    if not can_adjust_group(request.user, group_key(kind, head)):
+        raise Http404
+    head_user = User.objects.filter(pk=head).first()
+    if head_user is None:
+        raise Http404
+    period = _period(request)
+    form = AdjustmentForm(request.POST if request.method == "POST" else None)
+    status = 200
+    if request.method == "POST":
+        form.is_valid()
+        try:
+            forecast_group_adjustment_create(
+                by=request.user,
+                period=period,
+                group_key=group_key(kind, head),
+                figure=request.POST.get("figure", ""),
+                to_amount=request.POST.get("to_amount"),
+                note=request.POST.get("note", ""),
+            )
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+            status = 400
+        except PermissionDenied as exc:
+            raise Http404 from exc
+        else:
+            if kind == TEAM:
+                messages.success(request, _("Team total adjusted."))
+            else:
+                messages.success(request, _("Channel total adjusted."))
+            return redirect(
+                reverse("forecasting:submission-call") + f"?kind={period.kind}&period={period.key}"
+            )
+    context = _group_context(kind=kind, head=head_user, period=period, form=form)
+    return render(request, "forecasting/submission_group_adjust.html", context, status=status)
+
+
 @require_GET
 def submission_trend(request: HttpRequest) -> HttpResponse:
     _require_reporting_user(request)
@@ -227,7 +311,9 @@ def submission_trend(request: HttpRequest) -> HttpResponse:
     side = request.GET.get("side") or (
         "partner" if is_channel_manager(request.user) and not is_manager(request.user) else "rep"
     )
-    trend = forecast_trend(user=request.user, period=period, side=side)
+    figure = request.GET.get("figure")
+    figure = figure if figure in ForecastFigure.values else ForecastFigure.COMMIT
+    trend = forecast_trend(user=request.user, period=period, side=side, figure=figure)
     side_choices = (
         []
         if is_partner_user(request.user)
@@ -249,6 +335,7 @@ def submission_trend(request: HttpRequest) -> HttpResponse:
         "trend": trend,
         "side_choices": side_choices,
         "rows": rows,
+        "figure_choices": ForecastFigure.choices,
         "is_partner": is_partner_user(request.user),
         "zero": Decimal(0),
     }

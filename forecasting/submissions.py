@@ -1,10 +1,12 @@
 """Forecast submissions and managers' adjustments: what reps and partners submit for a
 period each week, and the judgment their managers add on top.
 
-Writes: ``forecast_submission_create``, ``forecast_adjustment_create``. Reads: the latest
-submission of each rep or partner for a period (``latest_submissions``,
-``submitted_figures``), the deals a submission would be made of (``forecast_proposal``) and
-who oversees whom (``overseen_reps``, ``overseen_partners``, ``can_adjust``).
+Writes: ``forecast_submission_create``, ``forecast_adjustment_create`` and, on a team's or a
+channel's total, ``forecast_group_adjustment_create``. Reads: the latest submission of each
+rep or partner for a period (``latest_submissions``, ``submitted_figures``), the latest
+adjustments of groups' totals (``group_adjustments``), the deals a submission would be made
+of (``forecast_proposal``) and who oversees whom (``overseen_reps``, ``overseen_partners``,
+``can_adjust``, ``can_adjust_group``).
 
 Hierarchy: a rep's manager is ``User.manager``; the manager's own manager (sales director)
 is the level above. A partner's channel manager is ``Partner.channel_manager``; the channel
@@ -40,6 +42,7 @@ from climcrm.roles import (
 from forecasting.models import (
     ForecastAdjustment,
     ForecastFigure,
+    ForecastGroupAdjustment,
     ForecastSubmission,
     ForecastSubmissionLine,
 )
@@ -70,6 +73,24 @@ def rep_key(user_id: int) -> str:
 
 def partner_key(partner_id: int) -> str:
     return f"partner:{partner_id}"
+
+
+TEAM = "team"
+CHANNEL = "channel"
+GROUP_KINDS = (TEAM, CHANNEL)
+
+
+def group_key(kind: str, head_id: int) -> str:
+    """ "team:<manager id>" (the reps of one manager) or "channel:<channel manager id>"
+    (the partners of one channel manager)."""
+    return f"{kind}:{head_id}"
+
+
+def parse_group_key(key: str) -> tuple[str, int] | None:
+    kind, _sep, head = (key or "").partition(":")
+    if kind not in GROUP_KINDS or not head.isdigit() or int(head) <= 0:
+        return None
+    return kind, int(head)
 
 
 def adjustments_visible_to_partners() -> bool:
@@ -144,6 +165,53 @@ def can_adjust(user, submission: ForecastSubmission) -> bool:
     if not (is_channel_manager(user) or is_manager(user)):
         return False
     return overseen_partners(user).filter(pk=submission.partner_id).exists()
+
+
+# Three levels of managers above a team's or a channel's head.
+_HEAD_ABOVE = tuple(f"{path}_id" for path in _ABOVE)
+
+
+def may_adjust_group(user, kind: str, head_id: int, above_head: list) -> bool:
+    """Whether ``user`` adjusts the total of the group led by ``head_id``, whose managers
+    (three levels up) are ``above_head``: an admin, or a sales manager above the team's
+    manager (sales director), a channel manager or sales manager above the channel manager
+    (head of channel). Never the head themself, never a partner user. No query."""
+    if is_partner_user(user) or not is_internal(user) or head_id == user.pk:
+        return False
+    if is_admin(user):
+        return True
+    allowed = is_manager(user) if kind == TEAM else is_manager(user) or is_channel_manager(user)
+    return allowed and user.pk in above_head
+
+
+def _head_above(head_id: int) -> list | None:
+    row = User.objects.filter(pk=head_id).values(*_HEAD_ABOVE).first()
+    return None if row is None else [row[name] for name in _HEAD_ABOVE]
+
+
+def can_adjust_group(user, key: str) -> bool:
+    parsed = parse_group_key(key)
+    if parsed is None or is_partner_user(user) or not is_internal(user):
+        return False
+    above = _head_above(parsed[1])
+    return above is not None and may_adjust_group(user, parsed[0], parsed[1], above)
+
+
+def group_member_keys(key: str) -> list[str]:
+    """The reps of a team (active, sales reps) or the partners of a channel (active)."""
+    from accounts.models import Partner
+
+    parsed = parse_group_key(key)
+    if parsed is None:
+        return []
+    kind, head_id = parsed
+    if kind == TEAM:
+        reps = User.objects.filter(
+            is_active=True, partner__isnull=True, manager_id=head_id, groups__name=Role.SALES_REP
+        )
+        return [rep_key(pk) for pk in reps.values_list("pk", flat=True).distinct()]
+    partners = Partner.objects.filter(is_active=True, channel_manager_id=head_id)
+    return [partner_key(pk) for pk in partners.values_list("pk", flat=True)]
 
 
 # ---------------------------------------------------------------- the proposal
@@ -316,7 +384,80 @@ def forecast_adjustment_create(
         )
 
 
+def forecast_group_adjustment_create(
+    *,
+    by: User,
+    period: Period,
+    group_key: str,
+    figure: str,
+    to_amount,
+    note: str,
+    now: datetime.datetime | None = None,
+) -> ForecastGroupAdjustment:
+    """The level above's adjustment of a team's or a channel's total for the period, with
+    its reason. ``from_amount`` is the group's figure as it stood: its latest adjustment,
+    or the sum of its members' (adjusted) figures."""
+    if is_partner_user(by):
+        raise PermissionDenied(_("Partner users cannot adjust a forecast."))
+    if parse_group_key(group_key) is None:
+        raise ValidationError({"group": _("Choose a team or a channel manager's partners.")})
+    if not can_adjust_group(by, group_key):
+        raise PermissionDenied(
+            _("Only a manager above this team's or channel's head can adjust its total.")
+        )
+    errors: dict = {}
+    if figure not in ForecastFigure.values:
+        errors["figure"] = _("Choose Commit or Best Case.")
+    amount = _figure(to_amount, "to_amount", errors)
+    note = (note or "").strip()
+    if not note:
+        errors["note"] = _("Say why the figure is adjusted.")
+    now = now or timezone.now()
+    _check_period(period, timezone.localdate(now), errors)
+    if errors or amount is None:
+        raise ValidationError(errors)
+    head_id = parse_group_key(group_key)[1]  # type: ignore[index]
+    with transaction.atomic():
+        # One adjustment of a group at a time: its head's row is the lock.
+        User.objects.select_for_update().filter(pk=head_id).first()
+        current = group_adjustments(period=period, keys=[group_key]).get(group_key, {})
+        if figure in current:
+            from_amount = current[figure].to_amount
+        else:
+            members = submitted_figures(period=period, keys=group_member_keys(group_key))
+            from_amount = sum(
+                (getattr(row, f"adjusted_{figure}") for row in members.values()), ZERO
+            )
+        return ForecastGroupAdjustment.objects.create(
+            period_kind=period.kind,
+            period_start=period.start,
+            group_key=group_key,
+            figure=figure,
+            from_amount=from_amount,
+            to_amount=amount,
+            note=note,
+            adjusted_by=by,
+            adjusted_at=now,
+        )
+
+
 # ---------------------------------------------------------------- reads
+
+
+def group_adjustments(
+    *, period: Period, keys: list[str] | None = None
+) -> dict[str, dict[str, ForecastGroupAdjustment]]:
+    """Per group key, the latest adjustment of each figure of its total for the period;
+    one query."""
+    rows = ForecastGroupAdjustment.objects.filter(
+        period_kind=period.kind, period_start=period.start
+    ).select_related("adjusted_by")
+    if keys is not None:
+        rows = rows.filter(group_key__in=keys)
+    latest: dict[str, dict[str, ForecastGroupAdjustment]] = {}
+    for row in rows.order_by("group_key", "adjusted_at", "id"):
+        latest.setdefault(row.group_key, {})[row.figure] = row
+    return latest
 
 
 def submission_period(submission: ForecastSubmission) -> Period:
@@ -357,6 +498,13 @@ def adjustments_of(submission_ids: list[int]) -> dict[int, dict[str, ForecastAdj
     for row in rows:
         latest.setdefault(row.submission_id, {})[row.figure] = row
     return latest
+
+
+def group_adjustment_history(*, period: Period, key: str) -> QuerySet:
+    """Every adjustment of a group's total for the period, the latest first."""
+    return ForecastGroupAdjustment.objects.filter(
+        period_kind=period.kind, period_start=period.start, group_key=key
+    ).select_related("adjusted_by")
 
 
 @dataclass

@@ -25,4 +25,9 @@ urlpatterns += [
     path(
         "submissions/<int:pk>/adjust/", submission_views.submission_adjust, name="submission-adjust"
     ),
+    path(
+        "submissions/<slug:kind>/<int:head>/adjust/",
+        submission_views.submission_group_adjust,
+        name="submission-group-adjust",
+    ),
 ]

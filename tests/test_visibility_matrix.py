@@ -224,6 +224,17 @@ RULES: dict[str, Rule] = {
         ok_for=(("manager", frozenset({302, 404})), ("channel", frozenset({302, 404}))),
         partner_denied=DENIED,
     ),
+    # A team's or a channel's total is adjusted by the level above its head (a sales
+    # director, a head of channel) or an admin: the channel manager's own channel is 404 to
+    # them and to everyone else; partner users never get the page.
+    # tests/forecasting/test_group_adjustments.py checks the sales director and head of
+    # channel allowed.
+    "forecasting:submission-group-adjust": obj(
+        "admin",
+        {"head": "channel_head"},
+        static=(("kind", "channel"),),
+        ok_for=tuple((role, NOT_FOUND) for role in ("rep", "manager", "channel")),
+    ),
     # Leads
     "leads:list": page("all", htmx=True, partner_must_show=True),
     "leads:create": page("all"),
@@ -557,6 +568,7 @@ def world(
         )
         for side, partner in sides.items()
     }
+    w.records["channel_head"] = {"internal": channel}
     w.records["import_job"] = {
         "internal": ImportJob.objects.create(
             created_by=rep, filename="leads.csv", encoding="utf-8", delimiter=";", content="a;b\n"

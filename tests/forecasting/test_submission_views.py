@@ -261,8 +261,36 @@ class TestAdjust:
         assert not ForecastAdjustment.objects.exists()
 
 
+def test_trend_page_switches_to_best_case(client_for, manager, rep, period):
+    forecast_submission_create(by=rep, period=period, commit=4321, best_case=8765)
+    client = client_for(manager)
+    commit_page = client.get(TREND).content.decode()
+    best_case_page = client.get(TREND, {"figure": "best_case"}).content.decode()
+    assert "765" not in commit_page.split('id="trend-table"')[1]
+    table = best_case_page.split('id="trend-table"')[1]
+    assert "765" in table and "321" not in table
+    assert '<option value="best_case" selected>' in best_case_page
+    assert "figure=best_case" in best_case_page.split('rel="next"')[0].rsplit("<a", 1)[1]
+
+
 def test_trend_page_shows_the_table(client_for, manager, rep, period):
     forecast_submission_create(by=rep, period=period, commit=4321, best_case=5000)
     content = client_for(manager).get(TREND).content.decode()
     assert 'id="trend-table"' in content
     assert "4" in content and "321" in content
+
+
+class TestSupersededSubmission:
+    def test_a_superseded_submission_offers_no_form_and_links_to_the_newer_one(
+        self, client_for, rep, manager, period
+    ):
+        older = forecast_submission_create(by=rep, period=period, commit=100, best_case=200)
+        newer = forecast_submission_create(by=rep, period=period, commit=150, best_case=250)
+        client = client_for(manager)
+        old_page = client.get(detail_url(older)).content.decode()
+        assert 'id="adjust-form"' not in old_page
+        assert 'id="newer-submission"' in old_page
+        assert f'href="{detail_url(newer)}"' in old_page
+        new_page = client.get(detail_url(newer)).content.decode()
+        assert 'id="adjust-form"' in new_page
+        assert 'id="newer-submission"' not in new_page

@@ -355,6 +355,50 @@ def test_trend_falls_back_on_the_snapshot_before_any_submission(rep, manager, pe
     assert trend.points[0].values[0] == Decimal(1000)
 
 
+def test_trend_reads_best_case_with_its_own_adjustments(rep, manager, period):
+    now = timezone.now()
+    submission = forecast_submission_create(
+        by=rep, period=period, commit=1200, best_case=2000, now=now
+    )
+    forecast_adjustment_create(
+        by=manager, submission=submission, figure="commit", to_amount=1000, note="Prudence", now=now
+    )
+    later = now + datetime.timedelta(seconds=1)
+    commit = forecast_trend(user=manager, period=period, now=later)
+    best_case = forecast_trend(user=manager, period=period, figure="best_case", now=later)
+    assert best_case.figure == "best_case"
+    assert Decimal(1000) in [point.values[0] for point in commit.points]
+    # The Commit adjustment does not touch Best Case.
+    assert Decimal(2000) in [point.values[0] for point in best_case.points]
+    forecast_adjustment_create(
+        by=manager,
+        submission=submission,
+        figure="best_case",
+        to_amount=1800,
+        note="Une affaire en retard",
+        now=later,
+    )
+    adjusted = forecast_trend(
+        user=manager, period=period, figure="best_case", now=later + datetime.timedelta(seconds=1)
+    )
+    assert Decimal(1800) in [point.values[0] for point in adjusted.points]
+
+
+def test_best_case_trend_falls_back_on_the_snapshots_best_case_forecast(rep, manager, period):
+    ForecastSnapshot.objects.create(
+        period_kind=period.kind,
+        period_start=period.start,
+        scope="rep",
+        scope_key=f"rep:{rep.pk}",
+        user=rep,
+        commit=Decimal(700),
+        closed=Decimal(300),
+        best_case=Decimal(450),
+    )
+    trend = forecast_trend(user=manager, period=period, figure="best_case")
+    assert trend.points[0].values[0] == Decimal(1450)
+
+
 @override_settings(FORECAST_SUBMISSION_WEEKDAY=0)
 def test_reminders_go_on_the_due_day_once_to_those_who_have_not_submitted(
     rep, other_rep, manager, director, partner_a, channel, deals, period, time_machine
