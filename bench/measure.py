@@ -177,6 +177,13 @@ PAGES: tuple[Page, ...] = (
         target="submission",
     ),
     Page("submission_trend", "forecast trend", ("forecasting:submission-trend",)),
+    Page(
+        "submission_group_adjust",
+        "team total adjustment form (the level above the team's manager)",
+        ("forecasting:submission-group-adjust",),
+        user="admin",
+        target="team",
+    ),
     Page("review_list", "review list", ("pipeline_reviews:list",), user="channel"),
     Page(
         "review",
@@ -608,6 +615,8 @@ def bench_targets(users: dict) -> dict:
         .values_list("pk", flat=True)
         .first()
     )
+    # The manager's team, whose total the level above adjusts (URL: kind and head).
+    targets["team"] = ("team", manager.pk) if manager else None
     return targets
 
 
@@ -618,7 +627,7 @@ def resolve(page: Page, users: dict, targets: dict) -> tuple[str | None, str]:
         obj = targets.get(page.target)
         if obj is None:
             return None, f"no {page.target} in the database"
-        args = [obj]
+        args = list(obj) if isinstance(obj, tuple) else [obj]
     url = None
     for name in page.url_names:
         try:
