@@ -254,10 +254,13 @@ def _version(browser: Browser, base: str, deal: int) -> int:
 def _move(browser: Browser, base: str, deal: int, stage: str, version: int) -> int:
     from django.urls import reverse
 
+    from opportunities.models import ReasonCode
+
     path = reverse("opportunities:kanban-move", args=[deal])
-    status, _text, _headers = browser.post(
-        base, path, {"stage": stage, "version": version}, htmx=True
-    )
+    # A step back asks for a reason; one is always given, so only the version decides.
+    reason = ReasonCode.objects.get(code="other").pk
+    values = {"stage": stage, "version": version, "reason_code": reason}
+    status, _text, _headers = browser.post(base, path, values, htmx=True)
     return status
 
 
