@@ -503,9 +503,12 @@ def narrative(rows) -> str:
     year"."""
     parts = []
     for row in rows:
-        changed = {name: (old, new) for name, old, new in row.changes()}
+        # Only the narrated fields are read: the others (owner, partner) would each cost a
+        # query per row.
         told = [
-            _narrated_change(name, *changed[name]) for name in NARRATED_FIELDS if name in changed
+            _narrated_change(name, getattr(row, f"prev_{name}"), getattr(row, name))
+            for name in NARRATED_FIELDS
+            if name in row.changed_fields
         ]
         if not told:
             continue

@@ -129,3 +129,36 @@ def test_same_number_of_queries_at_10_and_1000_deals(
         response = client.get(url)
     assert response.status_code == 200
     assert small <= 25
+
+
+def test_the_drill_down_reads_no_owner_or_partner_per_deal(client_for, manager, rep, other_rep):
+    """Deals handed to another rep in the window: the narrative tells no owner, so the
+    history rows' owners are never read (that cost one query per deal)."""
+    today = timezone.localdate()
+
+    def reassigned(first, last):
+        for number in range(first, last):
+            deal = opportunity_create(
+                by=rep,
+                at=timezone.now() - timedelta(days=5),
+                account=AccountFactory(),
+                name=f"Chaufferie {number}",
+                amount=Decimal("1000.00"),
+                close_date=today + timedelta(days=60),
+            )
+            opportunity_update(
+                opportunity=deal,
+                by=manager,
+                changes={"owner": other_rep, "amount": Decimal("900.00")},
+                expected_version=deal.version,
+                at=timezone.now() - timedelta(hours=2),
+                reason_code=ReasonCode.objects.get(code="other"),
+            )
+
+    url = f"{DRILL}?change=new&{window(today - timedelta(days=10), today)}"
+    client = client_for(manager)
+    reassigned(0, 2)
+    small = count_queries(client, url)
+    reassigned(2, 12)
+    assert count_queries(client, url) == small
+    assert b"Chaufferie 11" in client.get(url).content
