@@ -279,6 +279,24 @@ def _check_period(period: Period, today: datetime.date, errors: dict) -> None:
         errors["period"] = _("This period has ended: its forecast can no longer be submitted.")
 
 
+def _adjustment(
+    *, figure: str, to_amount, note: str, period: Period, now: datetime.datetime
+) -> tuple[Decimal, str]:
+    """The checked figure and note of an adjustment (of a submission or of a group's
+    total); every error at once, as a ``ValidationError``."""
+    errors: dict = {}
+    if figure not in ForecastFigure.values:
+        errors["figure"] = _("Choose Commit or Best Case.")
+    amount = _figure(to_amount, "to_amount", errors)
+    note = (note or "").strip()
+    if not note:
+        errors["note"] = _("Say why the figure is adjusted.")
+    _check_period(period, timezone.localdate(now), errors)
+    if errors or amount is None:
+        raise ValidationError(errors)
+    return amount, note
+
+
 def forecast_submission_create(
     *,
     by: User,
@@ -353,17 +371,10 @@ def forecast_adjustment_create(
         raise PermissionDenied(_("Partner users cannot adjust a forecast."))
     if not can_adjust(by, submission):
         raise PermissionDenied(_("Only a manager above this forecast can adjust it."))
-    errors: dict = {}
-    if figure not in ForecastFigure.values:
-        errors["figure"] = _("Choose Commit or Best Case.")
-    amount = _figure(to_amount, "to_amount", errors)
-    note = (note or "").strip()
-    if not note:
-        errors["note"] = _("Say why the figure is adjusted.")
     now = now or timezone.now()
-    _check_period(submission_period(submission), timezone.localdate(now), errors)
-    if errors or amount is None:
-        raise ValidationError(errors)
+    amount, note = _adjustment(
+        figure=figure, to_amount=to_amount, note=note, period=submission_period(submission), now=now
+    )
     with transaction.atomic():
         locked = ForecastSubmission.objects.select_for_update().get(pk=submission.pk)
         latest = latest_submissions(period=submission_period(locked), keys=[locked.scope_key])
@@ -405,17 +416,10 @@ def forecast_group_adjustment_create(
         raise PermissionDenied(
             _("Only a manager above this team's or channel's head can adjust its total.")
         )
-    errors: dict = {}
-    if figure not in ForecastFigure.values:
-        errors["figure"] = _("Choose Commit or Best Case.")
-    amount = _figure(to_amount, "to_amount", errors)
-    note = (note or "").strip()
-    if not note:
-        errors["note"] = _("Say why the figure is adjusted.")
     now = now or timezone.now()
-    _check_period(period, timezone.localdate(now), errors)
-    if errors or amount is None:
-        raise ValidationError(errors)
+    amount, note = _adjustment(
+        figure=figure, to_amount=to_amount, note=note, period=period, now=now
+    )
     head_id = parse_group_key(group_key)[1]  # type: ignore[index]
     with transaction.atomic():
         # One adjustment of a group at a time: its head's row is the lock.
