@@ -106,6 +106,8 @@
     input = document.getElementById("palette-input");
     listbox = document.getElementById("palette-listbox");
     input.addEventListener("input", function () {
+      // An answer still on its way is for older text: dropped, so Enter waits for this one.
+      sequence++;
       loading = true;
       enterWaiting = false;
       clearTimeout(timer);
