@@ -258,7 +258,10 @@ def _move(browser: Browser, base: str, deal: int, stage: str, version: int) -> i
 
     path = reverse("opportunities:kanban-move", args=[deal])
     # A step back asks for a reason; one is always given, so only the version decides.
-    reason = ReasonCode.objects.get(code="other").pk
+    # Seeded by a migration, but a test run may have emptied the table before this one.
+    reason = ReasonCode.objects.get_or_create(
+        code="other", defaults={"label_en": "Other", "label_fr": "Autre"}
+    )[0].pk
     values = {"stage": stage, "version": version, "reason_code": reason}
     status, _text, _headers = browser.post(base, path, values, htmx=True)
     return status

@@ -206,14 +206,14 @@ def _bucket(column: str, periods: list[Period]) -> Case:
     return _by_period(column, periods, lambda index, _p: Value(index), IntegerField())
 
 
-def _deal_rows(user, scope: Scope, group: str, periods: list[Period]) -> dict:
+def _deal_rows(user, scope: Scope, group: str, periods: list[Period], alias: str) -> dict:
     """Per (subject, period index): the deals closing in the period now (``closing_count``),
     and the won ones with their amounts and estimates. One query."""
     key = GROUP_FIELDS[group]
     at_start = START_AMOUNTS[periods[0].kind]
     won = Q(stage=Stage.CLOSED_WON)
     rows = (
-        scoped_deals(user, scope)
+        scoped_deals(user, scope, alias=alias)
         .filter(
             close_date__gte=periods[0].start,
             close_date__lt=periods[-1].end,
@@ -239,7 +239,7 @@ def _deal_rows(user, scope: Scope, group: str, periods: list[Period]) -> dict:
     return {(row[key], row["bucket"]): row for row in rows}
 
 
-def _slip_rows(user, scope: Scope, group: str, periods: list[Period]) -> dict:
+def _slip_rows(user, scope: Scope, group: str, periods: list[Period], alias: str) -> dict:
     """Per (subject, period index): the deals whose close date a history row moved from the
     period to past its end, and that do not close in it now. One query.
 
@@ -251,7 +251,7 @@ def _slip_rows(user, scope: Scope, group: str, periods: list[Period]) -> dict:
     starts = _by_period("prev_close_date", periods, lambda _i, p: Value(p.start), DateField())
     ends = _by_period("prev_close_date", periods, lambda _i, p: Value(p.end), DateField())
     slipped = (
-        scoped_history(user, scope)
+        scoped_history(user, scope, alias=alias)
         # The partial index of later close dates answers.
         .filter(
             prev_close_date__gte=periods[0].start,
@@ -269,12 +269,15 @@ def _slip_rows(user, scope: Scope, group: str, periods: list[Period]) -> dict:
     return {(row[key], row["bucket"]): row for row in slipped}
 
 
-def submitted_forecasts(*, user, scope: Scope, group: str, periods: list[Period]) -> dict:
+def submitted_forecasts(
+    *, user, scope: Scope, group: str, periods: list[Period], alias: str | None = None
+) -> dict:
     """The Commit and Best Case each subject submitted per period, as submitted (before any
     manager's adjustment), from its latest submission for the period the user may open:
     ``{(subject, period index): (commit, best_case)}``. One query."""
     key = "user_id" if group == REP else "partner_id"
-    rows = visible_submissions(user).using(reports_db())
+    alias = alias or reports_db()
+    rows = visible_submissions(user).using(alias)
     if group == REP:
         scoped = {ALL: Q(), REP: Q(user_id=scope.pk), TEAM: Q(user__manager_id=scope.pk)}
     else:
@@ -285,7 +288,7 @@ def submitted_forecasts(*, user, scope: Scope, group: str, periods: list[Period]
         }
     if scope.kind not in scoped:
         return {}
-    newer = ForecastSubmission.objects.using(reports_db()).filter(
+    newer = ForecastSubmission.objects.using(alias).filter(
         Q(submitted_at__gt=OuterRef("submitted_at"))
         | Q(submitted_at=OuterRef("submitted_at"), pk__gt=OuterRef("pk")),
         period_kind=OuterRef("period_kind"),
@@ -310,7 +313,7 @@ def submitted_forecasts(*, user, scope: Scope, group: str, periods: list[Period]
 
 
 def reliability(
-    *, user, scope: Scope, group: str, periods: list[Period]
+    *, user, scope: Scope, group: str, periods: list[Period], alias: str | None = None
 ) -> list[SubjectReliability]:
     """The reliability of each rep (``group`` REP) or partner (PARTNER) within ``scope``,
     period by period over ``periods`` (consecutive months or quarters, oldest first).
@@ -322,11 +325,14 @@ def reliability(
         return []
     if group == REP and is_partner_user(user):
         return []
-    deals = _deal_rows(user, scope, group, periods)
-    slips = _slip_rows(user, scope, group, periods)
-    submitted = submitted_forecasts(user=user, scope=scope, group=group, periods=periods)
+    alias = alias or reports_db()
+    deals = _deal_rows(user, scope, group, periods, alias)
+    slips = _slip_rows(user, scope, group, periods, alias)
+    submitted = submitted_forecasts(
+        user=user, scope=scope, group=group, periods=periods, alias=alias
+    )
     keys = {key for key, _index in (*deals, *slips, *submitted)}
-    names = names_for(group, sorted(keys), reports_db()) if keys else {}
+    names = names_for(group, sorted(keys), alias) if keys else {}
     subjects = []
     for key in keys:
         subject = SubjectReliability(kind=group, key=key, name=names.get(key, ""))
@@ -346,11 +352,15 @@ def reliability(
     return sorted(subjects, key=lambda s: (s.name.lower(), s.key))
 
 
-def partner_reliability(*, user, partner_id: int, day: date | None = None) -> SubjectReliability:
+def partner_reliability(
+    *, user, partner_id: int, day: date | None = None, alias: str | None = None
+) -> SubjectReliability:
     """One partner's reliability over the 8 quarters up to the one of ``day`` (today by
     default): the block of the partner's page and of its reviews."""
     periods = last_periods(QUARTER, TREND_LENGTH, today=day)
-    rows = reliability(user=user, scope=Scope(PARTNER, partner_id), group=PARTNER, periods=periods)
+    rows = reliability(
+        user=user, scope=Scope(PARTNER, partner_id), group=PARTNER, periods=periods, alias=alias
+    )
     if rows:
         return rows[0]
     empty = SubjectReliability(kind=PARTNER, key=partner_id, name="")

@@ -3,6 +3,7 @@ message, the template of each kind of review."""
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import DEFAULT_DB_ALIAS
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.utils.translation import gettext as _
@@ -67,7 +68,11 @@ def review_reliability(request: HttpRequest, review: Review) -> dict:
     if review.partner_id is None:
         return {"reliability": None}
     return {
+        # Read on the primary, as the rest of the review (held on what was just changed).
         "reliability": partner_reliability(
-            user=request.user, partner_id=review.partner_id, day=review.period_start
+            user=request.user,
+            partner_id=review.partner_id,
+            day=review.period_start,
+            alias=DEFAULT_DB_ALIAS,
         )
     }
