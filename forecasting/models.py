@@ -467,16 +467,9 @@ class ForecastSubmissionLine(models.Model):
         return f"{self.submission_id} {self.deal_id}"
 
 
-class ForecastAdjustment(models.Model):
-    """A manager's judgment on one figure of a submission: from what to what, by whom, when
-    and why. Kept, never rewritten; the latest one of a submission's figure counts."""
+class AdjustmentFields(models.Model):
+    """What every adjustment holds: which figure, from what to what, why, by whom, when."""
 
-    submission = models.ForeignKey(
-        ForecastSubmission,
-        verbose_name=_("forecast submission"),
-        on_delete=models.CASCADE,
-        related_name="adjustments",
-    )
     figure = models.CharField(_("figure"), max_length=10, choices=ForecastFigure.choices)
     from_amount = models.DecimalField(_("from"), max_digits=16, decimal_places=2)
     to_amount = models.DecimalField(_("to"), max_digits=16, decimal_places=2)
@@ -489,6 +482,21 @@ class ForecastAdjustment(models.Model):
         related_name="+",
     )
     adjusted_at = models.DateTimeField(_("adjusted at"), default=timezone.now)
+
+    class Meta:
+        abstract = True
+
+
+class ForecastAdjustment(AdjustmentFields):
+    """A manager's judgment on one figure of a submission: from what to what, by whom, when
+    and why. Kept, never rewritten; the latest one of a submission's figure counts."""
+
+    submission = models.ForeignKey(
+        ForecastSubmission,
+        verbose_name=_("forecast submission"),
+        on_delete=models.CASCADE,
+        related_name="adjustments",
+    )
 
     class Meta:
         verbose_name = _("forecast adjustment")
@@ -507,7 +515,7 @@ class ForecastAdjustment(models.Model):
         return f"{self.submission_id} {self.figure} {self.to_amount}"
 
 
-class ForecastGroupAdjustment(models.Model):
+class ForecastGroupAdjustment(AdjustmentFields):
     """The level above's judgment on a group's total for a period: a sales director's on a
     team (the reps of one manager, ``group_key`` "team:<manager id>"), a head of channel's
     on a channel manager's partners ("channel:<channel manager id>"). From what to what, by
@@ -516,18 +524,6 @@ class ForecastGroupAdjustment(models.Model):
     period_kind = models.CharField(_("period kind"), max_length=10, choices=KINDS)
     period_start = models.DateField(_("period start"))
     group_key = models.CharField(_("group"), max_length=40)
-    figure = models.CharField(_("figure"), max_length=10, choices=ForecastFigure.choices)
-    from_amount = models.DecimalField(_("from"), max_digits=16, decimal_places=2)
-    to_amount = models.DecimalField(_("to"), max_digits=16, decimal_places=2)
-    note = FreeTextField(_("note"))
-    adjusted_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        verbose_name=_("adjusted by"),
-        null=True,
-        on_delete=models.SET_NULL,
-        related_name="+",
-    )
-    adjusted_at = models.DateTimeField(_("adjusted at"), default=timezone.now)
 
     class Meta:
         verbose_name = _("team forecast adjustment")
