@@ -6,21 +6,29 @@ and the field comes back as it is now — with the refusal beside it when the sa
 (409) or invalid (400).
 """
 
+from functools import lru_cache
+
 from django import forms
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.formats import date_format
+from django.utils.html import escape
+from django.utils.safestring import mark_safe
+from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods
 from django_htmx.http import trigger_client_event
 
+from climcrm import figures
 from climcrm.permissions import (
     can_change_forecast_category,
     can_edit_opportunity,
     partner_editable_fields,
 )
 from climcrm.roles import is_partner_user
+from climcrm.templatetags.ui import icon
 from climcrm.visibility import get_visible_or_404
 from opportunities.forms import DATE_WIDGET, ReasonFieldsMixin, VersionField
 from opportunities.models import ForecastCategory, Opportunity
@@ -110,19 +118,62 @@ LABELS = {
 
 
 def field_context(user, deal: Opportunity, name: str, *, compact: bool = False, **extra):
-    """What ``inline_field.html`` shows of one field. A page of deals computes each deal's
-    ``inline_fields`` once (``with_inline_fields``); a single field computes its own."""
-    fields = getattr(deal, "inline_fields", None)
-    if fields is None:
-        fields = inline_editable(user, deal)
+    """What ``inline_field.html`` shows of one field being edited (its form)."""
     return {
         "deal": deal,
         "name": name,
         "label": LABELS[name],
-        "editable": name in fields,
         "compact": compact,
         **extra,
     }
+
+
+def _shown(deal: Opportunity, name: str, compact: bool) -> str:
+    """The field's value as the list and the page show it."""
+    if name == "amount":
+        return figures.money(deal.amount, 0 if compact else 2)
+    if name == "probability":
+        return figures.percent(deal.probability)
+    if name == "close_date":
+        return date_format(deal.close_date, "SHORT_DATE_FORMAT") if deal.close_date else ""
+    if name == "next_step":
+        return deal.next_step or "—"
+    return deal.get_forecast_category_display()
+
+
+@lru_cache(maxsize=64)
+def _edit_hint(language: str | None, name: str) -> str:
+    """The edit link's hint for a field, in the active language, escaped."""
+    return escape(_("Edit: %(label)s") % {"label": LABELS[name]})
+
+
+def field_html(user, deal: Opportunity, name: str, *, compact: bool = False, message="") -> str:
+    """One field as shown: its value, a link to the edit page that htmx turns into the
+    field's form when ``user`` may edit it, and the reason a save was refused (``message``).
+
+    Written here rather than in a template: a page of deals shows five per row. A page of
+    deals computes each deal's ``inline_fields`` once (``with_inline_fields``); a single
+    field computes its own."""
+    fields = getattr(deal, "inline_fields", None)
+    if fields is None:
+        fields = inline_editable(user, deal)
+    value = escape(_shown(deal, name, compact))
+    if name in fields:
+        page = reverse("opportunities:detail", args=[deal.pk])
+        hint = _edit_hint(get_language(), name)
+        value = (
+            f'<a class="inline-value" href="{page}edit/" hx-get="{page}inline/{name}/?edit=1'
+            f'{"&amp;compact=1" if compact else ""}" hx-target="closest .inline-field" '
+            f'hx-swap="outerHTML" title="{hint}">{value} <span class="visually-hidden">— '
+            f"{hint}</span>{icon('pencil')}</a>"
+        )
+    refused = ""
+    if message:
+        value += f' <span class="inline-message" role="alert">{escape(message)}</span>'
+        refused = " is-refused"
+    return mark_safe(  # noqa: S308 - every value above is escaped
+        f'<span class="inline-field{refused}" id="deal-{deal.pk}-{name}">{value}</span>'
+    )
 
 
 def with_inline_fields(user, deals) -> list[Opportunity]:
@@ -132,9 +183,13 @@ def with_inline_fields(user, deals) -> list[Opportunity]:
     return deals
 
 
-def _render(request, deal, name, status=200, **extra) -> HttpResponse:
+def _render(request, deal, name, status=200, form=None, message="") -> HttpResponse:
+    """The field's form, or the field as shown (with the refusal ``message``)."""
     compact = request.GET.get("compact") == "1"
-    context = field_context(request.user, deal, name, compact=compact, **extra)
+    if form is None:
+        html = field_html(request.user, deal, name, compact=compact, message=message)
+        return HttpResponse(html, status=status)
+    context = field_context(request.user, deal, name, compact=compact, form=form)
     return render(request, TEMPLATE, context, status=status)
 
 
@@ -188,9 +243,7 @@ def inline_field(request: HttpRequest, pk: int, name: str) -> HttpResponse:
     except StaleVersionError as error:
         current = error.opportunity
         message = str(error)
-        return _refused(
-            _render(request, current, name, status=409, message=message, stale=True), message
-        )
+        return _refused(_render(request, current, name, status=409, message=message), message)
     except ValidationError as error:
         for message in error.messages:
             form.add_error("value", message)

@@ -2,11 +2,11 @@
 
 from django import template
 
-from opportunities.inline import field_context
+from opportunities.inline import field_html
 
 register = template.Library()
 
 
-@register.inclusion_tag("opportunities/inline_field.html", takes_context=True)
-def inline_field(context, deal, name: str, compact: bool = False):
-    return field_context(context["request"].user, deal, name, compact=compact)
+@register.simple_tag(takes_context=True)
+def inline_field(context, deal, name: str, compact: bool = False) -> str:
+    return field_html(context["request"].user, deal, name, compact=compact)
