@@ -64,6 +64,26 @@ def kind_conditions(amount: str = "amount") -> dict[int, Q]:
     }
 
 
+def kinds_of_states(stage_start: str | None, stage_end: str, *, up: bool, down: bool) -> int:
+    """``kinds_expression`` of one state pair, in Python: the stages at both ends (None: the
+    deal did not exist at the start) and whether the amount went up or down."""
+    ranks = {stage: index + 1 for index, stage in enumerate(Stage.values)}
+    rank_start, rank_end = ranks.get(stage_start, 0), ranks.get(stage_end, 0)
+    existed = stage_start is not None
+    open_end = stage_end in OPEN_STAGES
+    conditions = {
+        NEW: not existed,
+        ADVANCED: stage_start in OPEN_STAGES and open_end and rank_end > rank_start,
+        MOVED_BACK: existed and open_end and rank_end < rank_start,
+        WON: stage_end == Stage.CLOSED_WON and stage_start != Stage.CLOSED_WON,
+        LOST: stage_end == Stage.CLOSED_LOST and stage_start != Stage.CLOSED_LOST,
+        STILL_OPEN: existed and open_end,
+        AMOUNT_UP: existed and up,
+        AMOUNT_DOWN: existed and down,
+    }
+    return sum(bit for bit, holds in conditions.items() if holds)
+
+
 def slip_candidates() -> Q:
     """Deals that may have slipped in a window, whatever its last day: open at both ends
     (``STILL_OPEN``) with a later close date at the end."""

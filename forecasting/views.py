@@ -284,16 +284,13 @@ def changes(request: HttpRequest) -> HttpResponse:
     _require_reporting_user(request)
     form, (start, end) = _changes_range(request)
     scope = parse_scope(request.GET.get("scope"), user=request.user)
-    summary = reports.changes.what_changed(
+    summary, waterfall = reports.changes.changes_and_waterfall(
         user=request.user, start_day=start, end_day=end, scope=scope
     )
     rows = [
         {"kind": kind, "label": CHANGE_LABELS[kind], **summary[kind]}
         for kind in reports.changes.CHANGE_KINDS
     ]
-    waterfall = reports.changes.pipeline_waterfall(
-        user=request.user, start_day=start, end_day=end, scope=scope
-    )
     context = {
         **_common_context(request, {"scope": scope}),
         "form": form,

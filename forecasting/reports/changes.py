@@ -8,6 +8,7 @@ read from the rows kept per month (``forecasting.month_changes``), any other win
 history (``opportunities.history``); both give the same comparisons.
 """
 
+from collections.abc import Sequence
 from datetime import timedelta
 from decimal import Decimal
 from typing import Any
@@ -16,9 +17,11 @@ from django.db.models import (
     BooleanField,
     Case,
     Count,
+    DecimalField,
     ExpressionWrapper,
     F,
     FilteredRelation,
+    IntegerField,
     Q,
     QuerySet,
     Sum,
@@ -26,7 +29,7 @@ from django.db.models import (
     When,
 )
 from django.db.models.functions import Coalesce
-from django.db.models.lookups import Exact
+from django.db.models.lookups import Exact, GreaterThan, LessThan
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
@@ -36,6 +39,7 @@ from climcrm.figures import NO_FIGURE
 from climcrm.periods import MONTH, period_containing
 from climcrm.roles import is_partner_user
 from forecasting import month_changes
+from forecasting.change_kinds import kinds_of_states, stage_rank
 from forecasting.models import MonthChange, MonthChangeTotal
 from forecasting.reports.common import MONEY, ZERO, report_scope, reports_db
 from forecasting.scopes import ALL, CHANNEL, PARTNER, REP, TEAM, Scope
@@ -191,7 +195,8 @@ def what_changed(*, user, start_day, end_day, scope: Scope, months: bool = True)
     up/down give the net change. Every deal counts where its owner and partner were at
     each end (``kinds_of``), for every user: a partner user reads their partner's scope.
     A month is read from the kept totals of the deals changed in it and its slips (two
-    queries); any other window (or ``months=False``) from the history's rows (one query).
+    queries); any other window (or ``months=False``) from the history's rows (one query,
+    ``_grouped_states``).
     """
     scope = report_scope(user, scope)
     result = {kind: {"count": 0, "amount": ZERO} for kind in CHANGE_KINDS}
@@ -199,24 +204,8 @@ def what_changed(*, user, start_day, end_day, scope: Scope, months: bool = True)
         _add_groups(result, _month_totals(start_day, scope), Decimal(100))
         result["slipped"] = _month_slips(start_day, end_day, scope)
         return result
-    start = as_datetime(start_day)
-    end = as_datetime(end_day + timedelta(days=1))
-    rows = compared_rows(start=start, end=end)
-    still_open = month_changes.kind_conditions()[month_changes.STILL_OPEN]
-    # Deals are grouped by their comparisons (a few dozen groups) with their amounts at
-    # both ends summed; which kinds each group counts in is decided by ``kinds_of``.
-    groups = {"slipped": ExpressionWrapper(still_open & _slipped(end_day), BooleanField())}
-    for flag, moment in (("start_in", "start"), ("end_in", "end")):
-        match = _scope_match(scope, moment)
-        if match is not None:
-            groups[flag] = ExpressionWrapper(match, output_field=BooleanField())
-    grouped = (
-        rows.annotate(**groups)
-        .order_by()
-        .values("kinds", *groups)
-        .annotate(count=Count("*"), at_end=Sum("amount_end"), at_start=Sum("amount_start"))
-    )
-    _add_groups(result, grouped)
+    groups = _grouped_states(_window_rows(start_day, end_day), scope, end_day)
+    _add_groups(result, _change_groups(groups))
     return result
 
 
@@ -274,22 +263,33 @@ def _month_slips(month, end_day, scope: Scope) -> dict:
     return {"count": totals["count"], "amount": (totals["cents"] or ZERO) / Decimal(100)}
 
 
-def changed_deals(*, user, start_day, end_day, scope: Scope, kind: str) -> QuerySet:
-    """The deals behind one kind of change, with their state at both ends: the deals
-    ``what_changed`` counts, by the same conditions.
+def changed_deals(
+    *, user, start_day, end_day, scope: Scope, kind: str
+) -> "QuerySet | ChangedDeals":
+    """The deals behind one kind of change, with their state at both ends, ordered by name:
+    the deals ``what_changed`` counts, by the same conditions.
+
+    A month is read from the deals' rows of that month (a queryset). Any other window reads
+    the ids of its deals from the history alone, in one query, and a page of them with
+    their states in another (``ChangedDeals``): pairing every deal's rows while joining the
+    deals' table would cost a lookup per deal changed.
 
     ``reassigned`` marks, for a partner user, a deal that was theirs in the window and is
     another's now: the page shows only its name and its stage and amount then
     (``stage_then``, ``amount_then``, at the last end it was theirs).
     """
     scope = report_scope(user, scope)
-    if is_month_window(start_day, end_day):
-        deals = month_deals(month=start_day)
-    else:
+    condition = change_filters(scope, end_day).get(kind)
+    if not is_month_window(start_day, end_day):
         start = as_datetime(start_day)
         end = as_datetime(end_day + timedelta(days=1))
-        deals = compared_deals(start=start, end=end)
-    condition = change_filters(scope, end_day).get(kind)
+        ids = []
+        if condition is not None:
+            rows = compared_rows(start=start, end=end).filter(condition)
+            ordered = rows.order_by("opportunity__name", "opportunity_id")
+            ids = list(ordered.values_list("opportunity_id", flat=True))
+        return ChangedDeals(ids, compared_deals(start=start, end=end), _then(user))
+    deals = month_deals(month=start_day)
     if condition is None:
         return deals.none()
     return (
@@ -298,6 +298,34 @@ def changed_deals(*, user, start_day, end_day, scope: Scope, kind: str) -> Query
         .select_related("account")
         .order_by("name", "pk")
     )
+
+
+class ChangedDeals(Sequence):
+    """Deals in a known order (``ids``), read from ``deals`` with ``then`` a slice at a time:
+    what a paginator asks of a queryset (a count, a page)."""
+
+    def __init__(self, ids: list[int], deals: QuerySet, then: dict):
+        self.ids = ids
+        self.deals = deals
+        self.then = then
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def count(self) -> int:
+        return len(self.ids)
+
+    def __getitem__(self, index):
+        if isinstance(index, slice):
+            return self._read(self.ids[index])
+        return self._read([self.ids[index]])[0]
+
+    def _read(self, ids: list[int]) -> list:
+        if not ids:
+            return []
+        rows = self.deals.filter(pk__in=ids).annotate(**self.then).select_related("account")
+        by_id = {deal.pk: deal for deal in rows}
+        return [by_id[pk] for pk in ids]
 
 
 def _then(user) -> dict:
@@ -359,19 +387,41 @@ def pipeline_waterfall(*, user, start_day, end_day, scope: Scope) -> dict:
     date is on or before ``end_day``. A deal changed in the window counts by its state at
     both ends (``_waterfall_step``); a deal not changed is in both ends alike. The pipeline
     now is read from the deals; a window ending before today reads its end as the pipeline
-    now less the steps since (the same reading over the days after the window, with the
-    same due day), and its start as its end less the window's steps. ``end_is_now`` says
-    whether the end is today's pipeline."""
+    now less what changed in it since (``_pipeline_change``), and its start as its end less
+    the window's steps. ``end_is_now`` says whether the end is today's pipeline."""
     scope = report_scope(user, scope)
-    today = timezone.localdate()
     if is_month_window(start_day, end_day):
-        rows = MonthChange.objects.using(reports_db()).filter(month=start_day)
-        steps = _waterfall_steps(rows, scope, end_day, "amount_cents", Decimal(100))
+        groups = _grouped_states(_month_rows(start_day), scope, end_day, cents=True)
     else:
-        start = as_datetime(start_day)
-        end = as_datetime(end_day + timedelta(days=1))
-        rows = compared_rows(start=start, end=end)
-        steps = _waterfall_steps(rows, scope, end_day, "amount", Decimal(1))
+        groups = _grouped_states(_window_rows(start_day, end_day), scope, end_day)
+    return _waterfall(groups, scope, end_day)
+
+
+def changes_and_waterfall(*, user, start_day, end_day, scope: Scope) -> tuple[dict, dict]:
+    """``what_changed`` and ``pipeline_waterfall`` of one window, the deals changed in it
+    read once when the window is not a month."""
+    scope = report_scope(user, scope)
+    if is_month_window(start_day, end_day):
+        summary = what_changed(user=user, start_day=start_day, end_day=end_day, scope=scope)
+        return summary, pipeline_waterfall(
+            user=user, start_day=start_day, end_day=end_day, scope=scope
+        )
+    groups = _grouped_states(_window_rows(start_day, end_day), scope, end_day)
+    summary = {kind: {"count": 0, "amount": ZERO} for kind in CHANGE_KINDS}
+    _add_groups(summary, _change_groups(groups))
+    return summary, _waterfall(groups, scope, end_day)
+
+
+def _waterfall(groups: list[dict], scope: Scope, end_day) -> dict:
+    """The waterfall of a window from its deals' ``_grouped_states``."""
+    today = timezone.localdate()
+    steps: dict[str, dict[str, Any]] = {
+        name: {"count": 0, "amount": ZERO} for name in (*WATERFALL_UP, *WATERFALL_DOWN)
+    }
+    for group in groups:
+        for name, change in _waterfall_step(_step_flags(group), group["at_start"], group["at_end"]):
+            steps[name]["count"] += group["count"]
+            steps[name]["amount"] += change
     due = Q(stage__in=OPEN_STAGES, close_date__lte=end_day)
     match = _match(scope, "owner", "partner")
     deals = Opportunity.objects.using(reports_db()).filter(due if match is None else due & match)
@@ -379,12 +429,7 @@ def pipeline_waterfall(*, user, start_day, end_day, scope: Scope) -> dict:
     end_amount = end_total["total"]
     end_is_now = end_day >= today
     if not end_is_now:
-        since = compared_rows(
-            start=as_datetime(end_day + timedelta(days=1)),
-            end=as_datetime(today + timedelta(days=1)),
-        )
-        later = _waterfall_steps(since, scope, end_day, "amount", Decimal(1))
-        end_amount -= sum((step["amount"] for step in later.values()), ZERO)
+        end_amount -= _pipeline_change(scope, end_day, end_day + timedelta(days=1), today)
     start_amount = end_amount - sum((step["amount"] for step in steps.values()), ZERO)
     return {
         "start": start_amount,
@@ -395,49 +440,144 @@ def pipeline_waterfall(*, user, start_day, end_day, scope: Scope) -> dict:
     }
 
 
-def _waterfall_steps(rows, scope: Scope, end_day, amount: str, unit: Decimal) -> dict:
-    """The steps of the deals in ``rows`` (states ``<field>_start``/``_end``, amounts
-    ``<amount>_start``/``_end`` in ``unit``), grouped in SQL by what decides their step."""
-    flags = _waterfall_flags(scope, end_day)
+def _window_rows(first_day, last_day) -> QuerySet:
+    """The deals changed from ``first_day`` to ``last_day`` (included), one history row
+    each with their states at both ends."""
+    return compared_rows(
+        start=as_datetime(first_day), end=as_datetime(last_day + timedelta(days=1))
+    )
+
+
+def _month_rows(month) -> QuerySet:
+    """The kept rows of the deals changed in ``month`` (``amount_cents_*`` for amounts)."""
+    return MonthChange.objects.using(reports_db()).filter(month=month)
+
+
+# Stages by their rank in ``stage_rank`` (0: the deal did not exist).
+_STAGES_BY_RANK = (None, *Stage.values)
+# The comparisons ``_grouped_states`` packs into one integer (bits 6 and up), above the two
+# stage ranks (bits 0–2 and 3–5).
+_STATE_FLAGS = ("up", "down", "due_start", "due_end", "past_end", "start_in", "end_in")
+
+
+def _grouped_states(rows, scope: Scope, end_day, *, cents: bool = False) -> list[dict]:
+    """The deals of ``rows`` (states ``<field>_start``/``_end``) grouped by all that decides
+    their kinds of change and their waterfall step: the stage at each end, the amount up or
+    down, due by ``end_day`` at each end, a close date past it at the end, in the scope at
+    each end. Each group has ``count`` and the amounts summed at both ends (``at_start``,
+    ``at_end``).
+
+    The database groups by one integer packing those values (a few hundred groups, one
+    hash), which this decodes; ``cents``: amounts in ``amount_cents_*``."""
+    amount = "amount_cents" if cents else "amount"
+    unit = Decimal(100) if cents else Decimal(1)
+    at_start = Coalesce(F(f"{amount}_start"), Value(0), output_field=DecimalField())
+    at_end = Coalesce(F(f"{amount}_end"), Value(0), output_field=DecimalField())
+    conditions = {
+        "up": Q(GreaterThan(at_end, at_start)),
+        "down": Q(LessThan(at_end, at_start)),
+        "due_start": Q(close_date_start__lte=end_day),
+        "due_end": Q(close_date_end__lte=end_day),
+        "past_end": Q(close_date_end__gt=end_day),
+    }
+    for flag, moment in (("start_in", "start"), ("end_in", "end")):
+        match = _scope_match(scope, moment)
+        if match is not None:
+            conditions[flag] = match
+    code = stage_rank("stage_start") + stage_rank("stage_end") * Value(8)
+    for flag, condition in conditions.items():
+        bit = Value(64 << _STATE_FLAGS.index(flag))
+        code += Case(When(condition, then=bit), default=Value(0), output_field=IntegerField())
     grouped = (
-        rows.annotate(**flags)
+        rows.annotate(code=code)
         .order_by()
-        .values(*flags)
+        .values("code")
         .annotate(count=Count("*"), at_start=Sum(f"{amount}_start"), at_end=Sum(f"{amount}_end"))
     )
-    steps: dict[str, dict[str, Any]] = {
-        name: {"count": 0, "amount": ZERO} for name in (*WATERFALL_UP, *WATERFALL_DOWN)
+    groups = []
+    for row in grouped:
+        group = {
+            "stage_start": _STAGES_BY_RANK[row["code"] % 8],
+            "stage_end": _STAGES_BY_RANK[row["code"] // 8 % 8],
+            "count": row["count"],
+            "at_start": (row["at_start"] or ZERO) / unit,
+            "at_end": (row["at_end"] or ZERO) / unit,
+        }
+        for index, flag in enumerate(_STATE_FLAGS):
+            group[flag] = bool(row["code"] & (64 << index)) if flag in conditions else True
+        groups.append(group)
+    return groups
+
+
+def _change_groups(groups: list[dict]) -> list[dict]:
+    """``_grouped_states`` as ``_add_groups`` reads them: their kinds of change and slip."""
+    changes = []
+    for group in groups:
+        kinds = kinds_of_states(
+            group["stage_start"], group["stage_end"], up=group["up"], down=group["down"]
+        )
+        slipped = bool(kinds & month_changes.STILL_OPEN) and group["due_start"]
+        changes.append({**group, "kinds": kinds, "slipped": slipped and group["past_end"]})
+    return changes
+
+
+def _step_flags(group: dict) -> dict:
+    """``_grouped_states`` as ``_waterfall_step`` reads them."""
+    return {
+        "existed": group["stage_start"] is not None,
+        "in_start": group["start_in"],
+        "in_end": group["end_in"],
+        "open_start": group["stage_start"] in OPEN_STAGES,
+        "open_end": group["stage_end"] in OPEN_STAGES,
+        "due_start": group["due_start"],
+        "due_end": group["due_end"],
+        "won": group["stage_end"] == Stage.CLOSED_WON,
+        "lost": group["stage_end"] == Stage.CLOSED_LOST,
     }
-    for group in grouped:
-        at_start = (group["at_start"] or ZERO) / unit
-        at_end = (group["at_end"] or ZERO) / unit
-        for name, change in _waterfall_step(group, at_start, at_end):
-            steps[name]["count"] += group["count"]
-            steps[name]["amount"] += change
-    return steps
 
 
-def _waterfall_flags(scope: Scope, end_day) -> dict:
-    """What decides a deal's step: where it was at each end (in the scope, open, due by
-    ``end_day``), whether it existed at the start, and how it ended."""
-    flags = {}
+def _pipeline_delta(rows, scope: Scope, due_day, *, cents: bool = False) -> Decimal:
+    """What the deals of ``rows`` added to the scope's pipeline due by ``due_day`` between
+    their two states (in it at the end, less in it at the start)."""
+    amount = "amount_cents" if cents else "amount"
+    held = {}
     for moment in ("start", "end"):
-        in_scope = _scope_match(scope, moment)
-        flags[f"in_{moment}"] = ExpressionWrapper(
-            Q(pk__isnull=False) if in_scope is None else in_scope, output_field=BooleanField()
-        )
-        flags[f"open_{moment}"] = ExpressionWrapper(
-            Q(**{f"stage_{moment}__in": OPEN_STAGES}), output_field=BooleanField()
-        )
-        flags[f"due_{moment}"] = ExpressionWrapper(
-            Q(**{f"close_date_{moment}__lte": end_day}), output_field=BooleanField()
-        )
-    flags["existed"] = ExpressionWrapper(Q(stage_start__isnull=False), output_field=BooleanField())
-    # Deals whose amount went up and the others apart: a group's change is then all one way.
-    flags["went_up"] = ExpressionWrapper(_has(month_changes.AMOUNT_UP), output_field=BooleanField())
-    flags["won"] = ExpressionWrapper(Q(stage_end=Stage.CLOSED_WON), output_field=BooleanField())
-    flags["lost"] = ExpressionWrapper(Q(stage_end=Stage.CLOSED_LOST), output_field=BooleanField())
-    return flags
+        condition = Q(**{f"stage_{moment}__in": OPEN_STAGES, f"close_date_{moment}__lte": due_day})
+        match = _scope_match(scope, moment)
+        held[moment] = condition if match is None else condition & match
+    totals = rows.aggregate(
+        added=Sum(f"{amount}_end", filter=held["end"]),
+        taken=Sum(f"{amount}_start", filter=held["start"]),
+    )
+    delta = Decimal(totals["added"] or 0) - Decimal(totals["taken"] or 0)
+    return delta / Decimal(100) if cents else delta
+
+
+def _pipeline_change(scope: Scope, due_day, first_day, last_day) -> Decimal:
+    """How much the scope's pipeline due by ``due_day`` grew from the start of
+    ``first_day`` to the end of ``last_day`` (today).
+
+    Changes add up over consecutive spans, so whole months are read from the kept month
+    rows (``MonthChange``, the month under way up to now) and only the rest of a month from
+    the history: the days from ``first_day`` to the month's end, or, when fewer, the days of
+    the month before ``first_day``, taken back from the whole month."""
+    month = first_day.replace(day=1)
+    later = MonthChange.objects.using(reports_db()).filter(month__gte=month)
+    if first_day == month:
+        return _pipeline_delta(later, scope, due_day, cents=True)
+    month_last = period_containing(MONTH, month).last_day
+    to_month_end = (min(month_last, last_day) - first_day).days + 1
+    before = (first_day - month).days
+    if to_month_end <= before:
+        rows = _window_rows(first_day, min(month_last, last_day))
+        delta = _pipeline_delta(rows, scope, due_day)
+        if last_day > month_last:
+            delta += _pipeline_delta(later.exclude(month=month), scope, due_day, cents=True)
+        return delta
+    rows = _window_rows(month, first_day - timedelta(days=1))
+    return _pipeline_delta(later, scope, due_day, cents=True) - _pipeline_delta(
+        rows, scope, due_day
+    )
 
 
 def _waterfall_step(group: dict, at_start: Decimal, at_end: Decimal) -> list[tuple[str, Decimal]]:
