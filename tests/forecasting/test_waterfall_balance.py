@@ -161,3 +161,63 @@ def test_the_waterfall_balances_on_random_histories(
         assert waterfall["end"] == _pipeline_then(end_moment, end_day, owner_id)
         assert waterfall["end_is_now"] == (end_day >= today)
         transaction.set_rollback(True)
+
+
+def _busy_history() -> list[dict]:
+    """Open deals changing every few days over the last four months: amounts, owners,
+    stages, and close dates moving in and out of the past (due by any window's end, or
+    not); the last one is lost on the way."""
+    plans = []
+    for number in range(6):
+        steps = []
+        for step in range(26):
+            kind = (number + step) % 5
+            if kind == 0:
+                values = {"amount": Decimal(1000 + 137 * step + number)}
+            elif kind == 1:
+                values = {"close_date": -100}
+            elif kind == 2:
+                values = {"close_date": 60}
+            elif kind == 3:
+                values = {"owner": "rep" if step % 2 else "other_rep"}
+            else:
+                values = {"stage": OPEN_STAGES[step % len(OPEN_STAGES)]}
+            if number == 5 and step == 20:
+                values = {"stage": Stage.CLOSED_LOST}
+            steps.append((110 + 5 * number, values))
+        plans.append(
+            {
+                "born": 125 * 24,
+                "owner": "rep",
+                "amount": Decimal(5000 * (number + 1)),
+                "close_date": -120,
+                "stage": OPEN_STAGES[number % len(OPEN_STAGES)],
+                "changes": steps,
+            }
+        )
+    return plans
+
+
+def test_the_end_of_a_past_window_is_the_pipeline_then(rep, other_rep, admin_user, manager):
+    """Windows ending on a month's last day, early or late in a month, or in the month
+    under way: the pipeline at their end is read back from now over whole months kept per
+    month and the rest of a month from the history, either way round."""
+    today = timezone.localdate()
+    _play(_busy_history(), {"rep": rep, "other_rep": other_rep, "admin": admin_user})
+    for months_back in (0, 2):
+        month = today.replace(day=1)
+        for _ in range(months_back):
+            month = (month - timedelta(days=1)).replace(day=1)
+        last = period_containing(MONTH, month).last_day
+        for end_day in (min(month.replace(day=3), last), min(month.replace(day=24), last), last):
+            for start_day in (end_day, end_day - timedelta(days=40)):
+                for scope, owner_id in ((Scope(REP, rep.pk), rep.pk), (Scope(ALL), None)):
+                    window = {"start_day": start_day, "end_day": end_day, "scope": scope}
+                    summary, waterfall = changes.changes_and_waterfall(user=manager, **window)
+                    end_moment = min(as_datetime(end_day + timedelta(days=1)), timezone.now())
+                    then = _pipeline_then(end_moment, end_day, owner_id)
+                    assert waterfall["end"] == then, window
+                    start = _pipeline_then(as_datetime(start_day), end_day, owner_id)
+                    assert waterfall["start"] == start, window
+                    assert summary == changes.what_changed(user=manager, **window)
+                    assert waterfall == changes.pipeline_waterfall(user=manager, **window)
