@@ -315,6 +315,9 @@ class ChangedDeals(Sequence):
     def count(self) -> int:
         return len(self.ids)
 
+    def __iter__(self):
+        return iter(self._read(self.ids))
+
     def __getitem__(self, index):
         if isinstance(index, slice):
             return self._read(self.ids[index])
