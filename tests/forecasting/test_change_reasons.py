@@ -162,3 +162,27 @@ def test_the_drill_down_reads_no_owner_or_partner_per_deal(client_for, manager, 
     reassigned(2, 12)
     assert count_queries(client, url) == small
     assert b"Chaufferie 11" in client.get(url).content
+
+
+def test_the_drill_down_of_any_window_pages_its_deals_by_name(client_for, manager, rep, settings):
+    """Over a window that is not a month, the drill-down's ids are read first, then each
+    page with its deals' states: every deal once, in name order, on the page it falls."""
+    settings.CRM_PAGE_SIZE = 2
+    today = timezone.localdate()
+    for name in ("Chaufferie C", "Chaufferie A", "Chaufferie B"):
+        opportunity_create(
+            by=rep,
+            at=timezone.now() - timedelta(days=3),
+            account=AccountFactory(),
+            name=name,
+            amount=Decimal("1500.00"),
+            close_date=today + timedelta(days=30),
+        )
+    url = f"{DRILL}?change=new&{window(today - timedelta(days=9), today)}"
+    client = client_for(manager)
+    first = client.get(url).context
+    second = client.get(url + "&page=2").context
+    assert [deal.name for deal in first["deals"]] == ["Chaufferie A", "Chaufferie B"]
+    assert [deal.name for deal in second["deals"]] == ["Chaufferie C"]
+    assert first["page_obj"].paginator.count == 3
+    assert second["deals"][0].amount_end == Decimal("1500.00")
