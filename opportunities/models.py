@@ -348,6 +348,23 @@ class Opportunity(models.Model):
                     "close_quarter_start_amount",
                 ],
             ),
+            # Forecast reliability of one partner (its page, its reviews, its users): the
+            # partner's deals closing in a range of periods with every amount the figures
+            # read, from the index alone.
+            models.Index(
+                fields=["partner", "close_date"],
+                name="opp_partner_close_estimates",
+                include=[
+                    "id",
+                    "owner",
+                    "stage",
+                    "amount",
+                    "created_amount",
+                    "commit_entry_amount",
+                    "close_month_start_amount",
+                    "close_quarter_start_amount",
+                ],
+            ),
             # The board's totals of the recently closed deals, read from the index alone.
             models.Index(
                 fields=["closed_at"],
@@ -662,6 +679,13 @@ class OpportunityHistory(models.Model):
                 name="opphist_close_moved_later",
                 condition=models.Q(close_date__gt=models.F("prev_close_date")),
                 include=["close_date", "opportunity", "owner", "partner"],
+            ),
+            # The same slips for one partner: its own range, not every partner's.
+            models.Index(
+                fields=["partner", "prev_close_date"],
+                name="opphist_partner_moved_later",
+                condition=models.Q(close_date__gt=models.F("prev_close_date")),
+                include=["close_date", "opportunity"],
             ),
             # The first entry into Commit of each deal (its estimate on the accuracy page).
             models.Index(

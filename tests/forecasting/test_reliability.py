@@ -167,6 +167,33 @@ def test_a_date_moved_within_its_quarter_then_brought_forward_is_no_slip(deals, 
     assert (figures.slipped_count, figures.expected_count) == (1, 4)
 
 
+def test_a_date_slipped_out_of_its_quarter_then_brought_back_is_no_slip(deals, manager, rep):
+    # r: close 04-10 → 08-01 (past the end of Q2), then back to 05-05 (in Q2 again).
+    r = opportunity_create(
+        by=rep,
+        at=at(3, 1),
+        account=AccountFactory(),
+        name="r",
+        amount=Decimal(1000),
+        close_date=date(2025, 4, 10),
+    )
+    for day, close in ((at(4, 1), date(2025, 8, 1)), (at(4, 15), date(2025, 5, 5))):
+        opportunity_update(
+            opportunity=r,
+            by=rep,
+            changes={"close_date": close},
+            at=day,
+            expected_version=r.version,
+            reason_code="other",
+        )
+        r.refresh_from_db()
+
+    figures = only(reliability(user=manager, scope=Scope(), group=REP, periods=[Q2])).periods[0]
+
+    # Expected in Q2 once, as a deal closing in it now; only s slipped out and stayed out.
+    assert (figures.slipped_count, figures.expected_count) == (1, 5)
+
+
 def test_months_compare_the_amount_at_the_start_of_the_close_month(deals, manager):
     june = period_containing(MONTH, date(2025, 6, 1))
 
