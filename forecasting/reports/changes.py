@@ -8,7 +8,6 @@ read from the rows kept per month (``forecasting.month_changes``), any other win
 history (``opportunities.history``); both give the same comparisons.
 """
 
-from collections.abc import Sequence
 from datetime import timedelta
 from decimal import Decimal
 from typing import Any
@@ -300,7 +299,7 @@ def changed_deals(
     )
 
 
-class ChangedDeals(Sequence):
+class ChangedDeals:
     """Deals in a known order (``ids``), read from ``deals`` with ``then`` a slice at a time:
     what a paginator asks of a queryset (a count, a page)."""
 

@@ -435,10 +435,12 @@ def first_engagement(*, user, period: Period, scope: Scope) -> dict:
     by_source: dict[str, dict] = {}
     for group in groups:
         for key, totals in ((group["owner_id"], by_owner), (group["source"], by_source)):
-            row = totals.setdefault(key, {"group": group, "leads": 0, "contacted": 0, "days": 0.0})
-            row["leads"] += group["leads"]
-            row["contacted"] += group["contacted"]
-            row["days"] += group["days"] or 0.0
+            total = totals.setdefault(
+                key, {"group": group, "leads": 0, "contacted": 0, "days": 0.0}
+            )
+            total["leads"] += group["leads"]
+            total["contacted"] += group["contacted"]
+            total["days"] += group["days"] or 0.0
 
     def row(label, values) -> dict:
         contacted = values["contacted"]
