@@ -327,7 +327,8 @@ class ChangedDeals:
             return []
         rows = self.deals.filter(pk__in=ids).annotate(**self.then).select_related("account")
         by_id = {deal.pk: deal for deal in rows}
-        return [by_id[pk] for pk in ids]
+        # A deal deleted since its id was read is left out, not an error.
+        return [by_id[pk] for pk in ids if pk in by_id]
 
 
 def _then(user) -> dict:
