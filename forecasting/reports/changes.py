@@ -470,8 +470,8 @@ def _grouped_states(rows, scope: Scope, end_day, *, cents: bool = False) -> list
     each end. Each group has ``count`` and the amounts summed at both ends (``at_start``,
     ``at_end``).
 
-    The database groups by one integer packing those values (a few hundred groups, one
-    hash), which this decodes; ``cents``: amounts in ``amount_cents_*``."""
+    The database groups by one integer packing those values (a few hundred groups), which
+    this decodes; ``cents``: amounts in ``amount_cents_*``."""
     amount = "amount_cents" if cents else "amount"
     unit = Decimal(100) if cents else Decimal(1)
     at_start = Coalesce(F(f"{amount}_start"), Value(0), output_field=DecimalField())
