@@ -140,26 +140,34 @@ def test_a_period_without_won_deal_scores_on_its_dates_and_the_total_adds_period
     assert total.score == (accuracy + Decimal(80)) / 2  # 78.89
 
 
-def test_a_date_moved_within_its_quarter_then_brought_forward_is_no_slip(deals, manager, rep):
-    # m: close 04-10 → 05-20 (still in Q2), then brought forward to 03-25 (Q1).
-    m = opportunity_create(
+def _deal_with_close_dates(rep, name: str, first: date, *moves) -> None:
+    """A deal of ``rep`` made on 1 March closing on ``first``, its close date then moved to
+    each ``(moment, close date)`` in turn."""
+    deal = opportunity_create(
         by=rep,
         at=at(3, 1),
         account=AccountFactory(),
-        name="m",
+        name=name,
         amount=Decimal(1000),
-        close_date=date(2025, 4, 10),
+        close_date=first,
     )
-    for day, close in ((at(3, 5), date(2025, 5, 20)), (at(3, 10), date(2025, 3, 25))):
+    for day, close in moves:
         opportunity_update(
-            opportunity=m,
+            opportunity=deal,
             by=rep,
             changes={"close_date": close},
             at=day,
-            expected_version=m.version,
+            expected_version=deal.version,
             reason_code="other",
         )
-        m.refresh_from_db()
+        deal.refresh_from_db()
+
+
+def test_a_date_moved_within_its_quarter_then_brought_forward_is_no_slip(deals, manager, rep):
+    # m: close 04-10 → 05-20 (still in Q2), then brought forward to 03-25 (Q1).
+    _deal_with_close_dates(
+        rep, "m", date(2025, 4, 10), (at(3, 5), date(2025, 5, 20)), (at(3, 10), date(2025, 3, 25))
+    )
 
     figures = only(reliability(user=manager, scope=Scope(), group=REP, periods=[Q2])).periods[0]
 
@@ -169,24 +177,9 @@ def test_a_date_moved_within_its_quarter_then_brought_forward_is_no_slip(deals, 
 
 def test_a_date_slipped_out_of_its_quarter_then_brought_back_is_no_slip(deals, manager, rep):
     # r: close 04-10 → 08-01 (past the end of Q2), then back to 05-05 (in Q2 again).
-    r = opportunity_create(
-        by=rep,
-        at=at(3, 1),
-        account=AccountFactory(),
-        name="r",
-        amount=Decimal(1000),
-        close_date=date(2025, 4, 10),
+    _deal_with_close_dates(
+        rep, "r", date(2025, 4, 10), (at(4, 1), date(2025, 8, 1)), (at(4, 15), date(2025, 5, 5))
     )
-    for day, close in ((at(4, 1), date(2025, 8, 1)), (at(4, 15), date(2025, 5, 5))):
-        opportunity_update(
-            opportunity=r,
-            by=rep,
-            changes={"close_date": close},
-            at=day,
-            expected_version=r.version,
-            reason_code="other",
-        )
-        r.refresh_from_db()
 
     figures = only(reliability(user=manager, scope=Scope(), group=REP, periods=[Q2])).periods[0]
 
